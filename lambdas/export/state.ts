@@ -1,0 +1,70 @@
+/**
+ * The data that passes between the states of the export workflow. It stays small (a few KB):
+ * nothing large and no credential ever goes through state.
+ */
+
+export type OutputFormat = 'raw' | 'ndjson';
+
+/** A validated, fully-defaulted export request (what Submit makes of the execution input). */
+export interface ExportRequest {
+  readonly name: string;
+  /** Org-relative collection path, e.g. `/workloads`. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly format: OutputFormat;
+  readonly gzip: boolean;
+  readonly maxWaitSeconds: number;
+}
+
+export interface JobState {
+  /** `/orgs/{org}/jobs/{id}` */
+  readonly href: string;
+  /** pending | running | done | failed */
+  readonly status: 'pending' | 'running' | 'done' | 'failed';
+  readonly polls: number;
+  /** Seconds the Wait state waits before the next poll (always ≥ 1 and within the deadline). */
+  readonly waitSeconds: number;
+  /** Latest Retry-After the PCE sent, clamped. */
+  readonly retryAfterSeconds: number;
+  /** ISO time Submit got the 202. */
+  readonly requestedAt: string;
+  /** ISO time after which Poll reports timedOut. */
+  readonly deadline: string;
+  /** true once the deadline or the poll limit has passed without the job being done. */
+  readonly timedOut: boolean;
+  /** `/orgs/{org}/datafiles/{id}` once done. */
+  readonly resultHref?: string;
+  /** Human sentence for failed or timed-out jobs (becomes the Fail state's Cause). */
+  readonly message?: string;
+}
+
+/** The state after Submit and after every Poll. */
+export interface WorkflowState {
+  readonly export: ExportRequest;
+  readonly execution: { readonly name: string; readonly startTime: string };
+  readonly job: JobState;
+}
+
+/** Event Submit receives: the execution input plus the context the state machine adds. */
+export interface SubmitEvent {
+  readonly input: unknown;
+  readonly execution: { readonly name: string; readonly startTime: string };
+}
+
+/** The execution output (PRODUCT.md 3.3). */
+export interface ExportOutput {
+  readonly exportName: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly uri: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly format: OutputFormat;
+  readonly gzip: boolean;
+  readonly objectCount?: number;
+  readonly jobHref: string;
+  readonly polls: number;
+  readonly requestedAt: string;
+  readonly completedAt: string;
+  readonly manifestKey: string;
+}

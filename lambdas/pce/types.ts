@@ -1,0 +1,73 @@
+import type { Readable } from 'node:stream';
+
+/** What the PCE client needs to reach one org of one PCE. */
+export interface PceConnection {
+  /** Base URL of the PCE, without `/api/v2`, e.g. `https://pce.example.com:8443`. */
+  readonly baseUrl: string;
+  /** The org id, e.g. 1. */
+  readonly orgId: number;
+  /** API key `auth_username` (`api_…`). */
+  readonly apiKey: string;
+  /** API key secret. */
+  readonly apiSecret: string;
+  /** PEM bundle of extra CAs trusted in addition to the system roots (the PCE's internal CA). */
+  readonly caBundle?: string;
+}
+
+export interface RetryAfterBounds {
+  /** Used when Retry-After is missing or unusable. @default 5 */
+  readonly defaultSeconds: number;
+  /** Lower clamp. @default 1 */
+  readonly minSeconds: number;
+  /** Upper clamp. @default 300 */
+  readonly maxSeconds: number;
+}
+
+export interface PceClientOptions {
+  readonly retryAfter?: Partial<RetryAfterBounds>;
+  /** TCP/TLS connect timeout. @default 10_000 */
+  readonly connectTimeoutMs?: number;
+  /** Time to wait for response headers. @default 30_000 */
+  readonly headersTimeoutMs?: number;
+  /** Longest silence while reading a body. @default 60_000 */
+  readonly bodyTimeoutMs?: number;
+  /**
+   * On 429 the client itself waits out a Retry-After no longer than this, at most
+   * `rateLimitRetries` times, before throwing PceRateLimited. @default 20
+   */
+  readonly rateLimitWaitBudgetSeconds?: number;
+  /** @default 3 */
+  readonly rateLimitRetries?: number;
+  /** An undici Dispatcher to use instead of the client's own Agent (tests: MockAgent). */
+  readonly dispatcher?: import('undici').Dispatcher;
+}
+
+export interface SubmitResult {
+  /** Normalised relative href of the job: `/orgs/{org}/jobs/{id}`. */
+  readonly jobHref: string;
+  /** Retry-After of the 202, clamped. */
+  readonly retryAfterSeconds: number;
+}
+
+/** Job status as the PCE reports it, lowercased. `cancelled` and other unknown values are not in here. */
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface PollResult {
+  readonly status: JobStatus;
+  /** Normalised relative datafile href `/orgs/{org}/datafiles/{id}`, present when status is done. */
+  readonly resultHref?: string;
+  /** The PCE's explanation, when the job failed or was cancelled. */
+  readonly message?: string;
+  /** Retry-After of the poll response if present, else the default; clamped. */
+  readonly retryAfterSeconds: number;
+  readonly requestedAt?: string;
+  readonly terminatedAt?: string;
+}
+
+export interface Datafile {
+  /** The decoded body (transport gzip already undone), streamed. */
+  readonly body: Readable;
+  /** Decoded length in bytes when the server says it (not when it was transport-compressed). */
+  readonly contentLength?: number;
+  readonly contentType?: string;
+}
