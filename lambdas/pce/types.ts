@@ -71,3 +71,17 @@ export interface Datafile {
   readonly contentLength?: number;
   readonly contentType?: string;
 }
+
+/** The PCE async-job protocol, one org of one PCE. Created by `createPceClient` in `client.ts`. */
+export interface PceClient {
+  /** GET {collection} with `Prefer: respond-async`; expects 202 with Location and Retry-After. */
+  submit(path: string, query?: Readonly<Record<string, string>>): Promise<SubmitResult>;
+  /** GET the job. `cancelled` comes back as status `failed` with a message; other unknown values throw PceProtocolError. */
+  poll(jobHref: string): Promise<PollResult>;
+  /** GET the datafile as a stream, never buffered whole. */
+  openDatafile(resultHref: string): Promise<Datafile>;
+  /** DELETE the job. */
+  deleteJob(jobHref: string): Promise<void>;
+  /** Closes the connection pool. */
+  close(): Promise<void>;
+}
