@@ -5,4 +5,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Keep-alive connection pools would hold the process open; stdout and stderr are synchronous
+// for files and pipes, so nothing printed is lost by leaving now.
+process.exit(code);

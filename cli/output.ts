@@ -1,0 +1,42 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { ExportOutput } from '../lambdas/export/state';
+
+/** Where `--out` points: a local directory (through the embedded S3) or an S3 location. */
+export type OutTarget =
+  | { readonly kind: 'dir'; readonly dir: string }
+  | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string };
+
+/** The objects a run leaves: the export itself, its manifest and the export's latest.json. */
+export function keysOf(output: ExportOutput, prefix: string): string[] {
+  return [output.key, output.manifestKey, `${prefix}${output.exportName}/latest.json`];
+}
+
+/** Copies the run's objects out of the embedded S3 into `dir`, keeping their keys as paths. */
+export async function copyToDirectory(
+  endpoint: string,
+  bucket: string,
+  keys: readonly string[],
+  dir: string,
+): Promise<Record<string, string>> {
+  const s3 = new S3Client({ endpoint, forcePathStyle: true });
+  const root = resolve(dir);
+  const paths: Record<string, string> = {};
+  try {
+    for (const key of keys) {
+      const target = resolve(join(root, key));
+      if (!target.startsWith(root + sep)) throw new Error(`refusing to write ${key} outside ${root}`);
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      await mkdir(dirname(target), { recursive: true });
+      await pipeline(object.Body as Readable, createWriteStream(target));
+      paths[key] = target;
+    }
+  } finally {
+    s3.destroy();
+  }
+  return paths;
+}

@@ -1,0 +1,106 @@
+import type { ExportOutput, WorkflowState } from '../lambdas/export/state';
+import type { WorkflowEvent } from '../local/runner';
+import type { CliIo } from './io';
+
+const MIB = 1024 * 1024;
+
+export interface ProgressOptions {
+  readonly io: CliIo;
+  /** Reports bytes stored so far while Fetch runs (the embedded S3 can tell). */
+  readonly bytesWritten?: () => Promise<number>;
+  /** @default 1000 */
+  readonly intervalMs?: number;
+}
+
+/** Turns the execution's event log into human progress lines on stderr. */
+export function createProgress(options: ProgressOptions) {
+  const { io } = options;
+  const started = Date.now();
+  let ticker: NodeJS.Timeout | undefined;
+  const say = (text: string) =>
+    io.stderr(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${text}`);
+
+  const stopTicker = () => {
+    if (ticker) clearInterval(ticker);
+    ticker = undefined;
+  };
+  const startTicker = () => {
+    const { bytesWritten } = options;
+    if (!bytesWritten) return;
+    let last = -1;
+    ticker = setInterval(() => {
+      bytesWritten().then(
+        (bytes) => {
+          if (bytes !== last && ticker) say(`Fetch: ${(bytes / MIB).toFixed(1)} MiB written to S3 so far`);
+          last = bytes;
+        },
+        () => undefined,
+      );
+    }, options.intervalMs ?? 1000);
+    ticker.unref();
+  };
+
+  const onEvent = (event: WorkflowEvent): void => {
+    const name = event.state?.name;
+    switch (event.type) {
+      case 'StateEntered':
+        if (event.state?.type === 'Task') say(`${name}: started`);
+        if (name === 'Fetch') startTicker();
+        break;
+      case 'StateExited':
+        describeExit(name, event.state?.output);
+        if (name === 'Fetch') stopTicker();
+        break;
+      case 'StateFailed':
+        stopTicker();
+        say(`${name}: failed with ${event.Error}: ${causeText(event.Cause)}`);
+        break;
+      case 'StateRetried':
+        say(`${name}: retrying (attempt ${event.retry?.attempt ?? '?'})`);
+        break;
+      case 'ExecutionSucceeded':
+        say('Execution succeeded');
+        break;
+      case 'ExecutionFailed':
+        stopTicker();
+        say(`Execution failed: ${event.Error}`);
+        break;
+      default:
+        break;
+    }
+  };
+
+  function describeExit(name: string | undefined, output: unknown): void {
+    if (name === 'Submit' || name === 'Poll') {
+      const state = output as Partial<WorkflowState> | undefined;
+      const job = state?.job;
+      if (!job) return;
+      if (name === 'Submit') {
+        say(`Submit: ${state.export?.path} accepted as job ${job.href}; first poll in ${job.waitSeconds} s`);
+      } else if (job.status === 'done' || job.status === 'failed' || job.timedOut) {
+        say(`Poll ${job.polls}: job ${job.timedOut && job.status !== 'done' ? 'timed out' : job.status}`);
+      } else {
+        say(`Poll ${job.polls}: job ${job.status}; next poll in ${job.waitSeconds} s`);
+      }
+    } else if (name === 'Fetch') {
+      const result = output as Partial<ExportOutput> | undefined;
+      if (result?.bytes === undefined) return;
+      const count = result.objectCount === undefined ? '' : `, ${result.objectCount} objects`;
+      say(`Fetch: stored ${(result.bytes / MIB).toFixed(1)} MiB${count} at ${result.uri}`);
+    }
+  }
+
+  return { onEvent, stop: stopTicker };
+}
+
+/** Lambda errors arrive with the runtime's JSON as Cause; show the message only. */
+export function causeText(cause: unknown): string {
+  if (typeof cause !== 'string') return String(cause ?? '');
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: the cause is already a sentence
+  }
+  return cause;
+}

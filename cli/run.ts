@@ -1,0 +1,241 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parseExportInput } from '../lambdas/export/input';
+import type { ExportOutput } from '../lambdas/export/state';
+import { ExportConfigError } from '../lambdas/pce/errors';
+import { startLocalEngine } from '../local/engine';
+import { pendingUploadBytes } from '../local/s3';
+import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
+import type { CliIo } from './io';
+import { copyToDirectory, keysOf, type OutTarget } from './output';
+import { causeText, createProgress } from './progress';
+
+export const LOCAL_BUCKET = 'pce-export-local';
+
+export const RUN_USAGE = `Usage: pce-export run --pce-url URL --org N --path /collection [options]
+
+Runs the export workflow (the synthesized state machine and the real handlers) on this machine.
+Credentials come from the environment: PCE_API_KEY and PCE_API_SECRET.
+
+Options:
+  --pce-url URL          PCE base URL, e.g. https://pce.example.com:8443
+  --org N                org id (a positive integer)
+  --path PATH            org-relative collection path, e.g. /workloads or /labels
+  --query KEY=VALUE      filter, repeatable (e.g. --query managed=true)
+  --export-name NAME     name used in the S3 key (default: derived from the path)
+  --out DIR              write the object to DIR/<key> (default: ./pce-export-output)
+  --out s3://BUCKET/PREFIX
+                         write to S3 (AWS credentials from the standard chain)
+  --s3-endpoint URL      S3-compatible endpoint for --out s3://…
+  --format raw|ndjson    raw = the PCE's JSON array byte for byte; ndjson = one object per line (default ndjson)
+  --gzip | --no-gzip     gzip the object (default --gzip)
+  --ca-file PEM          CA bundle to trust for the PCE's certificate, in addition to the system roots
+  --max-wait SECONDS     give up on the job after this long (default 3600)
+  -h, --help             this help
+
+The last line on stdout is one JSON object: the execution output, or {"error", "cause"}.
+Exit codes: 0 success, 1 the export failed, 2 usage or configuration error.`;
+
+export interface RunArgs {
+  readonly pceUrl: string;
+  readonly orgId: number;
+  readonly input: Record<string, unknown>;
+  readonly out: OutTarget;
+  readonly s3Endpoint?: string;
+  readonly caFile?: string;
+}
+
+export function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${RUN_USAGE}`);
+  }
+  if (values.help) return 'help';
+
+  const pceUrl = required(values['pce-url'], '--pce-url');
+  let url: URL;
+  try {
+    url = new URL(pceUrl);
+  } catch {
+    throw new UsageError(
+      `--pce-url ${JSON.stringify(pceUrl)} is not a URL (expected e.g. https://pce.example.com:8443)`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new UsageError('--pce-url must be an https:// URL');
+  if (url.username || url.password)
+    throw new UsageError('--pce-url must not contain credentials; use PCE_API_KEY and PCE_API_SECRET');
+
+  const org = required(values.org, '--org');
+  if (!/^[1-9]\d{0,9}$/.test(org))
+    throw new UsageError(`--org must be a positive integer, not ${JSON.stringify(org)}`);
+
+  const query: Record<string, string> = {};
+  for (const pair of values.query ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--query takes KEY=VALUE, not ${JSON.stringify(pair)}`);
+    query[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (values.gzip && values['no-gzip']) throw new UsageError('--gzip and --no-gzip contradict each other');
+
+  const maxWait = values['max-wait'];
+  if (maxWait !== undefined && !/^\d+$/.test(maxWait))
+    throw new UsageError(`--max-wait takes whole seconds, not ${JSON.stringify(maxWait)}`);
+  const format = values.format;
+  if (format !== undefined && format !== 'raw' && format !== 'ndjson')
+    throw new UsageError(`--format is raw or ndjson, not ${JSON.stringify(format)}`);
+
+  const input: Record<string, unknown> = {
+    path: required(values.path, '--path'),
+    ...(Object.keys(query).length ? { query } : {}),
+    ...(values['export-name'] ? { exportName: values['export-name'] } : {}),
+    ...(format ? { format } : {}),
+    ...(values.gzip ? { gzip: true } : values['no-gzip'] ? { gzip: false } : {}),
+    ...(maxWait ? { maxWaitSeconds: Number(maxWait) } : {}),
+  };
+  try {
+    parseExportInput(input, 'options');
+  } catch (error) {
+    if (error instanceof ExportConfigError)
+      throw new UsageError(error.message.replaceAll('options.', '--').replace('maxWaitSeconds', 'max-wait'));
+    throw error;
+  }
+
+  const s3Endpoint = values['s3-endpoint'];
+  const out = parseOut(values.out ?? 'pce-export-output');
+  if (s3Endpoint && out.kind !== 's3')
+    throw new UsageError('--s3-endpoint goes with --out s3://BUCKET/PREFIX');
+  return { pceUrl: url.origin, orgId: Number(org), input, out, s3Endpoint, caFile: values['ca-file'] };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'pce-url': { type: 'string' },
+      org: { type: 'string' },
+      path: { type: 'string' },
+      query: { type: 'string', multiple: true },
+      'export-name': { type: 'string' },
+      out: { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      format: { type: 'string' },
+      gzip: { type: 'boolean' },
+      'no-gzip': { type: 'boolean' },
+      'ca-file': { type: 'string' },
+      'max-wait': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new UsageError(`${flag} is required\n\n${RUN_USAGE}`);
+  return value;
+}
+
+export function parseOut(out: string): OutTarget {
+  if (!out.startsWith('s3://')) return { kind: 'dir', dir: out };
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(out);
+  if (!match?.[1])
+    throw new UsageError(`--out ${JSON.stringify(out)} is not s3://BUCKET/PREFIX with a valid bucket name`);
+  let prefix = match[2] ?? '';
+  if (prefix && !prefix.endsWith('/')) prefix += '/';
+  return { kind: 's3', bucket: match[1], prefix };
+}
+
+export interface Credentials {
+  readonly apiKey: string;
+  readonly apiSecret: string;
+}
+
+export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credentials {
+  const apiKey = env.PCE_API_KEY;
+  const apiSecret = env.PCE_API_SECRET;
+  if (!apiKey || !apiSecret) {
+    throw new UsageError(
+      'PCE_API_KEY and PCE_API_SECRET must be set in the environment (credentials are never taken from flags)',
+    );
+  }
+  return { apiKey, apiSecret };
+}
+
+/** `pce-export run`: the real engine against any PCE. */
+export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseRunArgs(argv);
+  if (args === 'help') {
+    io.stdout(RUN_USAGE);
+    return EXIT_OK;
+  }
+  const credentials = credentialsFromEnv(process.env);
+  let caBundle: string | undefined;
+  if (args.caFile) {
+    caBundle = await readFile(args.caFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`--ca-file ${args.caFile} cannot be read (${error.code ?? error.message})`);
+    });
+    if (!caBundle.includes('-----BEGIN CERTIFICATE-----'))
+      throw new UsageError(`--ca-file ${args.caFile} holds no PEM certificate`);
+  }
+  return executeExport({
+    io,
+    pce: { url: args.pceUrl, orgId: args.orgId, ...credentials, caBundle },
+    input: args.input,
+    out: args.out,
+    s3Endpoint: args.s3Endpoint,
+  });
+}
+
+export interface ExecuteExportOptions {
+  readonly io: CliIo;
+  readonly pce: { url: string; orgId: number; apiKey: string; apiSecret: string; caBundle?: string };
+  readonly input: Record<string, unknown>;
+  readonly out: OutTarget;
+  readonly s3Endpoint?: string;
+}
+
+/** Runs one export locally, reports progress, and prints the output (or the failure) as the last line. */
+export async function executeExport(options: ExecuteExportOptions): Promise<number> {
+  const { io, out } = options;
+  const engine = await startLocalEngine({
+    s3:
+      out.kind === 'dir'
+        ? { embedded: true, bucket: LOCAL_BUCKET }
+        : { embedded: false, endpoint: options.s3Endpoint },
+  });
+  const bucket = out.kind === 'dir' ? LOCAL_BUCKET : out.bucket;
+  const prefix = out.kind === 'dir' ? '' : out.prefix;
+  const progress = createProgress({
+    io,
+    bytesWritten: engine.s3
+      ? () => pendingUploadBytes(engine.s3 as NonNullable<typeof engine.s3>, bucket)
+      : undefined,
+  });
+  try {
+    const outcome = await engine.run({
+      pce: options.pce,
+      bucket,
+      prefix,
+      input: options.input,
+      onEvent: progress.onEvent,
+    });
+    if (outcome.status === 'FAILED') {
+      io.stdout(JSON.stringify({ error: outcome.error, cause: causeText(outcome.cause) }));
+      return EXIT_FAILED;
+    }
+    const output = outcome.output as ExportOutput;
+    if (out.kind === 'dir' && engine.s3) {
+      const paths = await copyToDirectory(engine.s3.endpoint, bucket, keysOf(output, prefix), out.dir);
+      io.stdout(JSON.stringify({ ...output, localPath: paths[output.key] }));
+    } else {
+      io.stdout(JSON.stringify(output));
+    }
+    return EXIT_OK;
+  } finally {
+    progress.stop();
+    await engine.close();
+  }
+}

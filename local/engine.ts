@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { type LocalDefinition, synthesizeLocalDefinition } from './definition';
+import { type LambdaHandler, loadHandlers } from './lambda';
+import { type RunOutcome, runWorkflow, type WorkflowEvent } from './runner';
+import { type LocalS3, startLocalS3 } from './s3';
+import { type LocalSecrets, startLocalSecrets } from './secrets';
+
+export interface LocalEngineOptions {
+  /**
+   * Where objects go: the embedded S3-compatible server with this bucket, or an S3 endpoint
+   * (real S3 when `endpoint` is left out, using the standard AWS credential chain).
+   */
+  readonly s3:
+    | { readonly embedded: true; readonly bucket: string }
+    | { readonly embedded: false; readonly endpoint?: string };
+  /** Environment variables applied to every run (e.g. RETRY_AFTER_MIN_SECONDS). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface PceTarget {
+  readonly url: string;
+  readonly orgId: number;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  readonly caBundle?: string;
+}
+
+export interface LocalRunOptions {
+  readonly pce: PceTarget;
+  readonly bucket: string;
+  /** @default '' */
+  readonly prefix?: string;
+  readonly input: unknown;
+  readonly executionName?: string;
+  /** Configured exports by name, as the stack passes them to Submit. @default {} */
+  readonly exports?: Readonly<Record<string, unknown>>;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly onEvent?: (event: WorkflowEvent) => void;
+  /** Store the secret as this exact string instead of the JSON built from `pce` (to test bad secrets). */
+  readonly rawSecret?: string;
+}
+
+export interface LocalEngine {
+  readonly s3?: LocalS3;
+  readonly secrets: LocalSecrets;
+  readonly local: LocalDefinition;
+  run(options: LocalRunOptions): Promise<RunOutcome>;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything the workflow touches, on this machine: the synthesized definition, the real handler
+ * modules, a Secrets Manager stand-in and (optionally) an embedded S3. The handlers reach them
+ * through the standard AWS_ENDPOINT_URL_* variables, so the process can hold one engine at a time.
+ */
+export async function startLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
+  const secrets = await startLocalSecrets();
+  const s3 = options.s3.embedded ? await startLocalS3({ buckets: [options.s3.bucket] }) : undefined;
+  const s3Endpoint = s3?.endpoint ?? (options.s3.embedded ? undefined : options.s3.endpoint);
+
+  setEnv({
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    ...(s3Endpoint ? { AWS_ENDPOINT_URL_S3: s3Endpoint } : {}),
+    AWS_REGION: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    // S3-compatible servers do not all understand the SDK's default trailing checksums.
+    ...(s3Endpoint
+      ? {
+          AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+          AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+        }
+      : {}),
+    ...(s3 && !process.env.AWS_ACCESS_KEY_ID
+      ? { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }
+      : {}),
+    POWERTOOLS_SERVICE_NAME: 'pce-export',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    ...options.env,
+  });
+
+  let local: LocalDefinition;
+  let handlers: Record<string, LambdaHandler>;
+  try {
+    local = synthesizeLocalDefinition();
+    handlers = await loadHandlers();
+  } catch (error) {
+    await Promise.all([secrets.close(), s3?.close()]);
+    throw error;
+  }
+
+  return {
+    s3,
+    secrets,
+    local,
+    async run(run) {
+      const secretId = `pce-export/local/${randomUUID()}`;
+      secrets.put(
+        secretId,
+        run.rawSecret ??
+          JSON.stringify({
+            apiKey: run.pce.apiKey,
+            apiSecret: run.pce.apiSecret,
+            ...(run.pce.caBundle ? { caBundle: run.pce.caBundle } : {}),
+          }),
+      );
+      const restore = setEnv({
+        PCE_URL: run.pce.url,
+        PCE_ORG_ID: String(run.pce.orgId),
+        PCE_SECRET_ID: secretId,
+        EXPORT_BUCKET: run.bucket,
+        EXPORT_PREFIX: run.prefix ?? '',
+        PCE_EXPORTS: JSON.stringify(run.exports ?? {}),
+        ...run.env,
+      });
+      try {
+        return await runWorkflow({
+          local,
+          handlers,
+          input: run.input,
+          executionName: run.executionName,
+          onEvent: run.onEvent,
+        });
+      } finally {
+        secrets.delete(secretId);
+        restore();
+      }
+    },
+    async close() {
+      await Promise.all([secrets.close(), s3?.close()]);
+    },
+  };
+}
+
+/** Sets environment variables and returns a function that puts the previous values back. */
+function setEnv(values: Readonly<Record<string, string>>): () => void {
+  const previous = Object.keys(values).map((key) => [key, process.env[key]] as const);
+  for (const [key, value] of Object.entries(values)) process.env[key] = value;
+  return () => {
+    for (const [key, value] of previous) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+}

@@ -1,0 +1,146 @@
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+
+/** Where s3rver keeps the parts of multipart uploads in progress, per bucket. */
+const UPLOADS_DIR = '._S3rver_uploads';
+
+export interface LocalS3Options {
+  /** Buckets to create at start. */
+  readonly buckets: readonly string[];
+  /** Data directory. @default a new temporary directory, removed on close */
+  readonly directory?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+}
+
+export interface LocalS3 {
+  /** `http://127.0.0.1:<port>`, for AWS_ENDPOINT_URL_S3. */
+  readonly endpoint: string;
+  readonly directory: string;
+  /** Keys of multipart uploads that were started and neither completed nor aborted. */
+  listOpenUploads(bucket: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * An S3-compatible server on loopback: s3rver, plus the two multipart calls it lacks
+ * (AbortMultipartUpload and ListMultipartUploads), so that aborted uploads leave nothing behind
+ * and tests can see what is left open.
+ */
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  const owned = options.directory === undefined;
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'pce-export-s3-')));
+  const s3rver = new S3rver({
+    directory,
+    silent: true,
+    allowMismatchedSignatures: true,
+    vhostBuckets: false,
+    configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
+  });
+  await s3rver.configureBuckets();
+  const s3rverHandler = s3rver.callback();
+
+  const uploadsDir = (bucket: string) => join(directory, bucket, UPLOADS_DIR);
+
+  async function listOpenUploads(bucket: string): Promise<Array<{ uploadId: string; key: string }>> {
+    const ids = await readdir(uploadsDir(bucket)).catch(() => [] as string[]);
+    return Promise.all(
+      ids.map(async (uploadId) => ({
+        uploadId,
+        key: await readFile(join(uploadsDir(bucket), uploadId, 'key'), 'utf8').catch(() => ''),
+      })),
+    );
+  }
+
+  async function handleExtension(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const [, bucket = '', ...keyParts] = url.pathname.split('/');
+    const uploadId = url.searchParams.get('uploadId');
+    if (req.method === 'DELETE' && uploadId !== null && keyParts.length > 0) {
+      if (!/^[A-Za-z0-9]+$/.test(uploadId)) return false;
+      const dir = join(uploadsDir(decodeURIComponent(bucket)), uploadId);
+      const exists = await readdir(dir).then(
+        () => true,
+        () => false,
+      );
+      if (!exists) {
+        res.writeHead(404, { 'content-type': 'application/xml' });
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${uploadId}</UploadId></Error>`,
+        );
+        return true;
+      }
+      await rm(dir, { recursive: true, force: true });
+      res.writeHead(204);
+      res.end();
+      return true;
+    }
+    if (req.method === 'GET' && keyParts.length === 0 && bucket !== '' && url.searchParams.has('uploads')) {
+      const name = decodeURIComponent(bucket);
+      const uploads = await listOpenUploads(name);
+      const items = uploads
+        .map((u) => `<Upload><Key>${escapeXml(u.key)}</Key><UploadId>${u.uploadId}</UploadId></Upload>`)
+        .join('');
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${escapeXml(name)}</Bucket><IsTruncated>false</IsTruncated>${items}</ListMultipartUploadsResult>`,
+      );
+      return true;
+    }
+    return false;
+  }
+
+  const server: Server = createServer((req, res) => {
+    handleExtension(req, res).then(
+      (handled) => {
+        if (!handled) s3rverHandler(req, res);
+      },
+      (error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/xml' });
+        res.end(`<Error><Code>InternalError</Code><Message>${escapeXml(String(error))}</Message></Error>`);
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    directory,
+    listOpenUploads: async (bucket) => (await listOpenUploads(bucket)).map((u) => u.key),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (owned) await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+function escapeXml(value: string): string {
+  return value.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Bytes held in the parts of uploads still in progress: how far a streaming Fetch has got. */
+export async function pendingUploadBytes(s3: LocalS3, bucket: string): Promise<number> {
+  const root = join(s3.directory, bucket, UPLOADS_DIR);
+  const uploads = await readdir(root).catch(() => [] as string[]);
+  let total = 0;
+  for (const upload of uploads) {
+    const entries = await readdir(join(root, upload), { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      total += await stat(join(root, upload, entry.name)).then(
+        (s) => s.size,
+        () => 0,
+      );
+    }
+  }
+  return total;
+}
