@@ -70,7 +70,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
         }
       : {}),
     ...(s3 && !process.env.AWS_ACCESS_KEY_ID
-      ? { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }
+      ? { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
       : {}),
     POWERTOOLS_SERVICE_NAME: 'pce-export',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',

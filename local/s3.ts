@@ -58,7 +58,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   async function handleExtension(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const [, bucket = '', ...keyParts] = url.pathname.split('/');
+    const [, bucket = '', ...rest] = url.pathname.split('/');
+    const keyParts = rest.filter((part) => part !== '');
     const uploadId = url.searchParams.get('uploadId');
     if (req.method === 'DELETE' && uploadId !== null && keyParts.length > 0) {
       if (!/^[A-Za-z0-9]+$/.test(uploadId)) return false;

@@ -1,0 +1,139 @@
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PceAuthError } from '../../lambdas/pce/errors';
+import { asLambda } from '../../local/lambda';
+import { type LocalS3, pendingUploadBytes, startLocalS3 } from '../../local/s3';
+import { type LocalSecrets, startLocalSecrets } from '../../local/secrets';
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+describe('embedded S3', () => {
+  let s3: LocalS3;
+  let client: S3Client;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['bucket'] });
+    client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      credentials,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await s3.close();
+  });
+
+  it('stores and returns objects byte for byte', async () => {
+    const body = Buffer.from('[{"a":1}]');
+    await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'x/y.json', Body: body }));
+
+    const got = await client.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'x/y.json' }));
+
+    expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(body);
+  });
+
+  it('lists an open multipart upload, counts its bytes, and forgets it once aborted', async () => {
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: 'bucket', Key: 'big/object' }),
+    );
+    await client.send(
+      new UploadPartCommand({
+        Bucket: 'bucket',
+        Key: 'big/object',
+        UploadId,
+        PartNumber: 1,
+        Body: Buffer.alloc(1000, 1),
+      }),
+    );
+
+    const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: 'bucket' }));
+    expect(listed.Uploads?.map((u) => [u.Key, u.UploadId])).toEqual([['big/object', UploadId]]);
+    expect(await pendingUploadBytes(s3, 'bucket')).toBe(1000);
+
+    await client.send(new AbortMultipartUploadCommand({ Bucket: 'bucket', Key: 'big/object', UploadId }));
+
+    expect(await s3.listOpenUploads('bucket')).toEqual([]);
+    expect(await pendingUploadBytes(s3, 'bucket')).toBe(0);
+  });
+
+  it('answers NoSuchUpload when aborting an upload that does not exist', async () => {
+    const abort = client.send(
+      new AbortMultipartUploadCommand({ Bucket: 'bucket', Key: 'nothing', UploadId: 'deadbeef' }),
+    );
+
+    await expect(abort).rejects.toMatchObject({ name: 'NoSuchUpload' });
+  });
+});
+
+describe('Secrets Manager stand-in', () => {
+  let secrets: LocalSecrets;
+  let client: SecretsManagerClient;
+
+  beforeAll(async () => {
+    secrets = await startLocalSecrets();
+    client = new SecretsManagerClient({ endpoint: secrets.endpoint, region: 'us-east-1', credentials });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await secrets.close();
+  });
+
+  it('returns a stored secret by name and by ARN', async () => {
+    secrets.put('pce/creds', '{"apiKey":"api_1"}');
+
+    const byName = await client.send(new GetSecretValueCommand({ SecretId: 'pce/creds' }));
+    const byArn = await client.send(new GetSecretValueCommand({ SecretId: byName.ARN }));
+
+    expect(byName.SecretString).toBe('{"apiKey":"api_1"}');
+    expect(byArn.Name).toBe('pce/creds');
+  });
+
+  it('answers ResourceNotFoundException for an unknown secret', async () => {
+    const get = client.send(new GetSecretValueCommand({ SecretId: 'missing' }));
+
+    await expect(get).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
+
+describe('local Lambda boundary', () => {
+  it('passes the event and result through JSON', async () => {
+    const invoke = asLambda('fn', async (event) => ({ seen: event, when: new Date(0) }));
+
+    const result = await invoke({ a: 1, skip: undefined });
+
+    expect(result).toEqual({ seen: { a: 1 }, when: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('reports a thrown error by its name with the runtime JSON as the cause', async () => {
+    const invoke = asLambda('fn', async () => {
+      throw new PceAuthError('GET /orgs/1/labels returned 401');
+    });
+
+    const error = await invoke({}).catch((e: Error) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe('PceAuthError');
+    expect(JSON.parse((error as Error).message)).toMatchObject({
+      errorType: 'PceAuthError',
+      errorMessage: 'GET /orgs/1/labels returned 401',
+    });
+  });
+
+  it('fails with States.DataLimitExceeded when a result exceeds 256 KB', async () => {
+    const invoke = asLambda('fn', async () => ({ big: 'x'.repeat(300 * 1024) }));
+
+    await expect(invoke({})).rejects.toMatchObject({ name: 'States.DataLimitExceeded' });
+  });
+});
