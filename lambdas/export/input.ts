@@ -29,7 +29,9 @@ export const exportInputSchema = z
       .string()
       .max(256)
       .regex(COLLECTION_PATH, 'must be an org-relative collection path such as "/workloads"')
-      .refine((p) => !p.startsWith('/orgs/'), { message: 'is relative to the org: use "/workloads", not "/orgs/1/workloads"' })
+      .refine((p) => !p.startsWith('/orgs/'), {
+        message: 'is relative to the org: use "/workloads", not "/orgs/1/workloads"',
+      })
       .optional(),
     query: z
       .record(z.string().regex(QUERY_KEY, 'query keys are letters, digits, "_", "." and "[]"'), queryValue)

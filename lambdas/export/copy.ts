@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ExportStorageError, isExportError, PceUnavailable } from '../pce/errors';
+import { JsonArrayTransform } from './json-array';
+import { describeError, type ExportLogger } from './logger';
+import type { OutputFormat } from './state';
+
+/*
+ * The streaming copy from the PCE datafile into S3:
+ *
+ *   source ─► JSON array scanner (raw: bytes unchanged | ndjson: one element per line)
+ *          ─► gzip (optional) ─► sha256 + byte count ─► lib-storage Upload (multipart)
+ *
+ * Memory stays bounded by partSize × (queueSize + 1) whatever the body's size. The upload runs
+ * with leavePartsOnError, and on any failure this module aborts the multipart upload itself with
+ * the upload id, so nothing is ever visible at the key: a multipart object appears only on
+ * CompleteMultipartUpload, and a body smaller than one part goes up as one atomic PutObject.
+ * The error thrown is the original one: a PceUnavailable from a cut-off body stays
+ * PceUnavailable, a PceProtocolError from the scanner stays that; an unnamed S3 error becomes
+ * ExportStorageError with the S3 error as its cause.
+ */
+
+export const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
+
+export interface CopyToS3Options {
+  readonly s3: S3Client;
+  /** The datafile body, already decoded from any transport compression. */
+  readonly source: Readable;
+  readonly bucket: string;
+  readonly key: string;
+  readonly format: OutputFormat;
+  readonly gzip: boolean;
+  /** zlib level. @default 6 */
+  readonly gzipLevel?: number;
+  readonly contentType: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly partSizeBytes: number;
+  readonly queueSize: number;
+  readonly logger?: ExportLogger;
+  /** The datafile href, for error messages. */
+  readonly href?: string;
+  /** Log progress each time this many more source bytes have been read. @default 64 MiB */
+  readonly progressEveryBytes?: number;
+}
+
+export interface CopyResult {
+  /** Bytes stored in S3 (after gzip). */
+  readonly bytes: number;
+  /** Hex sha256 of the stored bytes. */
+  readonly sha256: string;
+  /** Elements of the top-level JSON array. */
+  readonly objectCount: number;
+  /** Bytes read from the source. */
+  readonly sourceBytes: number;
+  /** The multipart upload's id; absent when the body fitted one PutObject. */
+  readonly uploadId?: string;
+  /** ETag of the stored object. */
+  readonly etag?: string;
+}
+
+/** Counts and hashes the bytes on their way to S3. */
+class DigestTap extends Transform {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+type Origin = 'source' | 'stream' | 'upload';
+
+export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
+  const { s3, source, bucket, key, logger } = options;
+  const every = options.progressEveryBytes ?? PROGRESS_EVERY_BYTES;
+  const tap = new DigestTap();
+  let nextProgress = every;
+  const scanner = new JsonArrayTransform({
+    format: options.format,
+    describe: options.href ? `Datafile ${options.href}` : 'The datafile',
+    href: options.href,
+    onProgress: (sourceBytes, objectCount) => {
+      if (sourceBytes < nextProgress) return;
+      nextProgress = (Math.floor(sourceBytes / every) + 1) * every;
+      logger?.info('Streaming datafile to S3', { sourceBytes, storedBytes: tap.bytes, objectCount });
+    },
+  });
+  const stages: Transform[] = [scanner];
+  if (options.gzip) stages.push(createGzip({ level: options.gzipLevel ?? 6 }));
+
+  // Whichever part fails first owns the error; everything after it is a consequence.
+  let origin: Origin | undefined;
+  let firstError: unknown;
+  const noteFailure =
+    (where: Origin) =>
+    (error: unknown): void => {
+      if (origin !== undefined) return;
+      origin = where;
+      firstError = error;
+    };
+  source.on('error', noteFailure('source'));
+  for (const stage of [...stages, tap]) stage.on('error', noteFailure('stream'));
+
+  const upload = new Upload({
+    client: s3,
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: tap,
+      ContentType: options.contentType,
+      Metadata: { ...options.metadata },
+    },
+    partSize: options.partSizeBytes,
+    queueSize: options.queueSize,
+    leavePartsOnError: true,
+  });
+
+  const streamed = pipeline([source, ...stages, tap]).then(
+    () => undefined,
+    (error: unknown) => error ?? new Error('stream failed'),
+  );
+  const uploaded = upload.done().then(
+    (output) => ({ etag: output.ETag }),
+    (error: unknown) => {
+      noteFailure('upload')(error);
+      // Stop reading the PCE: destroying the tap tears the whole pipeline down.
+      tap.destroy(error instanceof Error ? error : new Error(String(error)));
+      return { error };
+    },
+  );
+  const [streamError, uploadOutcome] = await Promise.all([streamed, uploaded]);
+
+  if (!('error' in uploadOutcome)) {
+    // Only reachable once the tap ended, i.e. the scanner saw one complete array.
+    if (streamError !== undefined) {
+      logger?.warn('The datafile stream reported an error after it had ended', {
+        error: describeError(streamError),
+      });
+    }
+    const result: CopyResult = {
+      bytes: tap.bytes,
+      sha256: tap.digest(),
+      objectCount: scanner.scanner.elements,
+      sourceBytes: scanner.scanner.bytes,
+      ...(upload.uploadId !== undefined ? { uploadId: upload.uploadId } : {}),
+      ...(uploadOutcome.etag !== undefined ? { etag: uploadOutcome.etag } : {}),
+    };
+    logger?.info('Streamed datafile to S3', {
+      sourceBytes: result.sourceBytes,
+      storedBytes: result.bytes,
+      objectCount: result.objectCount,
+      multipart: result.uploadId !== undefined,
+    });
+    return result;
+  }
+
+  const original = classify(origin, firstError, [streamError, uploadOutcome.error], options);
+  if (upload.uploadId !== undefined) {
+    try {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId }));
+      logger?.warn('Aborted the multipart upload', {
+        uploadId: upload.uploadId,
+        error: describeError(original),
+      });
+    } catch (abortError) {
+      // The bucket's lifecycle rule for incomplete uploads is the backstop; the original error matters more.
+      logger?.warn('Aborting the multipart upload failed', {
+        uploadId: upload.uploadId,
+        abortError: describeError(abortError),
+      });
+    }
+  }
+  throw original;
+}
+
+function classify(
+  origin: Origin | undefined,
+  firstError: unknown,
+  others: readonly unknown[],
+  options: CopyToS3Options,
+): Error {
+  const candidates = [firstError, ...others].filter((e) => e !== undefined);
+  const named = candidates.find(isExportError);
+  if (named) return named;
+  const cause = firstError ?? candidates[0];
+  if (origin === 'upload') {
+    return new ExportStorageError(
+      `Writing s3://${options.bucket}/${options.key} failed: ${describeError(cause)}`,
+      {
+        cause,
+      },
+    );
+  }
+  if (origin === 'source' || isPrematureClose(cause)) {
+    const what = options.href ? `datafile ${options.href}` : 'the datafile';
+    return new PceUnavailable(`Reading ${what} failed mid-stream: ${describeError(cause)}`, {
+      href: options.href,
+      cause,
+    });
+  }
+  return new ExportStorageError(
+    `Streaming to s3://${options.bucket}/${options.key} failed: ${describeError(cause)}`,
+    {
+      cause,
+    },
+  );
+}
+
+function isPrematureClose(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}

@@ -1,0 +1,190 @@
+import { ExportConfigError } from '../pce/errors';
+import type { RetryAfterBounds } from '../pce/types';
+import type { ExportInput } from './input';
+
+/*
+ * Configuration comes from the Lambda environment and is read on every invocation (cheap, and
+ * the local runner changes it between runs). Each handler reads only the groups it needs, so a
+ * variable one handler does not use cannot fail it. A missing or invalid value throws
+ * ExportConfigError naming the variable. None of these variables holds a credential.
+ */
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface PceSettings {
+  /** Base URL without `/api/v2`, e.g. `https://pce.example.com:8443`. */
+  readonly baseUrl: string;
+  readonly orgId: number;
+  /** Secrets Manager secret id (name or ARN) holding the API key. */
+  readonly secretId: string;
+  /** How long a fetched secret is reused. */
+  readonly secretCacheSeconds: number;
+  readonly retryAfter: RetryAfterBounds;
+}
+
+export interface PollSettings {
+  /** Longest single wait between polls. */
+  readonly maxIntervalSeconds: number;
+  /** Polls after which a job that is still pending or running counts as timed out. */
+  readonly maxPolls: number;
+}
+
+export interface StorageSettings {
+  readonly bucket: string;
+  /** Key prefix, empty or ending in `/`. */
+  readonly prefix: string;
+  readonly partSizeBytes: number;
+  readonly queueSize: number;
+}
+
+const MIB = 1024 * 1024;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// Characters S3 documents as safe in keys.
+const PREFIX = /^[A-Za-z0-9!_.*'()=/-]*$/;
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(env: Env, name: string, hint: string): string {
+  const value = raw(env, name);
+  if (value === undefined) throw new ExportConfigError(`Environment variable ${name} is not set (${hint})`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^[0-9]+$/.test(value)) {
+    throw new ExportConfigError(`Environment variable ${name} must be a whole number, got "${value}"`);
+  }
+  const parsed = Number(value);
+  if (parsed < min || parsed > max) {
+    throw new ExportConfigError(
+      `Environment variable ${name} must be between ${min} and ${max}, got ${parsed}`,
+    );
+  }
+  return parsed;
+}
+
+/** `PCE_URL`: `https://host[:port]`, optionally ending in `/api/v2`; no credentials, query or fragment. */
+export function parsePceUrl(value: string, name = 'PCE_URL'): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ExportConfigError(
+      `Environment variable ${name} is not a URL (expected https://pce.example.com:8443)`,
+    );
+  }
+  if (url.protocol !== 'https:') {
+    throw new ExportConfigError(
+      `Environment variable ${name} must use https (TLS verification is never switched off)`,
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ExportConfigError(
+      `Environment variable ${name} must not carry credentials; they belong in the secret`,
+    );
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ExportConfigError(`Environment variable ${name} must not have a query or fragment`);
+  }
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/api\/v2$/, '');
+  if (path !== '') {
+    throw new ExportConfigError(
+      `Environment variable ${name} must be the PCE's base URL, without a path other than /api/v2`,
+    );
+  }
+  return url.origin;
+}
+
+export function readPceSettings(env: Env = process.env): PceSettings {
+  const baseUrl = parsePceUrl(
+    required(env, 'PCE_URL', 'the PCE base URL, e.g. https://pce.example.com:8443'),
+  );
+  required(env, 'PCE_ORG_ID', 'the PCE org id, e.g. 1');
+  const orgId = integer(env, 'PCE_ORG_ID', 0, 1, 2 ** 31 - 1);
+  const secretId = required(env, 'PCE_SECRET_ID', 'the Secrets Manager secret holding the PCE API key');
+  const minSeconds = integer(env, 'RETRY_AFTER_MIN_SECONDS', 1, 0, 3600);
+  const maxSeconds = integer(env, 'RETRY_AFTER_MAX_SECONDS', 300, 1, 3600);
+  if (maxSeconds < minSeconds) {
+    throw new ExportConfigError(
+      `Environment variable RETRY_AFTER_MAX_SECONDS (${maxSeconds}) must not be below RETRY_AFTER_MIN_SECONDS (${minSeconds})`,
+    );
+  }
+  const defaultSeconds = integer(env, 'RETRY_AFTER_DEFAULT_SECONDS', 5, 0, 3600);
+  if (defaultSeconds < minSeconds || defaultSeconds > maxSeconds) {
+    throw new ExportConfigError(
+      `Environment variable RETRY_AFTER_DEFAULT_SECONDS (${defaultSeconds}) must lie between RETRY_AFTER_MIN_SECONDS (${minSeconds}) and RETRY_AFTER_MAX_SECONDS (${maxSeconds})`,
+    );
+  }
+  return {
+    baseUrl,
+    orgId,
+    secretId,
+    secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0, 86_400),
+    retryAfter: { minSeconds, maxSeconds, defaultSeconds },
+  };
+}
+
+export function readPollSettings(env: Env = process.env): PollSettings {
+  return {
+    maxIntervalSeconds: integer(env, 'POLL_MAX_INTERVAL_SECONDS', 300, 1, 86_400),
+    maxPolls: integer(env, 'MAX_POLLS', 1000, 1, 10_000),
+  };
+}
+
+/** `EXPORT_PREFIX` normalised: no leading `/`, and a trailing `/` unless empty. */
+export function normalisePrefix(value: string | undefined, name = 'EXPORT_PREFIX'): string {
+  const trimmed = (value ?? '').trim().replace(/^\/+/, '');
+  if (trimmed === '') return '';
+  if (!PREFIX.test(trimmed) || trimmed.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new ExportConfigError(
+      `Environment variable ${name} may hold only letters, digits and !_.*'()=/- and no "." or ".." segments`,
+    );
+  }
+  return trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
+}
+
+export function readStorageSettings(env: Env = process.env): StorageSettings {
+  const bucket = required(env, 'EXPORT_BUCKET', 'the S3 bucket the exports are written to');
+  if (!BUCKET_NAME.test(bucket)) {
+    throw new ExportConfigError(
+      `Environment variable EXPORT_BUCKET is not a valid S3 bucket name: "${bucket}"`,
+    );
+  }
+  return {
+    bucket,
+    prefix: normalisePrefix(env.EXPORT_PREFIX),
+    // S3's smallest part is 5 MiB and its largest 5 GiB.
+    partSizeBytes: integer(env, 'UPLOAD_PART_SIZE_MIB', 8, 5, 5120) * MIB,
+    queueSize: integer(env, 'UPLOAD_QUEUE_SIZE', 4, 1, 64),
+  };
+}
+
+/** `PCE_EXPORTS`: a JSON object of export name → export input. Entries are validated when used. */
+export function readConfiguredExports(env: Env = process.env): Record<string, ExportInput> {
+  const value = raw(env, 'PCE_EXPORTS');
+  if (value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ExportConfigError(
+      'Environment variable PCE_EXPORTS is not valid JSON (expected {"name": {"path": …}})',
+    );
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ExportConfigError(
+      'Environment variable PCE_EXPORTS must be a JSON object of export name → export input',
+    );
+  }
+  for (const [name, entry] of Object.entries(parsed)) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      throw new ExportConfigError(`Environment variable PCE_EXPORTS entry "${name}" must be a JSON object`);
+    }
+  }
+  return parsed as Record<string, ExportInput>;
+}

@@ -1,0 +1,189 @@
+import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ExportConfigError, ExportStorageError, isExportError } from '../pce/errors';
+import type { PceClient } from '../pce/types';
+import { copyToS3 } from './copy';
+import type { StorageSettings } from './env';
+import {
+  buildManifest,
+  contentTypeFor,
+  latestKeyFor,
+  manifestKeyFor,
+  objectKey,
+  objectMetadata,
+  s3Uri,
+} from './layout';
+import { describeError, type ExportLogger } from './logger';
+import type { ExportOutput, WorkflowState } from './state';
+
+/** CopyObject copies at most 5 GiB in one request. */
+export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+
+export interface FetchDeps {
+  readonly connect: () => Promise<PceClient>;
+  readonly s3: S3Client;
+  readonly storage: StorageSettings;
+  readonly orgId: number;
+  readonly logger: ExportLogger;
+  readonly now?: () => Date;
+  /** zlib level for gzip output. @default 6 */
+  readonly gzipLevel?: number;
+}
+
+/**
+ * Streams the finished job's datafile into S3, then writes the manifest and `latest.json`
+ * (in that order, each only after the previous is complete) and finally deletes the PCE job.
+ * `state` must already be validated. A failed delete is logged, not thrown: the data is safe.
+ */
+export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promise<ExportOutput> {
+  const { job, execution } = state;
+  const request = state.export;
+  if (job.status !== 'done' || job.resultHref === undefined) {
+    throw new ExportConfigError(
+      `Invalid workflow state: Fetch needs a job with status done and a resultHref, got status ${job.status}${job.resultHref === undefined ? ' without resultHref' : ''}`,
+    );
+  }
+  const { bucket, prefix } = deps.storage;
+  const key = objectKey({
+    prefix,
+    exportName: request.name,
+    format: request.format,
+    gzip: request.gzip,
+    executionName: execution.name,
+    startTime: execution.startTime,
+  });
+  const manifestKey = manifestKeyFor(key);
+  const contentType = contentTypeFor(request.format);
+  const metadata = objectMetadata({ request, jobHref: job.href, orgId: deps.orgId });
+  const log = deps.logger;
+
+  const client = await deps.connect();
+  const datafile = await client.openDatafile(job.resultHref);
+  log.info('Opened datafile', {
+    resultHref: job.resultHref,
+    contentLength: datafile.contentLength,
+    key,
+    format: request.format,
+    gzip: request.gzip,
+  });
+
+  const copied = await copyToS3({
+    s3: deps.s3,
+    source: datafile.body,
+    bucket,
+    key,
+    format: request.format,
+    gzip: request.gzip,
+    gzipLevel: deps.gzipLevel,
+    contentType,
+    metadata,
+    partSizeBytes: deps.storage.partSizeBytes,
+    queueSize: deps.storage.queueSize,
+    logger: log,
+    href: job.resultHref,
+  });
+  const completedAt = (deps.now ?? (() => new Date()))().toISOString();
+
+  // The checksum is known only once every byte has gone up; add it to the object's metadata.
+  if (copied.bytes <= MAX_COPY_OBJECT_BYTES) {
+    await storage(bucket, key, 'adding sha256 metadata to', () =>
+      deps.s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          CopySource: `${bucket}/${encodeKey(key)}`,
+          ...(copied.etag !== undefined ? { CopySourceIfMatch: copied.etag } : {}),
+          MetadataDirective: 'REPLACE',
+          ContentType: contentType,
+          Metadata: { ...metadata, sha256: copied.sha256, 'object-count': String(copied.objectCount) },
+        }),
+      ),
+    );
+  } else {
+    log.info('Object larger than 5 GiB: sha256 is in the manifest, not in the object metadata', {
+      bytes: copied.bytes,
+    });
+  }
+
+  const manifest = buildManifest({
+    exportName: request.name,
+    bucket,
+    key,
+    bytes: copied.bytes,
+    sha256: copied.sha256,
+    objectCount: copied.objectCount,
+    format: request.format,
+    gzip: request.gzip,
+    contentType,
+    org: deps.orgId,
+    path: request.path,
+    query: request.query,
+    jobHref: job.href,
+    executionName: execution.name,
+    requestedAt: job.requestedAt,
+    completedAt,
+  });
+  await putJson(deps.s3, bucket, manifestKey, manifest);
+  const latestKey = latestKeyFor(prefix, request.name);
+  await putJson(deps.s3, bucket, latestKey, { ...manifest, manifestKey });
+
+  try {
+    await client.deleteJob(job.href);
+    log.info('Deleted PCE job');
+  } catch (error) {
+    log.warn('Deleting the PCE job failed; it stays on the PCE until it expires', {
+      error: describeError(error),
+    });
+  }
+
+  log.info('Export complete', {
+    uri: manifest.uri,
+    bytes: copied.bytes,
+    objectCount: copied.objectCount,
+    manifestKey,
+  });
+  return {
+    exportName: request.name,
+    bucket,
+    key,
+    uri: s3Uri(bucket, key),
+    bytes: copied.bytes,
+    sha256: copied.sha256,
+    format: request.format,
+    gzip: request.gzip,
+    objectCount: copied.objectCount,
+    jobHref: job.href,
+    polls: job.polls,
+    requestedAt: job.requestedAt,
+    completedAt,
+    manifestKey,
+  };
+}
+
+/** CopySource is `bucket/key` with the key URL-encoded, slashes kept. */
+function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+async function putJson(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {
+  await storage(bucket, key, 'writing', () =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(body, null, 2)}\n`,
+        ContentType: 'application/json',
+      }),
+    ),
+  );
+}
+
+async function storage<T>(bucket: string, key: string, action: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (isExportError(error)) throw error;
+    throw new ExportStorageError(`S3 failed ${action} s3://${bucket}/${key}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+}

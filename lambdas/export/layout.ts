@@ -1,0 +1,150 @@
+import { ExportConfigError } from '../pce/errors';
+import { TOOL_NAME, TOOL_VERSION } from '../version';
+import type { ExportRequest, OutputFormat } from './state';
+
+/*
+ * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):
+ *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz]   the data
+ *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.manifest.json       its manifest
+ *   {prefix}{exportName}/latest.json                                                 the newest run
+ * Date and time are the execution's start time in UTC, so a retried Fetch writes the same key.
+ */
+
+/** S3 caps user metadata at 2 KB in total; the query is the only value that can grow. */
+export const MAX_QUERY_METADATA_LENGTH = 1024;
+
+export function extensionFor(format: OutputFormat, gzip: boolean): string {
+  return `${format === 'raw' ? 'json' : 'ndjson'}${gzip ? '.gz' : ''}`;
+}
+
+/**
+ * The stored bytes' media type. A gzipped object keeps the type of what it contains and gets no
+ * Content-Encoding: with `Content-Encoding: gzip`, HTTP clients and browsers would decompress it
+ * transparently, so a downloaded `.ndjson.gz` would hold uncompressed bytes whose sha256 no
+ * longer matches the manifest. The `.gz` extension and the `gzip` metadata say it is compressed,
+ * which is also what Athena and Spark go by.
+ */
+export function contentTypeFor(format: OutputFormat): string {
+  return format === 'raw' ? 'application/json' : 'application/x-ndjson';
+}
+
+/** Execution names end up in keys; anything outside a safe set becomes `_`. */
+export function safeKeySegment(value: string): string {
+  return (
+    value
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .replace(/^\.+/, '_')
+      .slice(0, 128) || '_'
+  );
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+export interface ObjectKeyInput {
+  readonly prefix: string;
+  readonly exportName: string;
+  readonly format: OutputFormat;
+  readonly gzip: boolean;
+  readonly executionName: string;
+  /** ISO start time of the execution. */
+  readonly startTime: string;
+}
+
+export function objectKey(input: ObjectKeyInput): string {
+  const start = new Date(input.startTime);
+  if (Number.isNaN(start.getTime())) {
+    throw new ExportConfigError(`Invalid workflow state: state.execution.startTime must be an ISO 8601 time`);
+  }
+  const date = `${pad(start.getUTCFullYear(), 4)}-${pad(start.getUTCMonth() + 1)}-${pad(start.getUTCDate())}`;
+  const time = `${pad(start.getUTCHours())}${pad(start.getUTCMinutes())}${pad(start.getUTCSeconds())}Z`;
+  const name = safeKeySegment(input.executionName);
+  return `${input.prefix}${input.exportName}/dt=${date}/${time}_${name}.${extensionFor(input.format, input.gzip)}`;
+}
+
+/** The manifest sits beside the object: the data extension is replaced by `.manifest.json`. */
+export function manifestKeyFor(key: string): string {
+  const replaced = key.replace(/\.(json|ndjson)(\.gz)?$/, '.manifest.json');
+  return replaced === key ? `${key}.manifest.json` : replaced;
+}
+
+export function latestKeyFor(prefix: string, exportName: string): string {
+  return `${prefix}${exportName}/latest.json`;
+}
+
+export function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** `managed=true&labels=…`, the form the PCE received it in. */
+export function encodeQuery(query: Readonly<Record<string, string>>): string {
+  return new URLSearchParams(Object.entries(query)).toString();
+}
+
+export interface ObjectMetadataInput {
+  readonly request: ExportRequest;
+  readonly jobHref: string;
+  readonly orgId: number;
+}
+
+/** User metadata set when the object is uploaded (S3 stores it as `x-amz-meta-*`). */
+export function objectMetadata(input: ObjectMetadataInput): Record<string, string> {
+  const query = encodeQuery(input.request.query);
+  const truncated = query.length > MAX_QUERY_METADATA_LENGTH;
+  return {
+    'job-href': input.jobHref,
+    org: String(input.orgId),
+    path: input.request.path,
+    query: truncated ? query.slice(0, MAX_QUERY_METADATA_LENGTH) : query,
+    ...(truncated ? { 'query-truncated': 'true' } : {}),
+    format: input.request.format,
+    gzip: String(input.request.gzip),
+  };
+}
+
+export interface Manifest {
+  readonly exportName: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly uri: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly objectCount: number;
+  readonly format: OutputFormat;
+  readonly gzip: boolean;
+  readonly contentType: string;
+  readonly org: number;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly jobHref: string;
+  readonly executionName: string;
+  readonly requestedAt: string;
+  readonly completedAt: string;
+  readonly tool: string;
+}
+
+export type ManifestInput = Omit<Manifest, 'uri' | 'tool'>;
+
+export function buildManifest(input: ManifestInput): Manifest {
+  return {
+    exportName: input.exportName,
+    bucket: input.bucket,
+    key: input.key,
+    uri: s3Uri(input.bucket, input.key),
+    bytes: input.bytes,
+    sha256: input.sha256,
+    objectCount: input.objectCount,
+    format: input.format,
+    gzip: input.gzip,
+    contentType: input.contentType,
+    org: input.org,
+    path: input.path,
+    query: input.query,
+    jobHref: input.jobHref,
+    executionName: input.executionName,
+    requestedAt: input.requestedAt,
+    completedAt: input.completedAt,
+    tool: `${TOOL_NAME}/${TOOL_VERSION}`,
+  };
+}

@@ -1,0 +1,60 @@
+import type { PceClient } from '../pce/types';
+import type { PollSettings } from './env';
+import { type ExportInput, resolveExportRequest } from './input';
+import type { ExportLogger } from './logger';
+import type { ExportRequest, SubmitEvent, WorkflowState } from './state';
+import { nextWaitSeconds, parseExecution } from './workflow';
+
+export interface SubmitDeps {
+  /** Connects to the PCE; called only once the input is known to be valid. */
+  readonly connect: () => Promise<PceClient>;
+  readonly configuredExports: Readonly<Record<string, ExportInput>>;
+  readonly poll: PollSettings;
+  readonly logger: ExportLogger;
+  /** Called with the resolved request before the PCE is contacted (log keys). */
+  readonly onRequest?: (request: ExportRequest, execution: WorkflowState['execution']) => void;
+  readonly now?: () => Date;
+}
+
+/**
+ * Validates the execution input, submits the async job and returns the first workflow state.
+ * Bad input throws ExportConfigError before the secret is read or the PCE contacted.
+ */
+export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promise<WorkflowState> {
+  const execution = parseExecution(event?.execution);
+  const request = resolveExportRequest(event.input ?? {}, deps.configuredExports);
+  deps.onRequest?.(request, execution);
+
+  const client = await deps.connect();
+  const submitted = await client.submit(request.path, request.query);
+  const requestedAt = (deps.now ?? (() => new Date()))();
+  const deadline = new Date(requestedAt.getTime() + request.maxWaitSeconds * 1000);
+  const waitSeconds = nextWaitSeconds({
+    retryAfterSeconds: submitted.retryAfterSeconds,
+    polls: 0,
+    maxIntervalSeconds: deps.poll.maxIntervalSeconds,
+    secondsToDeadline: request.maxWaitSeconds,
+  });
+  deps.logger.info('Submitted PCE async job', {
+    jobHref: submitted.jobHref,
+    path: request.path,
+    query: request.query,
+    retryAfterSeconds: submitted.retryAfterSeconds,
+    waitSeconds,
+    deadline: deadline.toISOString(),
+  });
+  return {
+    export: request,
+    execution,
+    job: {
+      href: submitted.jobHref,
+      status: 'pending',
+      polls: 0,
+      waitSeconds,
+      retryAfterSeconds: submitted.retryAfterSeconds,
+      requestedAt: requestedAt.toISOString(),
+      deadline: deadline.toISOString(),
+      timedOut: false,
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { ExportConfigError } from '../pce/errors';
+import { describeIssues, MAX_WAIT_SECONDS_LIMIT } from './input';
+import type { WorkflowState } from './state';
+
+/*
+ * The state that passes between Submit, Poll and Fetch comes back to the Lambdas from the state
+ * machine, so it is validated like any other input: a hand-edited or tampered state (a job href
+ * on another org, a path with `..`, a non-ISO deadline) fails with ExportConfigError before
+ * anything is sent to the PCE.
+ */
+
+const EXPORT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
+const COLLECTION_PATH = /^(\/[a-z0-9_]+)+$/;
+const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const QUERY_VALUE = /^[^\u0000-\u001f\u007f?#]{0,1024}$/;
+export const JOB_HREF = /^\/orgs\/([0-9]+)\/jobs\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export const DATAFILE_HREF = /^\/orgs\/([0-9]+)\/datafiles\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+const isoTime = z
+  .string()
+  .max(64)
+  .refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), {
+    message: 'must be an ISO 8601 time',
+  });
+
+export const executionSchema = z.object({
+  name: z.string().min(1).max(256),
+  startTime: isoTime,
+});
+
+export const exportRequestSchema = z.object({
+  name: z.string().regex(EXPORT_NAME, 'letters, digits, "_" and "-", at most 64'),
+  path: z
+    .string()
+    .max(256)
+    .regex(COLLECTION_PATH, 'must be an org-relative collection path such as "/workloads"'),
+  query: z.record(
+    z.string().regex(QUERY_KEY, 'query keys are letters, digits, "_", "." and "[]"'),
+    z
+      .string()
+      .regex(QUERY_VALUE, 'must not contain control characters, "?" or "#"')
+      .refine((v) => !v.split('/').includes('..'), { message: 'must not contain ".." path traversal' }),
+  ),
+  format: z.enum(['raw', 'ndjson']),
+  gzip: z.boolean(),
+  maxWaitSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS_LIMIT),
+});
+
+export const jobStateSchema = z.object({
+  href: z.string().regex(JOB_HREF, 'must be a job href /orgs/{org}/jobs/{id}'),
+  status: z.enum(['pending', 'running', 'done', 'failed']),
+  polls: z.number().int().min(0).max(1_000_000),
+  waitSeconds: z.number().int().min(1),
+  retryAfterSeconds: z.number().min(0),
+  requestedAt: isoTime,
+  deadline: isoTime,
+  timedOut: z.boolean(),
+  resultHref: z
+    .string()
+    .regex(DATAFILE_HREF, 'must be a datafile href /orgs/{org}/datafiles/{id}')
+    .optional(),
+  message: z.string().max(4096).optional(),
+});
+
+export const workflowStateSchema = z.object({
+  export: exportRequestSchema,
+  execution: executionSchema,
+  job: jobStateSchema,
+});
+
+/**
+ * Parses the workflow state a state machine passed in. Unknown keys are dropped; the hrefs must
+ * belong to `orgId`.
+ */
+export function parseWorkflowState(value: unknown, orgId: number): WorkflowState {
+  const parsed = workflowStateSchema.safeParse(value);
+  if (!parsed.success)
+    throw new ExportConfigError(`Invalid workflow state: ${describeIssues(parsed.error, 'state')}`);
+  const state = parsed.data;
+  for (const [field, href] of [
+    ['state.job.href', state.job.href],
+    ['state.job.resultHref', state.job.resultHref],
+  ] as const) {
+    if (href === undefined) continue;
+    const org = Number(/^\/orgs\/([0-9]+)\//.exec(href)?.[1]);
+    if (org !== orgId) {
+      throw new ExportConfigError(
+        `Invalid workflow state: ${field} belongs to org ${org}, not the configured org ${orgId}`,
+      );
+    }
+  }
+  return state;
+}
+
+/** Parses the `execution` object the state machine adds to Submit's event. */
+export function parseExecution(value: unknown): WorkflowState['execution'] {
+  const parsed = executionSchema.safeParse(value);
+  if (!parsed.success)
+    throw new ExportConfigError(`Invalid event: ${describeIssues(parsed.error, 'execution')}`);
+  return parsed.data;
+}
+
+export interface NextWaitInput {
+  /** Retry-After of the latest PCE response (already clamped by the client). */
+  readonly retryAfterSeconds: number;
+  /** Polls made so far, including the one that just returned. */
+  readonly polls: number;
+  /** POLL_MAX_INTERVAL_SECONDS. */
+  readonly maxIntervalSeconds: number;
+  /** Seconds left until the deadline; the wait never goes past it. */
+  readonly secondsToDeadline?: number;
+}
+
+/**
+ * Seconds the Wait state waits before the next poll: the PCE's Retry-After, stretched ×1.5 per
+ * poll after the second (long jobs are polled less and less often), capped at the maximum
+ * interval and at the time left to the deadline, and never below 1 second.
+ */
+export function nextWaitSeconds(input: NextWaitInput): number {
+  const base =
+    Number.isFinite(input.retryAfterSeconds) && input.retryAfterSeconds > 0 ? input.retryAfterSeconds : 1;
+  const stretched = Math.round(base * 1.5 ** Math.max(0, input.polls - 2));
+  let wait = Math.min(Math.max(stretched, 1), Math.max(1, Math.floor(input.maxIntervalSeconds)));
+  if (input.secondsToDeadline !== undefined && !Number.isNaN(input.secondsToDeadline))
+    wait = Math.min(wait, Math.floor(input.secondsToDeadline));
+  return Math.max(1, wait);
+}
