@@ -1,0 +1,169 @@
+import { ExportConfigError, PceProtocolError } from './errors';
+
+/**
+ * Href handling for one org of one PCE. The hrefs the PCE hands out (`Location`, `result.href`)
+ * and the hrefs that come back through state-machine data are untrusted: each one is resolved
+ * against the configured origin and normalised to `/orgs/{org}/jobs/{id}` or
+ * `/orgs/{org}/datafiles/{id}` before any request is sent to it.
+ */
+
+export const API_PREFIX = '/api/v2';
+export type HrefKind = 'jobs' | 'datafiles';
+
+/** The parsed, validated PCE base URL and org. */
+export interface PceBase {
+  /** `https://pce.example.com:8443` (scheme, host and port; default ports omitted). */
+  readonly origin: string;
+  readonly orgId: number;
+}
+
+const MAX_HREF_LENGTH = 2048;
+const ID = /^[A-Za-z0-9-]{1,64}$/;
+/** Printable ASCII without space: anything else (whitespace, controls, non-ASCII) has no place in an href. */
+const PRINTABLE = /^[\x21-\x7e]+$/;
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
+const COLLECTION_SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$/;
+
+/** Validates the configured PCE URL and org id; anything off is an ExportConfigError. */
+export function parsePceBase(baseUrl: unknown, orgId: unknown): PceBase {
+  if (typeof orgId !== 'number' || !Number.isSafeInteger(orgId) || orgId < 1) {
+    throw new ExportConfigError('The PCE org id must be a positive integer');
+  }
+  if (typeof baseUrl !== 'string' || baseUrl.trim() === '') {
+    throw new ExportConfigError('The PCE URL is missing; give it as https://<pce-host>:<port>');
+  }
+  let url: URL;
+  try {
+    url = new URL(baseUrl.trim());
+  } catch (cause) {
+    throw new ExportConfigError('The PCE URL is not a valid URL; give it as https://<pce-host>:<port>', {
+      cause,
+    });
+  }
+  if (url.username !== '' || url.password !== '') {
+    // Not echoed: whatever is in the user info may be a credential.
+    throw new ExportConfigError('The PCE URL must not contain user info; credentials belong in the secret');
+  }
+  const shown = `${url.origin}${url.pathname}`;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ExportConfigError(`The PCE URL ${shown} must use https (or http for a local simulator)`);
+  }
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(baseUrl)) {
+    throw new ExportConfigError(`The PCE URL ${shown} must not have a query or fragment`);
+  }
+  if (url.pathname !== '/') {
+    const hint = url.pathname.replace(/\/+$/, '') === API_PREFIX ? ` (leave out ${API_PREFIX})` : '';
+    throw new ExportConfigError(`The PCE URL ${shown} must not have a path${hint}; give it as ${url.origin}`);
+  }
+  return { origin: url.origin, orgId };
+}
+
+/** The absolute URL of an org-relative href (`/orgs/1/jobs/x` → `https://host/api/v2/orgs/1/jobs/x`). */
+export function apiUrl(base: PceBase, href: string, search = ''): string {
+  return `${base.origin}${API_PREFIX}${href}${search === '' ? '' : `?${search}`}`;
+}
+
+/**
+ * Builds the request for an org-relative collection such as `/labels` or
+ * `/sec_policy/draft/rule_sets`: the href shown in messages and the URL requested. A path that
+ * could escape the org (traversal, `/orgs/...`, a query smuggled in) is an ExportConfigError.
+ */
+export function collectionRequest(
+  base: PceBase,
+  path: unknown,
+  query: Readonly<Record<string, string>> = {},
+): { href: string; url: string } {
+  if (typeof path !== 'string' || path.length > 512 || !path.startsWith('/')) {
+    throw new ExportConfigError('The collection path must be an org-relative path such as "/workloads"');
+  }
+  const segments = path.slice(1).split('/');
+  if (!segments.every((segment) => COLLECTION_SEGMENT.test(segment))) {
+    throw new ExportConfigError(
+      `The collection path ${JSON.stringify(truncate(path, 100))} must be an org-relative path such as "/workloads"`,
+    );
+  }
+  if (segments[0] === 'orgs') {
+    throw new ExportConfigError(
+      `The collection path ${JSON.stringify(truncate(path, 100))} is relative to the org: use "/workloads", not "/orgs/${base.orgId}/workloads"`,
+    );
+  }
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (typeof value !== 'string') throw new ExportConfigError(`The query parameter ${key} must be a string`);
+    params.append(key, value);
+  }
+  const search = params.toString();
+  const orgPath = `/orgs/${base.orgId}${path}`;
+  return {
+    href: search === '' ? orgPath : `${orgPath}?${search}`,
+    url: apiUrl(base, orgPath, search),
+  };
+}
+
+/**
+ * Resolves an untrusted job or datafile href, relative (`/orgs/1/jobs/<id>`, `/api/v2/orgs/1/jobs/<id>`)
+ * or absolute (`https://host:8443/api/v2/orgs/1/jobs/<id>`), and returns it normalised to
+ * `/orgs/{org}/{kind}/{id}`. Anything else is a PceProtocolError whose message names `source`
+ * (e.g. "the Location header of the 202 response").
+ */
+export function resolveHref(base: PceBase, raw: unknown, kind: HrefKind, source: string): string {
+  const what = kind === 'jobs' ? 'job' : 'datafile';
+  const expected = `/orgs/${base.orgId}/${kind}/{id}`;
+  const reject = (reason: string): never => {
+    throw new PceProtocolError(
+      `${capitalise(source)} ${reason}; expected a ${what} href ${expected} on ${base.origin}`,
+    );
+  };
+
+  if (raw === undefined || raw === null || raw === '') reject('is missing');
+  if (typeof raw !== 'string') return reject(`is not a string (${typeof raw})`);
+  const shown = showHref(raw);
+  if (raw.length > MAX_HREF_LENGTH) reject(`is too long (${raw.length} characters)`);
+  if (!PRINTABLE.test(raw)) reject(`${shown} contains whitespace, control or non-ASCII characters`);
+  if (raw.includes('\\') || raw.includes('%') || DOT_SEGMENT.test(raw)) {
+    reject(`${shown} contains path traversal or encoded characters`);
+  }
+  if (raw.includes('?') || raw.includes('#')) reject(`${shown} has a query or fragment`);
+  if (raw.includes('@')) reject(`${shown} contains user info`);
+
+  let path: string;
+  if (raw.startsWith('/') && !raw.startsWith('//')) {
+    path = raw;
+  } else if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) || raw.startsWith('//')) {
+    let url: URL;
+    try {
+      url = new URL(raw, base.origin);
+    } catch {
+      return reject(`${shown} is not a valid URL`);
+    }
+    if (url.username !== '' || url.password !== '') reject(`${shown} contains user info`);
+    if (url.origin !== base.origin) reject(`${shown} points to another origin than the PCE`);
+    path = url.pathname;
+    if (path !== API_PREFIX && !path.startsWith(`${API_PREFIX}/`))
+      reject(`${shown} is not under ${API_PREFIX}`);
+  } else {
+    return reject(`${shown} is neither an absolute URL nor an absolute path`);
+  }
+
+  if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) path = path.slice(API_PREFIX.length);
+  const match = /^\/orgs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+  if (!match) return reject(`${shown} is not of the form ${expected}`);
+  const [, org, collection, id] = match;
+  if (org !== String(base.orgId)) reject(`${shown} names another org than ${base.orgId}`);
+  if (collection !== kind) reject(`${shown} is not a ${what} href`);
+  if (id === undefined || !ID.test(id)) reject(`${shown} has an invalid ${what} id`);
+  return `/orgs/${base.orgId}/${kind}/${id}`;
+}
+
+/** An untrusted href as it may appear in a message: quoted, bounded, user info masked. */
+export function showHref(raw: string): string {
+  return JSON.stringify(truncate(raw.replace(/\/\/[^/@]*@/g, '//***@'), 200));
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
