@@ -85,8 +85,9 @@ export function createPceClient(
     DEFAULT_RATE_LIMIT_RETRIES,
     'rateLimitRetries',
   );
-  if (!Number.isInteger(rateLimitRetries))
+  if (!Number.isInteger(rateLimitRetries)) {
     throw new ExportConfigError('rateLimitRetries must be a whole number');
+  }
   const extraCas = parseCaBundle(connection.caBundle);
   const sleep = runtime.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
