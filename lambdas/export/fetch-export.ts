@@ -159,9 +159,16 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   };
 }
 
-/** CopySource is `bucket/key` with the key URL-encoded, slashes kept. */
+/**
+ * CopySource is `bucket/key` with the key URL-encoded, slashes kept. `=` (from `dt=`) stays
+ * literal: it is valid in a URL path, and some S3-compatible servers decode with decodeURI,
+ * which would leave `%3D` encoded.
+ */
 function encodeKey(key: string): string {
-  return key.split('/').map(encodeURIComponent).join('/');
+  return key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replaceAll('%3D', '='))
+    .join('/');
 }
 
 async function putJson(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import {
+  normalisePrefix,
+  readConfiguredExports,
+  readPceSettings,
+  readPollSettings,
+  readStorageSettings,
+} from '../../lambdas/export/env';
+import { ExportConfigError } from '../../lambdas/pce/errors';
+
+const PCE = { PCE_URL: 'https://pce.example.com:8443', PCE_ORG_ID: '3', PCE_SECRET_ID: 'pce-export/api-key' };
+
+function configError(read: () => unknown): ExportConfigError {
+  try {
+    read();
+  } catch (error) {
+    if (error instanceof ExportConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected ExportConfigError');
+}
+
+describe('readPceSettings', () => {
+  it('reads the PCE and applies the Retry-After and secret-cache defaults', () => {
+    expect(readPceSettings(PCE)).toEqual({
+      baseUrl: 'https://pce.example.com:8443',
+      orgId: 3,
+      secretId: 'pce-export/api-key',
+      secretCacheSeconds: 300,
+      retryAfter: { minSeconds: 1, maxSeconds: 300, defaultSeconds: 5 },
+    });
+  });
+
+  it('accepts a URL ending in /api/v2 and strips it', () => {
+    expect(readPceSettings({ ...PCE, PCE_URL: 'https://scp1.illum.io/api/v2/' }).baseUrl).toBe(
+      'https://scp1.illum.io',
+    );
+  });
+
+  it.each([
+    ['PCE_URL', { PCE_URL: undefined }],
+    ['PCE_URL', { PCE_URL: 'http://pce.example.com' }],
+    ['PCE_URL', { PCE_URL: 'https://user:pw@pce.example.com' }],
+    ['PCE_URL', { PCE_URL: 'https://pce.example.com/other' }],
+    ['PCE_URL', { PCE_URL: 'not a url' }],
+    ['PCE_ORG_ID', { PCE_ORG_ID: undefined }],
+    ['PCE_ORG_ID', { PCE_ORG_ID: 'one' }],
+    ['PCE_ORG_ID', { PCE_ORG_ID: '0' }],
+    ['PCE_SECRET_ID', { PCE_SECRET_ID: ' ' }],
+    ['RETRY_AFTER_MAX_SECONDS', { RETRY_AFTER_MIN_SECONDS: '10', RETRY_AFTER_MAX_SECONDS: '5' }],
+    ['RETRY_AFTER_DEFAULT_SECONDS', { RETRY_AFTER_DEFAULT_SECONDS: '900' }],
+    ['SECRET_CACHE_SECONDS', { SECRET_CACHE_SECONDS: '-1' }],
+  ])('names %s when it is missing or invalid', (name, overrides) => {
+    expect(configError(() => readPceSettings({ ...PCE, ...overrides })).message).toContain(name);
+  });
+});
+
+describe('readPollSettings', () => {
+  it('defaults to a 300 s interval cap and 1000 polls', () => {
+    expect(readPollSettings({})).toEqual({ maxIntervalSeconds: 300, maxPolls: 1000 });
+  });
+
+  it('reads overrides and rejects non-numbers by name', () => {
+    expect(readPollSettings({ POLL_MAX_INTERVAL_SECONDS: '30', MAX_POLLS: '12' })).toEqual({
+      maxIntervalSeconds: 30,
+      maxPolls: 12,
+    });
+    expect(configError(() => readPollSettings({ MAX_POLLS: '1e3' })).message).toContain('MAX_POLLS');
+    expect(configError(() => readPollSettings({ POLL_MAX_INTERVAL_SECONDS: '0' })).message).toContain(
+      'POLL_MAX_INTERVAL_SECONDS',
+    );
+  });
+});
+
+describe('readStorageSettings', () => {
+  it('reads the bucket and defaults to no prefix, 8 MiB parts and a queue of 4', () => {
+    expect(readStorageSettings({ EXPORT_BUCKET: 'my-exports' })).toEqual({
+      bucket: 'my-exports',
+      prefix: '',
+      partSizeBytes: 8 * 1024 * 1024,
+      queueSize: 4,
+    });
+  });
+
+  it('normalises the prefix to end in a slash', () => {
+    expect(readStorageSettings({ EXPORT_BUCKET: 'b-1', EXPORT_PREFIX: '/pce/raw' }).prefix).toBe('pce/raw/');
+    expect(normalisePrefix('pce/')).toBe('pce/');
+    expect(normalisePrefix(undefined)).toBe('');
+  });
+
+  it.each([
+    ['EXPORT_BUCKET', {}],
+    ['EXPORT_BUCKET', { EXPORT_BUCKET: 'Not_A_Bucket' }],
+    ['EXPORT_PREFIX', { EXPORT_BUCKET: 'b-1', EXPORT_PREFIX: 'a/../b' }],
+    ['EXPORT_PREFIX', { EXPORT_BUCKET: 'b-1', EXPORT_PREFIX: 'a b' }],
+    ['UPLOAD_PART_SIZE_MIB', { EXPORT_BUCKET: 'b-1', UPLOAD_PART_SIZE_MIB: '4' }],
+    ['UPLOAD_QUEUE_SIZE', { EXPORT_BUCKET: 'b-1', UPLOAD_QUEUE_SIZE: '0' }],
+  ])('names %s when it is missing or invalid', (name, env) => {
+    expect(configError(() => readStorageSettings(env)).message).toContain(name);
+  });
+});
+
+describe('readConfiguredExports', () => {
+  it('is empty when PCE_EXPORTS is unset', () => {
+    expect(readConfiguredExports({})).toEqual({});
+  });
+
+  it('parses a JSON object of named exports', () => {
+    const exports = { workloads: { path: '/workloads', format: 'raw' } };
+
+    expect(readConfiguredExports({ PCE_EXPORTS: JSON.stringify(exports) })).toEqual(exports);
+  });
+
+  it.each([['not json {'], ['[1, 2]'], ['{"labels": "/labels"}']])(
+    'rejects %s naming PCE_EXPORTS',
+    (value) => {
+      expect(configError(() => readConfiguredExports({ PCE_EXPORTS: value })).message).toContain(
+        'PCE_EXPORTS',
+      );
+    },
+  );
+});

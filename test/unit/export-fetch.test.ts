@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type FetchDeps, fetchExport } from '../../lambdas/export/fetch-export';
+import type { ExportLogger } from '../../lambdas/export/logger';
+import type { WorkflowState } from '../../lambdas/export/state';
+import { ExportConfigError, ExportStorageError, PceRequestError } from '../../lambdas/pce/errors';
+import type { PceClient } from '../../lambdas/pce/types';
+import { TOOL_VERSION } from '../../lambdas/version';
+
+const JOB = '/orgs/1/jobs/8f3c0a52-1d8e-4a3e-9f4b-2c1d0e9f8a7b';
+const DATAFILE = '/orgs/1/datafiles/5a1f6d2e-7c3b-4e8a-b9d0-1f2e3d4c5b6a';
+const BODY =
+  '[{"href":"/orgs/1/labels/1","key":"role","value":"web"},\n {"href":"/orgs/1/labels/2","key":"env","value":"prod"}]';
+const KEY = 'pce/labels/dt=2026-03-04/050607Z_nightly.ndjson.gz';
+const MANIFEST_KEY = 'pce/labels/dt=2026-03-04/050607Z_nightly.manifest.json';
+
+const s3 = new S3Client({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+});
+const s3Mock = mockClient(s3);
+
+function fakeClient(body = BODY) {
+  return {
+    submit: vi.fn(),
+    poll: vi.fn(),
+    openDatafile: vi.fn(async () => ({
+      body: Readable.from([Buffer.from(body)]),
+      contentType: 'application/json',
+    })),
+    deleteJob: vi.fn(async () => undefined),
+    close: vi.fn(async () => undefined),
+  } satisfies PceClient;
+}
+
+function logger() {
+  return { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies ExportLogger;
+}
+
+function doneState(overrides: Partial<WorkflowState['export']> = {}): WorkflowState {
+  return {
+    export: {
+      name: 'labels',
+      path: '/labels',
+      query: { key: 'role' },
+      format: 'ndjson',
+      gzip: true,
+      maxWaitSeconds: 600,
+      ...overrides,
+    },
+    execution: { name: 'nightly', startTime: '2026-03-04T05:06:07.890Z' },
+    job: {
+      href: JOB,
+      status: 'done',
+      polls: 3,
+      waitSeconds: 5,
+      retryAfterSeconds: 5,
+      requestedAt: '2026-03-04T05:06:08.000Z',
+      deadline: '2026-03-04T05:16:08.000Z',
+      timedOut: false,
+      resultHref: DATAFILE,
+    },
+  };
+}
+
+function deps(client: PceClient, log: ExportLogger = logger()): FetchDeps {
+  return {
+    connect: async () => client,
+    s3,
+    storage: { bucket: 'exports', prefix: 'pce/', partSizeBytes: 5 * 1024 * 1024, queueSize: 2 },
+    orgId: 1,
+    logger: log,
+    now: () => new Date('2026-03-04T05:07:00.000Z'),
+  };
+}
+
+function putTo(key: string) {
+  return s3Mock.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key === key)?.args[0].input;
+}
+
+beforeEach(() => {
+  s3Mock.reset();
+  s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
+  s3Mock.on(CopyObjectCommand).resolves({});
+});
+
+afterEach(() => {
+  s3Mock.reset();
+});
+
+describe('fetchExport', () => {
+  it('stores the datafile as gzipped ndjson and returns the execution output', async () => {
+    const client = fakeClient();
+
+    const output = await fetchExport(doneState(), deps(client));
+
+    const stored = Buffer.from(putTo(KEY)?.Body as Uint8Array);
+    expect(gunzipSync(stored).toString()).toBe(
+      '{"href":"/orgs/1/labels/1","key":"role","value":"web"}\n{"href":"/orgs/1/labels/2","key":"env","value":"prod"}\n',
+    );
+    expect(client.openDatafile).toHaveBeenCalledWith(DATAFILE);
+    expect(output).toEqual({
+      exportName: 'labels',
+      bucket: 'exports',
+      key: KEY,
+      uri: `s3://exports/${KEY}`,
+      bytes: stored.length,
+      sha256: createHash('sha256').update(stored).digest('hex'),
+      format: 'ndjson',
+      gzip: true,
+      objectCount: 2,
+      jobHref: JOB,
+      polls: 3,
+      requestedAt: '2026-03-04T05:06:08.000Z',
+      completedAt: '2026-03-04T05:07:00.000Z',
+      manifestKey: MANIFEST_KEY,
+    });
+  });
+
+  it('uploads with content type and job metadata, then adds sha256 and object count with a copy onto itself', async () => {
+    const output = await fetchExport(doneState(), deps(fakeClient()));
+
+    expect(putTo(KEY)).toMatchObject({
+      ContentType: 'application/x-ndjson',
+      Metadata: {
+        'job-href': JOB,
+        org: '1',
+        path: '/labels',
+        query: 'key=role',
+        format: 'ndjson',
+        gzip: 'true',
+      },
+    });
+    expect(putTo(KEY)?.ContentEncoding).toBeUndefined();
+    const copy = s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input;
+    expect(copy).toEqual({
+      Bucket: 'exports',
+      Key: KEY,
+      CopySource: `exports/${KEY}`,
+      CopySourceIfMatch: '"etag-1"',
+      MetadataDirective: 'REPLACE',
+      ContentType: 'application/x-ndjson',
+      Metadata: {
+        'job-href': JOB,
+        org: '1',
+        path: '/labels',
+        query: 'key=role',
+        format: 'ndjson',
+        gzip: 'true',
+        sha256: output.sha256,
+        'object-count': '2',
+      },
+    });
+  });
+
+  it('writes the manifest beside the object and then latest.json, after the object', async () => {
+    const output = await fetchExport(doneState(), deps(fakeClient()));
+
+    const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+    expect(keys).toEqual([KEY, MANIFEST_KEY, 'pce/labels/latest.json']);
+    const manifest = JSON.parse(String(putTo(MANIFEST_KEY)?.Body));
+    expect(manifest).toEqual({
+      exportName: 'labels',
+      bucket: 'exports',
+      key: KEY,
+      uri: `s3://exports/${KEY}`,
+      bytes: output.bytes,
+      sha256: output.sha256,
+      objectCount: 2,
+      format: 'ndjson',
+      gzip: true,
+      contentType: 'application/x-ndjson',
+      org: 1,
+      path: '/labels',
+      query: { key: 'role' },
+      jobHref: JOB,
+      executionName: 'nightly',
+      requestedAt: '2026-03-04T05:06:08.000Z',
+      completedAt: '2026-03-04T05:07:00.000Z',
+      tool: `pce-export/${TOOL_VERSION}`,
+    });
+    expect(putTo(MANIFEST_KEY)?.ContentType).toBe('application/json');
+    expect(JSON.parse(String(putTo('pce/labels/latest.json')?.Body))).toEqual({
+      ...manifest,
+      manifestKey: MANIFEST_KEY,
+    });
+  });
+
+  it('stores raw format byte for byte as .json', async () => {
+    const output = await fetchExport(doneState({ format: 'raw', gzip: false }), deps(fakeClient()));
+
+    expect(output.key).toBe('pce/labels/dt=2026-03-04/050607Z_nightly.json');
+    expect(Buffer.from(putTo(output.key)?.Body as Uint8Array).toString()).toBe(BODY);
+    expect(putTo(output.key)?.ContentType).toBe('application/json');
+  });
+
+  it('deletes the PCE job after the manifest and latest.json are written', async () => {
+    const client = fakeClient();
+    client.deleteJob.mockImplementation(async () => {
+      expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(3);
+    });
+
+    await fetchExport(doneState(), deps(client));
+
+    expect(client.deleteJob).toHaveBeenCalledWith(JOB);
+  });
+
+  it('succeeds with a warning when deleting the job fails', async () => {
+    const client = fakeClient();
+    client.deleteJob.mockRejectedValue(new PceRequestError('404 from /orgs/1/jobs/…', { status: 404 }));
+    const log = logger();
+
+    const output = await fetchExport(doneState(), deps(client, log));
+
+    expect(output.objectCount).toBe(2);
+    expect(log.warn).toHaveBeenCalledWith(
+      expect.stringContaining('Deleting the PCE job failed'),
+      expect.objectContaining({ error: expect.stringContaining('PceRequestError') }),
+    );
+  });
+
+  it('fails with ExportStorageError and writes neither manifest nor latest.json when the metadata copy fails', async () => {
+    s3Mock.on(CopyObjectCommand).rejects(new Error('PreconditionFailed'));
+    const client = fakeClient();
+
+    const error = await fetchExport(doneState(), deps(client)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect(putTo(MANIFEST_KEY)).toBeUndefined();
+    expect(putTo('pce/labels/latest.json')).toBeUndefined();
+    expect(client.deleteJob).not.toHaveBeenCalled();
+  });
+
+  it('fails with ExportStorageError and writes no latest.json when the manifest cannot be written', async () => {
+    s3Mock.on(PutObjectCommand, { Key: MANIFEST_KEY }).rejects(new Error('InternalError'));
+
+    const error = await fetchExport(doneState(), deps(fakeClient())).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toContain(`s3://exports/${MANIFEST_KEY}`);
+    expect(putTo('pce/labels/latest.json')).toBeUndefined();
+  });
+
+  it('refuses a job that is not done without contacting the PCE', async () => {
+    const client = fakeClient();
+    const state = doneState();
+    const running = { ...state, job: { ...state.job, status: 'running' as const, resultHref: undefined } };
+
+    await expect(fetchExport(running, deps(client))).rejects.toBeInstanceOf(ExportConfigError);
+    expect(client.openDatafile).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import type { WorkflowState } from '../../lambdas/export/state';
+import { nextWaitSeconds, parseExecution, parseWorkflowState } from '../../lambdas/export/workflow';
+import { ExportConfigError } from '../../lambdas/pce/errors';
+
+describe('nextWaitSeconds', () => {
+  const base = { maxIntervalSeconds: 300 };
+
+  it('honours Retry-After for the first two polls', () => {
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 7, polls: 0 })).toBe(7);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 7, polls: 1 })).toBe(7);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 7, polls: 2 })).toBe(7);
+  });
+
+  it('stretches the wait ×1.5 per poll after the second, rounded', () => {
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 10, polls: 3 })).toBe(15);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 10, polls: 4 })).toBe(23); // 22.5
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 10, polls: 5 })).toBe(34); // 33.75
+  });
+
+  it('caps the wait at the maximum interval', () => {
+    expect(nextWaitSeconds({ retryAfterSeconds: 10, polls: 40, maxIntervalSeconds: 120 })).toBe(120);
+    expect(nextWaitSeconds({ retryAfterSeconds: 900, polls: 1, maxIntervalSeconds: 300 })).toBe(300);
+    expect(nextWaitSeconds({ retryAfterSeconds: 10, polls: 5000, maxIntervalSeconds: 300 })).toBe(300);
+  });
+
+  it('never waits past the deadline', () => {
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 60, polls: 1, secondsToDeadline: 42.9 })).toBe(42);
+  });
+
+  it('waits at least one second, even at or past the deadline', () => {
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 0, polls: 1 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 0.2, polls: 1 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 30, polls: 1, secondsToDeadline: 0.4 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 30, polls: 1, secondsToDeadline: -50 })).toBe(1);
+  });
+
+  it('treats an unusable Retry-After as one second', () => {
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: Number.NaN, polls: 1 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: -5, polls: 1 })).toBe(1);
+  });
+});
+
+function validState(): WorkflowState {
+  return {
+    export: {
+      name: 'workloads',
+      path: '/workloads',
+      query: { managed: 'true' },
+      format: 'ndjson',
+      gzip: true,
+      maxWaitSeconds: 600,
+    },
+    execution: { name: 'run-1', startTime: '2026-03-04T05:06:07.890Z' },
+    job: {
+      href: '/orgs/1/jobs/8f3c0a52-1d8e-4a3e-9f4b-2c1d0e9f8a7b',
+      status: 'done',
+      polls: 3,
+      waitSeconds: 5,
+      retryAfterSeconds: 5,
+      requestedAt: '2026-03-04T05:06:08.000Z',
+      deadline: '2026-03-04T05:16:08.000Z',
+      timedOut: false,
+      resultHref: '/orgs/1/datafiles/5a1f6d2e-7c3b-4e8a-b9d0-1f2e3d4c5b6a',
+    },
+  };
+}
+
+function rejection(value: unknown): string {
+  try {
+    parseWorkflowState(value, 1);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ExportConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected parseWorkflowState to throw');
+}
+
+describe('parseWorkflowState', () => {
+  it('accepts the state Submit and Poll produce', () => {
+    const state = validState();
+
+    expect(parseWorkflowState(state, 1)).toEqual(state);
+  });
+
+  it('drops keys it does not know', () => {
+    const parsed = parseWorkflowState({ ...validState(), extra: { big: true } }, 1);
+
+    expect(parsed).not.toHaveProperty('extra');
+  });
+
+  it('rejects a job href on another org', () => {
+    const state = validState();
+
+    expect(rejection({ ...state, job: { ...state.job, href: '/orgs/2/jobs/abc' } })).toContain(
+      'state.job.href belongs to org 2, not the configured org 1',
+    );
+  });
+
+  it('rejects a result href that is not a datafile', () => {
+    const state = validState();
+
+    expect(rejection({ ...state, job: { ...state.job, resultHref: '/orgs/1/workloads' } })).toContain(
+      'state.job.resultHref',
+    );
+  });
+
+  it('rejects a tampered job href', () => {
+    const state = validState();
+
+    expect(rejection({ ...state, job: { ...state.job, href: '/orgs/1/jobs/../../users' } })).toContain(
+      'state.job.href',
+    );
+    expect(
+      rejection({ ...state, job: { ...state.job, href: 'https://evil.example.com/orgs/1/jobs/x' } }),
+    ).toContain('state.job.href');
+  });
+
+  it('rejects a path or query that could change the request', () => {
+    const state = validState();
+
+    expect(rejection({ ...state, export: { ...state.export, path: '/workloads?x=1' } })).toContain(
+      'state.export.path',
+    );
+    expect(rejection({ ...state, export: { ...state.export, query: { a: '../..' } } })).toContain(
+      'state.export.query.a',
+    );
+  });
+
+  it('rejects a non-ISO deadline and a missing job', () => {
+    const state = validState();
+
+    expect(rejection({ ...state, job: { ...state.job, deadline: 'tomorrow' } })).toContain(
+      'state.job.deadline',
+    );
+    expect(rejection({ export: state.export, execution: state.execution })).toContain('state.job');
+  });
+});
+
+describe('parseExecution', () => {
+  it('accepts the execution name and start time', () => {
+    expect(parseExecution({ name: 'x', startTime: '2026-01-01T00:00:00Z' })).toEqual({
+      name: 'x',
+      startTime: '2026-01-01T00:00:00Z',
+    });
+  });
+
+  it('rejects a missing execution with ExportConfigError', () => {
+    expect(() => parseExecution(undefined)).toThrow(ExportConfigError);
+    expect(() => parseExecution({ name: '', startTime: '2026-01-01T00:00:00Z' })).toThrow(/execution\.name/);
+  });
+});
