@@ -29,9 +29,8 @@ function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function silentLogger(): ExportLogger &
-  Record<'debug' | 'info' | 'warn' | 'error', ReturnType<typeof vi.fn>> {
-  return { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+function silentLogger() {
+  return { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies ExportLogger;
 }
 
 /** A JSON array of `count` objects, compact, roughly 100 bytes each. */

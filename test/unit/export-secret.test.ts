@@ -77,14 +77,12 @@ describe('readPceConnection', () => {
   });
 
   it('fails with ExportConfigError naming the secret when it does not exist', async () => {
-    secretsMock
-      .on(GetSecretValueCommand)
-      .rejects(
-        new ResourceNotFoundException({
-          message: "Secrets Manager can't find the specified secret.",
-          $metadata: {},
-        }),
-      );
+    secretsMock.on(GetSecretValueCommand).rejects(
+      new ResourceNotFoundException({
+        message: "Secrets Manager can't find the specified secret.",
+        $metadata: {},
+      }),
+    );
 
     const error = await failure();
 

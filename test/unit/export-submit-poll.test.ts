@@ -188,12 +188,12 @@ describe('pollExport', () => {
     };
   }
 
-  const after = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+  const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
   it('reports a running job with the next wait and one more poll', async () => {
     const client = fakeClient({ status: 'running', retryAfterSeconds: 10 });
 
-    const next = await pollExport(state({ polls: 3 }), deps(client, after(60)));
+    const next = await pollExport(state({ polls: 3 }), deps(client, at(60)));
 
     expect(client.poll).toHaveBeenCalledWith(JOB);
     expect(next.job).toMatchObject({
@@ -210,7 +210,7 @@ describe('pollExport', () => {
   it('reports a done job with its datafile href', async () => {
     const client = fakeClient({ status: 'done', resultHref: DATAFILE, retryAfterSeconds: 1 });
 
-    const next = await pollExport(state({ polls: 1 }), deps(client, after(20)));
+    const next = await pollExport(state({ polls: 1 }), deps(client, at(20)));
 
     expect(next.job).toMatchObject({ status: 'done', polls: 2, resultHref: DATAFILE, timedOut: false });
   });
@@ -218,13 +218,13 @@ describe('pollExport', () => {
   it('throws PceProtocolError when a done job names no datafile', async () => {
     const client = fakeClient({ status: 'done' });
 
-    await expect(pollExport(state(), deps(client, after(20)))).rejects.toBeInstanceOf(PceProtocolError);
+    await expect(pollExport(state(), deps(client, at(20)))).rejects.toBeInstanceOf(PceProtocolError);
   });
 
   it('reports a failed job with the PCE message', async () => {
     const client = fakeClient({ status: 'failed', message: 'Invalid filter: max_results' });
 
-    const next = await pollExport(state(), deps(client, after(20)));
+    const next = await pollExport(state(), deps(client, at(20)));
 
     expect(next.job).toMatchObject({
       status: 'failed',
@@ -236,7 +236,7 @@ describe('pollExport', () => {
   it('says so when a failed job has no message', async () => {
     const client = fakeClient({ status: 'failed' });
 
-    const next = await pollExport(state(), deps(client, after(20)));
+    const next = await pollExport(state(), deps(client, at(20)));
 
     expect(next.job.message).toBe(`PCE job ${JOB} failed: the PCE gave no reason`);
   });
@@ -244,7 +244,7 @@ describe('pollExport', () => {
   it('times out a running job once the deadline has passed', async () => {
     const client = fakeClient({ status: 'running' });
 
-    const next = await pollExport(state({ polls: 41 }), deps(client, after(600)));
+    const next = await pollExport(state({ polls: 41 }), deps(client, at(600)));
 
     expect(next.job).toMatchObject({
       status: 'running',
@@ -257,7 +257,7 @@ describe('pollExport', () => {
   it('times out a pending job once the poll limit is reached', async () => {
     const client = fakeClient({ status: 'pending' });
 
-    const next = await pollExport(state({ polls: 4 }), deps(client, after(100), 5));
+    const next = await pollExport(state({ polls: 4 }), deps(client, at(100), 5));
 
     expect(next.job.timedOut).toBe(true);
     expect(next.job.message).toBe(
@@ -268,7 +268,7 @@ describe('pollExport', () => {
   it('does not time out a job that finished at the deadline', async () => {
     const client = fakeClient({ status: 'done', resultHref: DATAFILE });
 
-    const next = await pollExport(state({ polls: 999 }), deps(client, after(700)));
+    const next = await pollExport(state({ polls: 999 }), deps(client, at(700)));
 
     expect(next.job).toMatchObject({ status: 'done', timedOut: false });
   });
@@ -276,7 +276,7 @@ describe('pollExport', () => {
   it('keeps the next wait within the deadline', async () => {
     const client = fakeClient({ status: 'running', retryAfterSeconds: 60 });
 
-    const next = await pollExport(state(), deps(client, after(590)));
+    const next = await pollExport(state(), deps(client, at(590)));
 
     expect(next.job.waitSeconds).toBe(10);
     expect(next.job.timedOut).toBe(false);
