@@ -51,6 +51,8 @@ export function describeIssues(error: z.ZodError, root = 'input'): string {
     .map((issue) => {
       const field = [root, ...issue.path.map(String)].join('.');
       if (issue.code === 'unrecognized_keys') return `${field} has unknown field(s) ${issue.keys.join(', ')}`;
+      if (issue.code === 'invalid_key')
+        return `${field} is not a valid key: ${issue.issues.map((i) => i.message).join(', ')}`;
       return `${field} ${issue.message}`;
     })
     .join('; ');
