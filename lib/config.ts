@@ -1,0 +1,246 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+import { type ExportInput, exportInputSchema } from '../lambdas/export/input';
+import { keyPrefixIssue, pceUrlIssue } from './validation';
+
+/**
+ * The deploy configuration: one JSON file (`config/pce-export.json` unless `-c config=...` names
+ * another), read by `bin/app.ts` and handed to the stack as typed props.
+ */
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
+  (days): days is RetentionDays => typeof days === 'number' && days !== RetentionDays.INFINITE,
+);
+
+const BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+/** A complete secret ARN ends with `-` and the six random characters Secrets Manager appends. */
+const SECRET_COMPLETE_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const RATE = /^rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)$/;
+const CRON = /^cron\(\s*\S+(\s+\S+){5}\s*\)$/;
+const AT = /^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$/;
+
+function timeZoneIssue(timeZone: string): string | undefined {
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    return `"${timeZone}" is not a known IANA time zone (e.g. "Europe/Zurich", "UTC")`;
+  }
+  if (resolved !== timeZone && resolved.toLowerCase() === timeZone.toLowerCase()) {
+    return `must be spelled as the IANA time zone "${resolved}"`;
+  }
+  return undefined;
+}
+
+const scheduleSchema = z
+  .object({
+    /** `rate(1 day)`, `cron(0 5 * * ? *)` or `at(2030-01-01T05:00:00)`, as EventBridge Scheduler takes them. */
+    expression: z.string().superRefine((expression, ctx) => {
+      if (RATE.test(expression) || CRON.test(expression) || AT.test(expression)) return;
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          expression.startsWith('cron(') || expression.startsWith('rate(') || expression.startsWith('at(')
+            ? `"${expression}" is malformed: rate(<n> minutes|hours|days), cron(<6 fields>) or at(yyyy-mm-ddThh:mm:ss)`
+            : 'must be rate(...), cron(...) or at(...)',
+      });
+    }),
+    /** IANA time zone the expression is evaluated in. */
+    timeZone: z
+      .string()
+      .superRefine((timeZone, ctx) => {
+        const issue = timeZoneIssue(timeZone);
+        if (issue) ctx.addIssue({ code: 'custom', message: issue });
+      })
+      .default('UTC'),
+    /** A disabled schedule is deployed but does not fire. */
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+const exportSchema = exportInputSchema
+  .omit({ exportName: true })
+  .extend({
+    name: exportInputSchema.shape.exportName.unwrap(),
+    kind: z.literal('collection', {
+      error: (issue) =>
+        issue.input === 'traffic'
+          ? 'is "traffic": traffic exports are not supported yet; only "collection" exports can be configured'
+          : 'must be "collection"',
+    }),
+    path: exportInputSchema.shape.path.unwrap(),
+    schedule: scheduleSchema.optional(),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    pce: z
+      .object({
+        url: z
+          .string()
+          .superRefine((url, ctx) => {
+            const issue = pceUrlIssue(url);
+            if (issue) ctx.addIssue({ code: 'custom', message: issue });
+          })
+          .transform((url) => new URL(url).origin),
+        orgId: z.number().int().positive(),
+      })
+      .strict(),
+    secret: z
+      .object({
+        name: z
+          .string()
+          .regex(SECRET_NAME, 'must be a Secrets Manager secret name (letters, digits and /_+=.@-)')
+          .optional(),
+        arn: z
+          .string()
+          .regex(
+            SECRET_COMPLETE_ARN,
+            'must be the complete secret ARN, ending with the six-character suffix (or give "name" instead)',
+          )
+          .optional(),
+      })
+      .strict()
+      .refine((secret) => secret.name === undefined || secret.arn === undefined, {
+        message: 'gives both "name" and "arn": give one of them, or neither to create a placeholder secret',
+      })
+      .default({}),
+    bucket: z
+      .object({
+        name: z
+          .string()
+          .regex(BUCKET_NAME, 'must be an S3 bucket name (3-63 lowercase letters, digits, "." and "-")')
+          .optional(),
+        prefix: z.string().superRefine((prefix, ctx) => {
+          const issue = keyPrefixIssue(prefix);
+          if (issue) ctx.addIssue({ code: 'custom', message: issue });
+        }),
+      })
+      .strict(),
+    exports: z.array(exportSchema).superRefine((exports, ctx) => {
+      const seen = new Map<string, number>();
+      exports.forEach((entry, index) => {
+        const first = seen.get(entry.name);
+        if (first === undefined) {
+          seen.set(entry.name, index);
+          return;
+        }
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'name'],
+          message: `"${entry.name}" is already used by exports[${first}]; export names must be unique`,
+        });
+      });
+    }),
+    maxPollIntervalSeconds: z.number().int().min(1).max(3600).default(300),
+    logRetentionDays: z
+      .number()
+      .refine((days) => LOG_RETENTION_DAYS.includes(days), {
+        message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(30),
+    alarmEmail: z.email('must be an email address').optional(),
+  })
+  .strict();
+
+/** The parsed, defaulted deploy configuration. */
+export type ExportConfig = z.output<typeof configSchema>;
+export type ExportDefinition = ExportConfig['exports'][number];
+
+/** The execution input a configured export stands for: `{"exportName": name}` plus its fields. */
+export function exportInputOf(definition: ExportDefinition): ExportInput & { exportName: string } {
+  const { name, path, query, format, gzip, maxWaitSeconds } = definition;
+  return {
+    exportName: name,
+    path,
+    ...(query === undefined ? {} : { query }),
+    ...(format === undefined ? {} : { format }),
+    ...(gzip === undefined ? {} : { gzip }),
+    ...(maxWaitSeconds === undefined ? {} : { maxWaitSeconds }),
+  };
+}
+
+/** Generic wording for zod's built-in checks; messages set on the schema take precedence. */
+const describeIssue: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      if (issue.expected === 'int') return 'must be an integer';
+      return `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+    case 'too_small':
+      if (issue.origin === 'number')
+        return `must be ${issue.inclusive ? 'at least' : 'greater than'} ${issue.minimum}`;
+      if (issue.origin === 'string') return `must be at least ${issue.minimum} characters long`;
+      return undefined;
+    case 'too_big':
+      if (issue.origin === 'number')
+        return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}`;
+      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters long`;
+      return undefined;
+    case 'invalid_value':
+      return `must be ${issue.values.map((value) => JSON.stringify(value)).join(' or ')}`;
+    default:
+      return undefined;
+  }
+};
+
+/** `["exports", 1, "schedule", "expression"]` → `exports[1].schedule.expression`. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => {
+    if (typeof key === 'number') return `${text}[${key}]`;
+    const name = String(key);
+    if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name)) return text === '' ? name : `${text}.${name}`;
+    return `${text}[${JSON.stringify(name)}]`;
+  }, '');
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  const field = fieldPath(issue.path);
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    message = `has unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+  } else if (issue.code === 'invalid_key') {
+    message = `is not an accepted key: ${issue.issues.map((inner) => inner.message).join('; ')}`;
+  }
+  return field === '' ? `the configuration ${message}` : `${field} ${message}`;
+}
+
+/**
+ * Validates a configuration object. Throws an Error whose message starts with `sourceName`
+ * and names every offending field, e.g.
+ * `config/pce-export.json: exports[1].schedule.expression must be rate(...), cron(...) or at(...)`.
+ */
+export function parseConfig(value: unknown, sourceName: string): ExportConfig {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`${sourceName}: the configuration must be a JSON object`);
+  }
+  const parsed = configSchema.safeParse(value, { error: describeIssue });
+  if (!parsed.success) throw new Error(`${sourceName}: ${parsed.error.issues.map(describe).join('; ')}`);
+  return parsed.data;
+}
+
+/** Reads and validates a configuration file. Errors name the file (relative to the working directory). */
+export function loadConfig(filePath: string): ExportConfig {
+  const shown = relative(process.cwd(), filePath);
+  const sourceName = shown === '' || shown.startsWith('..') || isAbsolute(shown) ? filePath : shown;
+  let text: string;
+  try {
+    text = readFileSync(filePath, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`${sourceName}: cannot read the configuration file (${reason})`, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${sourceName}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  return parseConfig(value, sourceName);
+}

@@ -1,0 +1,340 @@
+import { join } from 'node:path';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  JitterType,
+  JsonPath,
+  LogLevel,
+  Pass,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { describeIssues, type ExportInput, exportInputSchema } from '../lambdas/export/input';
+import { ERROR_NAMES } from '../lambdas/pce/errors';
+import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
+import { nagResourceFinding } from './nag';
+import { keyPrefixIssue, orgIdIssue, pceUrlIssue } from './validation';
+
+export interface ExportWorkflowProps {
+  /** Origin of the PCE, e.g. `https://pce.example.com:8443` (https; http only on loopback). */
+  readonly pceUrl: string;
+  /** The PCE organisation id (a positive integer). */
+  readonly orgId: number;
+  /** Secret holding `{"apiKey", "apiSecret", "caBundle"?}`; the three functions may read it. */
+  readonly secret: ISecret;
+  /** Bucket the export objects are written to. */
+  readonly bucket: IBucket;
+  /**
+   * Key prefix of everything the workflow writes: empty, or ending with `/`. Fetch may only
+   * write below it.
+   * @default '' - objects are written at the root of the bucket and Fetch may write anywhere in it
+   */
+  readonly prefix?: string;
+  /**
+   * Configured exports by name; an execution input `{"exportName": name}` picks one up, and
+   * fields in the input override its fields.
+   * @default {} - every execution input must carry its own `path`
+   */
+  readonly exports?: Readonly<Record<string, ExportInput>>;
+  /**
+   * Longest pause between two polls of a PCE job, in seconds (1 to 3600).
+   * @default 300
+   */
+  readonly maxPollIntervalSeconds?: number;
+  /**
+   * Retention of the functions' and the state machine's log groups.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Name of the state machine.
+   * @default - CloudFormation generates a unique name
+   */
+  readonly stateMachineName?: string;
+}
+
+/** Step Functions retries on the Lambda service's own transient errors. */
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/** Lambda allows 4 KB of environment in total; the other variables need a few hundred bytes. */
+const MAX_EXPORTS_JSON_BYTES = 3_072;
+
+/**
+ * Exports PCE collections to S3 through the PCE's asynchronous job API: a Standard state
+ * machine (JSONPath) that runs Submit → WaitForJob → Poll → JobStatus (loop) → Fetch, with
+ * three Lambda functions.
+ *
+ * Execution input: `{"exportName"?, "path"?, "query"?, "format"?, "gzip"?, "maxWaitSeconds"?}`.
+ * Execution output: the small JSON Fetch returns (bucket, key, uri, bytes, sha256, ...).
+ * Failures end in a Fail state whose error is one of the `ERROR_NAMES`.
+ */
+export class ExportWorkflow extends Construct {
+  public readonly stateMachine: StateMachine;
+  public readonly submitFunction: NodejsFunction;
+  public readonly pollFunction: NodejsFunction;
+  public readonly fetchFunction: NodejsFunction;
+  /** Log group of the state machine's execution history (level ALL, with execution data). */
+  public readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ExportWorkflowProps) {
+    super(scope, id);
+    const prefix = props.prefix ?? '';
+    const exports = props.exports ?? {};
+    const maxPollIntervalSeconds = props.maxPollIntervalSeconds ?? 300;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const exportsJson = JSON.stringify(exports);
+    this.validate(props, { prefix, exports, exportsJson, maxPollIntervalSeconds });
+
+    const submit = createExportFunction(this, 'SubmitFunction', {
+      entry: join(HANDLERS_DIR, 'submit.ts'),
+      description: 'pce-export Submit: starts an asynchronous PCE job',
+      memorySize: 256,
+      timeout: Duration.seconds(90),
+      logRetention,
+    });
+    const poll = createExportFunction(this, 'PollFunction', {
+      entry: join(HANDLERS_DIR, 'poll.ts'),
+      description: 'pce-export Poll: checks the PCE job and schedules the next poll',
+      memorySize: 256,
+      timeout: Duration.seconds(90),
+      logRetention,
+    });
+    const fetch = createExportFunction(this, 'FetchFunction', {
+      entry: join(HANDLERS_DIR, 'fetch.ts'),
+      description: 'pce-export Fetch: streams the job datafile into S3',
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+      logRetention,
+    });
+    this.submitFunction = submit.function;
+    this.pollFunction = poll.function;
+    this.fetchFunction = fetch.function;
+
+    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction]) {
+      fn.addEnvironment('PCE_URL', props.pceUrl);
+      fn.addEnvironment('PCE_ORG_ID', String(props.orgId));
+      props.secret.grantRead(fn);
+      fn.addEnvironment('PCE_SECRET_ID', props.secret.secretArn);
+      fn.addEnvironment('EXPORT_BUCKET', props.bucket.bucketName);
+      fn.addEnvironment('EXPORT_PREFIX', prefix);
+    }
+    this.submitFunction.addEnvironment('PCE_EXPORTS', exportsJson);
+    this.pollFunction.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(maxPollIntervalSeconds));
+
+    // Fetch writes the object (multipart), the manifest and the "latest" pointer, and copies an
+    // object onto itself to update its metadata: all of it below the prefix, nothing else.
+    const objectsArn = props.bucket.arnForObjects(`${prefix}*`);
+    Grant.addToPrincipalOrResource({
+      grantee: this.fetchFunction,
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetObject'],
+      resourceArns: [objectsArn],
+      resource: props.bucket,
+    });
+    // SSE-KMS: S3 asks for a data key on upload and decrypts it to complete a multipart upload
+    // and to read for CopyObject.
+    props.bucket.encryptionKey?.grant(
+      this.fetchFunction,
+      'kms:Decrypt',
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+    );
+
+    this.logGroup = new LogGroup(this, 'StateMachineLogGroup', { retention: logRetention });
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(this.definition()),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+
+    this.acknowledgeNagFindings(objectsArn);
+  }
+
+  private definition() {
+    const submit = this.task('Submit', this.submitFunction, {
+      payload: TaskInput.fromObject({
+        input: JsonPath.entirePayload,
+        execution: {
+          name: JsonPath.stringAt('$$.Execution.Name'),
+          startTime: JsonPath.stringAt('$$.Execution.StartTime'),
+        },
+      }),
+    });
+    const waitForJob = new Wait(this, 'WaitForJob', { time: WaitTime.secondsPath('$.job.waitSeconds') });
+    // Poll and Fetch take the whole state as their event: without Parameters a task's input is `$`.
+    const poll = this.task('Poll', this.pollFunction, {});
+    const fetch = this.task('Fetch', this.fetchFunction, { storageRetries: true });
+
+    const jobFailed = new Fail(this, 'JobFailed', { error: 'PceJobFailed', causePath: '$.job.message' });
+    const jobTimedOut = new Fail(this, 'JobTimedOut', { error: 'PceJobTimeout', causePath: '$.job.message' });
+    const jobStatus = new Choice(this, 'JobStatus')
+      .when(Condition.stringEquals('$.job.status', 'done'), fetch.next(new Succeed(this, 'Done')))
+      .when(Condition.stringEquals('$.job.status', 'failed'), jobFailed)
+      .when(Condition.booleanEquals('$.job.timedOut', true), jobTimedOut)
+      .otherwise(waitForJob);
+
+    // A Lambda error's Cause is the JSON {errorType, errorMessage, trace}; the execution fails
+    // with the error's name and its message as the cause.
+    const describeFailure = new Pass(this, 'DescribeFailure', {
+      parameters: {
+        error: JsonPath.stringAt('$.failure.Error'),
+        detail: JsonPath.stringToJson(JsonPath.stringAt('$.failure.Cause')),
+      },
+    }).next(new Fail(this, 'ExportFailed', { errorPath: '$.error', causePath: '$.detail.errorMessage' }));
+    for (const task of [submit, poll, fetch]) {
+      task.addCatch(describeFailure, { errors: [...ERROR_NAMES], resultPath: '$.failure' });
+    }
+
+    return submit.next(waitForJob).next(poll).next(jobStatus);
+  }
+
+  /**
+   * A Lambda task whose result replaces the state. Retries: the PCE's rate limit and
+   * unavailability, S3 failures for Fetch, and the Lambda service's transient errors; the other
+   * named errors are final.
+   */
+  private task(
+    name: string,
+    fn: NodejsFunction,
+    options: { payload?: TaskInput; storageRetries?: boolean },
+  ): LambdaInvoke {
+    const task = new LambdaInvoke(this, name, {
+      lambdaFunction: fn,
+      payloadResponseOnly: true,
+      payload: options.payload,
+      retryOnServiceExceptions: false,
+    });
+    task.addRetry({
+      errors: ['PceRateLimited'],
+      interval: Duration.seconds(10),
+      backoffRate: 2,
+      maxAttempts: 4,
+      maxDelay: Duration.seconds(120),
+      jitterStrategy: JitterType.FULL,
+    });
+    task.addRetry({
+      errors: ['PceUnavailable'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+      maxDelay: Duration.seconds(30),
+      jitterStrategy: JitterType.FULL,
+    });
+    if (options.storageRetries) {
+      task.addRetry({
+        errors: ['ExportStorageError'],
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 3,
+        maxDelay: Duration.seconds(30),
+        jitterStrategy: JitterType.FULL,
+      });
+    }
+    task.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 3,
+      jitterStrategy: JitterType.FULL,
+    });
+    return task;
+  }
+
+  private validate(
+    props: ExportWorkflowProps,
+    resolved: {
+      prefix: string;
+      exports: Readonly<Record<string, ExportInput>>;
+      exportsJson: string;
+      maxPollIntervalSeconds: number;
+    },
+  ): void {
+    const fail = (field: string, issue: string): never => {
+      throw new Error(`${this.node.path}: ${field} ${issue}`);
+    };
+    const urlIssue = Token.isUnresolved(props.pceUrl) ? undefined : pceUrlIssue(props.pceUrl);
+    if (urlIssue) fail('pceUrl', urlIssue);
+    const orgIssue = Token.isUnresolved(props.orgId) ? undefined : orgIdIssue(props.orgId);
+    if (orgIssue) fail('orgId', orgIssue);
+    const prefixIssue = Token.isUnresolved(resolved.prefix) ? undefined : keyPrefixIssue(resolved.prefix);
+    if (prefixIssue) fail('prefix', prefixIssue);
+    const interval = resolved.maxPollIntervalSeconds;
+    if (!Number.isInteger(interval) || interval < 1 || interval > 3600) {
+      fail('maxPollIntervalSeconds', `must be an integer from 1 to 3600 (got ${interval})`);
+    }
+    if (props.stateMachineName !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(props.stateMachineName)) {
+      fail('stateMachineName', 'must be 1 to 80 letters, digits, "_" or "-"');
+    }
+    for (const [name, input] of Object.entries(resolved.exports)) {
+      const field = `exports[${JSON.stringify(name)}]`;
+      const named = exportInputSchema.safeParse({ exportName: name });
+      if (!named.success) fail(field, `has an invalid name: ${describeIssues(named.error, 'exportName')}`);
+      const parsed = exportInputSchema.safeParse(input);
+      if (!parsed.success) fail(field, `is not a valid export input: ${describeIssues(parsed.error, field)}`);
+      if (input.exportName !== undefined && input.exportName !== name) {
+        fail(`${field}.exportName`, `must be "${name}", the key it is configured under`);
+      }
+      if (input.path === undefined) fail(`${field}.path`, 'is required for a configured export');
+    }
+    const bytes = Buffer.byteLength(resolved.exportsJson);
+    if (bytes > MAX_EXPORTS_JSON_BYTES) {
+      fail(
+        'exports',
+        `take ${bytes} bytes as JSON, more than the ${MAX_EXPORTS_JSON_BYTES} that fit in the Submit function's environment`,
+      );
+    }
+  }
+
+  /**
+   * cdk-nag acknowledgements, each for one named finding: the wildcards that remain are the
+   * ones IAM cannot scope further.
+   */
+  private acknowledgeNagFindings(objectsArn: string): void {
+    const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.';
+    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction]) {
+      if (fn.role)
+        Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: xray });
+    }
+    if (this.fetchFunction.role) {
+      Validations.of(this.fetchFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[${nagResourceFinding(this, objectsArn)}]`,
+        reason:
+          'Fetch writes export objects, manifests and the latest pointer under generated keys below the configured prefix; the grant covers that prefix only.',
+      });
+    }
+    const stateMachineRole = Validations.of(this.stateMachine.role);
+    stateMachineRole.acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing actions do not support resource-level permissions.',
+    });
+    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction]) {
+      stateMachineRole.acknowledge({
+        id: `AwsSolutions-IAM5[${nagResourceFinding(this, `${fn.functionArn}:*`)}]`,
+        reason:
+          'The LambdaInvoke grant includes the versions and aliases (":*") of this workflow function only.',
+      });
+    }
+  }
+}

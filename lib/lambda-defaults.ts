@@ -1,0 +1,94 @@
+import { join, resolve } from 'node:path';
+import type { Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** The repository root: esbuild's project root and where the lock file lives. */
+export const REPO_ROOT = resolve(import.meta.dirname, '..');
+
+/** Directory of the handler modules, each exporting `handler`. */
+export const HANDLERS_DIR = join(REPO_ROOT, 'lambdas', 'handlers');
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface ExportFunctionProps {
+  /** Absolute path of the handler module. */
+  readonly entry: string;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** Retention of the function's log group. */
+  readonly logRetention: RetentionDays;
+  /**
+   * Extra environment variables, merged over the defaults.
+   * @default - only the defaults (source maps, Powertools service name and log level)
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Powertools log level.
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
+}
+
+/** A function together with the log group it writes to. */
+export interface ExportFunction {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+}
+
+/**
+ * Creates a Lambda function with the project's defaults: Node.js 24 on arm64, X-Ray tracing,
+ * its own log group with a retention, source maps, and the AWS SDK bundled (pinned by the lock
+ * file rather than whatever the runtime ships).
+ *
+ * Each function gets its own role that may write to its own log group only, instead of the
+ * managed AWSLambdaBasicExecutionRole, which allows writing to every log group in the account.
+ */
+export function createExportFunction(
+  scope: Construct,
+  id: string,
+  props: ExportFunctionProps,
+): ExportFunction {
+  const logGroup = new LogGroup(scope, `${id}LogGroup`, { retention: props.logRetention });
+  const role = new Role(scope, `${id}Role`, {
+    assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    description: `Execution role of ${props.description}`,
+  });
+  logGroup.grantWrite(role);
+
+  const fn = new NodejsFunction(scope, id, {
+    entry: props.entry,
+    handler: 'handler',
+    description: props.description,
+    runtime: Runtime.NODEJS_24_X,
+    architecture: Architecture.ARM_64,
+    memorySize: props.memorySize,
+    timeout: props.timeout,
+    role,
+    logGroup,
+    tracing: Tracing.ACTIVE,
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+    bundling: {
+      minify: true,
+      sourceMap: true,
+      target: 'node24',
+      format: OutputFormat.CJS,
+      // Prefer the ES module builds so the AWS SDK tree-shakes in a CJS bundle.
+      mainFields: ['module', 'main'],
+      // Bundle the AWS SDK too: the versions in package-lock.json are the ones tested.
+      externalModules: [],
+    },
+    environment: {
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'pce-export',
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      ...props.environment,
+    },
+  });
+  return { function: fn, logGroup };
+}

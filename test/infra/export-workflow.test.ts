@@ -1,0 +1,498 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { describe, expect, it } from 'vitest';
+import { ERROR_NAMES } from '../../lambdas/pce/errors';
+import { ExportWorkflow, type ExportWorkflowProps } from '../../lib/export-workflow';
+import {
+  actionsOf,
+  logicalId,
+  renderDefinition,
+  renderIntrinsics,
+  statementsOfRole,
+  stateOf,
+  unbundledApp,
+} from './support';
+
+const EXPORTS = {
+  workloads: {
+    exportName: 'workloads',
+    path: '/workloads',
+    query: { managed: 'true' },
+    format: 'ndjson' as const,
+  },
+  labels: { exportName: 'labels', path: '/labels' },
+};
+
+function build(props: Partial<ExportWorkflowProps> = {}, bucketEncryption = BucketEncryption.S3_MANAGED) {
+  const stack = new Stack(unbundledApp(), 'Test');
+  const bucket = new Bucket(stack, 'Bucket', { encryption: bucketEncryption });
+  const secret = new Secret(stack, 'Secret');
+  const workflow = new ExportWorkflow(stack, 'Workflow', {
+    pceUrl: 'https://pce.example.com:8443',
+    orgId: 7,
+    secret,
+    bucket,
+    prefix: 'pce/',
+    exports: EXPORTS,
+    ...props,
+  });
+  const template = Template.fromStack(stack);
+  const ids = {
+    bucket: logicalId(bucket),
+    secret: logicalId(secret),
+    submit: logicalId(workflow.submitFunction),
+    poll: logicalId(workflow.pollFunction),
+    fetch: logicalId(workflow.fetchFunction),
+  };
+  return { stack, bucket, workflow, template, ids, definition: renderDefinition(template) };
+}
+
+function functionProperties(template: Template, id: string): Record<string, unknown> {
+  const resource = template.toJSON().Resources[id] as { Type: string; Properties: Record<string, unknown> };
+  expect(resource.Type).toBe('AWS::Lambda::Function');
+  return resource.Properties;
+}
+
+function roleIdOf(template: Template, functionId: string): string {
+  const role = functionProperties(template, functionId).Role as { 'Fn::GetAtt': [string, string] };
+  return role['Fn::GetAtt'][0];
+}
+
+const retry = (errors: string[], interval: number, attempts: number, maxDelay?: number) => ({
+  ErrorEquals: errors,
+  IntervalSeconds: interval,
+  BackoffRate: 2,
+  MaxAttempts: attempts,
+  ...(maxDelay === undefined ? {} : { MaxDelaySeconds: maxDelay }),
+  JitterStrategy: 'FULL',
+});
+const RATE_LIMITED = retry(['PceRateLimited'], 10, 4, 120);
+const UNAVAILABLE = retry(['PceUnavailable'], 2, 4, 30);
+const STORAGE = retry(['ExportStorageError'], 2, 3, 30);
+const LAMBDA_SERVICE = retry(
+  [
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+    'Lambda.TooManyRequestsException',
+  ],
+  1,
+  3,
+);
+
+describe('ExportWorkflow state machine definition', () => {
+  const { definition, ids, template, workflow } = build();
+
+  it('starts at Submit and consists of exactly the documented states', () => {
+    const types = Object.fromEntries(
+      Object.entries(definition.States).map(([name, state]) => [name, state.Type]),
+    );
+
+    expect(definition.StartAt).toBe('Submit');
+    expect(types).toEqual({
+      Submit: 'Task',
+      WaitForJob: 'Wait',
+      Poll: 'Task',
+      JobStatus: 'Choice',
+      JobFailed: 'Fail',
+      JobTimedOut: 'Fail',
+      Fetch: 'Task',
+      Done: 'Succeed',
+      DescribeFailure: 'Pass',
+      ExportFailed: 'Fail',
+    });
+  });
+
+  it('is written in JSONPath only, never JSONata', () => {
+    const text = JSON.stringify(definition);
+
+    expect(definition.QueryLanguage).toBeUndefined();
+    expect(Object.values(definition.States).filter((state) => 'QueryLanguage' in state)).toEqual([]);
+    expect(text).not.toMatch(/JSONata/i);
+    expect(text).not.toContain('{%');
+  });
+
+  it('Submit gets the execution input, name and start time, calls its function directly and replaces the state', () => {
+    const submit = stateOf(definition, 'Submit');
+
+    expect(submit.Resource).toBe(`<${ids.submit}.Arn>`);
+    expect(submit.Parameters).toEqual({
+      'input.$': '$',
+      execution: { 'name.$': '$$.Execution.Name', 'startTime.$': '$$.Execution.StartTime' },
+    });
+    expect(submit).not.toHaveProperty('ResultPath');
+    expect(submit).not.toHaveProperty('ResultSelector');
+    expect(submit).not.toHaveProperty('OutputPath');
+    expect(submit.Next).toBe('WaitForJob');
+  });
+
+  it('WaitForJob waits the seconds the job state asks for, then polls', () => {
+    expect(stateOf(definition, 'WaitForJob')).toEqual({
+      Type: 'Wait',
+      SecondsPath: '$.job.waitSeconds',
+      Next: 'Poll',
+    });
+  });
+
+  it.each([
+    ['Poll', 'poll', 'JobStatus'],
+    ['Fetch', 'fetch', 'Done'],
+  ] as const)('%s gets the whole state as its event and its result replaces the state', (name, fn, next) => {
+    const state = stateOf(definition, name);
+
+    expect(state.Resource).toBe(`<${ids[fn]}.Arn>`);
+    for (const field of ['Parameters', 'InputPath', 'ResultPath', 'ResultSelector', 'OutputPath']) {
+      expect(state).not.toHaveProperty(field);
+    }
+    expect(state.Next).toBe(next);
+  });
+
+  it('JobStatus fetches a done job, fails a failed one, stops a timed-out one and otherwise waits again', () => {
+    expect(stateOf(definition, 'JobStatus')).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.job.status', StringEquals: 'done', Next: 'Fetch' },
+        { Variable: '$.job.status', StringEquals: 'failed', Next: 'JobFailed' },
+        { Variable: '$.job.timedOut', BooleanEquals: true, Next: 'JobTimedOut' },
+      ],
+      Default: 'WaitForJob',
+    });
+  });
+
+  it("ends a successful run in Done with Fetch's result as the output", () => {
+    expect(stateOf(definition, 'Fetch').Next).toBe('Done');
+    expect(stateOf(definition, 'Done')).toEqual({ Type: 'Succeed' });
+  });
+
+  it('fails a failed job with PceJobFailed and a timed-out job with PceJobTimeout, the job message as cause', () => {
+    expect(stateOf(definition, 'JobFailed')).toEqual({
+      Type: 'Fail',
+      Error: 'PceJobFailed',
+      CausePath: '$.job.message',
+    });
+    expect(stateOf(definition, 'JobTimedOut')).toEqual({
+      Type: 'Fail',
+      Error: 'PceJobTimeout',
+      CausePath: '$.job.message',
+    });
+  });
+
+  it.each(['Submit', 'Poll'])(
+    '%s retries rate limiting, PCE unavailability and Lambda service errors with backoff and full jitter',
+    (name) => {
+      expect(stateOf(definition, name).Retry).toEqual([RATE_LIMITED, UNAVAILABLE, LAMBDA_SERVICE]);
+    },
+  );
+
+  it('Fetch also retries S3 storage errors', () => {
+    expect(stateOf(definition, 'Fetch').Retry).toEqual([RATE_LIMITED, UNAVAILABLE, STORAGE, LAMBDA_SERVICE]);
+  });
+
+  it('never retries authentication, request, protocol or configuration errors, nor everything at once', () => {
+    const retried = ['Submit', 'Poll', 'Fetch'].flatMap((name) =>
+      (stateOf(definition, name).Retry as { ErrorEquals: string[] }[]).flatMap((rule) => rule.ErrorEquals),
+    );
+
+    for (const error of ['PceAuthError', 'PceRequestError', 'PceProtocolError', 'ExportConfigError']) {
+      expect(retried).not.toContain(error);
+    }
+    expect(retried).not.toContain('States.ALL');
+    expect(retried).not.toContain('States.TaskFailed');
+  });
+
+  it.each(['Submit', 'Poll', 'Fetch'])(
+    '%s catches exactly the nine named errors into $.failure and hands them to DescribeFailure',
+    (name) => {
+      expect(stateOf(definition, name).Catch).toEqual([
+        { ErrorEquals: [...ERROR_NAMES], ResultPath: '$.failure', Next: 'DescribeFailure' },
+      ]);
+      expect(ERROR_NAMES).toHaveLength(9);
+    },
+  );
+
+  it("DescribeFailure parses the Lambda error's cause and ExportFailed fails with its name and message", () => {
+    expect(stateOf(definition, 'DescribeFailure')).toEqual({
+      Type: 'Pass',
+      Parameters: { 'error.$': '$.failure.Error', 'detail.$': 'States.StringToJson($.failure.Cause)' },
+      Next: 'ExportFailed',
+    });
+    expect(stateOf(definition, 'ExportFailed')).toEqual({
+      Type: 'Fail',
+      ErrorPath: '$.error',
+      CausePath: '$.detail.errorMessage',
+    });
+  });
+
+  it('is a Standard state machine with X-Ray tracing and full logging, execution data included', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logicalId(workflow.logGroup), 'Arn'] } },
+          },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    expect(template.toJSON().Resources[logicalId(workflow.logGroup)].Properties).not.toHaveProperty(
+      'LogGroupName',
+    );
+  });
+
+  it('lets CloudFormation name the state machine', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: Match.absent() });
+  });
+});
+
+describe('ExportWorkflow functions', () => {
+  const { template, ids } = build();
+
+  it.each([
+    ['submit', 256, 90],
+    ['poll', 256, 90],
+    ['fetch', 1024, 900],
+  ] as const)('%s runs Node.js 24 on arm64 with %i MB, %i s and X-Ray tracing', (fn, memory, timeout) => {
+    expect(functionProperties(template, ids[fn])).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: memory,
+      Timeout: timeout,
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+    });
+  });
+
+  it.each(['submit', 'poll', 'fetch'] as const)('%s logs to its own log group kept for 30 days', (fn) => {
+    const loggingConfig = functionProperties(template, ids[fn]).LoggingConfig as {
+      LogGroup: { Ref: string };
+    };
+    const logGroup = template.toJSON().Resources[loggingConfig.LogGroup.Ref];
+
+    expect(logGroup).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  const common = (id: { Ref: string }, bucket: { Ref: string }) => ({
+    NODE_OPTIONS: '--enable-source-maps',
+    POWERTOOLS_SERVICE_NAME: 'pce-export',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    PCE_URL: 'https://pce.example.com:8443',
+    PCE_ORG_ID: '7',
+    PCE_SECRET_ID: id,
+    EXPORT_BUCKET: bucket,
+    EXPORT_PREFIX: 'pce/',
+  });
+
+  it('Submit is told the PCE, the secret, the bucket and the configured exports', () => {
+    expect(functionProperties(template, ids.submit).Environment).toEqual({
+      Variables: {
+        ...common({ Ref: ids.secret }, { Ref: ids.bucket }),
+        PCE_EXPORTS: JSON.stringify(EXPORTS),
+      },
+    });
+  });
+
+  it('Poll is told the PCE, the secret, the bucket and the longest poll interval', () => {
+    expect(functionProperties(template, ids.poll).Environment).toEqual({
+      Variables: { ...common({ Ref: ids.secret }, { Ref: ids.bucket }), POLL_MAX_INTERVAL_SECONDS: '300' },
+    });
+  });
+
+  it('Fetch is told the PCE, the secret and the bucket', () => {
+    expect(functionProperties(template, ids.fetch).Environment).toEqual({
+      Variables: common({ Ref: ids.secret }, { Ref: ids.bucket }),
+    });
+  });
+
+  it('passes the configured poll interval and log retention through', () => {
+    const custom = build({ maxPollIntervalSeconds: 60, logRetention: RetentionDays.ONE_WEEK });
+
+    expect(functionProperties(custom.template, custom.ids.poll).Environment).toMatchObject({
+      Variables: { POLL_MAX_INTERVAL_SECONDS: '60' },
+    });
+    expect(
+      Object.values(custom.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties),
+    ).toEqual(Array(4).fill({ RetentionInDays: 7 }));
+  });
+
+  it('defaults to no prefix and no configured exports', () => {
+    const bare = build({ prefix: undefined, exports: undefined });
+
+    expect(functionProperties(bare.template, bare.ids.submit).Environment).toMatchObject({
+      Variables: { EXPORT_PREFIX: '', PCE_EXPORTS: '{}' },
+    });
+  });
+});
+
+describe('ExportWorkflow permissions', () => {
+  const { template, ids, workflow } = build();
+
+  it.each(['submit', 'poll', 'fetch'] as const)(
+    '%s may read the one secret and nothing else from it',
+    (fn) => {
+      const secretStatements = statementsOfRole(template, roleIdOf(template, ids[fn])).filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
+      );
+
+      expect(secretStatements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+          Resource: { Ref: ids.secret },
+        },
+      ]);
+    },
+  );
+
+  it('only Fetch may touch S3, and only the objects below the prefix', () => {
+    const s3Statements = (fn: 'submit' | 'poll' | 'fetch') =>
+      statementsOfRole(template, roleIdOf(template, ids[fn])).filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('s3:')),
+      );
+
+    expect(s3Statements('submit')).toEqual([]);
+    expect(s3Statements('poll')).toEqual([]);
+    expect(
+      s3Statements('fetch').map((statement) => ({
+        ...statement,
+        Resource: renderIntrinsics(statement.Resource),
+      })),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        Resource: `<${ids.bucket}.Arn>/pce/*`,
+      },
+    ]);
+  });
+
+  it('grants no bucket-wide S3 access to anyone when a prefix is set', () => {
+    const everyStatement = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    const s3Resources = everyStatement
+      .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')))
+      .flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
+
+    expect(s3Resources).toEqual([`<${ids.bucket}.Arn>/pce/*`]);
+  });
+
+  it('with an empty prefix Fetch may write any object of the bucket', () => {
+    const bare = build({ prefix: '' });
+    const fetchS3 = statementsOfRole(bare.template, roleIdOf(bare.template, bare.ids.fetch)).filter(
+      (statement) => actionsOf(statement).includes('s3:PutObject'),
+    );
+
+    expect(fetchS3.map((statement) => renderIntrinsics(statement.Resource))).toEqual([
+      `<${bare.ids.bucket}.Arn>/*`,
+    ]);
+  });
+
+  it("lets Fetch use the bucket's KMS key when the bucket is encrypted with one", () => {
+    const kms = build({}, BucketEncryption.KMS);
+    const keyId = logicalId(kms.bucket.encryptionKey ?? kms.bucket);
+    const kmsStatements = statementsOfRole(kms.template, roleIdOf(kms.template, kms.ids.fetch)).filter(
+      (statement) => actionsOf(statement).some((action) => action.startsWith('kms:')),
+    );
+
+    expect(kmsStatements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      },
+    ]);
+  });
+
+  it.each(['submit', 'poll', 'fetch'] as const)(
+    '%s has its own role, allowed to write to its own log group only (no AWSLambdaBasicExecutionRole)',
+    (fn) => {
+      const roleId = roleIdOf(template, ids[fn]);
+      const logGroupId = (
+        functionProperties(template, ids[fn]).LoggingConfig as { LogGroup: { Ref: string } }
+      ).LogGroup.Ref;
+      const logStatements = statementsOfRole(template, roleId).filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('logs:')),
+      );
+
+      expect(template.toJSON().Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
+      expect(logStatements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+        },
+      ]);
+    },
+  );
+
+  it('lets the state machine invoke the three workflow functions and no other', () => {
+    const roleId = logicalId(workflow.stateMachine.role);
+    const invoke = statementsOfRole(template, roleId).filter((statement) =>
+      actionsOf(statement).includes('lambda:InvokeFunction'),
+    );
+    const resources = invoke.flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
+
+    expect(resources.sort()).toEqual(
+      ['submit', 'poll', 'fetch']
+        .flatMap((fn) => [`<${ids[fn as 'submit']}.Arn>`, `<${ids[fn as 'submit']}.Arn>:*`])
+        .sort(),
+    );
+  });
+});
+
+describe('ExportWorkflow props validation', () => {
+  it.each<[string, Partial<ExportWorkflowProps>, RegExp]>([
+    ['a plain-http PCE', { pceUrl: 'http://pce.example.com' }, /Workflow: pceUrl must use https/],
+    [
+      'a PCE URL with a path',
+      { pceUrl: 'https://pce.example.com/api/v2' },
+      /pceUrl must be the PCE origin only/,
+    ],
+    ['org id 0', { orgId: 0 }, /orgId must be a positive integer/],
+    ['a fractional org id', { orgId: 1.5 }, /orgId must be a positive integer/],
+    ['a prefix without a trailing slash', { prefix: 'pce' }, /prefix must be empty or end with "\/"/],
+    ['a prefix with a leading slash', { prefix: '/pce/' }, /prefix must not start with "\/"/],
+    ['a wildcard in the prefix', { prefix: 'pce*/' }, /prefix may only contain/],
+    [
+      'a zero poll interval',
+      { maxPollIntervalSeconds: 0 },
+      /maxPollIntervalSeconds must be an integer from 1 to 3600/,
+    ],
+    [
+      'an invalid export name',
+      { exports: { 'bad name': { path: '/labels' } } },
+      /exports\["bad name"\] has an invalid name/,
+    ],
+    ['an export without a path', { exports: { labels: {} } }, /exports\["labels"\]\.path is required/],
+    [
+      'an export with a bad path',
+      { exports: { labels: { path: 'labels' } } },
+      /exports\["labels"\] is not a valid export input: .*path must be an org-relative collection path/,
+    ],
+    [
+      'an export whose exportName differs from its key',
+      { exports: { labels: { exportName: 'other', path: '/labels' } } },
+      /exports\["labels"\]\.exportName must be "labels"/,
+    ],
+    [
+      'exports too large for the environment',
+      {
+        exports: Object.fromEntries(
+          Array.from({ length: 100 }, (_, i) => [`export${i}`, { path: `/collection_number_${i}` }]),
+        ),
+      },
+      /exports take \d+ bytes as JSON, more than the 3072/,
+    ],
+    ['a state machine name with spaces', { stateMachineName: 'pce export' }, /stateMachineName must be/],
+  ])('rejects %s, naming the prop', (_, props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+});
