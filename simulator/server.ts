@@ -121,7 +121,7 @@ function resolveOptions(options: SimulatorOptions): ResolvedOptions {
 }
 
 /** Sliding 60-second window of request times per API key. */
-class RateLimiter {
+export class RateLimiter {
   private readonly log = new Map<string, number[]>();
 
   constructor(private readonly limit: number) {}

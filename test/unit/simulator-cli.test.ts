@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { runSimulate } from '../../simulator/cli';
+import { basicAuth } from './simulator-helpers';
+
+function capture() {
+  let out = '';
+  let err = '';
+  return {
+    io: {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s) },
+    },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('pce-export simulate', () => {
+  it.each([
+    [['--port', 'abc'], '--port'],
+    [['--port', '70000'], '--port'],
+    [['--workloads', '-5'], 'workloads'],
+    [['--host', '0.0.0.0'], 'loopback'],
+    [['--job-seconds', 'soon'], '--job-seconds'],
+    [['--frobnicate'], 'frobnicate'],
+    [['extra'], 'extra'],
+  ])('exits 2 with a helpful message for %j', async (argv, mention) => {
+    const c = capture();
+    expect(await runSimulate(argv, c.io)).toBe(2);
+    expect(c.err()).toContain(mention);
+    expect(c.err()).toContain('Usage: pce-export simulate');
+    expect(c.out()).toBe('');
+  });
+
+  it('prints usage and exits 0 for --help', async () => {
+    const c = capture();
+    expect(await runSimulate(['simulate', '--help'], c.io)).toBe(0);
+    expect(c.out()).toContain('--job-seconds');
+  });
+
+  it('serves org 1 with generated credentials it prints, with a curl line, until aborted', async () => {
+    const c = capture();
+    const stop = new AbortController();
+    const running = runSimulate(['--workloads', '1000', '--seed', '3', '--job-seconds', '0.2'], {
+      ...c.io,
+      signal: stop.signal,
+      env: {},
+    });
+    await until(() => c.out().includes('Press Ctrl+C'));
+    const out = c.out();
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
+    const key = /api key: +(api_[0-9a-f]+)/.exec(out)?.[1] ?? '';
+    const secret = /api secret: +([0-9a-f]+)/.exec(out)?.[1] ?? '';
+    expect(out).toContain('1,000 workloads');
+    expect(out).toContain(`export PCE_API_KEY=${key} PCE_API_SECRET=${secret}`);
+    expect(out).toMatch(
+      /curl -si -u "\$PCE_API_KEY:\$PCE_API_SECRET" .*Prefer: respond-async.* http:\/\/127\.0\.0\.1:\d+\/api\/v2\/orgs\/1\/workloads/,
+    );
+    const res = await fetch(`${url}/api/v2/orgs/1/workloads?max_results=1`, {
+      headers: { authorization: basicAuth(key, secret) },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-total-count')).toBe('1000');
+    stop.abort();
+    expect(await running).toBe(0);
+    expect(c.out()).toContain('Stopped.');
+    await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('takes credentials from the environment and never prints the secret', async () => {
+    const c = capture();
+    const stop = new AbortController();
+    const env = { PCE_API_KEY: 'api_0123456789abcdef', PCE_API_SECRET: 's3cr3t-from-env-value' };
+    const running = runSimulate(['--workloads', '10', '--tls'], { ...c.io, signal: stop.signal, env });
+    await until(() => c.out().includes('Press Ctrl+C'));
+    const out = c.out();
+    expect(out).toContain('api_0123456789abcdef');
+    expect(out).not.toContain(env.PCE_API_SECRET);
+    const url = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
+    const caPath = /CA: +(\S+)/.exec(out)?.[1] ?? '';
+    expect(out).toContain(`--cacert ${caPath}`);
+    const agent = new Agent({ connect: { ca: readFileSync(caPath, 'utf8') } });
+    try {
+      const { request } = await import('undici');
+      const res = await request(`${url}/api/v2/orgs/1/labels?max_results=1`, {
+        dispatcher: agent,
+        headers: { authorization: basicAuth(env.PCE_API_KEY, env.PCE_API_SECRET) },
+      });
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+    } finally {
+      await agent.close();
+    }
+    stop.abort();
+    expect(await running).toBe(0);
+    expect(existsSync(caPath)).toBe(false);
+  });
+
+  it('stops cleanly with exit code 0 on SIGTERM', async () => {
+    const cli = fileURLToPath(new URL('../../simulator/cli.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { runSimulate } from ${JSON.stringify(cli)}; process.exitCode = await runSimulate(['--workloads', '10']);`,
+      ],
+      { env: { ...process.env, PCE_API_KEY: '', PCE_API_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await until(() => out.includes('Press Ctrl+C'), 20_000);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toContain('Stopped.');
+  });
+});

@@ -1,0 +1,116 @@
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { fault, startSimulator } from '../../simulator';
+import { RateLimiter } from '../../simulator/server';
+import { basicAuth, call, type JobJson, pollUntilSettled, submit } from './simulator-helpers';
+
+describe('rate limiting', () => {
+  it('answers 429 too_many_requests with a Retry-After once an API key exceeds its per-minute budget', async () => {
+    const sim = await startSimulator({ rateLimitPerMinute: 5 });
+    try {
+      for (let i = 0; i < 5; i++) expect((await call(sim, '/orgs/1/labels?max_results=1')).status).toBe(200);
+      const limited = await call(sim, '/orgs/1/labels?max_results=1');
+      expect(limited.status).toBe(429);
+      expect(limited.json()).toEqual([
+        { token: 'too_many_requests', message: expect.stringContaining('5 requests') },
+      ]);
+      const wait = Number(limited.header('retry-after'));
+      expect(wait).toBeGreaterThanOrEqual(1);
+      expect(wait).toBeLessThanOrEqual(60);
+      // Authentication comes first: bad credentials are 401, not 429.
+      expect((await call(sim, '/orgs/1/labels', { anonymous: true })).status).toBe(401);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('uses a sliding 60-second window', () => {
+    const limiter = new RateLimiter(3);
+    const t0 = 1_000_000;
+    expect([0, 1000, 2000].map((dt) => limiter.take('api_a', t0 + dt))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(limiter.take('api_a', t0 + 30_000)).toBe(30);
+    expect(limiter.take('api_b', t0 + 30_000)).toBeUndefined();
+    expect(limiter.take('api_a', t0 + 60_000)).toBeUndefined();
+    expect(limiter.take('api_a', t0 + 60_500)).toBe(1);
+  });
+
+  it('can be switched off with Infinity', async () => {
+    const sim = await startSimulator({ rateLimitPerMinute: Number.POSITIVE_INFINITY });
+    try {
+      const statuses = await Promise.all(Array.from({ length: 40 }, () => call(sim, '/orgs/1/jobs')));
+      expect(statuses.every((r) => r.status === 200)).toBe(true);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('large data sets', () => {
+  it('streams a 200,000-workload datafile without holding it in memory', async () => {
+    const workloads = 200_000;
+    const sim = await startSimulator({ jobDurationMs: 0, dataset: { workloads } });
+    try {
+      const href = await submit(sim, '/orgs/1/workloads');
+      const { final } = await pollUntilSettled<JobJson>(sim, href);
+      global.gc?.();
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const res = await request(`${sim.url}/api/v2${final.result.href}`, {
+        headers: { authorization: basicAuth(sim.credentials.apiKey, sim.credentials.apiSecret) },
+      });
+      const marker = '{"href":"/orgs/1/workloads/';
+      let tail = '';
+      let objects = 0;
+      let bytes = 0;
+      let first = '';
+      for await (const chunk of res.body) {
+        const text = tail + (chunk as Buffer).toString('latin1');
+        bytes += (chunk as Buffer).length;
+        if (!first) first = text.slice(0, 1);
+        for (let at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at + 1)) objects++;
+        tail = text.slice(-(marker.length - 1));
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+      expect(res.statusCode).toBe(200);
+      expect(first).toBe('[');
+      expect(tail.endsWith('}]')).toBe(true);
+      expect(objects).toBe(workloads);
+      expect(bytes).toBeGreaterThan(200 * 1024 * 1024);
+      expect(peak - before).toBeLessThan(100 * 1024 * 1024);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('answers a sync GET on millions of workloads quickly, counting without materialising', async () => {
+    const sim = await startSimulator({ dataset: { workloads: 5_000_000 } });
+    try {
+      const started = Date.now();
+      const res = await call(sim, '/orgs/1/workloads');
+      expect(res.header('x-total-count')).toBe('5000000');
+      expect(res.json<unknown[]>()).toHaveLength(500);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('close', () => {
+  it('stops promptly while a slow download is in flight, cutting it', async () => {
+    const sim = await startSimulator({ jobDurationMs: 0, faults: [fault.slowBody(100)] });
+    const job = (await pollUntilSettled<JobJson>(sim, await submit(sim, '/orgs/1/labels'))).final;
+    const res = await request(`${sim.url}/api/v2${job.result.href}`, {
+      headers: { authorization: basicAuth(sim.credentials.apiKey, sim.credentials.apiSecret) },
+    });
+    const reading = res.body.text();
+    const started = Date.now();
+    await sim.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(reading).rejects.toThrow();
+  });
+});
