@@ -39,6 +39,8 @@ const EMPTY = Buffer.alloc(0);
 
 /** Longest number or literal accepted; keeps a hostile body from growing the token buffer. */
 const MAX_TOKEN_LENGTH = 512;
+/** Deepest nesting accepted; keeps a hostile body from growing the bracket stack without bound. */
+export const MAX_DEPTH = 10_000;
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 function isWhitespace(b: number): boolean {
@@ -288,6 +290,9 @@ export class JsonArrayScanner {
 
   private startValue(b: number, i: number): number {
     if (this.closers.length === 1) this.inElement = true;
+    if ((b === OPEN_OBJECT || b === OPEN_ARRAY) && this.closers.length >= MAX_DEPTH) {
+      this.fail(`nesting deeper than ${MAX_DEPTH} levels`, i);
+    }
     switch (b) {
       case OPEN_OBJECT:
         this.closers.push(CLOSE_OBJECT);

@@ -240,6 +240,27 @@ describe('copyToS3 with a multipart upload', () => {
     expect(s3Mock.commandCalls(AbortMultipartUploadCommand)[0]?.args[0].input.UploadId).toBe('upload-123');
   });
 
+  it('treats a source that closes without ending as PceUnavailable and aborts', async () => {
+    const partial = body.subarray(0, 7 * MIB);
+    let offset = 0;
+    const source = new Readable({
+      read() {
+        if (offset < partial.length) {
+          this.push(partial.subarray(offset, offset + 64 * 1024));
+          offset += 64 * 1024;
+        } else {
+          setTimeout(() => this.destroy(), 20);
+        }
+      },
+    });
+
+    const error = await copyToS3(options({ source })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PceUnavailable);
+    expect((error as Error).message).toMatch(/failed mid-stream: .*Premature close/);
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
   it('aborts and throws PceProtocolError when the body ends before the array does', async () => {
     const error = await copyToS3(options({ source: sourceOf(body.subarray(0, 7 * MIB)) })).catch(
       (e: unknown) => e,

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { JsonArrayScanner, JsonArrayTransform } from '../../lambdas/export/json-array';
+import { JsonArrayScanner, JsonArrayTransform, MAX_DEPTH } from '../../lambdas/export/json-array';
 import { PceProtocolError } from '../../lambdas/pce/errors';
 
 /** Runs bytes through a fresh scanner split at the given offsets; returns the ndjson text. */
@@ -178,6 +178,11 @@ describe('JsonArrayScanner (validation)', () => {
       expect(() => scan(text, false)).toThrow(PceProtocolError);
     });
   }
+
+  it('rejects nesting deeper than the limit', () => {
+    expect(() => scan(`[${'['.repeat(MAX_DEPTH)}]`)).toThrow(/nesting deeper than 10000 levels/);
+    expect(scan(`${'['.repeat(MAX_DEPTH)}${']'.repeat(MAX_DEPTH)}`).elements).toBe(1);
+  });
 
   it('names the body and the byte offset in the error', () => {
     const scanner = new JsonArrayScanner({
