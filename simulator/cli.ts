@@ -10,9 +10,12 @@ import { startSimulator } from './index';
 import { isLoopback } from './server';
 import type { DatasetSizes, RunningSimulator } from './types';
 
+/** A stream (`process.stdout`) or a line writer that adds the newline itself. */
+export type Sink = { write(text: string): unknown } | ((line: string) => void);
+
 export interface SimulateIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  readonly stdout: Sink;
+  readonly stderr: Sink;
   /** Stops the simulator when aborted (besides SIGINT/SIGTERM). */
   readonly signal?: AbortSignal;
   /** Where PCE_API_KEY / PCE_API_SECRET are read from. @default process.env */
@@ -36,6 +39,14 @@ otherwise generated and printed.
 `;
 
 class UsageError extends Error {}
+
+/** Writes text ending in a newline to either kind of sink. */
+function writer(sink: Sink): (text: string) => void {
+  if (typeof sink === 'function') return (text) => sink(text.endsWith('\n') ? text.slice(0, -1) : text);
+  return (text) => {
+    sink.write(text);
+  };
+}
 
 function intFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -128,16 +139,18 @@ export async function runSimulate(
   argv: readonly string[],
   io: SimulateIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
+  const stdout = writer(io.stdout);
+  const stderr = writer(io.stderr);
   let opts: Parsed;
   try {
     opts = parse(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`pce-export simulate: ${err.message}\n\n${SIMULATE_USAGE}`);
+    stderr(`pce-export simulate: ${err.message}\n\n${SIMULATE_USAGE}`);
     return 2;
   }
   if (opts.help) {
-    io.stdout.write(SIMULATE_USAGE);
+    stdout(SIMULATE_USAGE);
     return 0;
   }
 
@@ -160,7 +173,7 @@ export async function runSimulate(
         : {}),
     });
   } catch (err) {
-    io.stderr.write(`pce-export simulate: could not start: ${(err as Error).message}\n`);
+    stderr(`pce-export simulate: could not start: ${(err as Error).message}\n`);
     return 1;
   }
 
@@ -190,9 +203,19 @@ export async function runSimulate(
     `  curl -si${caPath ? ` --cacert ${shellQuote(caPath)}` : ''} -u "$PCE_API_KEY:$PCE_API_SECRET" -H 'Accept: application/json' -H 'Prefer: respond-async' ${sim.url}/api/v2/orgs/1/workloads`,
     '',
     'Press Ctrl+C to stop.',
+    // One JSON line for tools that start the simulator and need to find it.
+    JSON.stringify({
+      event: 'ready',
+      url: sim.url,
+      apiBase: `${sim.url}/api/v2`,
+      org: 1,
+      apiKey,
+      ...(fromEnv ? {} : { apiSecret }),
+      ...(caPath ? { caFile: caPath } : {}),
+    }),
     '',
   );
-  io.stdout.write(lines.join('\n'));
+  stdout(lines.join('\n'));
 
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -207,9 +230,9 @@ export async function runSimulate(
     else io.signal?.addEventListener('abort', stop);
   });
 
-  io.stdout.write('Stopping the PCE simulator…\n');
+  stdout('Stopping the PCE simulator…\n');
   await sim.close();
   if (caDir) await rm(caDir, { recursive: true, force: true });
-  io.stdout.write('Stopped.\n');
+  stdout('Stopped.\n');
   return 0;
 }

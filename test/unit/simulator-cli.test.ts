@@ -44,6 +44,18 @@ describe('pce-export simulate', () => {
     expect(c.out()).toBe('');
   });
 
+  it('also writes to line-writer functions (the pce-export command io)', async () => {
+    const lines: string[] = [];
+    const io = {
+      stdout: (l: string) => lines.push(`out:${l}`),
+      stderr: (l: string) => lines.push(`err:${l}`),
+    };
+    expect(await runSimulate(['--seed', 'x'], io)).toBe(2);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^err:pce-export simulate: --seed must be a whole number/);
+    expect(lines[0]?.endsWith('\n')).toBe(false);
+  });
+
   it('prints usage and exits 0 for --help', async () => {
     const c = capture();
     expect(await runSimulate(['simulate', '--help'], c.io)).toBe(0);
@@ -58,12 +70,21 @@ describe('pce-export simulate', () => {
       signal: stop.signal,
       env: {},
     });
-    await until(() => c.out().includes('Press Ctrl+C'));
+    await until(() => c.out().includes('"event":"ready"'));
     const out = c.out();
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
+    const ready = JSON.parse(out.trimEnd().split('\n').at(-1) ?? '');
     const key = /api key: +(api_[0-9a-f]+)/.exec(out)?.[1] ?? '';
     const secret = /api secret: +([0-9a-f]+)/.exec(out)?.[1] ?? '';
     expect(out).toContain('1,000 workloads');
+    expect(ready).toEqual({
+      event: 'ready',
+      url,
+      apiBase: `${url}/api/v2`,
+      org: 1,
+      apiKey: key,
+      apiSecret: secret,
+    });
     expect(out).toContain(`export PCE_API_KEY=${key} PCE_API_SECRET=${secret}`);
     expect(out).toMatch(
       /curl -si -u "\$PCE_API_KEY:\$PCE_API_SECRET" .*Prefer: respond-async.* http:\/\/127\.0\.0\.1:\d+\/api\/v2\/orgs\/1\/workloads/,
