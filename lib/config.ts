@@ -144,7 +144,8 @@ const configSchema = z
       .refine((days) => LOG_RETENTION_DAYS.includes(days), {
         message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
       })
-      .default(30),
+      .transform((days) => days as RetentionDays)
+      .default(RetentionDays.ONE_MONTH),
     alarmEmail: z.email('must be an email address').optional(),
   })
   .strict();

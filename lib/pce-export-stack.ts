@@ -11,7 +11,6 @@ import {
 import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
   Bucket,
@@ -76,7 +75,7 @@ export class PceExportStack extends Stack {
       prefix: config.bucket.prefix,
       exports,
       maxPollIntervalSeconds: config.maxPollIntervalSeconds,
-      logRetention: config.logRetentionDays as RetentionDays,
+      logRetention: config.logRetentionDays,
     });
 
     this.schedules = this.createSchedules(config);
@@ -94,7 +93,8 @@ export class PceExportStack extends Stack {
       // Server access log delivery only supports S3-managed keys.
       encryption: BucketEncryption.S3_MANAGED,
       // Object ownership is left to CDK: with @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy
-      // (cdk.json) log delivery is granted by bucket policy and ACLs stay disabled.
+      // (cdk.json) log delivery is granted by a bucket policy and ACLs stay disabled; without the
+      // flag CDK falls back to the log-delivery ACL, which needs ObjectWriter ownership.
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
