@@ -1,4 +1,5 @@
 import { ExportConfigError } from '../pce/errors';
+import { isLoopbackHost } from '../pce/loopback';
 import type { RetryAfterBounds } from '../pce/types';
 import type { ExportInput } from './input';
 
@@ -68,7 +69,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return parsed;
 }
 
-/** `PCE_URL`: `https://host[:port]`, optionally ending in `/api/v2`; no credentials, query or fragment. */
+/** `PCE_URL`: `https://host[:port]` (or http on loopback), optionally ending in `/api/v2`; no credentials, query or fragment. */
 export function parsePceUrl(value: string, name = 'PCE_URL'): string {
   let url: URL;
   try {
@@ -78,9 +79,9 @@ export function parsePceUrl(value: string, name = 'PCE_URL'): string {
       `Environment variable ${name} is not a URL (expected https://pce.example.com:8443)`,
     );
   }
-  if (url.protocol !== 'https:') {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ExportConfigError(
-      `Environment variable ${name} must use https (TLS verification is never switched off)`,
+      `Environment variable ${name} must use https (plain http is accepted only for a PCE on the loopback interface)`,
     );
   }
   if (url.username !== '' || url.password !== '') {

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createPceClient } from '../../lambdas/pce/client';
+import { type LocalEngine, type LocalRunOptions, startLocalEngine } from '../../local/engine';
+import type { RunOutcome } from '../../local/runner';
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../simulator/index';
+
+export const BUCKET = 'exports';
+export const PREFIX = 'pce/';
+
+export interface Harness {
+  readonly simulator: RunningSimulator;
+  readonly engine: LocalEngine;
+  readonly s3: S3Client;
+  /** Runs the workflow against the simulator with its credentials (and CA when on TLS). */
+  run(input: unknown, overrides?: Partial<LocalRunOptions>): Promise<RunOutcome>;
+  getObject(key: string): Promise<Buffer>;
+  /** User metadata plus `content-type`. */
+  head(key: string): Promise<Record<string, string>>;
+  listKeys(prefix?: string): Promise<string[]>;
+  /** The datafile the simulator serves for a collection, fetched through the async protocol directly. */
+  datafile(path: string, query?: Record<string, string>): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/**
+ * One simulator (HTTPS with a private CA, short jobs, Retry-After 1 s) and one local engine per
+ * test file: the engine owns the process's AWS endpoint variables.
+ */
+export async function startHarness(options: SimulatorOptions = {}): Promise<Harness> {
+  const simulator = await startSimulator({
+    tls: true,
+    jobDurationMs: 400,
+    retryAfterSeconds: 1,
+    dataset: { workloads: 500, labels: 60 },
+    ...options,
+  });
+  const engine = await startLocalEngine({ s3: { embedded: true, bucket: BUCKET } });
+  const endpoint = engine.s3?.endpoint;
+  if (!endpoint) throw new Error('the engine has no embedded S3');
+  const s3 = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+
+  const pce = {
+    url: simulator.url,
+    orgId: 1,
+    apiKey: simulator.credentials.apiKey,
+    apiSecret: simulator.credentials.apiSecret,
+    caBundle: simulator.caPem,
+  };
+
+  return {
+    simulator,
+    engine,
+    s3,
+    run: (input, overrides = {}) => engine.run({ pce, bucket: BUCKET, prefix: PREFIX, input, ...overrides }),
+    async getObject(key) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      return Buffer.from(
+        await (
+          object.Body as Readable & { transformToByteArray(): Promise<Uint8Array> }
+        ).transformToByteArray(),
+      );
+    },
+    async head(key) {
+      const object = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+      return { ...(object.Metadata ?? {}), 'content-type': object.ContentType ?? '' };
+    },
+    async listKeys(prefix = '') {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+      return (listed.Contents ?? []).map((o) => o.Key ?? '').sort();
+    },
+    async datafile(path, query = {}) {
+      const client = createPceClient({ ...pce, baseUrl: pce.url });
+      try {
+        const { jobHref } = await client.submit(path, query);
+        for (let i = 0; i < 50; i++) {
+          const job = await client.poll(jobHref);
+          if (job.status === 'done' && job.resultHref) {
+            const file = await client.openDatafile(job.resultHref);
+            const chunks: Buffer[] = [];
+            for await (const chunk of file.body) chunks.push(chunk as Buffer);
+            await client.deleteJob(jobHref);
+            return Buffer.concat(chunks);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        throw new Error(`job ${jobHref} did not finish`);
+      } finally {
+        await client.close();
+      }
+    },
+    async close() {
+      s3.destroy();
+      await engine.close();
+      await simulator.close();
+    },
+  };
+}
+
+export function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Narrows a run outcome, failing the test with the error when it did not succeed. */
+export function succeeded<T = Record<string, unknown>>(outcome: RunOutcome): T {
+  if (outcome.status !== 'SUCCEEDED') {
+    throw new Error(`expected the execution to succeed, it failed with ${outcome.error}: ${outcome.cause}`);
+  }
+  return outcome.output as T;
+}
