@@ -160,6 +160,8 @@ export class Reply {
       const input = Readable.from(asBuffers(chunks));
       const gz = createGzip({ level: zlibConstants.Z_BEST_SPEED });
       input.on('error', (err) => gz.destroy(err));
+      // Errors reach the loop below through iteration; this only keeps a late one from crashing.
+      gz.on('error', () => {});
       input.pipe(gz);
       source = gz;
       cleanup = () => {

@@ -263,6 +263,7 @@ export class Simulator implements RunningSimulator {
 
     const plain = new Reply(res, bodyFaults([]));
     const body = req.method === 'POST' || req.method === 'PUT' ? await this.readBody(req) : '';
+    if (body === null) return;
     if (body === undefined) return plain.error(413, 'request_too_large', 'Request body larger than 1 MB');
     if (body) record.body = body;
 
@@ -346,7 +347,8 @@ export class Simulator implements RunningSimulator {
     return reply.error(404, 'not_found', `Not found: ${url.pathname}`);
   }
 
-  private readBody(req: IncomingMessage): Promise<string | undefined> {
+  /** The request body; undefined when over 1 MB, null when the upload was aborted. */
+  private readBody(req: IncomingMessage): Promise<string | undefined | null> {
     return new Promise((resolve) => {
       const parts: Buffer[] = [];
       let size = 0;
@@ -357,7 +359,9 @@ export class Simulator implements RunningSimulator {
         else parts.push(chunk);
       });
       req.on('end', () => resolve(tooBig ? undefined : Buffer.concat(parts).toString('utf8')));
-      req.on('error', () => resolve(undefined));
+      req.on('error', () => resolve(null));
+      // An aborted upload never ends; after 'end' this resolve is a no-op.
+      req.on('close', () => resolve(null));
     });
   }
 

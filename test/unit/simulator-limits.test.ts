@@ -100,6 +100,32 @@ describe('large data sets', () => {
   });
 });
 
+describe('clients that go away', () => {
+  it.each(['identity', 'gzip'])(
+    'survives a client that disconnects mid-datafile (%s) and keeps serving',
+    async (encoding) => {
+      const sim = await startSimulator({ jobDurationMs: 0, dataset: { workloads: 50_000 } });
+      try {
+        const job = (await pollUntilSettled<JobJson>(sim, await submit(sim, '/orgs/1/workloads'))).final;
+        const res = await request(`${sim.url}/api/v2${job.result.href}`, {
+          headers: {
+            authorization: basicAuth(sim.credentials.apiKey, sim.credentials.apiSecret),
+            'accept-encoding': encoding,
+          },
+        });
+        for await (const _chunk of res.body) break;
+        await new Promise((r) => setTimeout(r, 50));
+        const after = await call(sim, '/orgs/1/labels?max_results=1');
+        expect(after.status).toBe(200);
+        const download = sim.requests.find((r) => r.endpoint === 'datafile');
+        expect(download?.status).toBe(200);
+      } finally {
+        await sim.close();
+      }
+    },
+  );
+});
+
 describe('close', () => {
   it('stops promptly while a slow download is in flight, cutting it', async () => {
     const sim = await startSimulator({ jobDurationMs: 0, faults: [fault.slowBody(100)] });

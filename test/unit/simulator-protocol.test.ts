@@ -52,6 +52,20 @@ describe('authentication and routing', () => {
     expect(res.json()).toEqual([{ token: 'access_denied', message: expect.stringContaining('org 2') }]);
   });
 
+  it('serves each configured org its own data, scoped in hrefs', async () => {
+    const multi = await startSimulator({ orgs: [1, 3], dataset: { workloads: 5 } });
+    try {
+      const one = (await call(multi, '/orgs/1/workloads')).json<Workload[]>();
+      const three = (await call(multi, '/orgs/3/workloads')).json<Workload[]>();
+      expect(three.every((w) => w.href.startsWith('/orgs/3/workloads/'))).toBe(true);
+      expect(three.flatMap((w) => w.labels).every((l) => l.href.startsWith('/orgs/3/labels/'))).toBe(true);
+      expect(three.map((w) => w.hostname)).not.toEqual(one.map((w) => w.hostname));
+      expect((await call(multi, '/orgs/2/workloads')).status).toBe(403);
+    } finally {
+      await multi.close();
+    }
+  });
+
   it('answers 404 with a PCE error body for an unknown collection', async () => {
     const res = await call(sim, '/orgs/1/widgets', { headers: { prefer: 'respond-async' } });
     expect(res.status).toBe(404);
