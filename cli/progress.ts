@@ -31,7 +31,8 @@ export function createProgress(options: ProgressOptions) {
     ticker = setInterval(() => {
       bytesWritten().then(
         (bytes) => {
-          if (bytes !== last && ticker) say(`Fetch: ${(bytes / MIB).toFixed(1)} MiB written to S3 so far`);
+          if (bytes > 0 && bytes !== last && ticker)
+            say(`Fetch: ${(bytes / MIB).toFixed(1)} MiB written to S3 so far`);
           last = bytes;
         },
         () => undefined,

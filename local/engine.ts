@@ -73,7 +73,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       ? { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
       : {}),
     POWERTOOLS_SERVICE_NAME: 'pce-export',
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    // Handler logs are Lambda's CloudWatch lines; locally the progress lines say what happened.
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'CRITICAL',
     ...options.env,
   });
 
