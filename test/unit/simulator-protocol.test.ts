@@ -88,6 +88,17 @@ describe('authentication and routing', () => {
   });
 });
 
+describe('non-org endpoints', () => {
+  it('answers /health and /product_version for authenticated callers', async () => {
+    const health = await call(sim, '/health');
+    expect(health.status).toBe(200);
+    expect(health.json<{ status: string }[]>()[0]?.status).toBe('normal');
+    const version = await call(sim, '/product_version');
+    expect(version.json<{ version: string }>().version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect((await call(sim, '/health', { anonymous: true })).status).toBe(401);
+  });
+});
+
 describe('synchronous collection GET', () => {
   it('returns at most 500 objects with the full count in X-Total-Count', async () => {
     const res = await call(sim, '/orgs/1/workloads');
