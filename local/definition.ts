@@ -50,7 +50,12 @@ export function synthesizeLocalDefinition(
 ): LocalDefinition {
   const outdir = mkdtempSync(join(tmpdir(), 'pce-export-synth-'));
   try {
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    // Template validation is what `cdk synth` is for; here only the rendered definition matters.
+    const app = new App({
+      outdir,
+      builtinCloudFormationValidation: false,
+      context: { 'aws:cdk:bundling-stacks': [] },
+    });
     const stack = new PceExportStack(app, 'PceExport', { config });
     const { workflow } = stack;
     const logicalId = (resource: { node: { defaultChild?: unknown } }) =>
