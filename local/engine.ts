@@ -38,6 +38,8 @@ export interface LocalRunOptions {
   readonly onEvent?: (event: WorkflowEvent) => void;
   /** Store the secret as this exact string instead of the JSON built from `pce` (to test bad secrets). */
   readonly rawSecret?: string;
+  /** Pause before each retry, in ms by state name, instead of the definition's backoff. @default the definition's */
+  readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
 }
 
 export interface LocalEngine {
@@ -73,6 +75,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       ? { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
       : {}),
     POWERTOOLS_SERVICE_NAME: 'pce-export',
+    // The pinned SDK runs on Node.js 20; its notice about future releases is not for this run.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
     // Handler logs are Lambda's CloudWatch lines; locally the progress lines say what happened.
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'CRITICAL',
     ...options.env,
@@ -119,6 +123,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
           input: run.input,
           executionName: run.executionName,
           onEvent: run.onEvent,
+          retryIntervalOverrides: run.retryIntervalOverrides,
         });
       } finally {
         secrets.delete(secretId);
