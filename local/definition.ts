@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { App, type CfnResource } from 'aws-cdk-lib';
-import { type ExportConfig, parseConfig } from '../lib/config';
+import { type ExportConfig, loadConfig } from '../lib/config';
 import { PceExportStack } from '../lib/pce-export-stack';
 
 /** The handler modules a Task state can be mapped back to. */
@@ -34,19 +34,26 @@ const PSEUDO: Readonly<Record<string, string>> = {
   'AWS::URLSuffix': 'amazonaws.com',
 };
 
-/** Any valid configuration yields the same definition; the PCE URL and bucket live in Lambda environment. */
-const LOCAL_CONFIG: unknown = {
-  pce: { url: 'https://pce.example.com:8443', orgId: 1 },
-  bucket: { prefix: '' },
-  exports: [],
-};
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+
+/** The deploy configuration `cdk synth` reads by default. */
+export const DEFAULT_CONFIG_PATH = join(REPO_ROOT, 'config', 'pce-export.json');
+
+/** The feature flags in cdk.json, so the local synth renders what `cdk synth` renders. */
+function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
 
 /**
- * Synthesizes the stack as `cdk synth` would (without bundling the Lambdas) and returns the
- * state machine definition it renders, with each Lambda ARN mapped back to its handler.
+ * Synthesizes the stack as `cdk synth` would — the deploy configuration and the feature flags
+ * of cdk.json, without bundling the Lambdas — and returns the state machine definition it
+ * renders, with each Lambda ARN mapped back to its handler.
  */
 export function synthesizeLocalDefinition(
-  config: ExportConfig = parseConfig(LOCAL_CONFIG, 'local'),
+  config: ExportConfig = loadConfig(DEFAULT_CONFIG_PATH),
 ): LocalDefinition {
   const outdir = mkdtempSync(join(tmpdir(), 'pce-export-synth-'));
   try {
@@ -54,7 +61,7 @@ export function synthesizeLocalDefinition(
     const app = new App({
       outdir,
       builtinCloudFormationValidation: false,
-      context: { 'aws:cdk:bundling-stacks': [] },
+      context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
     });
     const stack = new PceExportStack(app, 'PceExport', { config });
     const { workflow } = stack;
