@@ -1,9 +1,9 @@
+import { isLoopbackHost } from '../lambdas/pce/loopback';
+
 /**
  * Checks shared by the deploy configuration and the construct's props. Each returns a phrase
  * that completes "<field> ...", or undefined when the value is fine.
  */
-
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
 
 /** The PCE origin: https, or http on the loopback interface only; no credentials, no path. */
 export function pceUrlIssue(value: string): string | undefined {
@@ -13,8 +13,7 @@ export function pceUrlIssue(value: string): string | undefined {
   } catch {
     return 'must be a URL such as "https://pce.example.com:8443"';
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127(\.\d{1,3}){3}$/.test(url.hostname);
-  if (url.protocol === 'http:' && !loopback) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     return 'must use https (http is only accepted for a PCE on the loopback interface)';
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use https';
