@@ -120,3 +120,18 @@ describe('readConfiguredExports', () => {
     },
   );
 });
+
+describe('plain http PCE URLs', () => {
+  it.each(['http://127.0.0.1:18443', 'http://localhost:8080', 'http://[::1]:8443'])(
+    'accepts %s because it is on the loopback interface',
+    (url) => {
+      expect(readPceSettings({ ...PCE, PCE_URL: url }).baseUrl).toBe(new URL(url).origin);
+    },
+  );
+
+  it('rejects plain http to any other host, naming PCE_URL', () => {
+    const error = configError(() => readPceSettings({ ...PCE, PCE_URL: 'http://10.0.0.5:8443' }));
+
+    expect(error.message).toMatch(/PCE_URL must use https/);
+  });
+});
