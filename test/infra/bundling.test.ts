@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,8 +32,36 @@ describe('Lambda bundling', () => {
         expect(code).not.toMatch(/require\("@aws-sdk\/(?!signature-v4-crt")/);
         expect(code).toContain('GetSecretValue');
         expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+        expect(invokeBundle(dir, { input: { path: 'not a path' } })).toBe('ExportConfigError');
       }
     },
     120_000,
   );
 });
+
+/**
+ * Loads a bundle in a fresh Node.js process, as the Lambda runtime would, and calls its handler
+ * with an event it must reject before touching any AWS service or the PCE. Returns the error name.
+ */
+function invokeBundle(dir: string, event: unknown): string {
+  const script = `
+    const { handler } = require(${JSON.stringify(join(dir, 'index.js'))});
+    handler(${JSON.stringify(event)}, {}).then(
+      () => process.stdout.write('resolved'),
+      (error) => process.stdout.write(error.name),
+    );`;
+  return execFileSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH ?? '',
+      AWS_REGION: 'us-east-1',
+      PCE_URL: 'https://pce.example.com:8443',
+      PCE_ORG_ID: '1',
+      PCE_SECRET_ID: 'pce-export/test',
+      EXPORT_BUCKET: 'bucket',
+      EXPORT_PREFIX: 'pce/',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    },
+    timeout: 30_000,
+  });
+}
