@@ -35,6 +35,12 @@ export interface WorkflowRunOptions {
   /** @default a new UUID, as StartExecution would choose */
   readonly executionName?: string;
   readonly onEvent?: (event: WorkflowEvent) => void;
+  /**
+   * Milliseconds to pause before each retry, by state name, instead of the definition's backoff
+   * (tests of "still failing after every retry" would otherwise wait minutes).
+   * @default the definition's IntervalSeconds, BackoffRate, MaxDelaySeconds and jitter
+   */
+  readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
 }
 
 export const LOCAL_STATE_MACHINE_NAME = 'PceExportWorkflow';
@@ -59,7 +65,12 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<RunOutco
   });
   const stateMachineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
   const execution = stateMachine.run(options.input as never, {
-    overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never },
+    overrides: {
+      taskResourceLocalHandlers: taskResourceLocalHandlers as never,
+      ...(options.retryIntervalOverrides
+        ? { retryIntervalOverrides: options.retryIntervalOverrides as Record<string, number | number[]> }
+        : {}),
+    },
     context: {
       Execution: {
         Id: `arn:aws:states:us-east-1:000000000000:execution:${LOCAL_STATE_MACHINE_NAME}:${executionName}`,

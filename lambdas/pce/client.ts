@@ -243,7 +243,7 @@ export function createPceClient(
         try {
           coding = contentCoding(response.headers, `GET ${href}`);
         } catch (error) {
-          response.body.destroy();
+          release(response.body);
           throw error;
         }
         const body = streamDatafile(response.body, coding, (error) =>
@@ -301,7 +301,7 @@ async function readJob(
 ): Promise<Record<string, unknown>> {
   const { statusCode: status, headers, body } = response;
   const fail = (problem: string): never => {
-    body.destroy();
+    release(body);
     throw new PceProtocolError(
       `${exchange.method} ${exchange.href} returned ${statusLine(status)} ${problem}`,
       {
@@ -319,7 +319,7 @@ async function readJob(
   try {
     coding = contentCoding(headers, `${exchange.method} ${exchange.href}`);
   } catch (error) {
-    body.destroy();
+    release(body);
     throw error;
   }
   let read: { buffer: Buffer; truncated: boolean };
@@ -442,7 +442,7 @@ async function readErrorDetail(response: Dispatcher.ResponseData) {
     const { buffer } = await readCapped(decodedBody(response.body, coding), MAX_ERROR_BODY_BYTES);
     return parsePceErrorBody(buffer.toString('utf8'), header(response.headers, 'content-type'));
   } catch {
-    response.body.destroy();
+    release(response.body);
     return {};
   }
 }
@@ -451,8 +451,18 @@ async function discard(response: Dispatcher.ResponseData): Promise<void> {
   try {
     await response.body.dump({ limit: 64 * 1024 });
   } catch {
-    response.body.destroy();
+    release(response.body);
   }
+}
+
+/**
+ * Drops a response body that will not be read. undici answers the destroy of an unread body with
+ * an AbortError 'error' event; without a listener that is an uncaught exception, which would end
+ * the Lambda process after the real (named) error had been thrown.
+ */
+function release(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function validateCredentials(connection: PceConnection): { apiKey: string; apiSecret: string } {
