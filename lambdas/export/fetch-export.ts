@@ -14,6 +14,7 @@ import {
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
 import type { ExportOutput, WorkflowState } from './state';
+import { openTrafficResult, type TrafficResultOptions, trafficApi } from './traffic-result';
 
 /** CopyObject copies at most 5 GiB in one request. */
 export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
@@ -27,6 +28,8 @@ export interface FetchDeps {
   readonly now?: () => Date;
   /** zlib level for gzip output. @default 6 */
   readonly gzipLevel?: number;
+  /** How an empty traffic query result is downloaded again. @default 3 times, 2 s apart */
+  readonly emptyTrafficResult?: Omit<TrafficResultOptions, 'logger'>;
 }
 
 /**
@@ -57,8 +60,11 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   const log = deps.logger;
 
   const client = await deps.connect();
-  const datafile = await client.openDatafile(job.resultHref);
-  log.info('Opened datafile', {
+  const traffic = request.kind === 'traffic' ? trafficApi(client) : undefined;
+  const datafile = traffic
+    ? await openTrafficResult(traffic, job.resultHref, { ...deps.emptyTrafficResult, logger: log })
+    : await client.openDatafile(job.resultHref);
+  log.info(traffic ? 'Opened traffic query download' : 'Opened datafile', {
     resultHref: job.resultHref,
     contentLength: datafile.contentLength,
     key,
@@ -121,14 +127,15 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     executionName: execution.name,
     requestedAt: job.requestedAt,
     completedAt,
+    ...(request.traffic ? { kind: 'traffic' as const, traffic: request.traffic } : {}),
   });
   await putJson(deps.s3, bucket, manifestKey, manifest);
   const latestKey = latestKeyFor(prefix, request.name);
   await putJson(deps.s3, bucket, latestKey, { ...manifest, manifestKey });
 
   try {
-    await client.deleteJob(job.href);
-    log.info('Deleted PCE job');
+    await (traffic ? traffic.delete(job.href) : client.deleteJob(job.href));
+    log.info(traffic ? 'Deleted PCE traffic query' : 'Deleted PCE job');
   } catch (error) {
     log.warn('Deleting the PCE job failed; it stays on the PCE until it expires', {
       error: describeError(error),

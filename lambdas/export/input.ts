@@ -1,12 +1,18 @@
 import { z } from 'zod';
 import { ExportConfigError } from '../pce/errors';
 import type { ExportRequest } from './state';
+import { resolveTrafficQuery, trafficInputSchema } from './traffic-query';
 
 /** Longest a job may be waited for; keeps the poll loop far below the 25,000-event history limit. */
 export const MAX_WAIT_SECONDS_LIMIT = 86_400;
 export const DEFAULT_MAX_WAIT_SECONDS = 3_600;
 export const DEFAULT_FORMAT = 'ndjson' as const;
 export const DEFAULT_GZIP = true;
+export const EXPORT_KINDS = ['collection', 'traffic'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+/** The API path a traffic export's object metadata and manifest name. */
+export const TRAFFIC_PATH = '/traffic_flows/async_queries';
+export const DEFAULT_TRAFFIC_EXPORT_NAME = 'traffic';
 
 const EXPORT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`. */
@@ -25,6 +31,8 @@ const queryValue = z
 export const exportInputSchema = z
   .object({
     exportName: z.string().regex(EXPORT_NAME, 'letters, digits, "_" and "-", at most 64').optional(),
+    /** @default 'collection' */
+    kind: z.enum(EXPORT_KINDS).optional(),
     path: z
       .string()
       .max(256)
@@ -40,6 +48,8 @@ export const exportInputSchema = z
     format: z.enum(['raw', 'ndjson']).optional(),
     gzip: z.boolean().optional(),
     maxWaitSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS_LIMIT).optional(),
+    /** The Explorer query of a traffic export (see traffic-query.ts). */
+    traffic: trafficInputSchema.optional(),
   })
   .strict();
 
@@ -68,6 +78,29 @@ export function parseExportInput(value: unknown, root = 'input'): z.output<typeo
   return parsed.data;
 }
 
+/**
+ * Fields that do not go with the export's kind, each with what is wrong. A traffic export takes
+ * its query in `traffic`, not `path`/`query`; a collection export takes no `traffic`.
+ */
+export function kindIssues(input: {
+  readonly kind?: ExportKind;
+  readonly path?: unknown;
+  readonly query?: unknown;
+  readonly traffic?: unknown;
+}): { field: 'path' | 'query' | 'traffic'; message: string }[] {
+  if (input.kind === 'traffic') {
+    return (['path', 'query'] as const)
+      .filter((field) => input[field] !== undefined)
+      .map((field) => ({
+        field,
+        message: 'is not used by a traffic export: its query goes in "traffic"',
+      }));
+  }
+  return input.traffic === undefined
+    ? []
+    : [{ field: 'traffic', message: 'is only used by a traffic export: set "kind" to "traffic"' }];
+}
+
 /** `/sec_policy/draft/rule_sets` → `sec_policy-draft-rule_sets`. */
 export function exportNameFromPath(path: string): string {
   return path.replace(/^\//, '').replaceAll('/', '-').slice(0, 64);
@@ -75,15 +108,36 @@ export function exportNameFromPath(path: string): string {
 
 /**
  * Turns execution input into a complete export request. A named export that is configured
- * supplies the defaults; fields in the input override them.
+ * supplies the defaults; fields in the input override them (`traffic` as a whole). A traffic
+ * query's relative range is resolved against `now` (Submit passes the execution's start time).
  */
 export function resolveExportRequest(
   rawInput: unknown,
   configured: Readonly<Record<string, ExportInput>> = {},
+  options: { readonly now?: Date } = {},
 ): ExportRequest {
   const input = parseExportInput(rawInput);
   const base = input.exportName !== undefined ? configured[input.exportName] : undefined;
   const merged = { ...(base ? parseExportInput(base, `export ${input.exportName}`) : {}), ...input };
+  const issues = kindIssues(merged);
+  if (issues.length > 0) {
+    const from = base ? ` (with export "${input.exportName}" as configured)` : '';
+    throw new ExportConfigError(
+      `Invalid input${from}: ${issues.map((issue) => `input.${issue.field} ${issue.message}`).join('; ')}`,
+    );
+  }
+  if (merged.kind === 'traffic') {
+    return {
+      kind: 'traffic',
+      name: merged.exportName ?? DEFAULT_TRAFFIC_EXPORT_NAME,
+      path: TRAFFIC_PATH,
+      query: {},
+      format: merged.format ?? DEFAULT_FORMAT,
+      gzip: merged.gzip ?? DEFAULT_GZIP,
+      maxWaitSeconds: merged.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS,
+      traffic: resolveTrafficQuery(merged.traffic ?? {}, options.now ?? new Date()),
+    };
+  }
   if (merged.path === undefined) {
     const known = Object.keys(configured);
     throw new ExportConfigError(

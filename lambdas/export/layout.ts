@@ -1,6 +1,7 @@
 import { ExportConfigError } from '../pce/errors';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import type { ExportRequest, OutputFormat } from './state';
+import type { TrafficRequest } from './traffic-query';
 
 /*
  * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):
@@ -100,6 +101,19 @@ export function objectMetadata(input: ObjectMetadataInput): Record<string, strin
     ...(truncated ? { 'query-truncated': 'true' } : {}),
     format: input.request.format,
     gzip: String(input.request.gzip),
+    ...(input.request.traffic ? trafficMetadata(input.request.traffic) : {}),
+  };
+}
+
+/** A traffic export's query in its object metadata: the range, decisions and result cap. */
+function trafficMetadata(traffic: TrafficRequest): Record<string, string> {
+  return {
+    kind: 'traffic',
+    'start-date': traffic.startDate,
+    'end-date': traffic.endDate,
+    ...(traffic.since === undefined ? {} : { since: traffic.since }),
+    'policy-decisions': traffic.policyDecisions.length > 0 ? traffic.policyDecisions.join(',') : 'all',
+    'max-results': String(traffic.maxResults),
   };
 }
 
@@ -122,6 +136,10 @@ export interface Manifest {
   readonly requestedAt: string;
   readonly completedAt: string;
   readonly tool: string;
+  /** Present for traffic exports only (collections leave it out). */
+  readonly kind?: 'traffic';
+  /** The resolved Explorer query of a traffic export: absolute range, decisions, filters, cap. */
+  readonly traffic?: TrafficRequest;
 }
 
 export type ManifestInput = Omit<Manifest, 'uri' | 'tool'>;
@@ -146,5 +164,6 @@ export function buildManifest(input: ManifestInput): Manifest {
     requestedAt: input.requestedAt,
     completedAt: input.completedAt,
     tool: `${TOOL_NAME}/${TOOL_VERSION}`,
+    ...(input.traffic ? { kind: 'traffic' as const, traffic: input.traffic } : {}),
   };
 }

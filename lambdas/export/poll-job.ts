@@ -3,6 +3,7 @@ import type { PceClient } from '../pce/types';
 import type { PollSettings } from './env';
 import type { ExportLogger } from './logger';
 import type { JobState, WorkflowState } from './state';
+import { trafficApi } from './traffic-result';
 import { nextWaitSeconds } from './workflow';
 
 export interface PollDeps {
@@ -21,7 +22,8 @@ export interface PollDeps {
 export async function pollExport(state: WorkflowState, deps: PollDeps): Promise<WorkflowState> {
   const { job } = state;
   const client = await deps.connect();
-  const result = await client.poll(job.href);
+  const traffic = state.export.kind === 'traffic';
+  const result = traffic ? await trafficApi(client).poll(job.href) : await client.poll(job.href);
   const now = (deps.now ?? (() => new Date()))();
   const polls = job.polls + 1;
   const deadline = Date.parse(job.deadline);
@@ -41,11 +43,12 @@ export async function pollExport(state: WorkflowState, deps: PollDeps): Promise<
 
   let message: string | undefined;
   if (result.status === 'failed') {
-    message = `PCE job ${job.href} failed: ${result.message?.trim() || 'the PCE gave no reason'}`;
+    message = `PCE ${traffic ? 'traffic query' : 'job'} ${job.href} failed: ${result.message?.trim() || 'the PCE gave no reason'}`;
   } else if (timedOut) {
+    const what = traffic ? 'traffic query' : 'job';
     message = pastDeadline
-      ? `PCE job ${job.href} did not finish within ${state.export.maxWaitSeconds} seconds (status ${result.status} after ${polls} polls)`
-      : `PCE job ${job.href} did not finish within ${deps.poll.maxPolls} polls (status ${result.status} after ${elapsedSeconds} seconds)`;
+      ? `PCE ${what} ${job.href} did not finish within ${state.export.maxWaitSeconds} seconds (status ${result.status} after ${polls} polls)`
+      : `PCE ${what} ${job.href} did not finish within ${deps.poll.maxPolls} polls (status ${result.status} after ${elapsedSeconds} seconds)`;
   }
 
   const waitSeconds = nextWaitSeconds({

@@ -3,21 +3,30 @@
  * nothing large and no credential ever goes through state.
  */
 
+import type { TrafficRequest } from './traffic-query';
+
 export type OutputFormat = 'raw' | 'ndjson';
 
 /** A validated, fully-defaulted export request (what Submit makes of the execution input). */
 export interface ExportRequest {
+  /**
+   * `traffic`: an Explorer traffic query (`traffic` holds it). Absent: a collection export, as
+   * in state written before traffic exports existed.
+   */
+  readonly kind?: 'collection' | 'traffic';
   readonly name: string;
-  /** Org-relative collection path, e.g. `/workloads`. */
+  /** Org-relative collection path, e.g. `/workloads`; `/traffic_flows/async_queries` for traffic. */
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
   readonly format: OutputFormat;
   readonly gzip: boolean;
   readonly maxWaitSeconds: number;
+  /** The resolved traffic query (absolute times), for `kind: 'traffic'`. */
+  readonly traffic?: TrafficRequest;
 }
 
 export interface JobState {
-  /** `/orgs/{org}/jobs/{id}` */
+  /** `/orgs/{org}/jobs/{id}`; for traffic, the query `/orgs/{org}/traffic_flows/async_queries/{id}`. */
   readonly href: string;
   /** pending | running | done | failed */
   readonly status: 'pending' | 'running' | 'done' | 'failed';
@@ -32,7 +41,7 @@ export interface JobState {
   readonly deadline: string;
   /** true once the deadline or the poll limit has passed without the job being done. */
   readonly timedOut: boolean;
-  /** `/orgs/{org}/datafiles/{id}` once done. */
+  /** `/orgs/{org}/datafiles/{id}` once done; for traffic, the query's `…/download`. */
   readonly resultHref?: string;
   /** Human sentence for failed or timed-out jobs (becomes the Fail state's Cause). */
   readonly message?: string;

@@ -3,6 +3,8 @@ import type { PollSettings } from './env';
 import { type ExportInput, resolveExportRequest } from './input';
 import type { ExportLogger } from './logger';
 import type { ExportRequest, SubmitEvent, WorkflowState } from './state';
+import { trafficQueryBody } from './traffic-query';
+import { trafficApi } from './traffic-result';
 import { nextWaitSeconds, parseExecution } from './workflow';
 
 export interface SubmitDeps {
@@ -14,6 +16,8 @@ export interface SubmitDeps {
   /** Called with the resolved request before the PCE is contacted (log keys). */
   readonly onRequest?: (request: ExportRequest, execution: WorkflowState['execution']) => void;
   readonly now?: () => Date;
+  /** The configured org: hrefs in a traffic query's filters must belong to it. */
+  readonly orgId?: number;
 }
 
 /**
@@ -22,11 +26,24 @@ export interface SubmitDeps {
  */
 export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promise<WorkflowState> {
   const execution = parseExecution(event?.execution);
-  const request = resolveExportRequest(event.input ?? {}, deps.configuredExports);
+  const request = resolveExportRequest(event.input ?? {}, deps.configuredExports, {
+    now: new Date(execution.startTime),
+  });
+  const trafficBody =
+    request.traffic === undefined
+      ? undefined
+      : trafficQueryBody(request.traffic, {
+          exportName: request.name,
+          executionName: execution.name,
+          orgId: deps.orgId,
+        });
   deps.onRequest?.(request, execution);
 
   const client = await deps.connect();
-  const submitted = await client.submit(request.path, request.query);
+  const submitted =
+    trafficBody === undefined
+      ? await client.submit(request.path, request.query)
+      : await trafficApi(client).submit(trafficBody);
   const requestedAt = (deps.now ?? (() => new Date()))();
   const deadline = new Date(requestedAt.getTime() + request.maxWaitSeconds * 1000);
   const waitSeconds = nextWaitSeconds({
@@ -35,10 +52,11 @@ export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promis
     maxIntervalSeconds: deps.poll.maxIntervalSeconds,
     secondsToDeadline: request.maxWaitSeconds,
   });
-  deps.logger.info('Submitted PCE async job', {
+  deps.logger.info(trafficBody ? 'Submitted PCE traffic query' : 'Submitted PCE async job', {
     jobHref: submitted.jobHref,
     path: request.path,
     query: request.query,
+    ...(request.traffic ? { traffic: request.traffic } : {}),
     retryAfterSeconds: submitted.retryAfterSeconds,
     waitSeconds,
     deadline: deadline.toISOString(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ExportConfigError } from '../pce/errors';
 import { describeIssues, MAX_WAIT_SECONDS_LIMIT } from './input';
 import type { WorkflowState } from './state';
+import { trafficRequestSchema } from './traffic-query';
 
 /*
  * The state that passes between Submit, Poll and Fetch comes back to the Lambdas from the state
@@ -17,6 +18,10 @@ const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;
 const QUERY_VALUE = /^[^\u0000-\u001f\u007f?#]{0,1024}$/;
 export const JOB_HREF = /^\/orgs\/([0-9]+)\/jobs\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 export const DATAFILE_HREF = /^\/orgs\/([0-9]+)\/datafiles\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export const TRAFFIC_QUERY_HREF =
+  /^\/orgs\/([0-9]+)\/traffic_flows\/async_queries\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export const TRAFFIC_DOWNLOAD_HREF =
+  /^\/orgs\/([0-9]+)\/traffic_flows\/async_queries\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}\/download$/;
 
 const isoTime = z
   .string()
@@ -31,6 +36,7 @@ export const executionSchema = z.object({
 });
 
 export const exportRequestSchema = z.object({
+  kind: z.enum(['collection', 'traffic']).optional(),
   name: z.string().regex(EXPORT_NAME, 'letters, digits, "_" and "-", at most 64'),
   path: z
     .string()
@@ -46,10 +52,13 @@ export const exportRequestSchema = z.object({
   format: z.enum(['raw', 'ndjson']),
   gzip: z.boolean(),
   maxWaitSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS_LIMIT),
+  traffic: trafficRequestSchema.optional(),
 });
 
 export const jobStateSchema = z.object({
-  href: z.string().regex(JOB_HREF, 'must be a job href /orgs/{org}/jobs/{id}'),
+  href: z.string().refine((v) => JOB_HREF.test(v) || TRAFFIC_QUERY_HREF.test(v), {
+    message: 'must be a job href /orgs/{org}/jobs/{id} or a traffic query href',
+  }),
   status: z.enum(['pending', 'running', 'done', 'failed']),
   polls: z.number().int().min(0).max(1_000_000),
   waitSeconds: z.number().int().min(1),
@@ -59,7 +68,9 @@ export const jobStateSchema = z.object({
   timedOut: z.boolean(),
   resultHref: z
     .string()
-    .regex(DATAFILE_HREF, 'must be a datafile href /orgs/{org}/datafiles/{id}')
+    .refine((v) => DATAFILE_HREF.test(v) || TRAFFIC_DOWNLOAD_HREF.test(v), {
+      message: 'must be a datafile href /orgs/{org}/datafiles/{id} or a traffic query download href',
+    })
     .optional(),
   message: z.string().max(4096).optional(),
 });
@@ -79,6 +90,23 @@ export function parseWorkflowState(value: unknown, orgId: number): WorkflowState
   if (!parsed.success)
     throw new ExportConfigError(`Invalid workflow state: ${describeIssues(parsed.error, 'state')}`);
   const state = parsed.data;
+  const traffic = state.export.kind === 'traffic';
+  if (traffic !== (state.export.traffic !== undefined)) {
+    throw new ExportConfigError(
+      `Invalid workflow state: state.export.traffic ${traffic ? 'is missing for a traffic export' : 'belongs to a traffic export only'}`,
+    );
+  }
+  const hrefShapes = traffic
+    ? ([TRAFFIC_QUERY_HREF, TRAFFIC_DOWNLOAD_HREF, 'a traffic query'] as const)
+    : ([JOB_HREF, DATAFILE_HREF, 'a collection job'] as const);
+  if (
+    !hrefShapes[0].test(state.job.href) ||
+    (state.job.resultHref !== undefined && !hrefShapes[1].test(state.job.resultHref))
+  ) {
+    throw new ExportConfigError(
+      `Invalid workflow state: state.job does not hold the hrefs of ${hrefShapes[2]}, as state.export.kind requires`,
+    );
+  }
   for (const [field, href] of [
     ['state.job.href', state.job.href],
     ['state.job.resultHref', state.job.resultHref],

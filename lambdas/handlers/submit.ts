@@ -9,8 +9,9 @@ const logger = createLogger();
 
 /**
  * Submit: `{input, execution: {name, startTime}}` → WorkflowState. Resolves the execution input
- * (a configured export from PCE_EXPORTS and/or explicit fields), submits the PCE async job and
- * returns the first state with the wait before the first poll.
+ * (a configured export from PCE_EXPORTS and/or explicit fields), submits the PCE async job (or,
+ * for a traffic export, the Explorer query) and returns the first state with the wait before the
+ * first poll.
  */
 export async function handler(event: SubmitEvent, context?: Context): Promise<WorkflowState> {
   startInvocation(logger, { executionName: event?.execution?.name }, context);
@@ -20,6 +21,7 @@ export async function handler(event: SubmitEvent, context?: Context): Promise<Wo
       connect: pceConnector(pce, logger),
       configuredExports: readConfiguredExports(),
       poll: readPollSettings(),
+      orgId: pce.orgId,
       logger,
       onRequest: (request, execution) =>
         appendDefinedKeys(logger, { exportName: request.name, executionName: execution.name }),

@@ -19,6 +19,7 @@ import {
   userAgent,
 } from './http';
 import { parseRetryAfter, resolveRetryAfterBounds } from './retry-after';
+import { createTrafficApi } from './traffic';
 import type {
   Datafile,
   JobStatus,
@@ -45,7 +46,7 @@ export interface PceClientRuntime {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-type Method = 'GET' | 'DELETE';
+type Method = 'GET' | 'DELETE' | 'POST';
 
 interface Exchange {
   readonly method: Method;
@@ -53,6 +54,8 @@ interface Exchange {
   readonly href: string;
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Request body (POST), already serialised. */
+  readonly body?: string;
   /** Error statuses that are answers here rather than failures (404 on DELETE). */
   readonly tolerate?: (status: number) => boolean;
 }
@@ -121,6 +124,7 @@ export function createPceClient(
         response = await request(exchange.url, {
           method: exchange.method,
           headers: exchange.headers,
+          ...(exchange.body === undefined ? {} : { body: exchange.body }),
           dispatcher,
           headersTimeout: headersTimeoutMs,
           bodyTimeout: bodyTimeoutMs,
@@ -169,6 +173,28 @@ export function createPceClient(
     });
 
   return {
+    traffic: createTrafficApi({
+      base,
+      send,
+      guarded,
+      headers: commonHeaders,
+      retryAfterSeconds: (headers) => parseRetryAfter(headerValues(headers, 'retry-after'), bounds),
+      readObject: (exchange, response, what, expected) => readJob(exchange, response, what, expected),
+      streamBody(exchange, response, coding) {
+        return streamDatafile(response.body, coding, (error) =>
+          redactor.exportError(
+            transportError(error, {
+              method: exchange.method,
+              href: exchange.href,
+              origin: base.origin,
+              during: 'failed while streaming the download',
+            }),
+          ),
+        );
+      },
+      discard,
+    }),
+
     submit(path, query = {}) {
       return guarded(async (): Promise<SubmitResult> => {
         const { href, url } = collectionRequest(base, path, query);
@@ -294,10 +320,15 @@ export function createPceClient(
   };
 }
 
-/** Reads and parses a job document, bounded; anything but a JSON object is a PceProtocolError. */
+/**
+ * Reads and parses a job document (or another small JSON object, named by `what`), bounded;
+ * anything but a JSON object with one of the `expected` statuses is a PceProtocolError.
+ */
 async function readJob(
   exchange: Exchange,
   response: Dispatcher.ResponseData,
+  what = 'job',
+  expected: readonly number[] = [200],
 ): Promise<Record<string, unknown>> {
   const { statusCode: status, headers, body } = response;
   const fail = (problem: string): never => {
@@ -310,7 +341,8 @@ async function readJob(
       },
     );
   };
-  if (status !== 200) fail('instead of 200 OK with the job');
+  if (!expected.includes(status))
+    fail(`instead of ${expected.map(statusLine).join(' or ')} with the ${what}`);
   const contentType = header(headers, 'content-type');
   if (contentType === undefined || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())) {
     fail(`with Content-Type ${JSON.stringify(cleanText(contentType ?? '(none)', 80))} instead of JSON`);
@@ -330,12 +362,12 @@ async function readJob(
       method: exchange.method,
       href: exchange.href,
       origin: new URL(exchange.url).origin,
-      during: 'failed while reading the job',
+      during: `failed while reading the ${what}`,
     });
   }
-  if (read.truncated) fail(`with a body larger than ${MAX_JOB_BODY_BYTES} bytes, which is not a job`);
+  if (read.truncated) fail(`with a body larger than ${MAX_JOB_BODY_BYTES} bytes, which is not a ${what}`);
   const text = read.buffer.toString('utf8');
-  if (text.trim() === '') fail('with an empty body instead of the job');
+  if (text.trim() === '') fail(`with an empty body instead of the ${what}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -344,7 +376,7 @@ async function readJob(
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     fail(
-      `with ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`} instead of a job object`,
+      `with ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`} instead of a ${what} object`,
     );
   }
   return parsed as Record<string, unknown>;

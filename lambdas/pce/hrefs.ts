@@ -3,12 +3,20 @@ import { ExportConfigError, PceProtocolError } from './errors';
 /**
  * Href handling for one org of one PCE. The hrefs the PCE hands out (`Location`, `result.href`)
  * and the hrefs that come back through state-machine data are untrusted: each one is resolved
- * against the configured origin and normalised to `/orgs/{org}/jobs/{id}` or
- * `/orgs/{org}/datafiles/{id}` before any request is sent to it.
+ * against the configured origin and normalised to `/orgs/{org}/jobs/{id}`,
+ * `/orgs/{org}/datafiles/{id}` or `/orgs/{org}/traffic_flows/async_queries/{id}` before any
+ * request is sent to it.
  */
 
 export const API_PREFIX = '/api/v2';
-export type HrefKind = 'jobs' | 'datafiles';
+export type HrefKind = 'jobs' | 'datafiles' | 'traffic_flows/async_queries';
+
+/** What each kind of href is called in messages. */
+const HREF_WHAT: Readonly<Record<HrefKind, string>> = {
+  jobs: 'job',
+  datafiles: 'datafile',
+  'traffic_flows/async_queries': 'traffic query',
+};
 
 /** The parsed, validated PCE base URL and org. */
 export interface PceBase {
@@ -101,13 +109,13 @@ export function collectionRequest(
 }
 
 /**
- * Resolves an untrusted job or datafile href, relative (`/orgs/1/jobs/<id>`, `/api/v2/orgs/1/jobs/<id>`)
+ * Resolves an untrusted job, datafile or traffic query href, relative (`/orgs/1/jobs/<id>`, `/api/v2/orgs/1/jobs/<id>`)
  * or absolute (`https://host:8443/api/v2/orgs/1/jobs/<id>`), and returns it normalised to
  * `/orgs/{org}/{kind}/{id}`. Anything else is a PceProtocolError whose message names `source`
  * (e.g. "the Location header of the 202 response").
  */
 export function resolveHref(base: PceBase, raw: unknown, kind: HrefKind, source: string): string {
-  const what = kind === 'jobs' ? 'job' : 'datafile';
+  const what = HREF_WHAT[kind];
   const expected = `/orgs/${base.orgId}/${kind}/{id}`;
   const reject = (reason: string): never => {
     throw new PceProtocolError(
@@ -146,7 +154,11 @@ export function resolveHref(base: PceBase, raw: unknown, kind: HrefKind, source:
   }
 
   if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) path = path.slice(API_PREFIX.length);
-  const match = /^\/orgs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+  // Traffic queries live two segments deep (`traffic_flows/async_queries`); jobs and datafiles one.
+  const match =
+    kind === 'traffic_flows/async_queries'
+      ? /^\/orgs\/([^/]+)\/([^/]+\/[^/]+)\/([^/]+)$/.exec(path)
+      : /^\/orgs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
   if (!match) return reject(`${shown} is not of the form ${expected}`);
   const [, org, collection, id] = match;
   if (org !== String(base.orgId)) reject(`${shown} names another org than ${base.orgId}`);

@@ -72,8 +72,61 @@ export interface Datafile {
   readonly contentType?: string;
 }
 
+/** One actor of a traffic query filter, as the PCE takes it. */
+export type TrafficActor =
+  | { readonly label: { readonly href: string } }
+  | { readonly label_group: { readonly href: string } }
+  | { readonly workload: { readonly href: string } }
+  | { readonly ip_list: { readonly href: string } }
+  | { readonly ip_address: string };
+
+/** The body of `POST /orgs/{org}/traffic_flows/async_queries` (Explorer). */
+export interface TrafficQueryBody {
+  readonly query_name: string;
+  /** ISO 8601. */
+  readonly start_date: string;
+  readonly end_date: string;
+  /** Empty: every decision. */
+  readonly policy_decisions: readonly string[];
+  /** 1 to 200,000. */
+  readonly max_results: number;
+  /** `include` is an OR of ANDs (`[[]]`: any); `exclude` a list of actors. */
+  readonly sources: {
+    readonly include: readonly (readonly TrafficActor[])[];
+    readonly exclude: readonly TrafficActor[];
+  };
+  readonly destinations: {
+    readonly include: readonly (readonly TrafficActor[])[];
+    readonly exclude: readonly TrafficActor[];
+  };
+  readonly services: { readonly include: readonly unknown[]; readonly exclude: readonly unknown[] };
+  readonly sources_destinations_query_op: 'and' | 'or';
+  readonly exclude_workloads_from_ip_list_query: boolean;
+}
+
+/**
+ * Explorer's async traffic queries, one org of one PCE. Statuses are mapped onto the job ones:
+ * `queued` → pending, `working` → running, `completed` → done, `failed`, `cancel_requested` and
+ * `cancelled` → failed (with a message); anything else is a PceProtocolError.
+ */
+export interface PceTrafficApi {
+  /** POST the query; expects 201/202 with a JSON body naming the query's `href`. `jobHref` is that href. */
+  submit(body: TrafficQueryBody): Promise<SubmitResult>;
+  /** GET the query. Once done, `resultHref` is its download href `/orgs/{org}/traffic_flows/async_queries/{id}/download`. */
+  poll(queryHref: string): Promise<PollResult>;
+  /** GET `{query}/download` as a stream; gzip is recognised by its bytes whatever the headers say. */
+  openDownload(downloadHref: string): Promise<Datafile>;
+  /** DELETE the query (404 counts as deleted). */
+  delete(queryHref: string): Promise<void>;
+}
+
 /** The PCE async-job protocol, one org of one PCE. Created by `createPceClient` in `client.ts`. */
 export interface PceClient {
+  /**
+   * Explorer traffic queries over the same connection and credentials. Always present on clients
+   * made by `createPceClient`; optional so that collection-only stand-ins need not provide it.
+   */
+  readonly traffic?: PceTrafficApi;
   /** GET {collection} with `Prefer: respond-async`; expects 202 with Location and Retry-After. */
   submit(path: string, query?: Readonly<Record<string, string>>): Promise<SubmitResult>;
   /** GET the job. `cancelled` comes back as status `failed` with a message; other unknown values throw PceProtocolError. */

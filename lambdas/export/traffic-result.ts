@@ -1,0 +1,131 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { ExportConfigError } from '../pce/errors';
+import type { Datafile, PceClient, PceTrafficApi } from '../pce/types';
+import type { ExportLogger } from './logger';
+
+/** How often a completed query that serves an empty result is downloaded again. */
+export const DEFAULT_EMPTY_RESULT_REFETCHES = 3;
+export const DEFAULT_EMPTY_RESULT_DELAY_MS = 2_000;
+/** Leading whitespace looked through before a body counts as data; JSON arrays start at once. */
+const MAX_PEEK_BYTES = 64 * 1024;
+
+/** The client's traffic API; a client without one cannot run a traffic export. */
+export function trafficApi(client: PceClient): PceTrafficApi {
+  if (client.traffic === undefined) {
+    throw new ExportConfigError('The PCE client in use does not support traffic queries');
+  }
+  return client.traffic;
+}
+
+export type BodyShape = 'data' | 'empty-array' | 'blank';
+
+/**
+ * Looks at the start of a JSON body without consuming it: `empty-array` for `[]` (whitespace
+ * allowed), `blank` for a body of nothing but whitespace, `data` for anything else (a non-empty
+ * array, or something the JSON scanner will reject). `body` replays the bytes looked at and
+ * then the rest; destroying it destroys `source`. An error of `source` before the answer rejects.
+ */
+export function peekJsonArray(source: Readable): Promise<{ shape: BodyShape; body: Readable }> {
+  return new Promise((resolve, reject) => {
+    const seen: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+
+    const finish = (shape: BodyShape, ended: boolean) => {
+      settled = true;
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('error', onError);
+      const body = new PassThrough();
+      body.write(Buffer.concat(seen));
+      source.on('error', (error) => body.destroy(error));
+      body.on('close', () => {
+        if (!source.destroyed) source.destroy();
+      });
+      if (ended) body.end();
+      else source.pipe(body);
+      resolve({ shape, body });
+    };
+    const classify = (ended: boolean): BodyShape | undefined => {
+      const bytes = Buffer.concat(seen);
+      let i = 0;
+      const skipSpace = () => {
+        while (i < bytes.length && isSpace(bytes[i])) i++;
+      };
+      skipSpace();
+      if (i === bytes.length) return ended ? 'blank' : undefined;
+      if (bytes[i] !== 0x5b) return 'data';
+      i++;
+      skipSpace();
+      if (i === bytes.length) return ended ? 'data' : undefined;
+      return bytes[i] === 0x5d ? 'empty-array' : 'data';
+    };
+    const onData = (chunk: Buffer) => {
+      seen.push(chunk);
+      size += chunk.length;
+      const shape = classify(false) ?? (size > MAX_PEEK_BYTES ? 'data' : undefined);
+      if (shape === undefined) return;
+      // pipe() resumes the source once it is attached.
+      source.pause();
+      finish(shape, false);
+    };
+    const onEnd = () => {
+      if (!settled) finish(classify(true) ?? 'data', true);
+    };
+    const onError = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    };
+    source.on('data', onData);
+    source.on('end', onEnd);
+    source.on('error', onError);
+  });
+}
+
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+export interface TrafficResultOptions {
+  readonly logger: ExportLogger;
+  /** @default 3 */
+  readonly refetches?: number;
+  /** Wait between downloads of an empty result. @default 2000 */
+  readonly delayMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Opens a completed traffic query's download. A completed query can briefly serve an empty
+ * result, so an empty one (`[]` or a blank body) is downloaded again, up to `refetches` times
+ * with `delayMs` between, before it is accepted as it is. `downloads` counts the downloads made.
+ */
+export async function openTrafficResult(
+  traffic: PceTrafficApi,
+  downloadHref: string,
+  options: TrafficResultOptions,
+): Promise<Datafile & { readonly downloads: number }> {
+  const refetches = options.refetches ?? DEFAULT_EMPTY_RESULT_REFETCHES;
+  const delayMs = options.delayMs ?? DEFAULT_EMPTY_RESULT_DELAY_MS;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let downloads = 1; ; downloads++) {
+    const download = await traffic.openDownload(downloadHref);
+    const { shape, body } = await peekJsonArray(download.body);
+    if (shape === 'data') return { ...download, body, downloads };
+    if (downloads > refetches) {
+      options.logger.warn('The traffic query result is still empty; accepting it as empty', {
+        downloads,
+        shape,
+      });
+      return { ...download, body, downloads };
+    }
+    body.destroy();
+    options.logger.info('The completed traffic query served an empty result; downloading it again', {
+      downloads,
+      shape,
+      delayMs,
+    });
+    await sleep(delayMs);
+  }
+}
