@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { type ExportInput, exportInputSchema } from '../lambdas/export/input';
+import { EXPORT_KINDS, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
 import { keyPrefixIssue, pceUrlIssue } from './validation';
 
 /**
@@ -63,20 +63,26 @@ const scheduleSchema = z
   })
   .strict();
 
+/**
+ * One export: a `collection` (with `path` and optional `query`) or a `traffic` export (with its
+ * Explorer query in `traffic`; left out, the last 24 hours of every decision).
+ */
 const exportSchema = exportInputSchema
   .omit({ exportName: true })
   .extend({
     name: exportInputSchema.shape.exportName.unwrap(),
-    kind: z.literal('collection', {
-      error: (issue) =>
-        issue.input === 'traffic'
-          ? 'is "traffic": traffic exports are not supported yet; only "collection" exports can be configured'
-          : 'must be "collection"',
-    }),
-    path: exportInputSchema.shape.path.unwrap(),
+    kind: z.enum(EXPORT_KINDS),
     schedule: scheduleSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((definition, ctx) => {
+    for (const issue of kindIssues(definition)) {
+      ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
+    }
+    if (definition.kind === 'collection' && definition.path === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'is required for a collection export' });
+    }
+  });
 
 const configSchema = z
   .object({
@@ -156,10 +162,10 @@ export type ExportDefinition = ExportConfig['exports'][number];
 
 /** The execution input a configured export stands for: `{"exportName": name}` plus its fields. */
 export function exportInputOf(definition: ExportDefinition): ExportInput & { exportName: string } {
-  const { name, path, query, format, gzip, maxWaitSeconds } = definition;
+  const { name, kind, path, query, format, gzip, maxWaitSeconds, traffic } = definition;
   return {
     exportName: name,
-    path,
+    ...(kind === 'traffic' ? { kind, ...(traffic === undefined ? {} : { traffic }) } : { path }),
     ...(query === undefined ? {} : { query }),
     ...(format === undefined ? {} : { format }),
     ...(gzip === undefined ? {} : { gzip }),

@@ -23,7 +23,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { describeIssues, type ExportInput, exportInputSchema } from '../lambdas/export/input';
+import { describeIssues, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
 import { ERROR_NAMES } from '../lambdas/pce/errors';
 import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
@@ -295,7 +295,10 @@ export class ExportWorkflow extends Construct {
       if (input.exportName !== undefined && input.exportName !== name) {
         fail(`${field}.exportName`, `must be "${name}", the key it is configured under`);
       }
-      if (input.path === undefined) fail(`${field}.path`, 'is required for a configured export');
+      for (const issue of kindIssues(input)) fail(`${field}.${issue.field}`, issue.message);
+      if (input.kind !== 'traffic' && input.path === undefined) {
+        fail(`${field}.path`, 'is required for a configured collection export');
+      }
     }
     const bytes = Buffer.byteLength(resolved.exportsJson);
     if (bytes > MAX_EXPORTS_JSON_BYTES) {

@@ -153,7 +153,7 @@ export class PceExportStack extends Stack {
       const { schedule } = definition;
       if (schedule === undefined) continue;
       schedules[definition.name] = new Schedule(scope, definition.name, {
-        description: `pce-export ${definition.name} (${definition.path})`,
+        description: `pce-export ${definition.name} (${definition.kind === 'traffic' ? 'traffic flows' : definition.path})`,
         schedule: ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timeZone)),
         enabled: schedule.enabled,
         timeWindow: TimeWindow.off(),

@@ -23,6 +23,7 @@ describe('deploy configuration', () => {
       ['workloads', true],
       ['labels', false],
       ['rule-sets', false],
+      ['traffic', true],
     ]);
   });
 
@@ -106,18 +107,57 @@ describe('deploy configuration', () => {
       'exports[0].schedule.timeZone must be spelled as the IANA time zone "Europe/Zurich"',
     ],
     [
-      'a traffic export',
+      'a traffic export with a collection path',
       (config) => {
         exportAt(config, 2).kind = 'traffic';
       },
-      'exports[2].kind is "traffic": traffic exports are not supported yet',
+      'exports[2].path is not used by a traffic export: its query goes in "traffic"',
+    ],
+    [
+      'a collection export with a traffic query',
+      (config) => {
+        exportAt(config, 1).traffic = { since: '24h' };
+      },
+      'exports[1].traffic is only used by a traffic export: set "kind" to "traffic"',
+    ],
+    [
+      'a collection export without a path',
+      (config) => {
+        delete exportAt(config, 1).path;
+      },
+      'exports[1].path is required for a collection export',
+    ],
+    [
+      'a traffic query with more than 200,000 results',
+      (config) => {
+        config.exports.push({ name: 'traffic', kind: 'traffic', traffic: { maxResults: 200_001 } });
+      },
+      'exports[3].traffic.maxResults must be at most 200000',
+    ],
+    [
+      'a traffic query with an unknown policy decision',
+      (config) => {
+        config.exports.push({ name: 'traffic', kind: 'traffic', traffic: { policyDecisions: ['denied'] } });
+      },
+      'exports[3].traffic.policyDecisions[0] must be "allowed" or "potentially_blocked" or "blocked" or "unknown"',
+    ],
+    [
+      'a traffic query with both a relative and an absolute range',
+      (config) => {
+        config.exports.push({
+          name: 'traffic',
+          kind: 'traffic',
+          traffic: { since: '24h', start: '2026-01-01T00:00:00Z' },
+        });
+      },
+      'exports[3].traffic.since cannot be combined with start or end',
     ],
     [
       'an unknown export kind',
       (config) => {
         exportAt(config, 0).kind = 'table';
       },
-      'exports[0].kind must be "collection"',
+      'exports[0].kind must be "collection" or "traffic"',
     ],
     [
       'two exports with the same name',
