@@ -1,0 +1,416 @@
+/**
+ * `npm run bench [-- --quick] [-- --only fetch,poll,cold,batch]`: measures the export's
+ * performance on this machine, prints the tables and writes them as JSON to bench/results/.
+ * See BENCHMARKS.md for what each section measures and how to read it.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InterferenceMonitor, type InterferenceWindow } from './lib/interference';
+import { describeMachine, loadAverage } from './lib/machine';
+import { fmt, table } from './lib/table';
+import { type BatchScenarioResult, runBatch } from './scenarios/batch';
+import { type ColdStartResult, familyShares, runColdStart } from './scenarios/cold-start';
+import { type FetchSize, type Measurement, runFetch, type SizeResult } from './scenarios/fetch';
+import { type PollCostResult, runPollCost } from './scenarios/poll-cost';
+
+const MIB = 1024 * 1024;
+const SECTIONS = ['fetch', 'poll', 'cold', 'batch'] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Target {
+  readonly section: Section;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const quick = values.quick ?? false;
+const only = new Set(
+  (values.only ?? SECTIONS.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+);
+for (const section of only) {
+  if (!(SECTIONS as readonly string[]).includes(section)) {
+    console.error(`unknown section "${section}" (sections: ${SECTIONS.join(', ')})`);
+    process.exit(2);
+  }
+}
+const want = (section: Section) => only.has(section);
+
+const sizes: FetchSize[] = quick
+  ? [
+      { label: '16 MiB', targetBytes: 16 * MIB },
+      { label: '64 MiB', targetBytes: 64 * MIB },
+      { label: '128 MiB', targetBytes: 128 * MIB },
+    ]
+  : [
+      { label: '64 MiB', targetBytes: 64 * MIB },
+      { label: '512 MiB', targetBytes: 512 * MIB },
+      { label: '2 GiB', targetBytes: 2048 * MIB },
+    ];
+const formatsAt = quick ? '64 MiB' : '512 MiB';
+
+const startedAt = new Date();
+const log = (line: string) => {
+  const elapsed = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4);
+  console.error(`[${elapsed} s] ${line}`);
+};
+
+const machine = describeMachine();
+const monitor = new InterferenceMonitor();
+const interference: Partial<Record<Section, InterferenceWindow>> = {};
+const loadStart = loadAverage();
+log(
+  `${machine.nproc} × ${machine.cpuModel}, ${fmt.mib(machine.memoryBytes)}, node ${machine.node}; load average ${loadStart.join(' ')}${quick ? '; quick mode' : ''}`,
+);
+
+let fetch: SizeResult[] | undefined;
+let poll: PollCostResult | undefined;
+let cold: ColdStartResult | undefined;
+let batch: BatchScenarioResult | undefined;
+
+monitor.window();
+if (want('fetch')) {
+  fetch = await runFetch({ sizes, formatsAt, naiveMaxBytes: 1024 * MIB, log });
+  interference.fetch = monitor.window();
+}
+if (want('poll')) {
+  poll = await runPollCost(log);
+  interference.poll = monitor.window();
+}
+if (want('cold')) {
+  cold = await runColdStart(quick ? 5 : 9, log);
+  interference.cold = monitor.window();
+}
+if (want('batch')) {
+  batch = await runBatch(
+    {
+      exports: 12,
+      rateLimitPerMinute: 500,
+      jobSeconds: quick ? 20 : 60,
+      retryAfterSeconds: 1,
+      workloads: 5000,
+    },
+    log,
+  );
+  interference.batch = monitor.window();
+}
+monitor.stop();
+const finishedAt = new Date();
+const loadEnd = loadAverage();
+
+// ---- targets ---------------------------------------------------------------------------------
+
+const targets: Target[] = [];
+if (fetch) {
+  for (const size of fetch) {
+    targets.push({
+      section: 'fetch',
+      target: `copy ≥ 85% of the limit (${size.label})`,
+      measured: `${fmt.pct(size.copyRatioToLimit)} (${fmt.rate(size.copy.mibPerSecond)} of ${fmt.rate(size.limitMibPerSecond)}, ${size.limitedBy}-bound)`,
+      met: size.copyRatioToLimit >= 0.85,
+    });
+  }
+  const smallest = fetch[0];
+  const largest = fetch[fetch.length - 1];
+  if (smallest && largest && smallest !== largest) {
+    const growth = largest.copy.peakRssBytes - smallest.copy.peakRssBytes;
+    targets.push({
+      section: 'fetch',
+      target: `copy peak RSS at ${largest.label} ≤ peak RSS at ${smallest.label} + 64 MiB`,
+      measured: `${fmt.mib(largest.copy.peakRssBytes)} vs ${fmt.mib(smallest.copy.peakRssBytes)} (${growth >= 0 ? '+' : ''}${fmt.mib(growth, 1)})`,
+      met: growth <= 64 * MIB,
+    });
+  }
+  const at = fetch.find((s) => s.label === formatsAt);
+  for (const f of at?.formats ?? []) {
+    const ratio = f.mibPerSecond / (at?.copy.mibPerSecond ?? Number.NaN);
+    targets.push({
+      section: 'fetch',
+      target: `${f.name.replace('copy ', '')} ≥ 50% of the raw copy's speed (${formatsAt})`,
+      measured: `${fmt.pct(ratio)} (${fmt.rate(f.mibPerSecond)})`,
+      met: ratio >= 0.5,
+    });
+  }
+}
+if (poll) {
+  for (const row of poll.rows) {
+    if (row.jobSeconds === 7200) {
+      targets.push({
+        section: 'poll',
+        target: `2 h job: ≤ 60 polls (Retry-After ${row.retryAfterSeconds} s)`,
+        measured: `${row.polls} polls (≤ ${row.window.maxPolls} for jobs of 2 h ± 10%)`,
+        met: row.window.maxPolls <= 60,
+      });
+    }
+    if (row.jobSeconds === 10) {
+      targets.push({
+        section: 'poll',
+        target: `10 s job seen done within one Retry-After (${row.retryAfterSeconds} s)`,
+        measured: `${fmt.s(row.lateSeconds)} after done (≤ ${fmt.s(row.window.maxLateSeconds)} for jobs of 9–11 s)`,
+        met: row.window.maxLateSeconds <= row.retryAfterSeconds,
+      });
+    }
+  }
+  targets.push({
+    section: 'poll',
+    target: 'engine run matches the model (transitions, polls, PCE requests)',
+    measured: `${poll.engine.transitions}/${poll.engine.expectedTransitions} transitions, ${poll.engine.polls}/${poll.engine.simulatedPolls} polls, ${poll.engine.pceRequests}/${poll.engine.expectedPceRequests} requests`,
+    met:
+      poll.engine.status === 'SUCCEEDED' &&
+      poll.engine.transitions === poll.engine.expectedTransitions &&
+      poll.engine.pceRequests === poll.engine.expectedPceRequests,
+  });
+}
+if (cold) {
+  for (const h of cold.handlers) {
+    targets.push({
+      section: 'cold',
+      target: `${h.handler} init < 2 × empty + 150 ms (${fmt.ms(cold.budgetMs)})`,
+      measured: fmt.ms(h.initMedianMs),
+      met: h.initMedianMs < cold.budgetMs,
+    });
+  }
+}
+if (batch) {
+  targets.push({
+    section: 'batch',
+    target: `${batch.options.exports} concurrent exports at ${batch.options.rateLimitPerMinute} requests/min: none fails with PceRateLimited`,
+    measured: `${batch.succeeded}/${batch.options.exports} succeeded, ${batch.rateLimitedFailures} PceRateLimited, ${batch.responses429} × 429`,
+    met: batch.rateLimitedFailures === 0 && batch.failed === 0,
+  });
+}
+
+// ---- tables ------------------------------------------------------------------------------------
+
+const sections: string[] = [];
+const cpuPerGiB = (m: Measurement, cpu: number) => (cpu / (m.sourceBytes / 1024 / MIB)).toFixed(1);
+
+if (fetch) {
+  sections.push(
+    '## 1. Fetch: simulator → streaming copy → embedded S3 (raw, no gzip)',
+    table(
+      [
+        'Datafile',
+        'Bytes',
+        'Download only',
+        'Upload only',
+        'Limit',
+        'Copy',
+        'Copy / limit',
+        'Copy peak RSS',
+        'Naive',
+        'Naive peak RSS',
+      ],
+      fetch.map((s) => [
+        s.label,
+        fmt.bytes(s.datafileBytes),
+        fmt.rate(s.download.mibPerSecond),
+        fmt.rate(s.upload.mibPerSecond),
+        `${fmt.rate(s.limitMibPerSecond)} (${s.limitedBy})`,
+        fmt.rate(s.copy.mibPerSecond),
+        fmt.pct(s.copyRatioToLimit),
+        fmt.mib(s.copy.peakRssBytes),
+        'skipped' in s.naive ? 'not possible' : fmt.rate(s.naive.mibPerSecond),
+        'skipped' in s.naive ? '—' : fmt.mib(s.naive.peakRssBytes),
+      ]),
+    ),
+    '',
+    `CPU seconds per GiB of datafile, by process (the machine has ${machine.nproc} cores):`,
+    '',
+    table(
+      [
+        'Datafile',
+        'Measurement',
+        'Wall s',
+        'Measured process',
+        'Simulator',
+        'S3 server',
+        'Peak RSS (sampled)',
+      ],
+      fetch.flatMap((s) =>
+        [s.download, s.upload, s.copy, ...('skipped' in s.naive ? [] : [s.naive])].map((m) => [
+          s.label,
+          m.name,
+          m.seconds.toFixed(1),
+          cpuPerGiB(m, m.cpuSeconds.worker),
+          cpuPerGiB(m, m.cpuSeconds.simulator),
+          cpuPerGiB(m, m.cpuSeconds.s3),
+          `${fmt.mib(m.peakRssBytes)} (${fmt.mib(m.sampledPeakRssBytes)})`,
+        ]),
+      ),
+    ),
+  );
+  for (const s of fetch) {
+    if ('skipped' in s.naive) sections.push('', `Naive at ${s.label}: ${s.naive.skipped}.`);
+  }
+  const at = fetch.find((s) => s.label === formatsAt);
+  if (at) {
+    sections.push(
+      '',
+      `## 2. Output formats at ${at.label}`,
+      table(
+        ['Output', 'Speed', 'vs raw copy', 'Stored bytes', 'Peak RSS', 'Copy CPU s/GiB'],
+        [at.copy, ...at.formats].map((m) => [
+          m.name.replace('copy ', ''),
+          fmt.rate(m.mibPerSecond),
+          fmt.pct(m.mibPerSecond / at.copy.mibPerSecond),
+          fmt.bytes(m.storedBytes),
+          fmt.mib(m.peakRssBytes),
+          cpuPerGiB(m, m.cpuSeconds.worker),
+        ]),
+      ),
+    );
+  }
+}
+if (poll) {
+  sections.push(
+    '',
+    '## 3. Poll cost per export (Standard workflow, $0.025 per 1,000 transitions)',
+    table(
+      [
+        'Job',
+        'Retry-After',
+        'Polls',
+        'Transitions',
+        'PCE requests',
+        'Cost / export',
+        'Seen after done',
+        'Job ± 10%: polls, late',
+      ],
+      poll.rows.map((r) => [
+        fmt.duration(r.jobSeconds),
+        `${r.retryAfterSeconds} s`,
+        String(r.polls),
+        String(r.transitions),
+        String(r.pceRequests),
+        fmt.usd(r.usdPerExport),
+        fmt.s(r.lateSeconds),
+        `≤ ${r.window.maxPolls}, ≤ ${fmt.s(r.window.maxLateSeconds)}`,
+      ]),
+    ),
+    '',
+    `Engine check (${poll.engine.jobSeconds} s job, Retry-After ${poll.engine.retryAfterSeconds} s, real Wait states): ${poll.engine.status}, ${poll.engine.polls} polls (model: ${poll.engine.simulatedPolls}), ${poll.engine.transitions} transitions (model ${poll.engine.model.fixed} + ${poll.engine.model.perPoll} × polls = ${poll.engine.expectedTransitions}), ${poll.engine.pceRequests} PCE requests (model 3 + polls = ${poll.engine.expectedPceRequests}).`,
+    `States entered: ${poll.engine.statesEntered.join(' → ')}.`,
+  );
+}
+if (cold) {
+  sections.push(
+    '',
+    `## 4. Cold start (esbuild as lib/lambda-defaults.ts; median of ${cold.runs} fresh processes)`,
+    table(
+      [
+        'Handler',
+        'Bundle',
+        'Source map',
+        'Init',
+        'Init, no source maps',
+        'node process',
+        'Largest parts of the bundle',
+      ],
+      [cold.empty, ...cold.handlers].map((b) => [
+        b.handler,
+        `${(b.bytes / 1024).toFixed(1)} KiB`,
+        `${(b.sourceMapBytes / 1024).toFixed(0)} KiB`,
+        fmt.ms(b.initMedianMs),
+        fmt.ms(b.initNoSourceMapsMedianMs),
+        fmt.ms(b.processMedianMs),
+        b.handler === 'empty'
+          ? '—'
+          : familyShares(b.dependencies)
+              .slice(0, 3)
+              .map((d) => `${d.name} ${fmt.pct(d.share)}`)
+              .join('; '),
+      ]),
+    ),
+    '',
+    `Budget: 2 × ${fmt.ms(cold.empty.initMedianMs)} + 150 ms = ${fmt.ms(cold.budgetMs)}.`,
+  );
+}
+if (batch) {
+  sections.push(
+    '',
+    '## 5. Batch load',
+    table(
+      [
+        'Exports',
+        'Rate limit',
+        'Job',
+        'Succeeded',
+        'PceRateLimited',
+        'Wall time',
+        'PCE requests',
+        'Most in 60 s',
+        '429s',
+        'Polls / export',
+      ],
+      [
+        [
+          String(batch.options.exports),
+          `${batch.options.rateLimitPerMinute}/min`,
+          `${batch.options.jobSeconds} s, Retry-After ${batch.options.retryAfterSeconds} s`,
+          `${batch.succeeded}`,
+          String(batch.rateLimitedFailures),
+          fmt.s(batch.wallSeconds),
+          String(batch.requests),
+          String(batch.maxRequestsPerMinute),
+          String(batch.responses429),
+          `${batch.pollsPerExport.min}–${batch.pollsPerExport.max}`,
+        ],
+      ],
+    ),
+  );
+}
+sections.push(
+  '',
+  '## Targets',
+  table(
+    ['Target', 'Measured', 'Met'],
+    targets.map((t) => [t.target, t.measured, t.met ? 'yes' : 'NO']),
+  ),
+  '',
+  `Other work on the machine (CPU seconds of processes outside the benchmark ÷ wall time): ${Object.entries(
+    interference,
+  )
+    .map(([section, w]) => `${section} ${w.foreignCores.toFixed(2)} cores`)
+    .join(', ')}; load average ${loadStart.join(' ')} at the start, ${loadEnd.join(' ')} at the end.`,
+);
+
+const report = sections.join('\n');
+console.log(report);
+
+const results = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: finishedAt.toISOString(),
+  durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+  quick,
+  sections: [...only],
+  machine,
+  loadAverage: { start: loadStart, end: loadEnd },
+  interference,
+  targets,
+  fetch,
+  poll,
+  coldStart: cold,
+  batch,
+};
+const out =
+  values.out ??
+  join(
+    import.meta.dirname,
+    'results',
+    `${startedAt.toISOString().slice(0, 19).replace(/[:T]/g, '-')}${quick ? '-quick' : ''}.json`,
+  );
+await mkdir(join(out, '..'), { recursive: true });
+await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+log(`wrote ${out} (${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s in all)`);

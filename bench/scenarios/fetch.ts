@@ -1,0 +1,215 @@
+import { DEFAULT_DATASET, OrgData } from '../../simulator/data';
+import type { SimulatorStats } from '../hosts/simulator-host';
+import { type Child, spawnChild } from '../lib/ipc';
+import type { TransferMode, TransferRequest, TransferResult } from '../workers/transfer';
+
+/*
+ * Sections 1 and 2: the datafile copy. Per datafile size, one simulator process (holding that
+ * many workloads) and one S3 process (fresh, its directory removed afterwards); per measurement
+ * a fresh worker process. Three busy processes share this machine's cores during a copy.
+ */
+
+const MIB = 1024 * 1024;
+const BUCKET = 'bench';
+/** The Fetch function's defaults (UPLOAD_PART_SIZE_MIB, UPLOAD_QUEUE_SIZE). */
+export const PART_SIZE_BYTES = 8 * MIB;
+export const QUEUE_SIZE = 4;
+/** The Fetch function's memory (lib/export-workflow.ts). */
+export const FETCH_MEMORY_MIB = 1024;
+
+export interface FetchSize {
+  readonly label: string;
+  readonly targetBytes: number;
+}
+
+export interface ProcessCpu {
+  /** CPU seconds of the measured process, the simulator's and the S3 server's. */
+  readonly worker: number;
+  readonly simulator: number;
+  readonly s3: number;
+}
+
+export interface Measurement {
+  readonly name: string;
+  readonly mode: TransferMode;
+  readonly format?: 'raw' | 'ndjson';
+  readonly gzip?: boolean;
+  readonly sourceBytes: number;
+  readonly storedBytes: number;
+  readonly seconds: number;
+  /** Source bytes per second, in MiB/s. */
+  readonly mibPerSecond: number;
+  readonly peakRssBytes: number;
+  readonly sampledPeakRssBytes: number;
+  readonly baselineRssBytes: number;
+  readonly cpuSeconds: ProcessCpu;
+}
+
+export interface Skipped {
+  readonly name: string;
+  readonly mode: TransferMode;
+  readonly skipped: string;
+}
+
+export interface SizeResult {
+  readonly label: string;
+  readonly targetBytes: number;
+  readonly workloads: number;
+  readonly datafileBytes: number;
+  readonly download: Measurement;
+  readonly upload: Measurement;
+  /** The slower of download and upload. */
+  readonly limitMibPerSecond: number;
+  readonly limitedBy: 'download' | 'upload';
+  readonly copy: Measurement;
+  readonly copyRatioToLimit: number;
+  readonly naive: Measurement | Skipped;
+  /** ndjson / gzip variants, at the formats size only. */
+  readonly formats: readonly Measurement[];
+}
+
+export interface FetchOptions {
+  readonly sizes: readonly FetchSize[];
+  /** Label of the size at which ndjson and gzip are measured. */
+  readonly formatsAt: string;
+  /** The naive baseline is run only up to this many bytes. */
+  readonly naiveMaxBytes: number;
+  readonly log: (line: string) => void;
+}
+
+const CHILD_ENV = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } as const;
+
+/** Workloads needed for a datafile of about `targetBytes`: the mean size of a sample of them. */
+export function workloadsFor(targetBytes: number): number {
+  let estimate = Math.max(1, Math.round(targetBytes / 1600));
+  for (let round = 0; round < 2; round++) {
+    const data = new OrgData(1, 1, { ...DEFAULT_DATASET, workloads: estimate });
+    const workloads = data.collection('workloads');
+    if (!workloads) throw new Error('the simulator has no workloads collection');
+    const samples = Math.min(estimate, 4000);
+    let sampled = 0;
+    for (let k = 0; k < samples; k++) {
+      sampled += Buffer.byteLength(workloads.text(Math.floor((k * estimate) / samples))) + 1;
+    }
+    estimate = Math.max(1, Math.round((targetBytes - 1) / (sampled / samples)));
+  }
+  return estimate;
+}
+
+function cpuOf(stats: { cpu: { user: number; system: number } }): number {
+  return stats.cpu.user + stats.cpu.system;
+}
+
+async function measure(
+  name: string,
+  request: TransferRequest,
+  simulator: Child,
+  s3: Child,
+): Promise<Measurement> {
+  const worker = await spawnChild(new URL('../workers/transfer.ts', import.meta.url), { env: CHILD_ENV });
+  try {
+    const [sim0, s30] = await Promise.all([
+      simulator.call<SimulatorStats>('stats'),
+      s3.call<{ cpu: { user: number; system: number } }>('stats'),
+    ]);
+    const result = await worker.call<TransferResult>('measure', request);
+    const [sim1, s31] = await Promise.all([
+      simulator.call<SimulatorStats>('stats'),
+      s3.call<{ cpu: { user: number; system: number } }>('stats'),
+    ]);
+    return {
+      name,
+      mode: request.mode,
+      ...(request.mode === 'copy' ? { format: request.format ?? 'raw', gzip: request.gzip ?? false } : {}),
+      sourceBytes: result.sourceBytes,
+      storedBytes: result.storedBytes,
+      seconds: result.seconds,
+      mibPerSecond: result.sourceBytes / MIB / result.seconds,
+      peakRssBytes: result.peakRssBytes,
+      sampledPeakRssBytes: result.sampledPeakRssBytes,
+      baselineRssBytes: result.baselineRssBytes,
+      cpuSeconds: {
+        worker: result.cpuSeconds,
+        simulator: cpuOf(sim1) - cpuOf(sim0),
+        s3: cpuOf(s31) - cpuOf(s30),
+      },
+    };
+  } finally {
+    await worker.close();
+  }
+}
+
+export async function runFetch(options: FetchOptions): Promise<SizeResult[]> {
+  const results: SizeResult[] = [];
+  for (const size of options.sizes) {
+    const workloads = workloadsFor(size.targetBytes);
+    options.log(`fetch ${size.label}: ${workloads} workloads`);
+    const simulator = await spawnChild(new URL('../hosts/simulator-host.ts', import.meta.url), {
+      env: CHILD_ENV,
+    });
+    const s3 = await spawnChild(new URL('../hosts/s3-host.ts', import.meta.url), { env: CHILD_ENV });
+    try {
+      const pce = await simulator.call<{ url: string; apiKey: string; apiSecret: string }>('start', {
+        dataset: { workloads },
+        jobDurationMs: 10,
+        retryAfterSeconds: 1,
+        rateLimitPerMinute: Number.POSITIVE_INFINITY,
+      });
+      const { endpoint } = await s3.call<{ endpoint: string }>('start', { bucket: BUCKET });
+      const base = {
+        pce,
+        s3: { endpoint, bucket: BUCKET },
+        partSizeBytes: PART_SIZE_BYTES,
+        queueSize: QUEUE_SIZE,
+      };
+      const run = async (name: string, request: Omit<TransferRequest, keyof typeof base>) => {
+        const m = await measure(name, { ...base, ...request }, simulator, s3);
+        options.log(
+          `  ${name.padEnd(22)} ${(m.sourceBytes / MIB).toFixed(1).padStart(8)} MiB  ${m.mibPerSecond.toFixed(1).padStart(6)} MiB/s  peak RSS ${(m.peakRssBytes / MIB).toFixed(0)} MiB  CPU s: copy ${m.cpuSeconds.worker.toFixed(1)} sim ${m.cpuSeconds.simulator.toFixed(1)} s3 ${m.cpuSeconds.s3.toFixed(1)}`,
+        );
+        return m;
+      };
+
+      const download = await run('download only', { mode: 'download' });
+      const datafileBytes = download.sourceBytes;
+      const upload = await run('upload only', { mode: 'upload', bytes: datafileBytes });
+      const copy = await run('copy raw', { mode: 'copy', format: 'raw', gzip: false });
+      let naive: Measurement | Skipped;
+      if (datafileBytes <= options.naiveMaxBytes) {
+        naive = await run('naive (buffer + Put)', { mode: 'naive' });
+      } else {
+        naive = {
+          name: 'naive (buffer + Put)',
+          mode: 'naive',
+          skipped: `not possible: the whole ${(datafileBytes / MIB).toFixed(0)} MiB body in one Buffer (plus its chunks while concatenating, about 2× at the peak) does not fit the Fetch function's ${FETCH_MEMORY_MIB} MB of memory`,
+        };
+        options.log(`  ${naive.name.padEnd(22)} skipped: ${naive.skipped}`);
+      }
+      const formats: Measurement[] = [];
+      if (size.label === options.formatsAt) {
+        formats.push(await run('copy ndjson', { mode: 'copy', format: 'ndjson', gzip: false }));
+        formats.push(await run('copy raw + gzip', { mode: 'copy', format: 'raw', gzip: true }));
+        formats.push(await run('copy ndjson + gzip', { mode: 'copy', format: 'ndjson', gzip: true }));
+      }
+      const limitedBy = download.mibPerSecond <= upload.mibPerSecond ? 'download' : 'upload';
+      const limitMibPerSecond = Math.min(download.mibPerSecond, upload.mibPerSecond);
+      results.push({
+        label: size.label,
+        targetBytes: size.targetBytes,
+        workloads,
+        datafileBytes,
+        download,
+        upload,
+        limitMibPerSecond,
+        limitedBy,
+        copy,
+        copyRatioToLimit: copy.mibPerSecond / limitMibPerSecond,
+        naive,
+        formats,
+      });
+    } finally {
+      await Promise.all([simulator.close(), s3.close(60_000)]);
+    }
+  }
+  return results;
+}
