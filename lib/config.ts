@@ -3,6 +3,7 @@ import { isAbsolute, relative } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { EXPORT_KINDS, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
+import { eventsConfigSchema } from './analytics-config';
 import { keyPrefixIssue, pceUrlIssue } from './validation';
 
 /**
@@ -153,6 +154,8 @@ const configSchema = z
       .transform((days) => days as RetentionDays)
       .default(RetentionDays.ONE_MONTH),
     alarmEmail: z.email('must be an email address').optional(),
+    /** Where the completion and failure events go (lib/analytics-config.ts). */
+    events: eventsConfigSchema.optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -25,6 +26,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { describeIssues, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
 import { ERROR_NAMES } from '../lambdas/pce/errors';
+import { DETAIL_TYPES, failureDetail, notifyTask } from './events';
 import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
 import { keyPrefixIssue, orgIdIssue, pceUrlIssue } from './validation';
@@ -65,6 +67,12 @@ export interface ExportWorkflowProps {
    * @default - CloudFormation generates a unique name
    */
   readonly stateMachineName?: string;
+  /**
+   * Event bus that receives the "Export Succeeded" and "Export Failed" events
+   * (`source: "pce-export"`). The state machine may put events on this bus only.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: IEventBus;
 }
 
 /** Step Functions retries on the Lambda service's own transient errors. */
@@ -85,7 +93,8 @@ const MAX_EXPORTS_JSON_BYTES = 3_072;
  *
  * Execution input: `{"exportName"?, "path"?, "query"?, "format"?, "gzip"?, "maxWaitSeconds"?}`.
  * Execution output: the small JSON Fetch returns (bucket, key, uri, bytes, sha256, ...).
- * Failures end in a Fail state whose error is one of the `ERROR_NAMES`.
+ * Failures end in a Fail state whose error is one of the `ERROR_NAMES`. Before it ends, every
+ * execution puts an "Export Succeeded" or "Export Failed" event on the event bus (`lib/events.ts`).
  */
 export class ExportWorkflow extends Construct {
   public readonly stateMachine: StateMachine;
@@ -94,6 +103,8 @@ export class ExportWorkflow extends Construct {
   public readonly fetchFunction: NodejsFunction;
   /** Log group of the state machine's execution history (level ALL, with execution data). */
   public readonly logGroup: LogGroup;
+  /** Where the completion and failure events go. */
+  public readonly eventBus: IEventBus;
 
   constructor(scope: Construct, id: string, props: ExportWorkflowProps) {
     super(scope, id);
@@ -159,6 +170,7 @@ export class ExportWorkflow extends Construct {
     );
 
     this.logGroup = new LogGroup(this, 'StateMachineLogGroup', { retention: logRetention });
+    this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
@@ -188,10 +200,37 @@ export class ExportWorkflow extends Construct {
 
     const jobFailed = new Fail(this, 'JobFailed', { error: 'PceJobFailed', causePath: '$.job.message' });
     const jobTimedOut = new Fail(this, 'JobTimedOut', { error: 'PceJobTimeout', causePath: '$.job.message' });
+    const jobMessage = JsonPath.stringAt('$.job.message');
     const jobStatus = new Choice(this, 'JobStatus')
-      .when(Condition.stringEquals('$.job.status', 'done'), fetch.next(new Succeed(this, 'Done')))
-      .when(Condition.stringEquals('$.job.status', 'failed'), jobFailed)
-      .when(Condition.booleanEquals('$.job.timedOut', true), jobTimedOut)
+      .when(
+        Condition.stringEquals('$.job.status', 'done'),
+        fetch.next(
+          notifyTask(this, 'NotifySucceeded', {
+            eventBus: this.eventBus,
+            detailType: DETAIL_TYPES.exportSucceeded,
+            detail: TaskInput.fromJsonPathAt('$'),
+            next: new Succeed(this, 'Done'),
+          }),
+        ),
+      )
+      .when(
+        Condition.stringEquals('$.job.status', 'failed'),
+        notifyTask(this, 'NotifyJobFailed', {
+          eventBus: this.eventBus,
+          detailType: DETAIL_TYPES.exportFailed,
+          detail: failureDetail({ error: 'PceJobFailed', cause: jobMessage }),
+          next: jobFailed,
+        }),
+      )
+      .when(
+        Condition.booleanEquals('$.job.timedOut', true),
+        notifyTask(this, 'NotifyJobTimedOut', {
+          eventBus: this.eventBus,
+          detailType: DETAIL_TYPES.exportFailed,
+          detail: failureDetail({ error: 'PceJobTimeout', cause: jobMessage }),
+          next: jobTimedOut,
+        }),
+      )
       .otherwise(waitForJob);
 
     // A Lambda error's Cause is the JSON {errorType, errorMessage, trace}; the execution fails
@@ -201,7 +240,17 @@ export class ExportWorkflow extends Construct {
         error: JsonPath.stringAt('$.failure.Error'),
         detail: JsonPath.stringToJson(JsonPath.stringAt('$.failure.Cause')),
       },
-    }).next(new Fail(this, 'ExportFailed', { errorPath: '$.error', causePath: '$.detail.errorMessage' }));
+    }).next(
+      notifyTask(this, 'NotifyExportFailed', {
+        eventBus: this.eventBus,
+        detailType: DETAIL_TYPES.exportFailed,
+        detail: failureDetail({
+          error: JsonPath.stringAt('$.error'),
+          cause: JsonPath.stringAt('$.detail.errorMessage'),
+        }),
+        next: new Fail(this, 'ExportFailed', { errorPath: '$.error', causePath: '$.detail.errorMessage' }),
+      }),
+    );
     for (const task of [submit, poll, fetch]) {
       task.addCatch(describeFailure, { errors: [...ERROR_NAMES], resultPath: '$.failure' });
     }

@@ -10,6 +10,7 @@ import {
 } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   BlockPublicAccess,
@@ -76,6 +77,7 @@ export class PceExportStack extends Stack {
       exports,
       maxPollIntervalSeconds: config.maxPollIntervalSeconds,
       logRetention: config.logRetentionDays,
+      eventBus: this.eventBusFor(config.events?.bus),
     });
 
     this.schedules = this.createSchedules(config);
@@ -116,6 +118,14 @@ export class PceExportStack extends Stack {
       serverAccessLogsPrefix: 'export-bucket/',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+  }
+
+  /** The configured bus by name or ARN; undefined leaves the workflow on the default bus. */
+  private eventBusFor(bus: string | undefined): IEventBus | undefined {
+    if (bus === undefined) return undefined;
+    return bus.startsWith('arn:')
+      ? EventBus.fromEventBusArn(this, 'EventBus', bus)
+      : EventBus.fromEventBusName(this, 'EventBus', bus);
   }
 
   private secretFor(config: ExportConfig['secret']): ISecret {

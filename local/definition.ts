@@ -8,12 +8,27 @@ import { PceExportStack } from '../lib/pce-export-stack';
 /** The handler modules a Task state can be mapped back to. */
 export type HandlerName = 'submit' | 'poll' | 'fetch';
 
+/** The service integrations (other than Lambda) the definition uses, each with a local stand-in. */
+export type ServiceIntegration = 'events:putEvents';
+
+/** What a Task state runs locally. */
+export type TaskTarget = HandlerName | ServiceIntegration;
+
 export interface LocalDefinition {
   /** The Amazon States Language definition exactly as CDK renders it, with ARNs made concrete. */
   readonly definition: AslDefinition;
-  /** Task state name → the handler module its Lambda function runs. */
-  readonly taskHandlers: Readonly<Record<string, HandlerName>>;
+  /**
+   * Task state name → the handler module its Lambda function runs, or the service integration
+   * it calls. Covers the states inside Map iterations and Parallel branches too (state names
+   * are unique across a whole definition).
+   */
+  readonly taskHandlers: Readonly<Record<string, TaskTarget>>;
 }
+
+/** `arn:aws:states:::events:putEvents` in any partition (no `.sync` or `.waitForTaskToken`). */
+const SERVICE_INTEGRATIONS: readonly [RegExp, ServiceIntegration][] = [
+  [/^arn:aws[a-z-]*:states:::events:putEvents$/, 'events:putEvents'],
+];
 
 export interface AslDefinition {
   StartAt: string;
@@ -84,17 +99,36 @@ export function synthesizeLocalDefinition(
       throw new Error('the state machine definition did not render to a string');
     const definition = JSON.parse(rendered) as AslDefinition;
 
-    const taskHandlers: Record<string, HandlerName> = {};
-    for (const [name, state] of Object.entries(definition.States)) {
+    const taskHandlers: Record<string, TaskTarget> = {};
+    for (const [name, state] of allStates(definition)) {
       if (state.Type !== 'Task' || state.Resource === undefined) continue;
-      const functionId = /:function:([^:]+)$/.exec(state.Resource)?.[1];
-      const handler = functionId === undefined ? undefined : functionIds[functionId];
-      if (!handler) throw new Error(`Task state ${name} calls ${state.Resource}, which has no local handler`);
-      taskHandlers[name] = handler;
+      const { Resource } = state;
+      const service = SERVICE_INTEGRATIONS.find(([pattern]) => pattern.test(Resource))?.[1];
+      const functionId = /:function:([^:]+)$/.exec(Resource)?.[1];
+      const target = service ?? (functionId === undefined ? undefined : functionIds[functionId]);
+      if (!target) throw new Error(`Task state ${name} calls ${Resource}, which has no local handler`);
+      if (taskHandlers[name] !== undefined) throw new Error(`state name ${name} is used twice`);
+      taskHandlers[name] = target;
     }
     return { definition, taskHandlers };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** Every state of a definition with its name, including those of Map iterations and Parallel branches. */
+function* allStates(definition: AslDefinition): Generator<[string, AslState]> {
+  for (const [name, state] of Object.entries(definition.States)) {
+    yield [name, state];
+    const nested = [
+      state.ItemProcessor,
+      state.Iterator,
+      ...(Array.isArray(state.Branches) ? state.Branches : []),
+    ];
+    for (const inner of nested) {
+      if (inner !== null && typeof inner === 'object' && 'States' in inner)
+        yield* allStates(inner as AslDefinition);
+    }
   }
 }
 

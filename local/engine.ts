@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type LocalDefinition, synthesizeLocalDefinition } from './definition';
+import { createLocalEvents, type LocalEvents } from './events';
 import { type LambdaHandler, loadHandlers } from './lambda';
 import { type RunOutcome, runWorkflow, type WorkflowEvent } from './runner';
 import { type LocalS3, startLocalS3 } from './s3';
@@ -45,6 +46,8 @@ export interface LocalRunOptions {
 export interface LocalEngine {
   readonly s3?: LocalS3;
   readonly secrets: LocalSecrets;
+  /** The events the executions put on EventBridge ("Export Succeeded", "Export Failed", ...). */
+  readonly events: LocalEvents;
   readonly local: LocalDefinition;
   run(options: LocalRunOptions): Promise<RunOutcome>;
   close(): Promise<void>;
@@ -57,6 +60,7 @@ export interface LocalEngine {
  */
 export async function startLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
   const secrets = await startLocalSecrets();
+  const events = createLocalEvents();
   const s3 = options.s3.embedded ? await startLocalS3({ buckets: [options.s3.bucket] }) : undefined;
   const s3Endpoint = s3?.endpoint ?? (options.s3.embedded ? undefined : options.s3.endpoint);
 
@@ -95,6 +99,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
   return {
     s3,
     secrets,
+    events,
     local,
     async run(run) {
       const secretId = `pce-export/local/${randomUUID()}`;
@@ -123,6 +128,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
           input: run.input,
           executionName: run.executionName,
           onEvent: run.onEvent,
+          events,
           retryIntervalOverrides: run.retryIntervalOverrides,
         });
       } finally {

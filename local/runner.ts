@@ -2,6 +2,7 @@ import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LocalDefinition } from './definition';
+import type { LocalEvents } from './events';
 import { asLambda, type LambdaHandler } from './lambda';
 
 /** What happened in the execution, as the local executor reports it (a subset of its event log). */
@@ -31,6 +32,8 @@ export type RunOutcome =
 export interface WorkflowRunOptions {
   readonly local: LocalDefinition;
   readonly handlers: Readonly<Record<string, LambdaHandler>>;
+  /** Where the definition's EventBridge PutEvents tasks put their events. */
+  readonly events: LocalEvents;
   readonly input: unknown;
   /** @default a new UUID, as StartExecution would choose */
   readonly executionName?: string;
@@ -44,6 +47,12 @@ export interface WorkflowRunOptions {
 }
 
 export const LOCAL_STATE_MACHINE_NAME = 'PceExportWorkflow';
+export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:us-east-1:000000000000:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
+
+/** The ARN a local execution has, e.g. in the `resources` of the events it sends. */
+export function localExecutionArn(executionName: string): string {
+  return `arn:aws:states:us-east-1:000000000000:execution:${LOCAL_STATE_MACHINE_NAME}:${executionName}`;
+}
 
 /**
  * Executes the synthesized definition with aws-local-stepfunctions. Task states call the real
@@ -53,17 +62,24 @@ export const LOCAL_STATE_MACHINE_NAME = 'PceExportWorkflow';
 export async function runWorkflow(options: WorkflowRunOptions): Promise<RunOutcome> {
   const { local, handlers } = options;
   const executionName = options.executionName ?? randomUUID();
+  const executionArn = localExecutionArn(executionName);
+  const stateMachineArn = LOCAL_STATE_MACHINE_ARN;
   const taskResourceLocalHandlers = Object.fromEntries(
-    Object.entries(local.taskHandlers).map(([stateName, handlerName]) => {
-      const handler = handlers[handlerName];
-      if (!handler) throw new Error(`no handler loaded for ${handlerName}`);
-      return [stateName, asLambda(handlerName, handler)];
+    Object.entries(local.taskHandlers).map(([stateName, target]) => {
+      if (target === 'events:putEvents') {
+        return [
+          stateName,
+          (parameters: unknown) => options.events.putEvents(parameters, { executionArn, stateMachineArn }),
+        ];
+      }
+      const handler = handlers[target];
+      if (!handler) throw new Error(`no handler loaded for ${target}`);
+      return [stateName, asLambda(target, handler)];
     }),
   );
   const stateMachine = new StateMachine(local.definition as unknown as StateMachineDefinition, {
     validationOptions: { checkPaths: true, checkArn: true },
   });
-  const stateMachineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
   const execution = stateMachine.run(options.input as never, {
     overrides: {
       taskResourceLocalHandlers: taskResourceLocalHandlers as never,
@@ -73,7 +89,7 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<RunOutco
     },
     context: {
       Execution: {
-        Id: `arn:aws:states:us-east-1:000000000000:execution:${LOCAL_STATE_MACHINE_NAME}:${executionName}`,
+        Id: executionArn,
         Name: executionName,
         Input: options.input as never,
         StartTime: new Date().toISOString(),

@@ -7,14 +7,17 @@ import { renderDefinition, unbundledApp } from '../infra/support';
 
 /**
  * Replaces every Lambda ARN, however it was rendered (`arn:aws:lambda:…:function:Id` locally,
- * `<Id.Arn>` by the test renderer), with the function's logical id, and the partition with `aws`.
+ * `<Id.Arn>` by the test renderer), with the function's logical id, and the partition, region
+ * and account (e.g. in the event bus ARN) with the values the local synth gives them.
  */
 function withoutArns(definition: unknown): unknown {
   return JSON.parse(
     JSON.stringify(definition)
       .replace(/arn:aws:lambda:[^"]*:function:([A-Za-z0-9]+)/g, 'function:$1')
       .replace(/<([A-Za-z0-9]+)\.Arn>/g, 'function:$1')
-      .replaceAll('<AWS::Partition>', 'aws'),
+      .replaceAll('<AWS::Partition>', 'aws')
+      .replaceAll('<AWS::Region>', 'us-east-1')
+      .replaceAll('<AWS::AccountId>', '000000000000'),
   );
 }
 

@@ -100,8 +100,12 @@ describe('ExportWorkflow state machine definition', () => {
       JobFailed: 'Fail',
       JobTimedOut: 'Fail',
       Fetch: 'Task',
+      NotifySucceeded: 'Task',
       Done: 'Succeed',
+      NotifyJobFailed: 'Task',
+      NotifyJobTimedOut: 'Task',
       DescribeFailure: 'Pass',
+      NotifyExportFailed: 'Task',
       ExportFailed: 'Fail',
     });
   });
@@ -139,7 +143,7 @@ describe('ExportWorkflow state machine definition', () => {
 
   it.each([
     ['Poll', 'poll', 'JobStatus'],
-    ['Fetch', 'fetch', 'Done'],
+    ['Fetch', 'fetch', 'NotifySucceeded'],
   ] as const)('%s gets the whole state as its event and its result replaces the state', (name, fn, next) => {
     const state = stateOf(definition, name);
 
@@ -155,15 +159,18 @@ describe('ExportWorkflow state machine definition', () => {
       Type: 'Choice',
       Choices: [
         { Variable: '$.job.status', StringEquals: 'done', Next: 'Fetch' },
-        { Variable: '$.job.status', StringEquals: 'failed', Next: 'JobFailed' },
-        { Variable: '$.job.timedOut', BooleanEquals: true, Next: 'JobTimedOut' },
+        { Variable: '$.job.status', StringEquals: 'failed', Next: 'NotifyJobFailed' },
+        { Variable: '$.job.timedOut', BooleanEquals: true, Next: 'NotifyJobTimedOut' },
       ],
       Default: 'WaitForJob',
     });
+    expect(stateOf(definition, 'NotifyJobFailed').Next).toBe('JobFailed');
+    expect(stateOf(definition, 'NotifyJobTimedOut').Next).toBe('JobTimedOut');
   });
 
-  it("ends a successful run in Done with Fetch's result as the output", () => {
-    expect(stateOf(definition, 'Fetch').Next).toBe('Done');
+  it("ends a successful run in Done with Fetch's result as the output, once the event is sent", () => {
+    expect(stateOf(definition, 'Fetch').Next).toBe('NotifySucceeded');
+    expect(stateOf(definition, 'NotifySucceeded')).toMatchObject({ ResultPath: null, Next: 'Done' });
     expect(stateOf(definition, 'Done')).toEqual({ Type: 'Succeed' });
   });
 
@@ -217,6 +224,10 @@ describe('ExportWorkflow state machine definition', () => {
     expect(stateOf(definition, 'DescribeFailure')).toEqual({
       Type: 'Pass',
       Parameters: { 'error.$': '$.failure.Error', 'detail.$': 'States.StringToJson($.failure.Cause)' },
+      Next: 'NotifyExportFailed',
+    });
+    expect(stateOf(definition, 'NotifyExportFailed')).toMatchObject({
+      ResultPath: null,
       Next: 'ExportFailed',
     });
     expect(stateOf(definition, 'ExportFailed')).toEqual({

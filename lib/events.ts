@@ -1,0 +1,73 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { type IChainable, JitterType, JsonPath, type State, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
+import { EventBridgePutEvents } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+
+/*
+ * The events the workflow puts on EventBridge, for downstream automation. All have
+ * `source: "pce-export"`:
+ *   "Export Succeeded"    detail = the execution output (bucket, key, uri, sha256, ...)
+ *   "Export Failed"       detail = {error, cause, execution: {name, id, startTime}, input}
+ * Step Functions appends the execution and state machine ARNs to each event's `resources`.
+ */
+
+export const EVENT_SOURCE = 'pce-export';
+
+export const DETAIL_TYPES = {
+  exportSucceeded: 'Export Succeeded',
+  exportFailed: 'Export Failed',
+} as const;
+
+/** Identifies the execution in a failure event. */
+const EXECUTION = {
+  name: JsonPath.stringAt('$$.Execution.Name'),
+  id: JsonPath.stringAt('$$.Execution.Id'),
+  startTime: JsonPath.stringAt('$$.Execution.StartTime'),
+};
+
+/**
+ * Detail of a failure event: the error and the human cause the Fail state will carry, which
+ * execution failed, and its input (it names the export: `input.exportName`, `input.path`).
+ */
+export function failureDetail(error: { error: string; cause: string }): TaskInput {
+  return TaskInput.fromObject({
+    error: error.error,
+    cause: error.cause,
+    execution: EXECUTION,
+    input: JsonPath.objectAt('$$.Execution.Input'),
+  });
+}
+
+export interface NotifyProps {
+  readonly eventBus: IEventBus;
+  readonly detailType: string;
+  readonly detail: TaskInput;
+  /** The state after the notification, whether the event went out or not. */
+  readonly next: IChainable & State;
+}
+
+/**
+ * A PutEvents task (JSONPath) that passes its input through unchanged to `next`. Sending is
+ * retried; an event that still cannot be sent does not change the execution's outcome (the
+ * export succeeded or failed regardless), so the error is caught and the run carries on to
+ * `next`, where the execution history shows it.
+ */
+export function notifyTask(scope: Construct, id: string, props: NotifyProps): EventBridgePutEvents {
+  const task = EventBridgePutEvents.jsonPath(scope, id, {
+    entries: [
+      { eventBus: props.eventBus, source: EVENT_SOURCE, detailType: props.detailType, detail: props.detail },
+    ],
+    resultPath: JsonPath.DISCARD,
+  });
+  task.addRetry({
+    errors: ['States.ALL'],
+    interval: Duration.seconds(1),
+    backoffRate: 2,
+    maxAttempts: 3,
+    jitterStrategy: JitterType.FULL,
+  });
+  task.addCatch(props.next, { errors: ['States.ALL'], resultPath: JsonPath.DISCARD });
+  task.next(props.next);
+  return task;
+}
