@@ -237,8 +237,8 @@ export class ExportWorkflow extends Construct {
     // with the error's name and its message as the cause.
     const describeFailure = new Pass(this, 'DescribeFailure', {
       parameters: {
-        error: JsonPath.stringAt('$.failure.Error'),
-        detail: JsonPath.stringToJson(JsonPath.stringAt('$.failure.Cause')),
+        error: JsonPath.stringAt('$.Error'),
+        detail: JsonPath.stringToJson(JsonPath.stringAt('$.Cause')),
       },
     }).next(
       notifyTask(this, 'NotifyExportFailed', {
@@ -251,8 +251,12 @@ export class ExportWorkflow extends Construct {
         next: new Fail(this, 'ExportFailed', { errorPath: '$.error', causePath: '$.detail.errorMessage' }),
       }),
     );
+    // The error ({Error, Cause}) replaces the state: a ResultPath such as "$.failure" cannot be
+    // applied to an execution input that is not an object (an array, a string), which would end
+    // the run in States.ResultPathMatchFailure instead of ExportConfigError. ResultPath is left
+    // out rather than written as "$", which the local executor would take for a key named "$".
     for (const task of [submit, poll, fetch]) {
-      task.addCatch(describeFailure, { errors: [...ERROR_NAMES], resultPath: '$.failure' });
+      task.addCatch(describeFailure, { errors: [...ERROR_NAMES] });
     }
 
     return submit.next(waitForJob).next(poll).next(jobStatus);

@@ -211,10 +211,10 @@ describe('ExportWorkflow state machine definition', () => {
   });
 
   it.each(['Submit', 'Poll', 'Fetch'])(
-    '%s catches exactly the nine named errors into $.failure and hands them to DescribeFailure',
+    '%s catches exactly the nine named errors, the error replacing the state, and hands them to DescribeFailure',
     (name) => {
       expect(stateOf(definition, name).Catch).toEqual([
-        { ErrorEquals: [...ERROR_NAMES], ResultPath: '$.failure', Next: 'DescribeFailure' },
+        { ErrorEquals: [...ERROR_NAMES], Next: 'DescribeFailure' },
       ]);
       expect(ERROR_NAMES).toHaveLength(9);
     },
@@ -223,7 +223,7 @@ describe('ExportWorkflow state machine definition', () => {
   it("DescribeFailure parses the Lambda error's cause and ExportFailed fails with its name and message", () => {
     expect(stateOf(definition, 'DescribeFailure')).toEqual({
       Type: 'Pass',
-      Parameters: { 'error.$': '$.failure.Error', 'detail.$': 'States.StringToJson($.failure.Cause)' },
+      Parameters: { 'error.$': '$.Error', 'detail.$': 'States.StringToJson($.Cause)' },
       Next: 'NotifyExportFailed',
     });
     expect(stateOf(definition, 'NotifyExportFailed')).toMatchObject({
