@@ -80,7 +80,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       : {}),
     POWERTOOLS_SERVICE_NAME: 'pce-export',
     // The pinned SDK runs on Node.js 20; its notice about future releases is not for this run.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED:
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
     // Handler logs are Lambda's CloudWatch lines; locally the progress lines say what happened.
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'CRITICAL',
     ...options.env,
@@ -96,31 +97,31 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     throw error;
   }
 
+  const sessions = new RunSessions(secrets);
+
   return {
     s3,
     secrets,
     events,
     local,
     async run(run) {
-      const secretId = `pce-export/local/${randomUUID()}`;
-      secrets.put(
-        secretId,
+      const leave = await sessions.enter(
         run.rawSecret ??
           JSON.stringify({
             apiKey: run.pce.apiKey,
             apiSecret: run.pce.apiSecret,
             ...(run.pce.caBundle ? { caBundle: run.pce.caBundle } : {}),
           }),
+        (secretId) => ({
+          PCE_URL: run.pce.url,
+          PCE_ORG_ID: String(run.pce.orgId),
+          PCE_SECRET_ID: secretId,
+          EXPORT_BUCKET: run.bucket,
+          EXPORT_PREFIX: run.prefix ?? '',
+          PCE_EXPORTS: JSON.stringify(run.exports ?? {}),
+          ...run.env,
+        }),
       );
-      const restore = setEnv({
-        PCE_URL: run.pce.url,
-        PCE_ORG_ID: String(run.pce.orgId),
-        PCE_SECRET_ID: secretId,
-        EXPORT_BUCKET: run.bucket,
-        EXPORT_PREFIX: run.prefix ?? '',
-        PCE_EXPORTS: JSON.stringify(run.exports ?? {}),
-        ...run.env,
-      });
       try {
         return await runWorkflow({
           local,
@@ -132,14 +133,60 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
           retryIntervalOverrides: run.retryIntervalOverrides,
         });
       } finally {
-        secrets.delete(secretId);
-        restore();
+        leave();
       }
     },
     async close() {
       await Promise.all([secrets.close(), s3?.close()]);
     },
   };
+}
+
+/**
+ * The handlers read their configuration from the process environment, which runs in one engine
+ * share. Runs with the same secret and settings overlap freely on one stored secret and one set of
+ * variables, put back when the last of them ends; a run with other settings waits until then, so
+ * that no run ever sees another's PCE, bucket or secret, or finds its variables gone.
+ */
+class RunSessions {
+  private current?: {
+    readonly key: string;
+    readonly secretId: string;
+    runs: number;
+    readonly restore: () => void;
+    readonly ended: Promise<void>;
+    readonly end: () => void;
+  };
+
+  constructor(private readonly secrets: LocalSecrets) {}
+
+  /** Waits for a compatible session, joins it and returns the function that leaves it. */
+  async enter(
+    secretString: string,
+    envFor: (secretId: string) => Readonly<Record<string, string>>,
+  ): Promise<() => void> {
+    const key = JSON.stringify([secretString, envFor('')]);
+    while (this.current && this.current.key !== key) await this.current.ended;
+    if (!this.current) {
+      const secretId = `pce-export/local/${randomUUID()}`;
+      this.secrets.put(secretId, secretString);
+      let end = () => {};
+      const ended = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      this.current = { key, secretId, runs: 0, restore: setEnv(envFor(secretId)), ended, end };
+    }
+    const session = this.current;
+    session.runs++;
+    return () => {
+      session.runs--;
+      if (session.runs > 0) return;
+      this.secrets.delete(session.secretId);
+      session.restore();
+      this.current = undefined;
+      session.end();
+    };
+  }
 }
 
 /** Sets environment variables and returns a function that puts the previous values back. */
