@@ -22,6 +22,11 @@ export function eventLog(): { events: WorkflowEvent[]; onEvent: (event: Workflow
   return { events, onEvent: (event) => events.push(event) };
 }
 
+/** Retries of the three Lambda tasks (Submit, Poll, Fetch) in an execution. */
+export function taskRetries(events: readonly WorkflowEvent[]): number {
+  return ['Submit', 'Poll', 'Fetch'].reduce((sum, state) => sum + retriesOf(events, state), 0);
+}
+
 /** How often each state was retried, from the StateRetried events. */
 export function retriesOf(events: readonly WorkflowEvent[], state: string): number {
   return events.filter((e) => e.type === 'StateRetried' && e.state?.name === state).length;

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportOutput } from '../../lambdas/export/state';
 import { fault } from '../../simulator/index';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
-import { callsTo, eventLog, failed, retriesOf } from './reliability-support';
+import { callsTo, eventLog, failed, retriesOf, taskRetries } from './reliability-support';
 
 /*
  * Every row of the error table (PRODUCT.md 3.3) that failures.test.ts does not reach yet, through
@@ -100,7 +100,7 @@ describe('reliability of the locally run workflow: every named failure', () => {
       expect(cause).toContain('/orgs/2/workloads');
       expectNoSecretIn(cause);
       expect(h.simulator.requests).toHaveLength(1);
-      expect(log.events.filter((e) => e.type === 'StateRetried')).toEqual([]);
+      expect(taskRetries(log.events)).toBe(0);
     });
 
     it.each([
@@ -278,7 +278,7 @@ describe('reliability of the locally run workflow: every named failure', () => {
       expect(cause).toMatch(/^Secret pce-export\/local\/[0-9a-f-]+ /);
       expect(cause).not.toContain(SECRET_VALUE);
       expect(JSON.stringify(log.events)).not.toContain(SECRET_VALUE);
-      expect(log.events.filter((e) => e.type === 'StateRetried')).toEqual([]);
+      expect(taskRetries(log.events)).toBe(0);
       expect(h.simulator.requests).toEqual([]);
     });
   });
