@@ -70,23 +70,26 @@ describe('Retry-After from the PCE, through the locally run workflow', () => {
       ['999999999 seconds', fault.retryAfterHuge(), [1, 1]],
       ['an HTTP-date in the year 2100', fault.retryAfter('Fri, 01 Jan 2100 00:00:00 GMT'), [1, 1]],
       ['an HTTP-date 3 s ahead', fault.retryAfterHttpDate(3), [2, 3]],
-    ] as const)('waits a bounded time before the first poll when the 202 Retry-After is %s', async (_, injected, [low, high]) => {
-      h.simulator.faults.add(injected);
-      const log = eventLog();
-      const started = Date.now();
+    ] as const)(
+      'waits a bounded time before the first poll when the 202 Retry-After is %s',
+      async (_, injected, [low, high]) => {
+        h.simulator.faults.add(injected);
+        const log = eventLog();
+        const started = Date.now();
 
-      const output = succeeded<ExportOutput>(
-        await h.run({ path: '/labels', maxWaitSeconds: 60 }, { env, onEvent: log.onEvent }),
-      );
+        const output = succeeded<ExportOutput>(
+          await h.run({ path: '/labels', maxWaitSeconds: 60 }, { env, onEvent: log.onEvent }),
+        );
 
-      const [submit] = waitDecisions(log.events);
-      expect(submit?.state).toBe('Submit');
-      expect(submit?.retryAfterSeconds).toBeGreaterThanOrEqual(low);
-      expect(submit?.retryAfterSeconds).toBeLessThanOrEqual(high);
-      expect(submit?.waitSeconds).toBe(submit?.retryAfterSeconds);
-      expect(output.polls).toBe(1);
-      expect(Date.now() - started).toBeLessThan((high + 3) * 1000);
-    });
+        const [submit] = waitDecisions(log.events);
+        expect(submit?.state).toBe('Submit');
+        expect(submit?.retryAfterSeconds).toBeGreaterThanOrEqual(low);
+        expect(submit?.retryAfterSeconds).toBeLessThanOrEqual(high);
+        expect(submit?.waitSeconds).toBe(submit?.retryAfterSeconds);
+        expect(output.polls).toBe(1);
+        expect(Date.now() - started).toBeLessThan((high + 3) * 1000);
+      },
+    );
 
     it('never waits past the deadline, whatever the 202 asks for', async () => {
       h.simulator.faults.add(fault.retryAfter({ httpDateInSeconds: 3600 }));
