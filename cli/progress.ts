@@ -77,7 +77,9 @@ export function createProgress(options: ProgressOptions) {
       const job = state?.job;
       if (!job) return;
       if (name === 'Submit') {
-        say(`Submit: ${state.export?.path} accepted as job ${job.href}; first poll in ${job.waitSeconds} s`);
+        const what =
+          state.export?.kind === 'traffic' ? 'traffic query' : `${state.export?.path} accepted as job`;
+        say(`Submit: ${what} ${job.href}; first poll in ${job.waitSeconds} s`);
       } else if (job.status === 'done' || job.status === 'failed' || job.timedOut) {
         say(`Poll ${job.polls}: job ${job.timedOut && job.status !== 'done' ? 'timed out' : job.status}`);
       } else {

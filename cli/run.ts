@@ -13,6 +13,7 @@ import { causeText, createProgress } from './progress';
 export const LOCAL_BUCKET = 'pce-export-local';
 
 export const RUN_USAGE = `Usage: pce-export run --pce-url URL --org N --path /collection [options]
+       pce-export run --pce-url URL --org N --traffic [traffic options] [options]
 
 Runs the export workflow (the synthesized state machine and the real handlers) on this machine.
 Credentials come from the environment: PCE_API_KEY and PCE_API_SECRET.
@@ -22,7 +23,7 @@ Options:
   --org N                org id (a positive integer)
   --path PATH            org-relative collection path, e.g. /workloads or /labels
   --query KEY=VALUE      filter, repeatable (e.g. --query managed=true)
-  --export-name NAME     name used in the S3 key (default: derived from the path)
+  --export-name NAME     name used in the S3 key (default: derived from the path; "traffic" for --traffic)
   --out DIR              write the object to DIR/<key> (default: ./pce-export-output)
   --out s3://BUCKET/PREFIX
                          write to S3 (AWS credentials from the standard chain)
@@ -32,6 +33,20 @@ Options:
   --ca-file PEM          CA bundle to trust for the PCE's certificate, in addition to the system roots
   --max-wait SECONDS     give up on the job after this long (default 3600)
   -h, --help             this help
+
+Traffic options (Explorer traffic flows through the async query API, instead of --path/--query):
+  --traffic              export traffic flows
+  --since DURATION       the range up to the start of the run: 24h, 7d, 90m, 2w (default 24h)
+  --start ISO            absolute range start, e.g. 2026-01-01T00:00:00Z (instead of --since)
+  --end ISO              absolute range end (default: the start of the run)
+  --policy-decision D    allowed, potentially_blocked, blocked or unknown; repeatable (default: all)
+  --max-results N        most flows returned, 1 to 200000 (default 100000)
+  --source ACTOR         include flows from ACTOR, repeatable (alternatives); ACTOR is a label,
+                         label group, workload or IP list href, an IP address or a CIDR block;
+                         A,B (comma-separated) matches flows from actors that are both A and B
+  --destination ACTOR    include flows to ACTOR, as --source
+  --exclude-source ACTOR, --exclude-destination ACTOR
+                         leave out flows from / to ACTOR, repeatable
 
 The last line on stdout is one JSON object: the execution output, or {"error", "cause"}.
 Exit codes: 0 success, 1 the export failed, 2 usage or configuration error.`;
@@ -87,8 +102,10 @@ export function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   if (format !== undefined && format !== 'raw' && format !== 'ndjson')
     throw new UsageError(`--format is raw or ndjson, not ${JSON.stringify(format)}`);
 
+  const stray = TRAFFIC_FLAGS.find((flag) => !values.traffic && values[flag] !== undefined);
+  if (stray) throw new UsageError(`--${stray} goes with --traffic`);
   const input: Record<string, unknown> = {
-    path: required(values.path, '--path'),
+    ...(values.traffic ? trafficInput(values) : { path: required(values.path, '--path') }),
     ...(Object.keys(query).length ? { query } : {}),
     ...(values['export-name'] ? { exportName: values['export-name'] } : {}),
     ...(format ? { format } : {}),
@@ -98,8 +115,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   try {
     parseExportInput(input, 'options');
   } catch (error) {
-    if (error instanceof ExportConfigError)
-      throw new UsageError(error.message.replaceAll('options.', '--').replace('maxWaitSeconds', 'max-wait'));
+    if (error instanceof ExportConfigError) throw new UsageError(flagNames(error.message));
     throw error;
   }
 
@@ -108,6 +124,65 @@ export function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
   if (s3Endpoint && out.kind !== 's3')
     throw new UsageError('--s3-endpoint goes with --out s3://BUCKET/PREFIX');
   return { pceUrl: url.origin, orgId: Number(org), input, out, s3Endpoint, caFile: values['ca-file'] };
+}
+
+const TRAFFIC_FLAGS = [
+  'since',
+  'start',
+  'end',
+  'policy-decision',
+  'max-results',
+  'source',
+  'destination',
+  'exclude-source',
+  'exclude-destination',
+] as const;
+
+/** The `{kind: "traffic", traffic: {...}}` input the traffic flags stand for. */
+function trafficInput(values: ReturnType<typeof parse>['values']): Record<string, unknown> {
+  for (const flag of ['path', 'query'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} does not go with --traffic`);
+  }
+  const maxResults = values['max-results'];
+  if (maxResults !== undefined && !/^\d{1,9}$/.test(maxResults))
+    throw new UsageError(`--max-results takes a whole number, not ${JSON.stringify(maxResults)}`);
+  const groups = (flags: string[] | undefined) =>
+    (flags ?? []).map((flag) => (flag.includes(',') ? flag.split(',').map((actor) => actor.trim()) : flag));
+  const filter = (include: string[] | undefined, exclude: string[] | undefined) =>
+    include === undefined && exclude === undefined
+      ? undefined
+      : { ...(include ? { include: groups(include) } : {}), ...(exclude ? { exclude } : {}) };
+  const sources = filter(values.source, values['exclude-source']);
+  const destinations = filter(values.destination, values['exclude-destination']);
+  const traffic = {
+    ...(values.since === undefined ? {} : { since: values.since }),
+    ...(values.start === undefined ? {} : { start: values.start }),
+    ...(values.end === undefined ? {} : { end: values.end }),
+    ...(values['policy-decision'] === undefined ? {} : { policyDecisions: values['policy-decision'] }),
+    ...(maxResults === undefined ? {} : { maxResults: Number(maxResults) }),
+    ...(sources === undefined ? {} : { sources }),
+    ...(destinations === undefined ? {} : { destinations }),
+  };
+  return { kind: 'traffic', traffic };
+}
+
+/** Input field names in a validation message → the flags they came from. */
+function flagNames(message: string): string {
+  return message
+    .replace(/options\.traffic\.policyDecisions(\.\d+)?/g, '--policy-decision')
+    .replace(/options\.traffic\.maxResults/g, '--max-results')
+    .replace(/options\.traffic\.(sources|destinations)\.include(\.\d+)*/g, (_m, side: string) =>
+      side === 'sources' ? '--source' : '--destination',
+    )
+    .replace(/options\.traffic\.(sources|destinations)\.exclude(\.\d+)?/g, (_m, side: string) =>
+      side === 'sources' ? '--exclude-source' : '--exclude-destination',
+    )
+    .replace(/options\.traffic\.(since|start|end)/g, '--$1')
+    .replaceAll('options.', '--')
+    .replace('maxWaitSeconds', 'max-wait')
+    .replace(/with start or end/, 'with --start or --end')
+    .replace(/needs a start/, 'needs --start')
+    .replace(/must be after start/, 'must be after --start');
 }
 
 function parse(argv: readonly string[]) {
@@ -128,6 +203,16 @@ function parse(argv: readonly string[]) {
       'no-gzip': { type: 'boolean' },
       'ca-file': { type: 'string' },
       'max-wait': { type: 'string' },
+      traffic: { type: 'boolean' },
+      since: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      'policy-decision': { type: 'string', multiple: true },
+      'max-results': { type: 'string' },
+      source: { type: 'string', multiple: true },
+      destination: { type: 'string', multiple: true },
+      'exclude-source': { type: 'string', multiple: true },
+      'exclude-destination': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -181,6 +181,23 @@ export interface ContentTypeFault extends FaultSelector {
   readonly body?: string;
 }
 
+/**
+ * A completed result served as an empty JSON array (`[]`), as a traffic query can briefly do
+ * right after it completes. Default endpoint `'traffic-download'`.
+ */
+export interface EmptyResultFault extends FaultSelector {
+  readonly kind: 'empty-result';
+}
+
+/**
+ * The streamed body (a download, a datafile) sent as gzip bytes without `Content-Encoding`,
+ * whatever `Accept-Encoding` said: a gzip file served as `application/json`. Default endpoint
+ * `'traffic-download'`.
+ */
+export interface GzipWithoutEncodingFault extends FaultSelector {
+  readonly kind: 'gzip-without-encoding';
+}
+
 export type Fault =
   | RespondFault
   | ResetFault
@@ -196,7 +213,9 @@ export type Fault =
   | CutBodyFault
   | MalformedJsonFault
   | EmptyBodyFault
-  | ContentTypeFault;
+  | ContentTypeFault
+  | EmptyResultFault
+  | GzipWithoutEncodingFault;
 
 export type FaultKind = Fault['kind'];
 export type JobFault =
@@ -222,6 +241,8 @@ const DEFAULT_ENDPOINT: Readonly<Record<FaultKind, FaultEndpoint>> = {
   'malformed-json': 'job',
   'empty-body': 'job',
   'content-type': 'job',
+  'empty-result': 'traffic-download',
+  'gzip-without-encoding': 'traffic-download',
 };
 
 const JOB_KINDS: ReadonlySet<FaultKind> = new Set([
@@ -447,6 +468,13 @@ export const fault = {
   contentType: (contentType: string, sel: Sel & { body?: string } = {}): ContentTypeFault => ({
     kind: 'content-type',
     contentType,
+    ...sel,
+  }),
+  /** Serve `[]` instead of the result (default: the first traffic download). */
+  emptyResult: (sel: Sel = {}): EmptyResultFault => ({ kind: 'empty-result', ...sel }),
+  /** Send the result as gzip bytes without Content-Encoding (default: the first traffic download). */
+  gzipWithoutEncoding: (sel: Sel = {}): GzipWithoutEncodingFault => ({
+    kind: 'gzip-without-encoding',
     ...sel,
   }),
 } as const;

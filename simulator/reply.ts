@@ -18,6 +18,10 @@ export interface BodyFaults {
   readonly malformed?: { readonly body?: string };
   readonly empty: boolean;
   readonly contentType?: { readonly contentType: string; readonly body?: string };
+  /** Streamed results are replaced by `[]`. */
+  readonly emptyResult?: boolean;
+  /** Streamed results are gzipped without Content-Encoding. */
+  readonly gzipWithoutEncoding?: boolean;
 }
 
 export function bodyFaults(faults: readonly Fault[]): BodyFaults {
@@ -43,6 +47,12 @@ export function bodyFaults(faults: readonly Fault[]): BodyFaults {
         break;
       case 'content-type':
         result = { ...result, contentType: f };
+        break;
+      case 'empty-result':
+        result = { ...result, emptyResult: true };
+        break;
+      case 'gzip-without-encoding':
+        result = { ...result, gzipWithoutEncoding: true };
         break;
       default:
         break;
@@ -139,10 +149,13 @@ export class Reply {
 
   /**
    * A large JSON body produced chunk by chunk (a datafile, a traffic download). Gzipped when
-   * `gzip` is true. No Content-Length: it is not known without producing the whole body.
+   * the client accepts gzip (or a `gzip-without-encoding` fault hits). No Content-Length: it is
+   * not known without producing the whole body.
    */
-  async stream(status: number, chunks: Iterable<string>, gzip: boolean): Promise<void> {
+  async stream(status: number, result: Iterable<string>, acceptsGzip: boolean): Promise<void> {
     this.header('content-type', JSON_TYPE);
+    const chunks = this.faults.emptyResult ? ['[]'] : result;
+    const gzip = acceptsGzip || this.faults.gzipWithoutEncoding === true;
     if (this.faults.empty || this.faults.contentType?.body !== undefined || this.faults.malformed) {
       // These replace the body: take just a little of it.
       let text = '';
@@ -156,7 +169,7 @@ export class Reply {
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
     let cleanup = () => {};
     if (gzip) {
-      this.header('content-encoding', 'gzip');
+      if (!this.faults.gzipWithoutEncoding) this.header('content-encoding', 'gzip');
       const input = Readable.from(asBuffers(chunks));
       const gz = createGzip({ level: zlibConstants.Z_BEST_SPEED });
       input.on('error', (err) => gz.destroy(err));

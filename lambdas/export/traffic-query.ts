@@ -27,6 +27,14 @@ export const MAX_SINCE_SECONDS = 366 * 86_400;
 const MAX_ACTORS = 64;
 const MAX_QUERY_NAME_LENGTH = 255;
 
+const DECISION_MESSAGE = `must be one of ${POLICY_DECISIONS.join(', ')}`;
+const policyDecision = z.enum(POLICY_DECISIONS, { error: DECISION_MESSAGE });
+const maxResults = z
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(MAX_TRAFFIC_RESULTS, `must be at most ${MAX_TRAFFIC_RESULTS}`);
+
 const UNIT_SECONDS: Readonly<Record<string, number>> = { m: 60, h: 3_600, d: 86_400, w: 604_800 };
 const SINCE = /^(?:last\s+)?([1-9]\d{0,5})\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$/i;
 
@@ -136,14 +144,14 @@ export const trafficInputSchema = z
     end: isoTime.optional(),
     /** @default every decision */
     policyDecisions: z
-      .array(z.enum(POLICY_DECISIONS))
+      .array(policyDecision)
       .max(POLICY_DECISIONS.length)
       .refine((list) => new Set(list).size === list.length, { message: 'must not repeat a decision' })
       .optional(),
     sources: filterSchema.optional(),
     destinations: filterSchema.optional(),
     /** @default 100000 */
-    maxResults: z.number().int().min(1).max(MAX_TRAFFIC_RESULTS).optional(),
+    maxResults: maxResults.optional(),
     /** Name shown in the PCE's Explorer. @default "pce-export <exportName> <executionName>" */
     queryName: z
       .string()
@@ -187,8 +195,8 @@ export const trafficRequestSchema = z.object({
     .optional(),
   startDate: isoTime,
   endDate: isoTime,
-  policyDecisions: z.array(z.enum(POLICY_DECISIONS)).max(POLICY_DECISIONS.length),
-  maxResults: z.number().int().min(1).max(MAX_TRAFFIC_RESULTS),
+  policyDecisions: z.array(policyDecision).max(POLICY_DECISIONS.length),
+  maxResults,
   sources: filterStateSchema,
   destinations: filterStateSchema,
   queryName: z.string().min(1).max(MAX_QUERY_NAME_LENGTH).optional(),

@@ -139,7 +139,7 @@ describe('deploy configuration', () => {
       (config) => {
         config.exports.push({ name: 'traffic', kind: 'traffic', traffic: { policyDecisions: ['denied'] } });
       },
-      'exports[3].traffic.policyDecisions[0] must be "allowed" or "potentially_blocked" or "blocked" or "unknown"',
+      'exports[3].traffic.policyDecisions[0] must be one of allowed, potentially_blocked, blocked, unknown',
     ],
     [
       'a traffic query with both a relative and an absolute range',
