@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../cli/errors';
+import { parseRunArgs, RUN_USAGE } from '../../cli/run';
+
+const BASE = ['--pce-url', 'https://pce.example.com:8443', '--org', '1'];
+
+function usageError(argv: string[]): string {
+  try {
+    parseRunArgs([...BASE, ...argv]);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('pce-export run --traffic', () => {
+  it('runs the last 24 hours of every decision when no traffic option is given', () => {
+    const args = parseRunArgs([...BASE, '--traffic']);
+
+    expect(args).not.toBe('help');
+    expect(args !== 'help' && args.input).toEqual({ kind: 'traffic', traffic: {} });
+  });
+
+  it('turns the traffic flags into the traffic input', () => {
+    const args = parseRunArgs([
+      ...BASE,
+      '--traffic',
+      '--since',
+      '7d',
+      '--policy-decision',
+      'blocked',
+      '--policy-decision',
+      'potentially_blocked',
+      '--max-results',
+      '50000',
+      '--source',
+      '/orgs/1/labels/7',
+      '--source',
+      '/orgs/1/labels/3, /orgs/1/labels/9',
+      '--exclude-source',
+      '10.0.0.0/8',
+      '--destination',
+      '/orgs/1/sec_policy/active/ip_lists/2',
+      '--exclude-destination',
+      '192.168.1.1',
+      '--export-name',
+      'blocked-flows',
+      '--format',
+      'raw',
+    ]);
+
+    expect(args !== 'help' && args.input).toEqual({
+      kind: 'traffic',
+      exportName: 'blocked-flows',
+      format: 'raw',
+      traffic: {
+        since: '7d',
+        policyDecisions: ['blocked', 'potentially_blocked'],
+        maxResults: 50_000,
+        sources: {
+          include: ['/orgs/1/labels/7', ['/orgs/1/labels/3', '/orgs/1/labels/9']],
+          exclude: ['10.0.0.0/8'],
+        },
+        destinations: { include: ['/orgs/1/sec_policy/active/ip_lists/2'], exclude: ['192.168.1.1'] },
+      },
+    });
+  });
+
+  it('takes an absolute range', () => {
+    const args = parseRunArgs([
+      ...BASE,
+      '--traffic',
+      '--start',
+      '2026-03-01T00:00:00Z',
+      '--end',
+      '2026-03-02',
+    ]);
+
+    expect(args !== 'help' && args.input).toEqual({
+      kind: 'traffic',
+      traffic: { start: '2026-03-01T00:00:00Z', end: '2026-03-02' },
+    });
+  });
+
+  it.each([
+    [['--traffic', '--path', '/labels'], '--path does not go with --traffic'],
+    [['--traffic', '--query', 'a=b'], '--query does not go with --traffic'],
+    [['--path', '/labels', '--since', '24h'], '--since goes with --traffic'],
+    [['--path', '/labels', '--policy-decision', 'blocked'], '--policy-decision goes with --traffic'],
+    [['--traffic', '--max-results', 'lots'], '--max-results takes a whole number'],
+    [['--traffic', '--max-results', '200001'], '--max-results must be at most 200000'],
+    [
+      ['--traffic', '--policy-decision', 'denied'],
+      '--policy-decision must be one of allowed, potentially_blocked',
+    ],
+    [['--traffic', '--since', 'yesterday'], '--since must be a duration such as "24h"'],
+    [
+      ['--traffic', '--since', '24h', '--start', '2026-03-01T00:00:00Z'],
+      '--since cannot be combined with --start or --end',
+    ],
+    [['--traffic', '--end', '2026-03-01T00:00:00Z'], '--end needs --start'],
+    [
+      ['--traffic', '--start', '2026-03-02T00:00:00Z', '--end', '2026-03-01T00:00:00Z'],
+      '--end must be after --start',
+    ],
+    [
+      ['--traffic', '--source', 'env=prod'],
+      '--source must be a label, label group, workload or IP list href',
+    ],
+    [['--traffic', '--exclude-destination', '/orgs/1/labels/x'], '--exclude-destination must be'],
+  ])('rejects %j with a message naming the flag', (argv, message) => {
+    expect(usageError(argv)).toContain(message);
+  });
+
+  it('documents every traffic flag in the usage text', () => {
+    for (const flag of [
+      '--traffic',
+      '--since',
+      '--start',
+      '--end',
+      '--policy-decision',
+      '--max-results',
+      '--source',
+      '--destination',
+      '--exclude-source',
+      '--exclude-destination',
+    ]) {
+      expect(RUN_USAGE).toContain(flag);
+    }
+  });
+});
