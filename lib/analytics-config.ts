@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /*
  * The optional parts of the deploy configuration that serve analysts and other workflows:
- * `events`, (later) `glue`, `snapshots` and `exampleParent`. `lib/config.ts` includes them.
+ * `events`, `glue`, `snapshots` and `exampleParent`. `lib/config.ts` includes them.
  */
 
 const EVENT_BUS_NAME = /^[A-Za-z0-9._-]{1,256}$/;
@@ -22,3 +22,18 @@ export const eventsConfigSchema = z
   .strict();
 
 export type EventsConfig = z.output<typeof eventsConfigSchema>;
+
+/** The Glue database (and its tables, one per ndjson export) Athena queries. */
+export const glueConfigSchema = z
+  .object({
+    /** Database name, e.g. `pce`: queries then read `pce.workloads`. */
+    database: z
+      .string()
+      .regex(
+        /^[a-z0-9_]{1,255}$/,
+        'must be lowercase letters, digits and "_" (the names Athena queries without quoting)',
+      ),
+  })
+  .strict();
+
+export type GlueConfig = z.output<typeof glueConfigSchema>;

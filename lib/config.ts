@@ -3,7 +3,7 @@ import { isAbsolute, relative } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { EXPORT_KINDS, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
-import { eventsConfigSchema } from './analytics-config';
+import { eventsConfigSchema, glueConfigSchema } from './analytics-config';
 import { keyPrefixIssue, pceUrlIssue } from './validation';
 
 /**
@@ -156,6 +156,8 @@ const configSchema = z
     alarmEmail: z.email('must be an email address').optional(),
     /** Where the completion and failure events go (lib/analytics-config.ts). */
     events: eventsConfigSchema.optional(),
+    /** A Glue database with one Athena table per ndjson export (lib/glue.ts). */
+    glue: glueConfigSchema.optional(),
   })
   .strict();
 

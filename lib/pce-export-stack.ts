@@ -28,6 +28,7 @@ import { Construct } from 'constructs';
 import type { ExportInput } from '../lambdas/export/input';
 import { type ExportConfig, exportInputOf } from './config';
 import { ExportWorkflow } from './export-workflow';
+import { AnalyticsCatalog } from './glue';
 
 export interface PceExportStackProps extends StackProps {
   /** The parsed deploy configuration (`lib/config.ts`). */
@@ -52,6 +53,8 @@ export class PceExportStack extends Stack {
   /** Fires when an execution fails, times out or is aborted. */
   public readonly alarm: Alarm;
   public readonly alarmTopic: Topic;
+  /** The Glue database and tables Athena reads, when `glue` is configured. */
+  public readonly catalog?: AnalyticsCatalog;
 
   constructor(scope: Construct, id: string, props: PceExportStackProps) {
     super(scope, id, {
@@ -79,6 +82,15 @@ export class PceExportStack extends Stack {
       logRetention: config.logRetentionDays,
       eventBus: this.eventBusFor(config.events?.bus),
     });
+
+    if (config.glue) {
+      this.catalog = new AnalyticsCatalog(this, 'Analytics', {
+        databaseName: config.glue.database,
+        bucket: this.bucket,
+        prefix: config.bucket.prefix,
+        exports: config.exports,
+      });
+    }
 
     this.schedules = this.createSchedules(config);
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'pce-export alarms', enforceSSL: true });

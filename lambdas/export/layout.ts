@@ -5,10 +5,12 @@ import type { TrafficRequest } from './traffic-query';
 
 /*
  * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):
- *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz]   the data
- *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.manifest.json       its manifest
- *   {prefix}{exportName}/latest.json                                                 the newest run
+ *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz]              the data
+ *   {prefix}{exportName}/_manifests/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.manifest.json       its manifest
+ *   {prefix}{exportName}/latest.json                                                            the newest run
  * Date and time are the execution's start time in UTC, so a retried Fetch writes the same key.
+ * A `dt=` folder holds data objects only: Athena reads every object below a partition's
+ * location, and would fail on a manifest's JSON there.
  */
 
 /** S3 caps user metadata at 2 KB in total; the query is the only value that can grow. */
@@ -64,10 +66,15 @@ export function objectKey(input: ObjectKeyInput): string {
   return `${input.prefix}${input.exportName}/dt=${date}/${time}_${name}.${extensionFor(input.format, input.gzip)}`;
 }
 
-/** The manifest sits beside the object: the data extension is replaced by `.manifest.json`. */
+/**
+ * The manifest of `{export}/dt=D/{name}.{ext}` is `{export}/_manifests/dt=D/{name}.manifest.json`:
+ * same date, same name, outside the data partitions.
+ */
 export function manifestKeyFor(key: string): string {
   const replaced = key.replace(/\.(json|ndjson)(\.gz)?$/, '.manifest.json');
-  return replaced === key ? `${key}.manifest.json` : replaced;
+  const manifest = replaced === key ? `${key}.manifest.json` : replaced;
+  const partition = manifest.lastIndexOf('/dt=');
+  return partition < 0 ? manifest : `${manifest.slice(0, partition)}/_manifests${manifest.slice(partition)}`;
 }
 
 export function latestKeyFor(prefix: string, exportName: string): string {

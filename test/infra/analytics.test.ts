@@ -166,3 +166,159 @@ describe('EventBridge events of the export workflow', () => {
     );
   });
 });
+
+describe('Glue database and tables for Athena', () => {
+  function withGlue(exports?: Record<string, unknown>[]) {
+    const config = configObject();
+    return synthStack({ ...config, glue: { database: 'pce' }, ...(exports ? { exports } : {}) });
+  }
+  const synth = withGlue([
+    ...configObject().exports,
+    { name: 'vens', kind: 'collection', path: '/vens' },
+    { name: 'flows', kind: 'traffic', traffic: { since: '24h' } },
+  ]);
+  const bucket = `<${logicalId(synth.stack.bucket)}>`;
+  const tables = Object.values(synth.template.findResources('AWS::Glue::Table')).map(
+    (table) => table.Properties as { CatalogId: unknown; DatabaseName: unknown; TableInput: TableInput },
+  );
+  function table(name: string): TableInput {
+    const found = tables.find((candidate) => candidate.TableInput.Name === name)?.TableInput;
+    if (!found) throw new Error(`no table ${name} (${tables.map((t) => t.TableInput.Name).join(', ')})`);
+    return found;
+  }
+  function columns(name: string): Record<string, string> {
+    return Object.fromEntries(
+      table(name).StorageDescriptor.Columns.map((column) => [column.Name, column.Type]),
+    );
+  }
+
+  it('creates the configured database in this account', () => {
+    synth.template.hasResourceProperties('AWS::Glue::Database', {
+      CatalogId: { Ref: 'AWS::AccountId' },
+      DatabaseInput: { Name: 'pce' },
+    });
+    const database = synth.stack.catalog?.database;
+    expect(database).toBeDefined();
+    for (const entry of tables) {
+      expect(entry.CatalogId).toEqual({ Ref: 'AWS::AccountId' });
+      expect(entry.DatabaseName).toEqual({ Ref: logicalId(database ?? synth.stack) });
+    }
+  });
+
+  it('defines one table per ndjson export, named for Athena, and none for the raw export', () => {
+    expect(tables.map((entry) => entry.TableInput.Name).sort()).toEqual([
+      'flows',
+      'labels',
+      'vens',
+      'workloads',
+    ]);
+    expect(synth.stack.catalog?.tables).not.toHaveProperty('rule-sets');
+  });
+
+  it('reads each export folder with the OpenX JSON SerDe, one object per line', () => {
+    const workloads = table('workloads');
+
+    expect(workloads.TableType).toBe('EXTERNAL_TABLE');
+    expect(workloads.StorageDescriptor).toMatchObject({
+      InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+      OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+      SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+    });
+    expect(renderIntrinsics(workloads.StorageDescriptor.Location)).toBe(`s3://${bucket}/pce/workloads/`);
+  });
+
+  it('projects the dt partitions from the date, so new days are queryable without a crawler or repair', () => {
+    const labels = table('labels');
+
+    expect(labels.PartitionKeys).toEqual([expect.objectContaining({ Name: 'dt', Type: 'string' })]);
+    expect(labels.Parameters).toMatchObject({
+      classification: 'json',
+      'projection.enabled': 'true',
+      'projection.dt.type': 'date',
+      'projection.dt.format': 'yyyy-MM-dd',
+      'projection.dt.range': '2024-01-01,NOW',
+      'projection.dt.interval': '1',
+      'projection.dt.interval.unit': 'DAYS',
+    });
+    expect(renderIntrinsics(labels.Parameters['storage.location.template'])).toBe(
+      `s3://${bucket}/pce/labels/dt=\${dt}/`,
+    );
+  });
+
+  it('gives known collections typed columns for their main fields', () => {
+    expect(columns('workloads')).toMatchObject({
+      href: 'string',
+      hostname: 'string',
+      managed: 'boolean',
+      online: 'boolean',
+      enforcement_mode: 'string',
+      labels: 'array<struct<href:string,key:string,value:string>>',
+      interfaces: expect.stringMatching(/^array<struct<name:string,address:string,/),
+    });
+    expect(columns('labels')).toMatchObject({ href: 'string', key: 'string', value: 'string' });
+    expect(columns('workloads')).not.toHaveProperty('dt');
+  });
+
+  it('falls back to the fields every collection has for a collection it does not know', () => {
+    expect(columns('vens')).toEqual({
+      href: 'string',
+      name: 'string',
+      description: 'string',
+      created_at: 'string',
+      updated_at: 'string',
+    });
+  });
+
+  it('gives a traffic export a flows table with the columns of a flow record', () => {
+    expect(columns('flows')).toMatchObject({
+      src: expect.stringMatching(/^struct<ip:string,workload:struct<href:string,hostname:string,/),
+      dst: expect.stringMatching(/^struct<ip:string,/),
+      service: 'struct<port:int,proto:int,process_name:string>',
+      num_connections: 'bigint',
+      policy_decision: 'string',
+      timestamp_range: 'struct<first_detected:string,last_detected:string>',
+    });
+  });
+
+  it('turns an export name with "-" into a table name with "_"', () => {
+    const dashed = withGlue([{ name: 'managed-workloads', kind: 'collection', path: '/workloads' }]);
+
+    dashed.template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: { Name: 'managed_workloads' },
+    });
+  });
+
+  it('refuses two exports that would share a table, naming both', () => {
+    expect(() =>
+      withGlue([
+        { name: 'rule-sets', kind: 'collection', path: '/sec_policy/active/rule_sets' },
+        { name: 'rule_sets', kind: 'collection', path: '/sec_policy/draft/rule_sets' },
+      ]),
+    ).toThrow(/exports "rule-sets" and "rule_sets" would both be Glue table pce\.rule_sets/);
+  });
+
+  it('rejects a database name Athena would have to quote, naming the field', () => {
+    expect(() => synthStack({ ...configObject(), glue: { database: 'PCE-exports' } })).toThrow(
+      /glue\.database must be lowercase letters, digits and "_"/,
+    );
+  });
+
+  it('creates no Glue resources unless glue is configured', () => {
+    const plain = synthStack();
+
+    expect(plain.template.findResources('AWS::Glue::Database')).toEqual({});
+    expect(plain.template.findResources('AWS::Glue::Table')).toEqual({});
+    expect(plain.stack.catalog).toBeUndefined();
+  });
+});
+
+interface TableInput {
+  Name: string;
+  TableType: string;
+  Parameters: Record<string, unknown>;
+  PartitionKeys: { Name: string; Type: string }[];
+  StorageDescriptor: { Location: unknown; Columns: { Name: string; Type: string }[] } & Record<
+    string,
+    unknown
+  >;
+}

@@ -16,7 +16,7 @@ const DATAFILE = '/orgs/1/datafiles/5a1f6d2e-7c3b-4e8a-b9d0-1f2e3d4c5b6a';
 const BODY =
   '[{"href":"/orgs/1/labels/1","key":"role","value":"web"},\n {"href":"/orgs/1/labels/2","key":"env","value":"prod"}]';
 const KEY = 'pce/labels/dt=2026-03-04/050607Z_nightly.ndjson.gz';
-const MANIFEST_KEY = 'pce/labels/dt=2026-03-04/050607Z_nightly.manifest.json';
+const MANIFEST_KEY = 'pce/labels/_manifests/dt=2026-03-04/050607Z_nightly.manifest.json';
 
 const s3 = new S3Client({
   region: 'eu-west-1',

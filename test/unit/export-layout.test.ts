@@ -58,12 +58,12 @@ describe('objectKey', () => {
 });
 
 describe('manifest and latest keys', () => {
-  it('puts the manifest beside the object with the extension replaced', () => {
+  it('puts the manifest under _manifests with the same date and name, outside the data partition Athena reads', () => {
     expect(manifestKeyFor('p/w/dt=2026-03-04/050607Z_x.ndjson.gz')).toBe(
-      'p/w/dt=2026-03-04/050607Z_x.manifest.json',
+      'p/w/_manifests/dt=2026-03-04/050607Z_x.manifest.json',
     );
     expect(manifestKeyFor('p/w/dt=2026-03-04/050607Z_x.json')).toBe(
-      'p/w/dt=2026-03-04/050607Z_x.manifest.json',
+      'p/w/_manifests/dt=2026-03-04/050607Z_x.manifest.json',
     );
   });
 

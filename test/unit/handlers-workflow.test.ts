@@ -115,7 +115,7 @@ describe('the handlers called as plain functions, without a Lambda context', () 
       uri: 's3://exports-bucket/pce/labels/dt=2026-03-04/050607Z_run-42.ndjson.gz',
       objectCount: 2,
       polls: 2,
-      manifestKey: 'pce/labels/dt=2026-03-04/050607Z_run-42.manifest.json',
+      manifestKey: 'pce/labels/_manifests/dt=2026-03-04/050607Z_run-42.manifest.json',
     });
     const stored = s3Mock.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key === output.key);
     expect(

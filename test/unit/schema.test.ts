@@ -154,7 +154,7 @@ describe('the execution output schema', () => {
       polls: 1,
       requestedAt: '2026-03-04T05:06:08.000Z',
       completedAt: '2026-03-04T05:07:00.000Z',
-      manifestKey: 'pce/labels/dt=2026-03-04/050607Z_nightly.manifest.json',
+      manifestKey: 'pce/labels/_manifests/dt=2026-03-04/050607Z_nightly.manifest.json',
     };
 
     const errors = errorsOf(validateOutput, output);
