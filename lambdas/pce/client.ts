@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, request } from 'undici';
 import { ExportConfigError, type ExportError, isExportError, PceProtocolError } from './errors';
@@ -37,6 +37,16 @@ export const DEFAULT_RATE_LIMIT_WAIT_BUDGET_SECONDS = 20;
 export const DEFAULT_RATE_LIMIT_RETRIES = 3;
 /** A job document is a few hundred bytes; a poll body larger than this is not a job. */
 export const MAX_JOB_BODY_BYTES = 1024 * 1024;
+/**
+ * Room for the datafile's bytes between undici and the decoder. When a response body's reader
+ * pushes back, undici pauses its HTTP parser and puts the unparsed socket data back
+ * (`socket.unshift`); each resume re-reads all of it and lets the socket read another 64 KiB. A
+ * reader that takes one chunk per resume (gunzip holds 16 KiB) makes that leftover grow towards
+ * the whole body, copied again on every resume: memory grows with the datafile and CPU with its
+ * square. With this much room the parser takes all the socket holds, and the body is asked for
+ * more only once the buffer has drained.
+ */
+export const DATAFILE_READ_BUFFER_BYTES = 1024 * 1024;
 const MAX_PCE_MESSAGE_LENGTH = 1000;
 const MAX_TIMESTAMP_LENGTH = 64;
 
@@ -445,7 +455,10 @@ function streamDatafile(
   mapError: (error: unknown) => ExportError,
 ): Readable {
   const out = new PassThrough();
-  const source = decodedBody(body, coding);
+  const buffered = new PassThrough({ highWaterMark: DATAFILE_READ_BUFFER_BYTES });
+  // The body's errors reach `buffered` (and through it the decoder) unchanged.
+  pipeline(body, buffered, () => {});
+  const source = decodedBody(buffered, coding);
   let settled = false;
   const fail = (error: unknown) => {
     if (settled) return;
@@ -462,6 +475,7 @@ function streamDatafile(
   out.on('close', () => {
     settled = true;
     if (!source.destroyed) source.destroy();
+    if (!buffered.destroyed) buffered.destroy();
     if (!body.destroyed) body.destroy();
   });
   source.pipe(out);
