@@ -25,6 +25,8 @@ export const DEFAULT_TRAFFIC_SINCE = '24h';
 /** The longest relative range accepted; older flows are beyond any PCE's retention anyway. */
 export const MAX_SINCE_SECONDS = 366 * 86_400;
 const MAX_ACTORS = 64;
+/** All filters together: keeps the query, which travels in the workflow state, well under 256 KB. */
+export const MAX_TOTAL_ACTORS = 200;
 const MAX_QUERY_NAME_LENGTH = 255;
 
 const DECISION_MESSAGE = `must be one of ${POLICY_DECISIONS.join(', ')}`;
@@ -117,10 +119,15 @@ const filterSchema = z
   .object({
     /** Alternatives (OR); an entry that is a list matches when all its actors match (AND). */
     include: z
-      .array(z.union([actorSchema, z.array(actorSchema).min(1).max(MAX_ACTORS)]))
-      .max(MAX_ACTORS)
+      .array(
+        z.union([
+          actorSchema,
+          z.array(actorSchema).min(1).max(MAX_ACTORS, `must have at most ${MAX_ACTORS} entries`),
+        ]),
+      )
+      .max(MAX_ACTORS, `must have at most ${MAX_ACTORS} entries`)
       .optional(),
-    exclude: z.array(actorSchema).max(MAX_ACTORS).optional(),
+    exclude: z.array(actorSchema).max(MAX_ACTORS, `must have at most ${MAX_ACTORS} entries`).optional(),
   })
   .strict();
 
@@ -176,13 +183,25 @@ export const trafficInputSchema = z
     ) {
       ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
     }
+    const actors = [spec.sources, spec.destinations]
+      .flatMap((filter) => [...(filter?.include ?? []), ...(filter?.exclude ?? [])])
+      .flat().length;
+    if (actors > MAX_TOTAL_ACTORS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `names ${actors} actors in its filters; at most ${MAX_TOTAL_ACTORS} in all`,
+      });
+    }
   });
 
 export type TrafficInput = z.input<typeof trafficInputSchema>;
 
 const filterStateSchema = z.object({
-  include: z.array(z.array(actorSchema).max(MAX_ACTORS)).max(MAX_ACTORS),
-  exclude: z.array(actorSchema).max(MAX_ACTORS),
+  include: z
+    .array(z.array(actorSchema).max(MAX_ACTORS, `must have at most ${MAX_ACTORS} entries`))
+    .max(MAX_ACTORS, `must have at most ${MAX_ACTORS} entries`),
+  exclude: z.array(actorSchema).max(MAX_ACTORS, `must have at most ${MAX_ACTORS} entries`),
 });
 
 /** A resolved traffic query as it travels in the workflow state (validated again on each step). */

@@ -222,6 +222,27 @@ describe('traffic export input', () => {
     expect(configError(() => resolveExportRequest(input, {}, { now: NOW }))).toContain(message);
   });
 
+  it('rejects filters that name more than 200 actors in all', () => {
+    const ips = Array.from({ length: 51 }, (_, i) => `10.0.0.${i + 1}`);
+    const filter = { include: ips, exclude: ips };
+
+    const message = configError(() =>
+      resolveExportRequest({ kind: 'traffic', traffic: { sources: filter, destinations: filter } }),
+    );
+
+    expect(message).toContain('input.traffic names 204 actors in its filters; at most 200 in all');
+  });
+
+  it('rejects a filter list of more than 64 entries', () => {
+    const ips = Array.from({ length: 65 }, (_, i) => `10.0.0.${i + 1}`);
+
+    const message = configError(() =>
+      resolveExportRequest({ kind: 'traffic', traffic: { sources: { exclude: ips } } }),
+    );
+
+    expect(message).toContain('input.traffic.sources.exclude must have at most 64 entries');
+  });
+
   it('rejects a start without end that lies after the run started', () => {
     const message = configError(() =>
       resolveExportRequest({ kind: 'traffic', traffic: { start: '2026-03-05T00:00:00Z' } }, {}, { now: NOW }),
