@@ -53,7 +53,7 @@ export async function pollExport(state: WorkflowState, deps: PollDeps): Promise<
 
   const waitSeconds = nextWaitSeconds({
     retryAfterSeconds: result.retryAfterSeconds,
-    polls,
+    elapsedSeconds: (now.getTime() - Date.parse(job.requestedAt)) / 1000,
     maxIntervalSeconds: deps.poll.maxIntervalSeconds,
     secondsToDeadline,
   });

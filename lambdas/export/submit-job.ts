@@ -48,7 +48,7 @@ export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promis
   const deadline = new Date(requestedAt.getTime() + request.maxWaitSeconds * 1000);
   const waitSeconds = nextWaitSeconds({
     retryAfterSeconds: submitted.retryAfterSeconds,
-    polls: 0,
+    elapsedSeconds: 0,
     maxIntervalSeconds: deps.poll.maxIntervalSeconds,
     secondsToDeadline: request.maxWaitSeconds,
   });

@@ -130,11 +130,17 @@ export function parseExecution(value: unknown): WorkflowState['execution'] {
   return parsed.data;
 }
 
+/**
+ * For this long after submit the wait between polls is the PCE's Retry-After as it is, so a job
+ * that finishes in that time is fetched within one Retry-After of being done.
+ */
+export const POLL_GRACE_SECONDS = 10;
+
 export interface NextWaitInput {
   /** Retry-After of the latest PCE response (already clamped by the client). */
   readonly retryAfterSeconds: number;
-  /** Polls made so far, including the one that just returned. */
-  readonly polls: number;
+  /** Seconds since the job was submitted (0 for the wait before the first poll). */
+  readonly elapsedSeconds: number;
   /** POLL_MAX_INTERVAL_SECONDS. */
   readonly maxIntervalSeconds: number;
   /** Seconds left until the deadline; the wait never goes past it. */
@@ -142,14 +148,19 @@ export interface NextWaitInput {
 }
 
 /**
- * Seconds the Wait state waits before the next poll: the PCE's Retry-After, stretched ×1.5 per
- * poll after the second (long jobs are polled less and less often), capped at the maximum
- * interval and at the time left to the deadline, and never below 1 second.
+ * Seconds the Wait state waits before the next poll: the PCE's Retry-After during the first
+ * POLL_GRACE_SECONDS, then half of the time the job has run past them, but never less than
+ * Retry-After. Each poll thus comes about 1.5 times as long after the grace period as the one
+ * before: a 2-hour job is polled about 50 times even with a 1 s Retry-After. Capped at the
+ * maximum interval and at the time left to the deadline, and never below 1 second.
  */
 export function nextWaitSeconds(input: NextWaitInput): number {
   const base =
     Number.isFinite(input.retryAfterSeconds) && input.retryAfterSeconds > 0 ? input.retryAfterSeconds : 1;
-  const stretched = Math.round(base * 1.5 ** Math.max(0, input.polls - 2));
+  const pastGrace = Number.isFinite(input.elapsedSeconds)
+    ? Math.max(0, input.elapsedSeconds - POLL_GRACE_SECONDS)
+    : 0;
+  const stretched = Math.max(base, Math.round(pastGrace / 2));
   let wait = Math.min(Math.max(stretched, 1), Math.max(1, Math.floor(input.maxIntervalSeconds)));
   if (input.secondsToDeadline !== undefined && !Number.isNaN(input.secondsToDeadline))
     wait = Math.min(wait, Math.floor(input.secondsToDeadline));

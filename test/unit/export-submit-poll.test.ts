@@ -199,7 +199,7 @@ describe('pollExport', () => {
     expect(next.job).toMatchObject({
       status: 'running',
       polls: 4,
-      waitSeconds: 23,
+      waitSeconds: 25,
       retryAfterSeconds: 10,
       timedOut: false,
     });

@@ -1,43 +1,64 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkflowState } from '../../lambdas/export/state';
-import { nextWaitSeconds, parseExecution, parseWorkflowState } from '../../lambdas/export/workflow';
+import {
+  nextWaitSeconds,
+  POLL_GRACE_SECONDS,
+  parseExecution,
+  parseWorkflowState,
+} from '../../lambdas/export/workflow';
 import { ExportConfigError } from '../../lambdas/pce/errors';
 
 describe('nextWaitSeconds', () => {
   const base = { maxIntervalSeconds: 300 };
 
-  it('honours Retry-After for the first two polls', () => {
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 7, polls: 0 })).toBe(7);
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 7, polls: 1 })).toBe(7);
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 7, polls: 2 })).toBe(7);
+  it('honours Retry-After during the grace period after submit', () => {
+    expect(POLL_GRACE_SECONDS).toBe(10);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 7, elapsedSeconds: 0 })).toBe(7);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 1, elapsedSeconds: 9.5 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 1, elapsedSeconds: 12 })).toBe(1);
   });
 
-  it('stretches the wait ×1.5 per poll after the second, rounded', () => {
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 10, polls: 3 })).toBe(15);
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 10, polls: 4 })).toBe(23); // 22.5
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 10, polls: 5 })).toBe(34); // 33.75
+  it('then waits half the time the job has run past the grace period, rounded', () => {
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 1, elapsedSeconds: 15 })).toBe(3); // 2.5
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 1, elapsedSeconds: 40 })).toBe(15);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 10, elapsedSeconds: 60 })).toBe(25);
+  });
+
+  it('never waits less than Retry-After', () => {
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 30, elapsedSeconds: 40 })).toBe(30);
   });
 
   it('caps the wait at the maximum interval', () => {
-    expect(nextWaitSeconds({ retryAfterSeconds: 10, polls: 40, maxIntervalSeconds: 120 })).toBe(120);
-    expect(nextWaitSeconds({ retryAfterSeconds: 900, polls: 1, maxIntervalSeconds: 300 })).toBe(300);
-    expect(nextWaitSeconds({ retryAfterSeconds: 10, polls: 5000, maxIntervalSeconds: 300 })).toBe(300);
+    expect(nextWaitSeconds({ retryAfterSeconds: 10, elapsedSeconds: 600, maxIntervalSeconds: 120 })).toBe(
+      120,
+    );
+    expect(nextWaitSeconds({ retryAfterSeconds: 900, elapsedSeconds: 0, maxIntervalSeconds: 300 })).toBe(300);
+    expect(nextWaitSeconds({ retryAfterSeconds: 10, elapsedSeconds: 86_400, maxIntervalSeconds: 300 })).toBe(
+      300,
+    );
   });
 
   it('never waits past the deadline', () => {
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 60, polls: 1, secondsToDeadline: 42.9 })).toBe(42);
+    expect(
+      nextWaitSeconds({ ...base, retryAfterSeconds: 60, elapsedSeconds: 5, secondsToDeadline: 42.9 }),
+    ).toBe(42);
   });
 
   it('waits at least one second, even at or past the deadline', () => {
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 0, polls: 1 })).toBe(1);
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 0.2, polls: 1 })).toBe(1);
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 30, polls: 1, secondsToDeadline: 0.4 })).toBe(1);
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 30, polls: 1, secondsToDeadline: -50 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 0, elapsedSeconds: 5 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 0.2, elapsedSeconds: 5 })).toBe(1);
+    expect(
+      nextWaitSeconds({ ...base, retryAfterSeconds: 30, elapsedSeconds: 5, secondsToDeadline: 0.4 }),
+    ).toBe(1);
+    expect(
+      nextWaitSeconds({ ...base, retryAfterSeconds: 30, elapsedSeconds: 5, secondsToDeadline: -50 }),
+    ).toBe(1);
   });
 
-  it('treats an unusable Retry-After as one second', () => {
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: Number.NaN, polls: 1 })).toBe(1);
-    expect(nextWaitSeconds({ ...base, retryAfterSeconds: -5, polls: 1 })).toBe(1);
+  it('treats an unusable Retry-After as one second and an unusable age as the grace period', () => {
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: Number.NaN, elapsedSeconds: 5 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: -5, elapsedSeconds: 5 })).toBe(1);
+    expect(nextWaitSeconds({ ...base, retryAfterSeconds: 5, elapsedSeconds: Number.NaN })).toBe(5);
   });
 });
 
