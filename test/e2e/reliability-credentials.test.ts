@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalRunOptions } from '../../local/engine';
 import type { RunOutcome } from '../../local/runner';
 import { fault } from '../../simulator/index';
-import { BUCKET, type Harness, startHarness } from './harness';
-import { eventLog, failed } from './reliability-support';
+import { BUCKET, type Harness } from './harness';
+import { eventLog, failed, startQuickHarness } from './reliability-support';
 
 /*
  * The API secret never leaves Secrets Manager and the PCE's Authorization header. A set of
@@ -51,7 +51,7 @@ describe('credentials never leave the secret, through the locally run workflow w
     // The handler modules create their loggers when the engine loads them.
     previousLogLevel = process.env.POWERTOOLS_LOG_LEVEL;
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-    h = await startHarness();
+    h = await startQuickHarness();
     const { credentials, caPem, url } = h.simulator;
     const pce = { url, orgId: 1, ...credentials, caBundle: caPem };
     const fast = { Submit: 10, Poll: 10, Fetch: 10 };

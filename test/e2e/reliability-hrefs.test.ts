@@ -5,7 +5,7 @@ import type { ExportOutput } from '../../lambdas/export/state';
 import { REPO_ROOT } from '../../lib/lambda-defaults';
 import { fault } from '../../simulator/index';
 import { createTestCa } from '../support/tls';
-import { type Harness, startHarness, succeeded } from './harness';
+import { type Harness, succeeded } from './harness';
 import {
   callsTo,
   type Elsewhere,
@@ -14,6 +14,7 @@ import {
   guardNetwork,
   listenElsewhere,
   type NetworkGuard,
+  startQuickHarness,
   taskRetries,
 } from './reliability-support';
 
@@ -34,7 +35,7 @@ describe('hostile hrefs and TLS trust, through the locally run workflow', () => 
 
   beforeAll(async () => {
     guard = guardNetwork();
-    h = await startHarness();
+    h = await startQuickHarness();
     elsewhere = await listenElsewhere('127.0.0.2');
     simulatorPort = Number(new URL(h.simulator.url).port);
   });

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportOutput } from '../../lambdas/export/state';
-import { BUCKET, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
-import { eventLog, failed, taskRetries } from './reliability-support';
+import { BUCKET, type Harness, PREFIX, sha256, succeeded } from './harness';
+import { eventLog, failed, startQuickHarness, taskRetries } from './reliability-support';
 
 /*
  * Bad execution input is an ExportConfigError whose cause names the field, raised by Submit
@@ -13,7 +13,7 @@ describe('execution input and repeated runs, through the locally run workflow', 
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startQuickHarness();
   });
   afterEach(() => {
     h.simulator.faults.clear();

@@ -3,6 +3,21 @@ import { createServer, isIP, type Server, Socket } from 'node:net';
 import type { RunOutcome, WorkflowEvent } from '../../local/runner';
 import type { FaultEndpoint } from '../../simulator/faults';
 import type { RecordedRequest } from '../../simulator/index';
+import { type Harness, startHarness } from './harness';
+
+/**
+ * A harness for tests that are not about waiting: jobs take 100 ms and WaitForJob pauses 150 ms
+ * instead of the 1 s Retry-After, so a run that polls once takes a fraction of a second. Tests of
+ * the waits themselves use the plain harness.
+ */
+export async function startQuickHarness(): Promise<Harness> {
+  const harness = await startHarness({ jobDurationMs: 100 });
+  return {
+    ...harness,
+    run: (input, overrides = {}) =>
+      harness.run(input, { waitTimeOverrides: { WaitForJob: 150 }, ...overrides }),
+  };
+}
 
 /** The failure of a run, failing the test when the run succeeded. */
 export function failed(outcome: RunOutcome): { error: string; cause: string } {

@@ -2,8 +2,8 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportOutput } from '../../lambdas/export/state';
 import { fault } from '../../simulator/index';
-import { BUCKET, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
-import { callsTo, eventLog, failed, retriesOf, taskRetries } from './reliability-support';
+import { BUCKET, type Harness, PREFIX, sha256, succeeded } from './harness';
+import { callsTo, eventLog, failed, retriesOf, startQuickHarness, taskRetries } from './reliability-support';
 
 /*
  * Every row of the error table (PRODUCT.md 3.3) that failures.test.ts does not reach yet, through
@@ -20,7 +20,7 @@ describe('reliability of the locally run workflow: every named failure', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startQuickHarness();
   });
   afterEach(() => {
     h.simulator.faults.clear();
