@@ -54,8 +54,8 @@ const sizes: FetchSize[] = quick
       { label: '128 MiB', targetBytes: 128 * MIB },
     ]
   : [
-      { label: '64 MiB', targetBytes: 64 * MIB },
-      { label: '512 MiB', targetBytes: 512 * MIB },
+      { label: '64 MiB', targetBytes: 64 * MIB, repeats: 3 },
+      { label: '512 MiB', targetBytes: 512 * MIB, repeats: 2 },
       { label: '2 GiB', targetBytes: 2048 * MIB },
     ];
 const formatsAt = quick ? '64 MiB' : '512 MiB';
@@ -79,21 +79,30 @@ let poll: PollCostResult | undefined;
 let cold: ColdStartResult | undefined;
 let batch: BatchScenarioResult | undefined;
 
-monitor.window();
-if (want('fetch')) {
-  fetch = await runFetch({ sizes, formatsAt, naiveMaxBytes: 1024 * MIB, log });
-  interference.fetch = monitor.window();
+const errors: Partial<Record<Section, string>> = {};
+
+/** Runs one section; a section that fails is reported as such and the others still run. */
+async function section<T>(name: Section, run: () => Promise<T>): Promise<T | undefined> {
+  if (!want(name)) return undefined;
+  monitor.window();
+  try {
+    return await run();
+  } catch (error) {
+    errors[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`${name}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  } finally {
+    interference[name] = monitor.window();
+  }
 }
-if (want('poll')) {
-  poll = await runPollCost(log);
-  interference.poll = monitor.window();
-}
-if (want('cold')) {
-  cold = await runColdStart(quick ? 5 : 9, log);
-  interference.cold = monitor.window();
-}
-if (want('batch')) {
-  batch = await runBatch(
+
+fetch = await section('fetch', () =>
+  runFetch({ sizes, formatsAt, naiveMaxBytes: 1024 * MIB, cores: machine.nproc, log }),
+);
+poll = await section('poll', () => runPollCost(log));
+cold = await section('cold', () => runColdStart(quick ? 5 : 9, log));
+batch = await section('batch', () =>
+  runBatch(
     {
       exports: 12,
       rateLimitPerMinute: 500,
@@ -102,9 +111,8 @@ if (want('batch')) {
       workloads: 5000,
     },
     log,
-  );
-  interference.batch = monitor.window();
-}
+  ),
+);
 monitor.stop();
 const finishedAt = new Date();
 const loadEnd = loadAverage();
@@ -112,6 +120,14 @@ const loadEnd = loadAverage();
 // ---- targets ---------------------------------------------------------------------------------
 
 const targets: Target[] = [];
+for (const [name, error] of Object.entries(errors)) {
+  targets.push({
+    section: name as Section,
+    target: `${name}: section ran`,
+    measured: `failed: ${error.split('\n')[0]}`,
+    met: false,
+  });
+}
 if (fetch) {
   for (const size of fetch) {
     targets.push({
@@ -208,6 +224,7 @@ if (fetch) {
         'Limit',
         'Copy',
         'Copy / limit',
+        'CPU-bound ceiling',
         'Copy peak RSS',
         'Naive',
         'Naive peak RSS',
@@ -220,6 +237,7 @@ if (fetch) {
         `${fmt.rate(s.limitMibPerSecond)} (${s.limitedBy})`,
         fmt.rate(s.copy.mibPerSecond),
         fmt.pct(s.copyRatioToLimit),
+        fmt.rate(s.cpuCeilingMibPerSecond),
         fmt.mib(s.copy.peakRssBytes),
         'skipped' in s.naive ? 'not possible' : fmt.rate(s.naive.mibPerSecond),
         'skipped' in s.naive ? '—' : fmt.mib(s.naive.peakRssBytes),
@@ -398,6 +416,7 @@ const results = {
   machine,
   loadAverage: { start: loadStart, end: loadEnd },
   interference,
+  errors,
   targets,
   fetch,
   poll,

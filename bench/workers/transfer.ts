@@ -11,7 +11,7 @@
  * the datafile (or starting the upload) until the last byte is stored. The object is deleted
  * afterwards, outside the clock, so the S3 server's disk does not fill up.
  */
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { copyToS3 } from '../../lambdas/export/copy';
@@ -143,9 +143,7 @@ async function measure(request: TransferRequest): Promise<TransferResult> {
     const datafile = await need(pce, 'pce').openDatafile(need(resultHref, 'a job'));
     const copied = await copyToS3({
       s3: need(s3, 's3'),
-      source: process.env.BENCH_SOURCE_HWM
-        ? datafile.body.pipe(new PassThrough({ highWaterMark: Number(process.env.BENCH_SOURCE_HWM) }))
-        : datafile.body,
+      source: datafile.body,
       bucket,
       key,
       format: request.format ?? 'raw',
