@@ -96,7 +96,7 @@ async function single(request: RunRequest): Promise<SingleResult> {
     },
   });
   const seconds = (performance.now() - started) / 1000;
-  const model = loopModel(local.local.definition);
+  const model = loopModel(local.local.definition, statesEntered);
   if (outcome.status === 'SUCCEEDED') {
     const polls = outputField(outcome.output, 'polls');
     return { status: outcome.status, polls, seconds, statesEntered, retries, pollTimes, model };
