@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InterferenceMonitor, type InterferenceWindow } from './lib/interference';
-import { describeMachine, loadAverage } from './lib/machine';
+import { describeMachine, describeSource, loadAverage } from './lib/machine';
 import { fmt, table } from './lib/table';
 import { type BatchScenarioResult, runBatch } from './scenarios/batch';
 import { type ColdStartResult, familyShares, runColdStart } from './scenarios/cold-start';
@@ -67,6 +67,7 @@ const log = (line: string) => {
 };
 
 const machine = describeMachine();
+const source = describeSource();
 const monitor = new InterferenceMonitor();
 const interference: Partial<Record<Section, InterferenceWindow>> = {};
 const loadStart = loadAverage();
@@ -414,6 +415,7 @@ const results = {
   quick,
   sections: [...only],
   machine,
+  source,
   loadAverage: { start: loadStart, end: loadEnd },
   interference,
   errors,

@@ -54,3 +54,21 @@ export function busyProcesses(ownPids: ReadonlySet<number>, limit = 5): string[]
     .slice(0, limit)
     .map((line) => line.slice(0, 160));
 }
+
+export interface SourceState {
+  readonly commit: string;
+  /** Files that differ from the commit (other work in progress in the same checkout). */
+  readonly uncommitted: readonly string[];
+}
+
+/** The commit measured, and what in the checkout differed from it. */
+export function describeSource(): SourceState {
+  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
+  return {
+    commit: run('git', ['rev-parse', 'HEAD']),
+    uncommitted: (status.stdout ?? '')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => line.slice(3)),
+  };
+}
