@@ -6,17 +6,11 @@ import type { RecordedRequest } from '../../simulator/index';
 import { type Harness, startHarness } from './harness';
 
 /**
- * A harness for tests that are not about waiting: jobs take 100 ms and WaitForJob pauses 150 ms
- * instead of the 1 s Retry-After, so a run that polls once takes a fraction of a second. Tests of
- * the waits themselves use the plain harness.
+ * A harness for tests that are not about waiting: jobs take 100 ms, so a run is done at its first
+ * poll, one real 1 s Retry-After after Submit.
  */
-export async function startQuickHarness(): Promise<Harness> {
-  const harness = await startHarness({ jobDurationMs: 100 });
-  return {
-    ...harness,
-    run: (input, overrides = {}) =>
-      harness.run(input, { waitTimeOverrides: { WaitForJob: 150 }, ...overrides }),
-  };
+export function startQuickHarness(): Promise<Harness> {
+  return startHarness({ jobDurationMs: 100 });
 }
 
 /** The failure of a run, failing the test when the run succeeded. */
