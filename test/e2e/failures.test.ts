@@ -2,15 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportOutput } from '../../lambdas/export/state';
-import type { RunOutcome } from '../../local/runner';
 import { fault } from '../../simulator/index';
-import { BUCKET, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
-
-function failed(outcome: RunOutcome): { error: string; cause: string } {
-  if (outcome.status !== 'FAILED')
-    throw new Error(`expected the execution to fail, it succeeded: ${JSON.stringify(outcome.output)}`);
-  return { error: outcome.error, cause: outcome.cause };
-}
+import { BUCKET, failed, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
 
 describe('named failures of the locally run workflow', () => {
   let h: Harness;

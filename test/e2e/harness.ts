@@ -116,3 +116,11 @@ export function succeeded<T = Record<string, unknown>>(outcome: RunOutcome): T {
   }
   return outcome.output as T;
 }
+
+/** The failure of a run, failing the test when the run succeeded. */
+export function failed(outcome: RunOutcome): { error: string; cause: string } {
+  if (outcome.status !== 'FAILED') {
+    throw new Error(`expected the execution to fail, it succeeded: ${JSON.stringify(outcome.output)}`);
+  }
+  return { error: outcome.error, cause: outcome.cause };
+}

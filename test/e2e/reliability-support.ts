@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, isIP, type Server, Socket } from 'node:net';
-import type { RunOutcome, WorkflowEvent } from '../../local/runner';
+import type { WorkflowEvent } from '../../local/runner';
 import type { FaultEndpoint } from '../../simulator/faults';
 import type { RecordedRequest } from '../../simulator/index';
 import { type Harness, startHarness } from './harness';
@@ -13,12 +13,7 @@ export function startQuickHarness(): Promise<Harness> {
   return startHarness({ jobDurationMs: 100 });
 }
 
-/** The failure of a run, failing the test when the run succeeded. */
-export function failed(outcome: RunOutcome): { error: string; cause: string } {
-  if (outcome.status !== 'FAILED')
-    throw new Error(`expected the execution to fail, it succeeded: ${JSON.stringify(outcome.output)}`);
-  return { error: outcome.error, cause: outcome.cause };
-}
+export { failed } from './harness';
 
 /** Requests the simulator routed to `endpoint`. */
 export function callsTo(requests: readonly RecordedRequest[], endpoint: FaultEndpoint): RecordedRequest[] {
