@@ -4,7 +4,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ExportOutput } from '../lambdas/export/state';
+import type { ExportOutput, SnapshotOutput } from '../lambdas/export/state';
 
 /** Where `--out` points: a local directory (through the embedded S3) or an S3 location. */
 export type OutTarget =
@@ -14,6 +14,15 @@ export type OutTarget =
 /** The objects a run leaves: the export itself, its manifest and the export's latest.json. */
 export function keysOf(output: ExportOutput, prefix: string): string[] {
   return [output.key, output.manifestKey, `${prefix}${output.exportName}/latest.json`];
+}
+
+/** The objects a snapshot run leaves: every object of its folder, the manifest and its latest.json. */
+export function snapshotKeysOf(output: SnapshotOutput, prefix: string): string[] {
+  return [
+    ...output.objects.map((object) => object.key),
+    output.manifestKey,
+    `${prefix}snapshots/${output.snapshotName}/latest.json`,
+  ];
 }
 
 /** Copies the run's objects out of the embedded S3 into `dir`, keeping their keys as paths. */

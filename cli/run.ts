@@ -1,19 +1,23 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseExportInput } from '../lambdas/export/input';
-import type { ExportOutput } from '../lambdas/export/state';
+import { describeIssues, parseExportInput } from '../lambdas/export/input';
+import { snapshotInputSchema } from '../lambdas/export/snapshot';
+import type { ExportOutput, SnapshotOutput } from '../lambdas/export/state';
 import { ExportConfigError } from '../lambdas/pce/errors';
 import { startLocalEngine } from '../local/engine';
 import { pendingUploadBytes } from '../local/s3';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import type { CliIo } from './io';
-import { copyToDirectory, keysOf, type OutTarget } from './output';
+import { copyToDirectory, keysOf, type OutTarget, snapshotKeysOf } from './output';
 import { causeText, createProgress } from './progress';
 
 export const LOCAL_BUCKET = 'pce-export-local';
 
 export const RUN_USAGE = `Usage: pce-export run --pce-url URL --org N --path /collection [options]
        pce-export run --pce-url URL --org N --traffic [traffic options] [options]
+       pce-export run --pce-url URL --org N --input-json FILE [options]
 
 Runs the export workflow (the synthesized state machine and the real handlers) on this machine.
 Credentials come from the environment: PCE_API_KEY and PCE_API_SECRET.
@@ -32,6 +36,10 @@ Options:
   --gzip | --no-gzip     gzip the object (default --gzip)
   --ca-file PEM          CA bundle to trust for the PCE's certificate, in addition to the system roots
   --max-wait SECONDS     give up on the job after this long (default 3600)
+  --input-json FILE      the whole execution input from a JSON file, instead of the export flags:
+                         one export's input, or a snapshot {"snapshot": {"name": "morning",
+                         "exports": [{"exportName": "labels", "path": "/labels"}, …]}} that writes
+                         every export into one folder with one manifest
   -h, --help             this help
 
 Traffic options (Explorer traffic flows through the async query API, instead of --path/--query):
@@ -104,16 +112,23 @@ export function parseRunArgs(argv: readonly string[]): RunArgs | 'help' {
 
   const stray = TRAFFIC_FLAGS.find((flag) => !values.traffic && values[flag] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --traffic`);
-  const input: Record<string, unknown> = {
-    ...(values.traffic ? trafficInput(values) : { path: required(values.path, '--path') }),
-    ...(Object.keys(query).length ? { query } : {}),
-    ...(values['export-name'] ? { exportName: values['export-name'] } : {}),
-    ...(format ? { format } : {}),
-    ...(values.gzip ? { gzip: true } : values['no-gzip'] ? { gzip: false } : {}),
-    ...(maxWait ? { maxWaitSeconds: Number(maxWait) } : {}),
-  };
+  const inputFile = values['input-json'];
+  const flagged = INPUT_FLAGS.find((flag) => values[flag] !== undefined);
+  if (inputFile !== undefined && flagged !== undefined)
+    throw new UsageError(`--${flagged} does not go with --input-json: the file holds the whole input`);
+  const input: Record<string, unknown> =
+    inputFile !== undefined
+      ? readInputFile(inputFile)
+      : {
+          ...(values.traffic ? trafficInput(values) : { path: required(values.path, '--path') }),
+          ...(Object.keys(query).length ? { query } : {}),
+          ...(values['export-name'] ? { exportName: values['export-name'] } : {}),
+          ...(format ? { format } : {}),
+          ...(values.gzip ? { gzip: true } : values['no-gzip'] ? { gzip: false } : {}),
+          ...(maxWait ? { maxWaitSeconds: Number(maxWait) } : {}),
+        };
   try {
-    parseExportInput(input, 'options');
+    if (inputFile === undefined) parseExportInput(input, 'options');
   } catch (error) {
     if (error instanceof ExportConfigError) throw new UsageError(flagNames(error.message));
     throw error;
@@ -137,6 +152,62 @@ const TRAFFIC_FLAGS = [
   'exclude-source',
   'exclude-destination',
 ] as const;
+
+/** The flags that make up an export input; `--input-json` replaces all of them. */
+const INPUT_FLAGS = [
+  'path',
+  'query',
+  'export-name',
+  'format',
+  'gzip',
+  'no-gzip',
+  'max-wait',
+  'traffic',
+  ...TRAFFIC_FLAGS,
+] as const;
+
+/**
+ * The execution input in a `--input-json` file: an export input, or a snapshot whose members
+ * are export inputs (`run` has no configured exports for names to refer to).
+ */
+function readInputFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `--input-json ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--input-json ${file} is not valid JSON (${(error as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(`--input-json ${file} must hold one JSON object`);
+  if (!('snapshot' in value)) {
+    try {
+      parseExportInput(value, 'input');
+    } catch (error) {
+      if (error instanceof ExportConfigError) throw new UsageError(`--input-json ${file}: ${error.message}`);
+      throw error;
+    }
+    return value as Record<string, unknown>;
+  }
+  const parsed = snapshotInputSchema.safeParse(value);
+  if (!parsed.success)
+    throw new UsageError(`--input-json ${file}: Invalid input: ${describeIssues(parsed.error, 'input')}`);
+  const { exports } = parsed.data.snapshot;
+  const named = (exports ?? []).findIndex((member) => typeof member === 'string');
+  if (exports === undefined || named >= 0) {
+    throw new UsageError(
+      `--input-json ${file}: ${exports === undefined ? 'input.snapshot.exports is missing' : `input.snapshot.exports[${named}] is a name`}; pce-export run has no configured exports, so list each export's input, e.g. {"exportName": "labels", "path": "/labels"}`,
+    );
+  }
+  return value as Record<string, unknown>;
+}
 
 /** The `{kind: "traffic", traffic: {...}}` input the traffic flags stand for. */
 function trafficInput(values: ReturnType<typeof parse>['values']): Record<string, unknown> {
@@ -213,6 +284,7 @@ function parse(argv: readonly string[]) {
       destination: { type: 'string', multiple: true },
       'exclude-source': { type: 'string', multiple: true },
       'exclude-destination': { type: 'string', multiple: true },
+      'input-json': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -311,8 +383,14 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
       io.stdout(JSON.stringify({ error: outcome.error, cause: causeText(outcome.cause) }));
       return EXIT_FAILED;
     }
-    const output = outcome.output as ExportOutput;
-    if (out.kind === 'dir' && engine.s3) {
+    const output = outcome.output as ExportOutput | SnapshotOutput;
+    if (out.kind === 'dir' && engine.s3 && 'snapshotName' in output) {
+      // A snapshot: the whole folder, and localPath is the folder.
+      const keys = snapshotKeysOf(output, prefix);
+      const paths = await copyToDirectory(engine.s3.endpoint, bucket, keys, out.dir);
+      const manifestPath = paths[output.manifestKey];
+      io.stdout(JSON.stringify({ ...output, localPath: manifestPath && dirname(manifestPath) }));
+    } else if (out.kind === 'dir' && engine.s3 && !('snapshotName' in output)) {
       const paths = await copyToDirectory(engine.s3.endpoint, bucket, keysOf(output, prefix), out.dir);
       io.stdout(JSON.stringify({ ...output, localPath: paths[output.key] }));
     } else {

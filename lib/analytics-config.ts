@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/export/snapshot';
 
 /*
  * The optional parts of the deploy configuration that serve analysts and other workflows:
@@ -37,3 +38,66 @@ export const glueConfigSchema = z
   .strict();
 
 export type GlueConfig = z.output<typeof glueConfigSchema>;
+
+const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * One configured snapshot: several configured exports into one dated folder with one manifest,
+ * started by `{"snapshot": {"name": …}}` or by its schedule. `schedule` is the same schema as an
+ * export's (passed in, to keep this module free of config.ts).
+ */
+export function snapshotConfigSchema<S extends z.ZodType>(schedule: S) {
+  return z
+    .object({
+      name: z.string().regex(SNAPSHOT_NAME, 'letters, digits, "_" and "-", at most 64'),
+      /** Names of configured exports, in the order the manifest lists them. */
+      exports: z.array(z.string()).min(1).max(MAX_SNAPSHOT_MEMBERS),
+      schedule: schedule.optional(),
+    })
+    .strict();
+}
+
+/** The folder below the prefix that snapshots are written to; no export may be named so. */
+export const RESERVED_EXPORT_NAME = 'snapshots';
+
+interface AnalyticsConfigView {
+  readonly exports: readonly { readonly name: string; readonly format?: string }[];
+  readonly snapshots?: readonly { readonly name: string; readonly exports: readonly string[] }[];
+}
+
+/**
+ * Checks across fields: snapshot members name configured exports (once each), snapshot names
+ * are unique, and no export takes the snapshots folder's name.
+ */
+export function checkAnalyticsConfig(config: AnalyticsConfigView, ctx: z.RefinementCtx): void {
+  const exportNames = new Set(config.exports.map((entry) => entry.name));
+  config.exports.forEach((entry, index) => {
+    if (entry.name === RESERVED_EXPORT_NAME) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['exports', index, 'name'],
+        message: `"${RESERVED_EXPORT_NAME}" is reserved: snapshots are written below {prefix}${RESERVED_EXPORT_NAME}/`,
+      });
+    }
+  });
+  const seen = new Map<string, number>();
+  (config.snapshots ?? []).forEach((snapshot, index) => {
+    const first = seen.get(snapshot.name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['snapshots', index, 'name'],
+        message: `"${snapshot.name}" is already used by snapshots[${first}]; snapshot names must be unique`,
+      });
+    }
+    seen.set(snapshot.name, index);
+    snapshot.exports.forEach((member, position) => {
+      const path = ['snapshots', index, 'exports', position];
+      if (!exportNames.has(member)) {
+        ctx.addIssue({ code: 'custom', path, message: `names export "${member}", which is not configured` });
+      } else if (snapshot.exports.indexOf(member) !== position) {
+        ctx.addIssue({ code: 'custom', path, message: `repeats export "${member}"` });
+      }
+    });
+  });
+}

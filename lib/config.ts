@@ -3,7 +3,12 @@ import { isAbsolute, relative } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { EXPORT_KINDS, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
-import { eventsConfigSchema, glueConfigSchema } from './analytics-config';
+import {
+  checkAnalyticsConfig,
+  eventsConfigSchema,
+  glueConfigSchema,
+  snapshotConfigSchema,
+} from './analytics-config';
 import { keyPrefixIssue, pceUrlIssue } from './validation';
 
 /**
@@ -158,8 +163,11 @@ const configSchema = z
     events: eventsConfigSchema.optional(),
     /** A Glue database with one Athena table per ndjson export (lib/glue.ts). */
     glue: glueConfigSchema.optional(),
+    /** Snapshots: several exports into one folder with one manifest (lib/analytics-config.ts). */
+    snapshots: z.array(snapshotConfigSchema(scheduleSchema)).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkAnalyticsConfig);
 
 /** The parsed, defaulted deploy configuration. */
 export type ExportConfig = z.output<typeof configSchema>;

@@ -8,7 +8,9 @@ import type { Construct } from 'constructs';
  * The events the workflow puts on EventBridge, for downstream automation. All have
  * `source: "pce-export"`:
  *   "Export Succeeded"    detail = the execution output (bucket, key, uri, sha256, ...)
+ *   "Snapshot Succeeded"  detail = the snapshot's execution output (folder, manifestKey, objects)
  *   "Export Failed"       detail = {error, cause, execution: {name, id, startTime}, input}
+ *                         (a snapshot that fails too: its input is {"snapshot": …})
  * Step Functions appends the execution and state machine ARNs to each event's `resources`.
  */
 
@@ -16,6 +18,7 @@ export const EVENT_SOURCE = 'pce-export';
 
 export const DETAIL_TYPES = {
   exportSucceeded: 'Export Succeeded',
+  snapshotSucceeded: 'Snapshot Succeeded',
   exportFailed: 'Export Failed',
 } as const;
 

@@ -11,9 +11,11 @@ import {
   Condition,
   DefinitionBody,
   Fail,
+  type IChainable,
   JitterType,
   JsonPath,
   LogLevel,
+  Map as MapState,
   Pass,
   StateMachine,
   StateMachineType,
@@ -25,6 +27,8 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { describeIssues, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
+import { SNAPSHOTS_FOLDER } from '../lambdas/export/layout';
+import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/export/snapshot';
 import { ERROR_NAMES } from '../lambdas/pce/errors';
 import { DETAIL_TYPES, failureDetail, notifyTask } from './events';
 import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
@@ -73,7 +77,25 @@ export interface ExportWorkflowProps {
    * @default - the account's default event bus
    */
   readonly eventBus?: IEventBus;
+  /**
+   * Configured snapshots by name, each a list of configured export names: an execution input
+   * `{"snapshot": {"name": name}}` exports all of them into one folder with one manifest.
+   * @default {} - every snapshot input must list its own `exports`
+   */
+  readonly snapshots?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * How many exports of a snapshot run at the same time (1 to 8). A running export polls its
+   * PCE job at most once a second, about 60 requests a minute at worst, so 5 stay at or below
+   * 300 of the PCE's 500 requests a minute per API key, leaving the rest for scheduled exports
+   * and other clients of the same key.
+   * @default 5
+   */
+  readonly snapshotMaxConcurrency?: number;
 }
+
+/** At most one poll a second each: 8 exports polling flat out stay below 500 requests a minute. */
+const MAX_SNAPSHOT_CONCURRENCY = 8;
+export const DEFAULT_SNAPSHOT_MAX_CONCURRENCY = 5;
 
 /** Step Functions retries on the Lambda service's own transient errors. */
 const LAMBDA_SERVICE_ERRORS = [
@@ -91,8 +113,11 @@ const MAX_EXPORTS_JSON_BYTES = 3_072;
  * machine (JSONPath) that runs Submit → WaitForJob → Poll → JobStatus (loop) → Fetch, with
  * three Lambda functions.
  *
- * Execution input: `{"exportName"?, "path"?, "query"?, "format"?, "gzip"?, "maxWaitSeconds"?}`.
- * Execution output: the small JSON Fetch returns (bucket, key, uri, bytes, sha256, ...).
+ * Execution input: `{"exportName"?, "path"?, "query"?, "format"?, "gzip"?, "maxWaitSeconds"?}`,
+ * or `{"snapshot": {"name", "exports"?}}` for several exports into one folder with one manifest
+ * (IsSnapshot → PlanSnapshot → ExportSnapshot, an inline Map of the same Submit … Fetch chain →
+ * WriteSnapshotManifest). Execution output: the small JSON Fetch returns (bucket, key, uri,
+ * bytes, sha256, ...), or for a snapshot the folder, its manifest and its objects (`schema/`).
  * Failures end in a Fail state whose error is one of the `ERROR_NAMES`. Before it ends, every
  * execution puts an "Export Succeeded" or "Export Failed" event on the event bus (`lib/events.ts`).
  */
@@ -101,6 +126,8 @@ export class ExportWorkflow extends Construct {
   public readonly submitFunction: NodejsFunction;
   public readonly pollFunction: NodejsFunction;
   public readonly fetchFunction: NodejsFunction;
+  /** Plans a snapshot run and writes its manifest. */
+  public readonly snapshotFunction: NodejsFunction;
   /** Log group of the state machine's execution history (level ALL, with execution data). */
   public readonly logGroup: LogGroup;
   /** Where the completion and failure events go. */
@@ -113,7 +140,11 @@ export class ExportWorkflow extends Construct {
     const maxPollIntervalSeconds = props.maxPollIntervalSeconds ?? 300;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const exportsJson = JSON.stringify(exports);
+    const snapshots = props.snapshots ?? {};
+    const snapshotsJson = JSON.stringify(snapshots);
+    const snapshotMaxConcurrency = props.snapshotMaxConcurrency ?? DEFAULT_SNAPSHOT_MAX_CONCURRENCY;
     this.validate(props, { prefix, exports, exportsJson, maxPollIntervalSeconds });
+    this.validateSnapshots(exports, snapshots, exportsJson, snapshotsJson, snapshotMaxConcurrency);
 
     const submit = createExportFunction(this, 'SubmitFunction', {
       entry: join(HANDLERS_DIR, 'submit.ts'),
@@ -136,9 +167,17 @@ export class ExportWorkflow extends Construct {
       timeout: Duration.minutes(15),
       logRetention,
     });
+    const snapshot = createExportFunction(this, 'SnapshotFunction', {
+      entry: join(HANDLERS_DIR, 'snapshot.ts'),
+      description: 'pce-export Snapshot: plans a snapshot run and writes its manifest',
+      memorySize: 256,
+      timeout: Duration.seconds(60),
+      logRetention,
+    });
     this.submitFunction = submit.function;
     this.pollFunction = poll.function;
     this.fetchFunction = fetch.function;
+    this.snapshotFunction = snapshot.function;
 
     for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction]) {
       fn.addEnvironment('PCE_URL', props.pceUrl);
@@ -150,6 +189,12 @@ export class ExportWorkflow extends Construct {
     }
     this.submitFunction.addEnvironment('PCE_EXPORTS', exportsJson);
     this.pollFunction.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(maxPollIntervalSeconds));
+    // The snapshot step resolves export names, then writes the manifest: no PCE, no secret.
+    this.snapshotFunction.addEnvironment('PCE_ORG_ID', String(props.orgId));
+    this.snapshotFunction.addEnvironment('EXPORT_BUCKET', props.bucket.bucketName);
+    this.snapshotFunction.addEnvironment('EXPORT_PREFIX', prefix);
+    this.snapshotFunction.addEnvironment('PCE_EXPORTS', exportsJson);
+    this.snapshotFunction.addEnvironment('PCE_SNAPSHOTS', snapshotsJson);
 
     // Fetch writes the object (multipart), the manifest and the "latest" pointer, and copies an
     // object onto itself to update its metadata: all of it below the prefix, nothing else.
@@ -168,6 +213,15 @@ export class ExportWorkflow extends Construct {
       'kms:Encrypt',
       'kms:GenerateDataKey',
     );
+    // The snapshot step writes the snapshot manifest and latest.json, below {prefix}snapshots/.
+    const snapshotsArn = props.bucket.arnForObjects(`${prefix}${SNAPSHOTS_FOLDER}/*`);
+    Grant.addToPrincipalOrResource({
+      grantee: this.snapshotFunction,
+      actions: ['s3:PutObject'],
+      resourceArns: [snapshotsArn],
+      resource: props.bucket,
+    });
+    props.bucket.encryptionKey?.grant(this.snapshotFunction, 'kms:Encrypt', 'kms:GenerateDataKey');
 
     this.logGroup = new LogGroup(this, 'StateMachineLogGroup', { retention: logRetention });
     this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
@@ -175,63 +229,20 @@ export class ExportWorkflow extends Construct {
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(this.definition()),
+      definitionBody: DefinitionBody.fromChainable(this.definition(snapshotMaxConcurrency)),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
 
-    this.acknowledgeNagFindings(objectsArn);
+    this.acknowledgeNagFindings(objectsArn, snapshotsArn);
   }
 
-  private definition() {
-    const submit = this.task('Submit', this.submitFunction, {
-      payload: TaskInput.fromObject({
-        input: JsonPath.entirePayload,
-        execution: {
-          name: JsonPath.stringAt('$$.Execution.Name'),
-          startTime: JsonPath.stringAt('$$.Execution.StartTime'),
-        },
-      }),
-    });
-    const waitForJob = new Wait(this, 'WaitForJob', { time: WaitTime.secondsPath('$.job.waitSeconds') });
-    // Poll and Fetch take the whole state as their event: without Parameters a task's input is `$`.
-    const poll = this.task('Poll', this.pollFunction, {});
-    const fetch = this.task('Fetch', this.fetchFunction, { storageRetries: true });
-
-    const jobFailed = new Fail(this, 'JobFailed', { error: 'PceJobFailed', causePath: '$.job.message' });
-    const jobTimedOut = new Fail(this, 'JobTimedOut', { error: 'PceJobTimeout', causePath: '$.job.message' });
-    const jobMessage = JsonPath.stringAt('$.job.message');
-    const jobStatus = new Choice(this, 'JobStatus')
-      .when(
-        Condition.stringEquals('$.job.status', 'done'),
-        fetch.next(
-          notifyTask(this, 'NotifySucceeded', {
-            eventBus: this.eventBus,
-            detailType: DETAIL_TYPES.exportSucceeded,
-            detail: TaskInput.fromJsonPathAt('$'),
-            next: new Succeed(this, 'Done'),
-          }),
-        ),
-      )
-      .when(
-        Condition.stringEquals('$.job.status', 'failed'),
-        notifyTask(this, 'NotifyJobFailed', {
-          eventBus: this.eventBus,
-          detailType: DETAIL_TYPES.exportFailed,
-          detail: failureDetail({ error: 'PceJobFailed', cause: jobMessage }),
-          next: jobFailed,
-        }),
-      )
-      .when(
-        Condition.booleanEquals('$.job.timedOut', true),
-        notifyTask(this, 'NotifyJobTimedOut', {
-          eventBus: this.eventBus,
-          detailType: DETAIL_TYPES.exportFailed,
-          detail: failureDetail({ error: 'PceJobTimeout', cause: jobMessage }),
-          next: jobTimedOut,
-        }),
-      )
-      .otherwise(waitForJob);
+  private definition(snapshotMaxConcurrency: number): IChainable {
+    const execution = {
+      name: JsonPath.stringAt('$$.Execution.Name'),
+      startTime: JsonPath.stringAt('$$.Execution.StartTime'),
+    };
+    const done = new Succeed(this, 'Done');
 
     // A Lambda error's Cause is the JSON {errorType, errorMessage, trace}; the execution fails
     // with the error's name and its message as the cause.
@@ -255,11 +266,122 @@ export class ExportWorkflow extends Construct {
     // applied to an execution input that is not an object (an array, a string), which would end
     // the run in States.ResultPathMatchFailure instead of ExportConfigError. ResultPath is left
     // out rather than written as "$", which the local executor would take for a key named "$".
-    for (const task of [submit, poll, fetch]) {
-      task.addCatch(describeFailure, { errors: [...ERROR_NAMES] });
-    }
+    const catchNamedErrors = (...states: (LambdaInvoke | MapState)[]) => {
+      for (const state of states) state.addCatch(describeFailure, { errors: [...ERROR_NAMES] });
+    };
 
-    return submit.next(waitForJob).next(poll).next(jobStatus);
+    // One export: Submit → WaitForJob → Poll → JobStatus → Fetch, each outcome announced.
+    const jobMessage = JsonPath.stringAt('$.job.message');
+    const single = this.exportChain('', {
+      submitPayload: TaskInput.fromObject({ input: JsonPath.entirePayload, execution }),
+      afterFetch: notifyTask(this, 'NotifySucceeded', {
+        eventBus: this.eventBus,
+        detailType: DETAIL_TYPES.exportSucceeded,
+        detail: TaskInput.fromJsonPathAt('$'),
+        next: done,
+      }),
+      jobFailed: notifyTask(this, 'NotifyJobFailed', {
+        eventBus: this.eventBus,
+        detailType: DETAIL_TYPES.exportFailed,
+        detail: failureDetail({ error: 'PceJobFailed', cause: jobMessage }),
+        next: new Fail(this, 'JobFailed', { error: 'PceJobFailed', causePath: '$.job.message' }),
+      }),
+      jobTimedOut: notifyTask(this, 'NotifyJobTimedOut', {
+        eventBus: this.eventBus,
+        detailType: DETAIL_TYPES.exportFailed,
+        detail: failureDetail({ error: 'PceJobTimeout', cause: jobMessage }),
+        next: new Fail(this, 'JobTimedOut', { error: 'PceJobTimeout', causePath: '$.job.message' }),
+      }),
+    });
+    catchNamedErrors(...single.tasks);
+
+    // A snapshot: the same chain per export in an inline Map. A job that fails or times out ends
+    // its iteration in a Fail whose cause has the shape of a Lambda error's, so that the Map's
+    // one Catch describes every member failure alike; the first failure fails the Map, and the
+    // execution, before the manifest is written.
+    const memberEnded = new Pass(this, 'SnapshotJobEnded', {
+      parameters: {
+        error: JsonPath.stringAt('$.errorType'),
+        cause: JsonPath.jsonToString(JsonPath.objectAt('$')),
+      },
+    }).next(new Fail(this, 'SnapshotMemberFailed', { errorPath: '$.error', causePath: '$.cause' }));
+    const member = this.exportChain('Snapshot', {
+      jobFailed: new Pass(this, 'SnapshotJobFailed', {
+        parameters: { errorType: 'PceJobFailed', errorMessage: jobMessage },
+      }).next(memberEnded),
+      jobTimedOut: new Pass(this, 'SnapshotJobTimedOut', {
+        parameters: { errorType: 'PceJobTimeout', errorMessage: jobMessage },
+      }).next(memberEnded),
+    });
+    const plan = this.task('PlanSnapshot', this.snapshotFunction, {
+      payload: TaskInput.fromObject({ step: 'plan', input: JsonPath.entirePayload, execution }),
+    });
+    const exportSnapshot = new MapState(this, 'ExportSnapshot', {
+      itemsPath: '$.snapshot.members',
+      itemSelector: {
+        input: JsonPath.objectAt('$$.Map.Item.Value'),
+        execution: { ...execution, snapshot: JsonPath.stringAt('$.snapshot.name') },
+      },
+      maxConcurrency: snapshotMaxConcurrency,
+      resultPath: '$.results',
+    }).itemProcessor(member.chain);
+    const writeManifest = this.task('WriteSnapshotManifest', this.snapshotFunction, {
+      payload: TaskInput.fromObject({
+        step: 'complete',
+        snapshot: JsonPath.objectAt('$.snapshot'),
+        results: JsonPath.objectAt('$.results'),
+        execution,
+      }),
+      storageRetries: true,
+    });
+    catchNamedErrors(plan, exportSnapshot, writeManifest);
+    const snapshotRun = plan
+      .next(exportSnapshot)
+      .next(writeManifest)
+      .next(
+        notifyTask(this, 'NotifySnapshotSucceeded', {
+          eventBus: this.eventBus,
+          detailType: DETAIL_TYPES.snapshotSucceeded,
+          detail: TaskInput.fromJsonPathAt('$'),
+          next: done,
+        }),
+      );
+
+    return new Choice(this, 'IsSnapshot')
+      .when(Condition.isPresent('$.snapshot'), snapshotRun)
+      .otherwise(single.chain);
+  }
+
+  /**
+   * Submit → WaitForJob → Poll → JobStatus (loop) → Fetch, with state names starting with
+   * `prefix` (names are unique across a definition, Map iterations included). Submit's event is
+   * `submitPayload`, or the whole state when left out.
+   */
+  private exportChain(
+    prefix: string,
+    next: {
+      submitPayload?: TaskInput;
+      afterFetch?: IChainable;
+      jobFailed: IChainable;
+      jobTimedOut: IChainable;
+    },
+  ) {
+    const submit = this.task(`${prefix}Submit`, this.submitFunction, { payload: next.submitPayload });
+    const waitForJob = new Wait(this, `${prefix}WaitForJob`, {
+      time: WaitTime.secondsPath('$.job.waitSeconds'),
+    });
+    // Poll and Fetch take the whole state as their event: without Parameters a task's input is `$`.
+    const poll = this.task(`${prefix}Poll`, this.pollFunction, {});
+    const fetch = this.task(`${prefix}Fetch`, this.fetchFunction, { storageRetries: true });
+    const jobStatus = new Choice(this, `${prefix}JobStatus`)
+      .when(
+        Condition.stringEquals('$.job.status', 'done'),
+        next.afterFetch ? fetch.next(next.afterFetch) : fetch,
+      )
+      .when(Condition.stringEquals('$.job.status', 'failed'), next.jobFailed)
+      .when(Condition.booleanEquals('$.job.timedOut', true), next.jobTimedOut)
+      .otherwise(waitForJob);
+    return { tasks: [submit, poll, fetch], chain: submit.next(waitForJob).next(poll).next(jobStatus) };
   }
 
   /**
@@ -362,13 +484,56 @@ export class ExportWorkflow extends Construct {
     }
   }
 
+  private validateSnapshots(
+    exports: Readonly<Record<string, ExportInput>>,
+    snapshots: Readonly<Record<string, readonly string[]>>,
+    exportsJson: string,
+    snapshotsJson: string,
+    maxConcurrency: number,
+  ): void {
+    const fail = (field: string, issue: string): never => {
+      throw new Error(`${this.node.path}: ${field} ${issue}`);
+    };
+    if (
+      !Number.isInteger(maxConcurrency) ||
+      maxConcurrency < 1 ||
+      maxConcurrency > MAX_SNAPSHOT_CONCURRENCY
+    ) {
+      fail(
+        'snapshotMaxConcurrency',
+        `must be an integer from 1 to ${MAX_SNAPSHOT_CONCURRENCY} (got ${maxConcurrency}): each running export may poll once a second, and the PCE allows 500 requests a minute`,
+      );
+    }
+    for (const [name, members] of Object.entries(snapshots)) {
+      const field = `snapshots[${JSON.stringify(name)}]`;
+      if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(name)) {
+        fail(field, 'has an invalid name: letters, digits, "_" and "-", at most 64');
+      }
+      if (members.length < 1 || members.length > MAX_SNAPSHOT_MEMBERS) {
+        fail(field, `must list 1 to ${MAX_SNAPSHOT_MEMBERS} exports, not ${members.length}`);
+      }
+      members.forEach((member, index) => {
+        if (exports[member] === undefined)
+          fail(`${field}[${index}]`, `names export "${member}", which is not configured`);
+        if (members.indexOf(member) !== index) fail(`${field}[${index}]`, `repeats export "${member}"`);
+      });
+    }
+    const bytes = Buffer.byteLength(exportsJson) + Buffer.byteLength(snapshotsJson);
+    if (bytes > MAX_EXPORTS_JSON_BYTES) {
+      fail(
+        'snapshots',
+        `take ${bytes} bytes as JSON together with the exports, more than the ${MAX_EXPORTS_JSON_BYTES} that fit in the Snapshot function's environment`,
+      );
+    }
+  }
+
   /**
    * cdk-nag acknowledgements, each for one named finding: the wildcards that remain are the
    * ones IAM cannot scope further.
    */
-  private acknowledgeNagFindings(objectsArn: string): void {
+  private acknowledgeNagFindings(objectsArn: string, snapshotsArn: string): void {
     const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.';
-    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction]) {
+    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction, this.snapshotFunction]) {
       if (fn.role)
         Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: xray });
     }
@@ -379,13 +544,20 @@ export class ExportWorkflow extends Construct {
           'Fetch writes export objects, manifests and the latest pointer under generated keys below the configured prefix; the grant covers that prefix only.',
       });
     }
+    if (this.snapshotFunction.role) {
+      Validations.of(this.snapshotFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[${nagResourceFinding(this, snapshotsArn)}]`,
+        reason:
+          'The snapshot step writes each snapshot manifest and latest pointer under generated keys below {prefix}snapshots/; the grant covers that folder only.',
+      });
+    }
     const stateMachineRole = Validations.of(this.stateMachine.role);
     stateMachineRole.acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing actions do not support resource-level permissions.',
     });
-    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction]) {
+    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction, this.snapshotFunction]) {
       stateMachineRole.acknowledge({
         id: `AwsSolutions-IAM5[${nagResourceFinding(this, `${fn.functionArn}:*`)}]`,
         reason:

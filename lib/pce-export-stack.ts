@@ -50,6 +50,8 @@ export class PceExportStack extends Stack {
   public readonly secret: ISecret;
   /** Schedules by export name, for the exports that have one. */
   public readonly schedules: Readonly<Record<string, Schedule>>;
+  /** Schedules by snapshot name, for the configured snapshots that have one. */
+  public readonly snapshotSchedules: Readonly<Record<string, Schedule>>;
   /** Fires when an execution fails, times out or is aborted. */
   public readonly alarm: Alarm;
   public readonly alarmTopic: Topic;
@@ -81,6 +83,9 @@ export class PceExportStack extends Stack {
       maxPollIntervalSeconds: config.maxPollIntervalSeconds,
       logRetention: config.logRetentionDays,
       eventBus: this.eventBusFor(config.events?.bus),
+      snapshots: Object.fromEntries(
+        (config.snapshots ?? []).map((snapshot) => [snapshot.name, snapshot.exports]),
+      ),
     });
 
     if (config.glue) {
@@ -92,7 +97,9 @@ export class PceExportStack extends Stack {
       });
     }
 
-    this.schedules = this.createSchedules(config);
+    const schedules = this.createSchedules(config);
+    this.schedules = schedules.exports;
+    this.snapshotSchedules = schedules.snapshots;
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'pce-export alarms', enforceSSL: true });
     if (config.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
     this.alarm = this.createFailureAlarm();
@@ -159,9 +166,13 @@ export class PceExportStack extends Stack {
     return secret;
   }
 
-  private createSchedules(config: ExportConfig): Record<string, Schedule> {
+  private createSchedules(config: ExportConfig): {
+    exports: Record<string, Schedule>;
+    snapshots: Record<string, Schedule>;
+  } {
     const scheduled = config.exports.filter((definition) => definition.schedule !== undefined);
-    if (scheduled.length === 0) return {};
+    const scheduledSnapshots = (config.snapshots ?? []).filter((snapshot) => snapshot.schedule !== undefined);
+    if (scheduled.length === 0 && scheduledSnapshots.length === 0) return { exports: {}, snapshots: {} };
     const scope = new Construct(this, 'Schedules');
     // One role for all schedules, allowed to start this state machine and nothing else.
     const role = new Role(scope, 'Role', {
@@ -188,7 +199,25 @@ export class PceExportStack extends Stack {
         }),
       });
     }
-    return schedules;
+    const snapshotSchedules: Record<string, Schedule> = {};
+    for (const snapshot of scheduledSnapshots) {
+      const { schedule } = snapshot;
+      if (schedule === undefined) continue;
+      // "." cannot occur in an export name, so these ids never meet an export's.
+      snapshotSchedules[snapshot.name] = new Schedule(scope, `snapshot.${snapshot.name}`, {
+        description: `pce-export snapshot ${snapshot.name} (${snapshot.exports.join(', ')})`.slice(0, 512),
+        schedule: ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timeZone)),
+        enabled: schedule.enabled,
+        timeWindow: TimeWindow.off(),
+        target: new StepFunctionsStartExecution(this.workflow.stateMachine, {
+          role,
+          input: ScheduleTargetInput.fromObject({ snapshot: { name: snapshot.name } }),
+          retryAttempts: 10,
+          maxEventAge: Duration.hours(1),
+        }),
+      });
+    }
+    return { exports: schedules, snapshots: snapshotSchedules };
   }
 
   private createFailureAlarm(): Alarm {

@@ -6,7 +6,7 @@ import { type ExportConfig, loadConfig } from '../lib/config';
 import { PceExportStack } from '../lib/pce-export-stack';
 
 /** The handler modules a Task state can be mapped back to. */
-export type HandlerName = 'submit' | 'poll' | 'fetch';
+export type HandlerName = 'submit' | 'poll' | 'fetch' | 'snapshot';
 
 /** The service integrations (other than Lambda) the definition uses, each with a local stand-in. */
 export type ServiceIntegration = 'events:putEvents';
@@ -86,6 +86,7 @@ export function synthesizeLocalDefinition(
       [logicalId(workflow.submitFunction)]: 'submit',
       [logicalId(workflow.pollFunction)]: 'poll',
       [logicalId(workflow.fetchFunction)]: 'fetch',
+      [logicalId(workflow.snapshotFunction)]: 'snapshot',
     };
     const stateMachineId = logicalId(workflow.stateMachine);
 

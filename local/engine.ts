@@ -35,6 +35,8 @@ export interface LocalRunOptions {
   readonly executionName?: string;
   /** Configured exports by name, as the stack passes them to Submit. @default {} */
   readonly exports?: Readonly<Record<string, unknown>>;
+  /** Configured snapshots by name (lists of export names), as the stack passes them. @default {} */
+  readonly snapshots?: Readonly<Record<string, readonly unknown[]>>;
   readonly env?: Readonly<Record<string, string>>;
   readonly onEvent?: (event: WorkflowEvent) => void;
   /** Store the secret as this exact string instead of the JSON built from `pce` (to test bad secrets). */
@@ -121,6 +123,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
           EXPORT_BUCKET: run.bucket,
           EXPORT_PREFIX: run.prefix ?? '',
           PCE_EXPORTS: JSON.stringify(run.exports ?? {}),
+          PCE_SNAPSHOTS: JSON.stringify(run.snapshots ?? {}),
           ...run.env,
         }),
       );

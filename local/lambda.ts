@@ -14,15 +14,17 @@ export type LocalInvoke = (event: unknown) => Promise<unknown>;
  * variables (endpoints, region) are in place before the SDK clients at module scope are created.
  */
 export async function loadHandlers(): Promise<Record<HandlerName, LambdaHandler>> {
-  const [submit, poll, fetch] = await Promise.all([
+  const [submit, poll, fetch, snapshot] = await Promise.all([
     import('../lambdas/handlers/submit'),
     import('../lambdas/handlers/poll'),
     import('../lambdas/handlers/fetch'),
+    import('../lambdas/handlers/snapshot'),
   ]);
   return {
     submit: submit.handler as LambdaHandler,
     poll: poll.handler as LambdaHandler,
     fetch: fetch.handler as LambdaHandler,
+    snapshot: snapshot.handler as LambdaHandler,
   };
 }
 

@@ -2,7 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { executionInputSchema, executionOutputSchema } from './definitions';
+import {
+  executionInputSchema,
+  executionOutputSchema,
+  exportExecutionInputSchema,
+  exportOutputSchema,
+  snapshotExecutionInputSchema,
+  snapshotOutputSchema,
+} from './definitions';
 
 /*
  * Writes the published JSON Schema files from the zod schemas (`npm run schema`, which then lets
@@ -12,7 +19,32 @@ import { executionInputSchema, executionOutputSchema } from './definitions';
 
 export const SCHEMA_DIR = import.meta.dirname;
 
-type JsonSchema = Record<string, unknown> & { properties?: Record<string, Record<string, unknown>> };
+type JsonSchema = Record<string, unknown> & {
+  properties?: Record<string, Record<string, unknown>>;
+  $defs?: Record<string, JsonSchema>;
+};
+
+/**
+ * Names and titles of the schemas that get a `$defs` entry: the export input is used at the top
+ * level and again as a snapshot member, so it is written once and referred to.
+ */
+function definitions() {
+  const registry = z.registry<{ id?: string; title?: string; description?: string }>();
+  registry.add(exportExecutionInputSchema, {
+    id: 'ExportInput',
+    title: 'Export input',
+    description: 'Exports one collection (or one traffic query).',
+  });
+  registry.add(snapshotExecutionInputSchema, {
+    id: 'SnapshotInput',
+    title: 'Snapshot input',
+    description:
+      'Exports several collections into one folder with one manifest: members are names of configured exports or export inputs.',
+  });
+  registry.add(exportOutputSchema, { id: 'ExportOutput', title: 'Export output' });
+  registry.add(snapshotOutputSchema, { id: 'SnapshotOutput', title: 'Snapshot output' });
+  return registry;
+}
 
 /** Descriptions of the input fields (the zod input schema is shared with the handlers and carries none). */
 const INPUT_DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -30,15 +62,29 @@ const INPUT_DESCRIPTIONS: Readonly<Record<string, string>> = {
     'The Explorer query of a traffic export (kind "traffic"): since or start/end, policyDecisions, sources, destinations, maxResults, queryName.',
 };
 
-function describeProperties(schema: JsonSchema, descriptions: Readonly<Record<string, string>>): void {
-  for (const [name, property] of Object.entries(schema.properties ?? {})) {
+function describeProperties(
+  schema: JsonSchema | undefined,
+  descriptions: Readonly<Record<string, string>>,
+): void {
+  for (const [name, property] of Object.entries(schema?.properties ?? {})) {
     const description = descriptions[name];
     if (description !== undefined && property.description === undefined) property.description = description;
   }
 }
 
 function document(schema: z.ZodType, io: 'input' | 'output', header: Record<string, string>): JsonSchema {
-  const generated = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as JsonSchema;
+  const generated = z.toJSONSchema(schema, {
+    io,
+    target: 'draft-2020-12',
+    metadata: definitions(),
+    // Field descriptions and formats are set with .meta() on the shared schemas, which puts them
+    // in zod's global registry; this document names its definitions through its own registry.
+    override: ({ zodSchema, jsonSchema }) => {
+      const meta = z.globalRegistry.get(zodSchema as unknown as z.ZodType);
+      if (meta?.description !== undefined) jsonSchema.description ??= meta.description;
+      if (typeof meta?.format === 'string') jsonSchema.format ??= meta.format;
+    },
+  }) as JsonSchema;
   const { $schema, ...rest } = generated;
   return { $schema, ...header, ...rest };
 }
@@ -51,12 +97,12 @@ export function generateSchemas(): Record<string, JsonSchema> {
     description:
       'Input of a pce-export state machine execution (StartExecution, a schedule, or a parent state machine with states:startExecution.sync:2).',
   });
-  describeProperties(input, INPUT_DESCRIPTIONS);
+  describeProperties(input.$defs?.ExportInput, INPUT_DESCRIPTIONS);
   const output = document(executionOutputSchema, 'output', {
     $id: 'urn:pce-export:schema:execution-output',
     title: 'pce-export execution output',
     description:
-      'Output of a successful pce-export execution: where the object is and how to check it. Failures end in a Fail state whose error is one of PceAuthError, PceRequestError, PceRateLimited, PceUnavailable, PceProtocolError, PceJobFailed, PceJobTimeout, ExportConfigError, ExportStorageError.',
+      'Output of a successful pce-export execution: where the object (or, for a snapshot, the folder and its objects) is and how to check it. Failures end in a Fail state whose error is one of PceAuthError, PceRequestError, PceRateLimited, PceUnavailable, PceProtocolError, PceJobFailed, PceJobTimeout, ExportConfigError, ExportStorageError.',
   });
   return {
     'execution-input.schema.json': input,

@@ -58,8 +58,24 @@ export interface ExportExecutionInput {
   readonly traffic?: TrafficExecutionQuery;
 }
 
+/**
+ * Input of an execution that exports several collections into one folder with one manifest:
+ * `{"snapshot": {"name": "policy-model", "exports": ["labels", "workloads", …]}}`.
+ */
+export interface SnapshotExecutionInput {
+  readonly snapshot: {
+    /** Names the folder; a configured snapshot of that name supplies `exports`. */
+    readonly name: string;
+    /**
+     * 1 to 50 members: names of configured exports, or export inputs. Each member needs its own
+     * export name. Default: the configured snapshot's exports.
+     */
+    readonly exports?: (string | ExportExecutionInput)[];
+  };
+}
+
 /** Every input an execution accepts. */
-export type ExecutionInput = ExportExecutionInput;
+export type ExecutionInput = ExportExecutionInput | SnapshotExecutionInput;
 
 /** Output of a successful single-export execution. */
 export interface ExportOutput {
@@ -88,8 +104,31 @@ export interface ExportOutput {
   readonly manifestKey: string;
 }
 
-/** Every output a successful execution returns. */
-export type ExecutionOutput = ExportOutput;
+/** One object of a snapshot: an export's output without a manifest of its own. */
+export type SnapshotObject = Omit<ExportOutput, 'manifestKey'>;
+
+/** Output of a successful snapshot execution. */
+export interface SnapshotOutput {
+  readonly snapshotName: string;
+  readonly bucket: string;
+  /** Key of the folder: `{prefix}snapshots/{name}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}/`. */
+  readonly prefix: string;
+  /** `s3://{bucket}/{folder}` */
+  readonly uri: string;
+  /** `{folder}manifest.json`: lists every object; written once all are complete. */
+  readonly manifestKey: string;
+  /** All objects together. */
+  readonly bytes: number;
+  /** One per export, in the order requested. */
+  readonly objects: readonly SnapshotObject[];
+  /** ISO 8601, UTC. */
+  readonly startedAt: string;
+  /** ISO 8601, UTC. */
+  readonly completedAt: string;
+}
+
+/** Every output a successful execution returns: tell them apart by `snapshotName`. */
+export type ExecutionOutput = ExportOutput | SnapshotOutput;
 
 /** The `Error` of a failed execution (its `Cause` is a human sentence). */
 export type ExecutionErrorName =

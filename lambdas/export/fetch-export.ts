@@ -11,6 +11,9 @@ import {
   objectKey,
   objectMetadata,
   s3Uri,
+  snapshotFolderKey,
+  snapshotManifestKey,
+  snapshotObjectKey,
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
 import type { ExportOutput, WorkflowState } from './state';
@@ -36,6 +39,9 @@ export interface FetchDeps {
  * Streams the finished job's datafile into S3, then writes the manifest and `latest.json`
  * (in that order, each only after the previous is complete) and finally deletes the PCE job.
  * `state` must already be validated. A failed delete is logged, not thrown: the data is safe.
+ * A member of a snapshot run (`execution.snapshot`) writes its object into the snapshot's
+ * folder and no manifest or `latest.json` of its own: the snapshot's manifest lists it once
+ * every member is complete.
  */
 export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promise<ExportOutput> {
   const { job, execution } = state;
@@ -46,17 +52,33 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     );
   }
   const { bucket, prefix } = deps.storage;
-  const key = objectKey({
-    prefix,
-    exportName: request.name,
-    format: request.format,
-    gzip: request.gzip,
-    executionName: execution.name,
-    startTime: execution.startTime,
-  });
-  const manifestKey = manifestKeyFor(key);
+  const snapshotFolder =
+    execution.snapshot === undefined
+      ? undefined
+      : snapshotFolderKey({
+          prefix,
+          snapshotName: execution.snapshot,
+          executionName: execution.name,
+          startTime: execution.startTime,
+        });
+  const key =
+    snapshotFolder === undefined
+      ? objectKey({
+          prefix,
+          exportName: request.name,
+          format: request.format,
+          gzip: request.gzip,
+          executionName: execution.name,
+          startTime: execution.startTime,
+        })
+      : snapshotObjectKey(snapshotFolder, request.name, request.format, request.gzip);
+  const manifestKey =
+    snapshotFolder === undefined ? manifestKeyFor(key) : snapshotManifestKey(snapshotFolder);
   const contentType = contentTypeFor(request.format);
-  const metadata = objectMetadata({ request, jobHref: job.href, orgId: deps.orgId });
+  const metadata = {
+    ...objectMetadata({ request, jobHref: job.href, orgId: deps.orgId }),
+    ...(execution.snapshot === undefined ? {} : { snapshot: execution.snapshot }),
+  };
   const log = deps.logger;
 
   const client = await deps.connect();
@@ -129,9 +151,11 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     completedAt,
     ...(request.traffic ? { kind: 'traffic' as const, traffic: request.traffic } : {}),
   });
-  await putJson(deps.s3, bucket, manifestKey, manifest);
-  const latestKey = latestKeyFor(prefix, request.name);
-  await putJson(deps.s3, bucket, latestKey, { ...manifest, manifestKey });
+  if (snapshotFolder === undefined) {
+    await putJson(deps.s3, bucket, manifestKey, manifest);
+    const latestKey = latestKeyFor(prefix, request.name);
+    await putJson(deps.s3, bucket, latestKey, { ...manifest, manifestKey });
+  }
 
   try {
     await (traffic ? traffic.delete(job.href) : client.deleteJob(job.href));

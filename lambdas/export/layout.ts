@@ -11,6 +11,11 @@ import type { TrafficRequest } from './traffic-query';
  * Date and time are the execution's start time in UTC, so a retried Fetch writes the same key.
  * A `dt=` folder holds data objects only: Athena reads every object below a partition's
  * location, and would fail on a manifest's JSON there.
+ *
+ * A snapshot run (many exports in one execution) writes one folder:
+ *   {prefix}snapshots/{snapshotName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}/{exportName}.{ext}
+ *   {prefix}snapshots/{snapshotName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}/manifest.json
+ *   {prefix}snapshots/{snapshotName}/latest.json
  */
 
 /** S3 caps user metadata at 2 KB in total; the query is the only value that can grow. */
@@ -55,15 +60,55 @@ export interface ObjectKeyInput {
   readonly startTime: string;
 }
 
-export function objectKey(input: ObjectKeyInput): string {
-  const start = new Date(input.startTime);
+/** `dt=YYYY-MM-DD` and `{HHmmss}Z_{executionName}` of a run, from its start time in UTC. */
+function runStamp(startTime: string, executionName: string): { partition: string; run: string } {
+  const start = new Date(startTime);
   if (Number.isNaN(start.getTime())) {
     throw new ExportConfigError(`Invalid workflow state: state.execution.startTime must be an ISO 8601 time`);
   }
   const date = `${pad(start.getUTCFullYear(), 4)}-${pad(start.getUTCMonth() + 1)}-${pad(start.getUTCDate())}`;
   const time = `${pad(start.getUTCHours())}${pad(start.getUTCMinutes())}${pad(start.getUTCSeconds())}Z`;
-  const name = safeKeySegment(input.executionName);
-  return `${input.prefix}${input.exportName}/dt=${date}/${time}_${name}.${extensionFor(input.format, input.gzip)}`;
+  return { partition: `dt=${date}`, run: `${time}_${safeKeySegment(executionName)}` };
+}
+
+export function objectKey(input: ObjectKeyInput): string {
+  const { partition, run } = runStamp(input.startTime, input.executionName);
+  return `${input.prefix}${input.exportName}/${partition}/${run}.${extensionFor(input.format, input.gzip)}`;
+}
+
+/** The folder below the prefix that holds every snapshot. */
+export const SNAPSHOTS_FOLDER = 'snapshots';
+
+export interface SnapshotFolderInput {
+  readonly prefix: string;
+  readonly snapshotName: string;
+  readonly executionName: string;
+  /** ISO start time of the execution. */
+  readonly startTime: string;
+}
+
+/** `{prefix}snapshots/{name}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}/`: one snapshot run's folder. */
+export function snapshotFolderKey(input: SnapshotFolderInput): string {
+  const { partition, run } = runStamp(input.startTime, input.executionName);
+  return `${input.prefix}${SNAPSHOTS_FOLDER}/${input.snapshotName}/${partition}/${run}/`;
+}
+
+export function snapshotObjectKey(
+  folder: string,
+  exportName: string,
+  format: OutputFormat,
+  gzip: boolean,
+): string {
+  return `${folder}${exportName}.${extensionFor(format, gzip)}`;
+}
+
+/** The one manifest of a snapshot run, listing every object of its folder. */
+export function snapshotManifestKey(folder: string): string {
+  return `${folder}manifest.json`;
+}
+
+export function snapshotLatestKey(prefix: string, snapshotName: string): string {
+  return `${prefix}${SNAPSHOTS_FOLDER}/${snapshotName}/latest.json`;
 }
 
 /**

@@ -47,17 +47,27 @@ export interface JobState {
   readonly message?: string;
 }
 
+/**
+ * The execution an export runs in. `snapshot` names the snapshot when the export is one member
+ * of a snapshot run (its object then goes to the snapshot's folder).
+ */
+export interface ExecutionRef {
+  readonly name: string;
+  readonly startTime: string;
+  readonly snapshot?: string;
+}
+
 /** The state after Submit and after every Poll. */
 export interface WorkflowState {
   readonly export: ExportRequest;
-  readonly execution: { readonly name: string; readonly startTime: string };
+  readonly execution: ExecutionRef;
   readonly job: JobState;
 }
 
 /** Event Submit receives: the execution input plus the context the state machine adds. */
 export interface SubmitEvent {
   readonly input: unknown;
-  readonly execution: { readonly name: string; readonly startTime: string };
+  readonly execution: ExecutionRef;
 }
 
 /** The execution output (PRODUCT.md 3.3). */
@@ -76,4 +86,25 @@ export interface ExportOutput {
   readonly requestedAt: string;
   readonly completedAt: string;
   readonly manifestKey: string;
+}
+
+/** One object of a snapshot: an export's output without a manifest of its own. */
+export type SnapshotObject = Omit<ExportOutput, 'manifestKey'>;
+
+/** The execution output of a snapshot run. */
+export interface SnapshotOutput {
+  readonly snapshotName: string;
+  readonly bucket: string;
+  /** Key of the folder: `{prefix}snapshots/{name}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}/`. */
+  readonly prefix: string;
+  /** `s3://{bucket}/{folder}` */
+  readonly uri: string;
+  /** `{folder}manifest.json`, written once every object is complete. */
+  readonly manifestKey: string;
+  /** All objects together. */
+  readonly bytes: number;
+  /** One per export, in the order requested. */
+  readonly objects: readonly SnapshotObject[];
+  readonly startedAt: string;
+  readonly completedAt: string;
 }

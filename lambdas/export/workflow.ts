@@ -33,6 +33,8 @@ const isoTime = z
 export const executionSchema = z.object({
   name: z.string().min(1).max(256),
   startTime: isoTime,
+  /** Set on the members of a snapshot run (see snapshot.ts). */
+  snapshot: z.string().regex(EXPORT_NAME, 'letters, digits, "_" and "-", at most 64').optional(),
 });
 
 export const exportRequestSchema = z.object({

@@ -175,7 +175,8 @@ describe('pce-export command line', () => {
       States: Record<string, { Type: string }>;
     };
     expect(result.code).toBe(0);
-    expect(definition.StartAt).toBe('Submit');
+    expect(definition.StartAt).toBe('IsSnapshot');
+    expect(definition.States.Submit?.Type).toBe('Task');
     expect(definition.States.WaitForJob?.Type).toBe('Wait');
   });
 

@@ -1,4 +1,10 @@
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
+import { ERROR_NAMES } from '../../lambdas/pce/errors';
+import { ExportWorkflow } from '../../lib/export-workflow';
 import {
   actionsOf,
   configObject,
@@ -9,6 +15,7 @@ import {
   statementsOfRole,
   stateOf,
   synthStack,
+  unbundledApp,
 } from './support';
 
 const DEFAULT_BUS = 'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default';
@@ -322,3 +329,270 @@ interface TableInput {
     unknown
   >;
 }
+
+describe('snapshot mode', () => {
+  const config = {
+    ...configObject(),
+    snapshots: [
+      {
+        name: 'policy-model',
+        exports: ['labels', 'rule-sets'],
+        schedule: { expression: 'cron(0 4 * * ? *)', timeZone: 'Europe/Zurich' },
+      },
+      { name: 'adhoc', exports: ['workloads'] },
+    ],
+  };
+  const synth = synthStack(config);
+  const definition = renderDefinition(synth.template);
+  const { workflow } = synth.stack;
+  const functionArn = (fn: { node: unknown }) => `<${logicalId(fn as never)}.Arn>`;
+  const map = stateOf(definition, 'ExportSnapshot') as unknown as {
+    ItemProcessor: {
+      StartAt: string;
+      States: Record<string, Record<string, unknown>>;
+      ProcessorConfig: unknown;
+    };
+  } & Record<string, unknown>;
+  const inner = (name: string) => {
+    const state = map.ItemProcessor.States[name];
+    if (!state) throw new Error(`no state ${name} in the Map's ItemProcessor`);
+    return state;
+  };
+
+  it('plans the snapshot from the input and the execution before the Map', () => {
+    expect(stateOf(definition, 'PlanSnapshot')).toMatchObject({
+      Type: 'Task',
+      Resource: functionArn(workflow.snapshotFunction),
+      Parameters: {
+        step: 'plan',
+        'input.$': '$',
+        execution: { 'name.$': '$$.Execution.Name', 'startTime.$': '$$.Execution.StartTime' },
+      },
+      Next: 'ExportSnapshot',
+    });
+  });
+
+  it('runs an inline Map over the planned members, at most 5 at a time, into $.results', () => {
+    expect(map).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.snapshot.members',
+      ItemSelector: {
+        'input.$': '$$.Map.Item.Value',
+        execution: {
+          'name.$': '$$.Execution.Name',
+          'startTime.$': '$$.Execution.StartTime',
+          'snapshot.$': '$.snapshot.name',
+        },
+      },
+      MaxConcurrency: 5,
+      ResultPath: '$.results',
+      Next: 'WriteSnapshotManifest',
+    });
+    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
+  });
+
+  it('runs in each iteration the Submit → Wait → Poll → JobStatus → Fetch chain of a single export, under its own names', () => {
+    const types = Object.fromEntries(
+      Object.entries(map.ItemProcessor.States).map(([name, state]) => [name, state.Type]),
+    );
+
+    expect(map.ItemProcessor.StartAt).toBe('SnapshotSubmit');
+    expect(types).toEqual({
+      SnapshotSubmit: 'Task',
+      SnapshotWaitForJob: 'Wait',
+      SnapshotPoll: 'Task',
+      SnapshotJobStatus: 'Choice',
+      SnapshotFetch: 'Task',
+      SnapshotJobFailed: 'Pass',
+      SnapshotJobTimedOut: 'Pass',
+      SnapshotJobEnded: 'Pass',
+      SnapshotMemberFailed: 'Fail',
+    });
+    expect(inner('SnapshotSubmit')).toMatchObject({
+      Resource: functionArn(workflow.submitFunction),
+      Next: 'SnapshotWaitForJob',
+    });
+    expect(inner('SnapshotSubmit')).not.toHaveProperty('Parameters');
+    expect(inner('SnapshotPoll')).toMatchObject({
+      Resource: functionArn(workflow.pollFunction),
+      Next: 'SnapshotJobStatus',
+    });
+    expect(inner('SnapshotFetch')).toMatchObject({
+      Resource: functionArn(workflow.fetchFunction),
+      End: true,
+    });
+    expect(inner('SnapshotJobStatus')).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.job.status', StringEquals: 'done', Next: 'SnapshotFetch' },
+        { Variable: '$.job.status', StringEquals: 'failed', Next: 'SnapshotJobFailed' },
+        { Variable: '$.job.timedOut', BooleanEquals: true, Next: 'SnapshotJobTimedOut' },
+      ],
+      Default: 'SnapshotWaitForJob',
+    });
+    for (const name of ['SnapshotSubmit', 'SnapshotPoll', 'SnapshotFetch']) {
+      expect(inner(name).Retry).toEqual(stateOf(definition, name.replace('Snapshot', '')).Retry);
+      expect(inner(name)).not.toHaveProperty('Catch');
+    }
+  });
+
+  it('ends a failed or timed-out member job in a Fail with the named error and a Lambda-shaped cause', () => {
+    expect(inner('SnapshotJobFailed')).toEqual({
+      Type: 'Pass',
+      Parameters: { errorType: 'PceJobFailed', 'errorMessage.$': '$.job.message' },
+      Next: 'SnapshotJobEnded',
+    });
+    expect(inner('SnapshotJobTimedOut')).toEqual({
+      Type: 'Pass',
+      Parameters: { errorType: 'PceJobTimeout', 'errorMessage.$': '$.job.message' },
+      Next: 'SnapshotJobEnded',
+    });
+    expect(inner('SnapshotJobEnded')).toEqual({
+      Type: 'Pass',
+      Parameters: { 'error.$': '$.errorType', 'cause.$': 'States.JsonToString($)' },
+      Next: 'SnapshotMemberFailed',
+    });
+    expect(inner('SnapshotMemberFailed')).toEqual({
+      Type: 'Fail',
+      ErrorPath: '$.error',
+      CausePath: '$.cause',
+    });
+  });
+
+  it.each(['PlanSnapshot', 'ExportSnapshot', 'WriteSnapshotManifest'])(
+    '%s hands the nine named errors to DescribeFailure, so a failed member fails the execution with its error',
+    (name) => {
+      expect(stateOf(definition, name).Catch).toEqual([
+        { ErrorEquals: [...ERROR_NAMES], Next: 'DescribeFailure' },
+      ]);
+    },
+  );
+
+  it('writes the manifest after the Map, then puts "Snapshot Succeeded" with the output before Done', () => {
+    expect(stateOf(definition, 'WriteSnapshotManifest')).toMatchObject({
+      Resource: functionArn(workflow.snapshotFunction),
+      Parameters: {
+        step: 'complete',
+        'snapshot.$': '$.snapshot',
+        'results.$': '$.results',
+        execution: { 'name.$': '$$.Execution.Name', 'startTime.$': '$$.Execution.StartTime' },
+      },
+      Next: 'NotifySnapshotSucceeded',
+    });
+    expect(stateOf(definition, 'WriteSnapshotManifest').Retry).toContainEqual(
+      expect.objectContaining({ ErrorEquals: ['ExportStorageError'] }),
+    );
+    expect(stateOf(definition, 'NotifySnapshotSucceeded')).toMatchObject({
+      Resource: PUT_EVENTS,
+      Parameters: { Entries: [{ Source: 'pce-export', DetailType: 'Snapshot Succeeded', 'Detail.$': '$' }] },
+      ResultPath: null,
+      Next: 'Done',
+    });
+  });
+
+  it('tells the snapshot step the configured snapshots and exports, and nothing that reaches the PCE', () => {
+    const variables = (
+      synth.template.toJSON().Resources[logicalId(workflow.snapshotFunction)].Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+
+    expect(JSON.parse(variables.PCE_SNAPSHOTS as string)).toEqual({
+      'policy-model': ['labels', 'rule-sets'],
+      adhoc: ['workloads'],
+    });
+    expect(Object.keys(JSON.parse(variables.PCE_EXPORTS as string)).sort()).toEqual([
+      'labels',
+      'rule-sets',
+      'workloads',
+    ]);
+    expect(variables).toMatchObject({ EXPORT_PREFIX: 'pce/', PCE_ORG_ID: '1' });
+    expect(variables).not.toHaveProperty('PCE_SECRET_ID');
+    expect(variables).not.toHaveProperty('PCE_URL');
+  });
+
+  it('lets the snapshot step put objects below {prefix}snapshots/ and do nothing else in S3', () => {
+    const statements = statementsOfRole(
+      synth.template,
+      logicalId(workflow.snapshotFunction.role ?? synth.stack),
+    );
+    const s3 = statements
+      .filter((statement) => actionsOf(statement).some((action) => action.startsWith('s3:')))
+      .map((statement) => ({ ...statement, Resource: renderIntrinsics(statement.Resource) }));
+
+    expect(s3).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: `<${logicalId(synth.stack.bucket)}.Arn>/pce/snapshots/*`,
+      },
+    ]);
+  });
+
+  it('schedules a configured snapshot with its name as the input', () => {
+    const schedules = Object.values(synth.template.findResources('AWS::Scheduler::Schedule')).map(
+      (schedule) => schedule.Properties,
+    );
+    const snapshotSchedules = schedules.filter((schedule) => 'snapshot' in JSON.parse(schedule.Target.Input));
+
+    expect(snapshotSchedules).toHaveLength(1);
+    expect(snapshotSchedules[0]).toMatchObject({
+      ScheduleExpression: 'cron(0 4 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Zurich',
+      Target: { Arn: { Ref: logicalId(workflow.stateMachine) } },
+    });
+    expect(JSON.parse(snapshotSchedules[0]?.Target.Input)).toEqual({ snapshot: { name: 'policy-model' } });
+    expect(Object.keys(synth.stack.snapshotSchedules)).toEqual(['policy-model']);
+  });
+
+  it.each([
+    [
+      'a member that is not a configured export',
+      [{ name: 'model', exports: ['labels', 'vens'] }],
+      /snapshots\[0\]\.exports\[1\] names export "vens", which is not configured/,
+    ],
+    [
+      'a member listed twice',
+      [{ name: 'model', exports: ['labels', 'labels'] }],
+      /snapshots\[0\]\.exports\[1\] repeats export "labels"/,
+    ],
+    [
+      'two snapshots of one name',
+      [
+        { name: 'model', exports: ['labels'] },
+        { name: 'model', exports: ['workloads'] },
+      ],
+      /snapshots\[1\]\.name "model" is already used by snapshots\[0\]/,
+    ],
+    ['a snapshot without exports', [{ name: 'model', exports: [] }], /snapshots\[0\]\.exports/],
+  ])('rejects %s, naming the field', (_, snapshots, message) => {
+    expect(() => synthStack({ ...configObject(), snapshots })).toThrow(message);
+  });
+
+  it('reserves the export name "snapshots" for the snapshots folder', () => {
+    const config = configObject();
+    config.exports.push({ name: 'snapshots', kind: 'collection', path: '/labels' });
+
+    expect(() => synthStack(config)).toThrow(/exports\[3\]\.name "snapshots" is reserved/);
+  });
+
+  function workflowWith(snapshotMaxConcurrency?: number) {
+    const stack = new Stack(unbundledApp(), 'Test');
+    return new ExportWorkflow(stack, 'Workflow', {
+      pceUrl: 'https://pce.example.com:8443',
+      orgId: 1,
+      secret: new Secret(stack, 'Secret'),
+      bucket: new Bucket(stack, 'Bucket'),
+      snapshotMaxConcurrency,
+    });
+  }
+
+  it('takes another MaxConcurrency up to 8, the most that stays below the PCE rate limit when every export polls each second', () => {
+    const workflow8 = workflowWith(8);
+    const rendered = renderDefinition(Template.fromStack(Stack.of(workflow8)));
+
+    expect(stateOf(rendered, 'ExportSnapshot').MaxConcurrency).toBe(8);
+    expect(() => workflowWith(9)).toThrow(/snapshotMaxConcurrency must be an integer from 1 to 8 \(got 9\)/);
+    expect(() => workflowWith(0)).toThrow(/snapshotMaxConcurrency must be an integer from 1 to 8/);
+  });
+});

@@ -46,6 +46,7 @@ function build(props: Partial<ExportWorkflowProps> = {}, bucketEncryption = Buck
     submit: logicalId(workflow.submitFunction),
     poll: logicalId(workflow.pollFunction),
     fetch: logicalId(workflow.fetchFunction),
+    snapshot: logicalId(workflow.snapshotFunction),
   };
   return { stack, bucket, workflow, template, ids, definition: renderDefinition(template) };
 }
@@ -86,13 +87,18 @@ const LAMBDA_SERVICE = retry(
 describe('ExportWorkflow state machine definition', () => {
   const { definition, ids, template, workflow } = build();
 
-  it('starts at Submit and consists of exactly the documented states', () => {
+  it('starts at IsSnapshot and consists of exactly the documented states', () => {
     const types = Object.fromEntries(
       Object.entries(definition.States).map(([name, state]) => [name, state.Type]),
     );
 
-    expect(definition.StartAt).toBe('Submit');
+    expect(definition.StartAt).toBe('IsSnapshot');
     expect(types).toEqual({
+      IsSnapshot: 'Choice',
+      PlanSnapshot: 'Task',
+      ExportSnapshot: 'Map',
+      WriteSnapshotManifest: 'Task',
+      NotifySnapshotSucceeded: 'Task',
       Submit: 'Task',
       WaitForJob: 'Wait',
       Poll: 'Task',
@@ -117,6 +123,14 @@ describe('ExportWorkflow state machine definition', () => {
     expect(Object.values(definition.States).filter((state) => 'QueryLanguage' in state)).toEqual([]);
     expect(text).not.toMatch(/JSONata/i);
     expect(text).not.toContain('{%');
+  });
+
+  it('IsSnapshot sends a snapshot input to PlanSnapshot and every other input to Submit', () => {
+    expect(stateOf(definition, 'IsSnapshot')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.snapshot', IsPresent: true, Next: 'PlanSnapshot' }],
+      Default: 'Submit',
+    });
   });
 
   it('Submit gets the execution input, name and start time, calls its function directly and replaces the state', () => {
@@ -329,7 +343,7 @@ describe('ExportWorkflow functions', () => {
     });
     expect(
       Object.values(custom.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties),
-    ).toEqual(Array(4).fill({ RetentionInDays: 7 }));
+    ).toEqual(Array(5).fill({ RetentionInDays: 7 }));
   });
 
   it('defaults to no prefix and no configured exports', () => {
@@ -392,7 +406,7 @@ describe('ExportWorkflow permissions', () => {
       .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')))
       .flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
-    expect(s3Resources).toEqual([`<${ids.bucket}.Arn>/pce/*`]);
+    expect(s3Resources.sort()).toEqual([`<${ids.bucket}.Arn>/pce/*`, `<${ids.bucket}.Arn>/pce/snapshots/*`]);
   });
 
   it('with an empty prefix Fetch may write any object of the bucket', () => {
@@ -444,7 +458,7 @@ describe('ExportWorkflow permissions', () => {
     },
   );
 
-  it('lets the state machine invoke the three workflow functions and no other', () => {
+  it('lets the state machine invoke the four workflow functions and no other', () => {
     const roleId = logicalId(workflow.stateMachine.role);
     const invoke = statementsOfRole(template, roleId).filter((statement) =>
       actionsOf(statement).includes('lambda:InvokeFunction'),
@@ -452,7 +466,7 @@ describe('ExportWorkflow permissions', () => {
     const resources = invoke.flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
     expect(resources.sort()).toEqual(
-      ['submit', 'poll', 'fetch']
+      ['submit', 'poll', 'fetch', 'snapshot']
         .flatMap((fn) => [`<${ids[fn as 'submit']}.Arn>`, `<${ids[fn as 'submit']}.Arn>:*`])
         .sort(),
     );

@@ -88,6 +88,7 @@ describe('security review of PceExportStack', () => {
     submit: roleOf(workflow.submitFunction),
     poll: roleOf(workflow.pollFunction),
     fetch: roleOf(workflow.fetchFunction),
+    snapshot: roleOf(workflow.snapshotFunction),
     stateMachine: logicalId(workflow.stateMachine.role),
   };
   const functionRoles = [roles.submit, roles.poll, roles.fetch];
@@ -127,9 +128,11 @@ describe('security review of PceExportStack', () => {
         (id) => (propertiesOf(template, id).Environment as { Variables: Record<string, unknown> }).Variables,
       );
 
-      expect(variables).toHaveLength(3);
+      // Submit, Poll and Fetch get the secret's ARN; the snapshot step never talks to the PCE.
+      expect(variables).toHaveLength(4);
+      expect(variables.filter((env) => 'PCE_SECRET_ID' in env)).toHaveLength(3);
       for (const env of variables) {
-        expect(env.PCE_SECRET_ID).toEqual({ Ref: secretId });
+        if ('PCE_SECRET_ID' in env) expect(env.PCE_SECRET_ID).toEqual({ Ref: secretId });
         expect(JSON.stringify(env)).not.toMatch(/apiSecret|apiKey|REPLACE_ME|BEGIN CERTIFICATE/);
       }
       template.hasResourceProperties('AWS::SecretsManager::Secret', {
@@ -139,7 +142,7 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the bucket', () => {
-    it('is written by Fetch only, and only below the prefix: no listing, no deleting, no bucket-level action', () => {
+    it('is written by Fetch below the prefix and by the snapshot step below its snapshots folder only: no listing, no deleting, no bucket-level action', () => {
       const s3Grants = allowStatements(template).filter(({ statement }) =>
         actionsOf(statement).some((action) => action.startsWith('s3:')),
       );
@@ -158,6 +161,14 @@ describe('security review of PceExportStack', () => {
             Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/*']] },
           },
         },
+        {
+          role: roles.snapshot,
+          statement: {
+            Effect: 'Allow',
+            Action: 's3:PutObject',
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/snapshots/*']] },
+          },
+        },
       ]);
     });
 
@@ -170,7 +181,10 @@ describe('security review of PceExportStack', () => {
         .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('s3:')))
         .flatMap(({ statement }) => resourcesOfStatement(statement));
 
-      expect(resources).toEqual([`<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/*`]);
+      expect(resources).toEqual([
+        `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/*`,
+        `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/snapshots/*`,
+      ]);
     });
 
     it('denies every request without TLS, to the bucket and its objects, and allows nothing itself', () => {
@@ -213,11 +227,16 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the functions and the state machine', () => {
-    it('lets the state machine invoke the three workflow functions (and their versions) and nothing else in Lambda', () => {
+    it('lets the state machine invoke the four workflow functions (and their versions) and nothing else in Lambda', () => {
       const lambdaGrants = allowStatements(template).filter(({ statement }) =>
         actionsOf(statement).some((action) => action.startsWith('lambda:')),
       );
-      const functionArns = [workflow.submitFunction, workflow.pollFunction, workflow.fetchFunction]
+      const functionArns = [
+        workflow.submitFunction,
+        workflow.pollFunction,
+        workflow.fetchFunction,
+        workflow.snapshotFunction,
+      ]
         .map((fn) => `<${logicalId(fn)}.Arn>`)
         .flatMap((arn) => [arn, `${arn}:*`])
         .sort();
@@ -268,6 +287,7 @@ describe('security review of PceExportStack', () => {
         [roles.submit]: 'lambda.amazonaws.com',
         [roles.poll]: 'lambda.amazonaws.com',
         [roles.fetch]: 'lambda.amazonaws.com',
+        [roles.snapshot]: 'lambda.amazonaws.com',
         [roles.stateMachine]: 'states.amazonaws.com',
         [idsOfType(template, 'AWS::IAM::Role').find((id) => !Object.values(roles).includes(id)) ?? '']:
           'scheduler.amazonaws.com',
@@ -290,6 +310,7 @@ describe('security review of PceExportStack', () => {
         [roles.submit]: XRAY_WRITE,
         [roles.poll]: XRAY_WRITE,
         [roles.fetch]: XRAY_WRITE,
+        [roles.snapshot]: XRAY_WRITE,
         [roles.stateMachine]: STATE_MACHINE_LOGGING_AND_TRACING,
       });
     });
@@ -299,6 +320,7 @@ describe('security review of PceExportStack', () => {
         [roles.submit]: workflow.submitFunction.role,
         [roles.poll]: workflow.pollFunction.role,
         [roles.fetch]: workflow.fetchFunction.role,
+        [roles.snapshot]: workflow.snapshotFunction.role,
         [roles.stateMachine]: workflow.stateMachine.role,
       };
 

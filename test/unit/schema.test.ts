@@ -10,7 +10,11 @@ import { fetchExport } from '../../lambdas/export/fetch-export';
 import type * as state from '../../lambdas/export/state';
 import type { ExportErrorName } from '../../lambdas/pce/errors';
 import { exportInputOf, loadConfig } from '../../lib/config';
-import { executionInputSchema } from '../../schema/definitions';
+import {
+  executionInputSchema,
+  type exportExecutionInputSchema,
+  type snapshotExecutionInputSchema,
+} from '../../schema/definitions';
 import { generateSchemas, SCHEMA_DIR } from '../../schema/generate';
 import type * as published from '../../schema/index';
 
@@ -65,6 +69,11 @@ describe('the execution input schema', () => {
         maxWaitSeconds: 7200,
       },
     ],
+    ['a configured snapshot by name', { snapshot: { name: 'policy-model' } }],
+    [
+      'a snapshot of named and inline exports',
+      { snapshot: { name: 'morning', exports: ['labels', { exportName: 'managed', path: '/workloads' }] } },
+    ],
   ])('accepts %s, as the handlers do', (_, input) => {
     expect(errorsOf(validateInput, input)).toEqual([]);
     expect(executionInputSchema.safeParse(input).success).toBe(true);
@@ -80,6 +89,17 @@ describe('the execution input schema', () => {
       'a nested query value',
       { path: '/labels', query: { key: { role: 'web' } } },
       'must be string,number,boolean',
+    ],
+    [
+      'a snapshot with no exports',
+      { snapshot: { name: 'morning', exports: [] } },
+      'must NOT have fewer than 1 items',
+    ],
+    ['a snapshot name with a slash', { snapshot: { name: 'a/b' } }, 'must match pattern'],
+    [
+      'a snapshot mixed with export fields',
+      { snapshot: { name: 'morning' }, path: '/labels' },
+      'must NOT have additional properties',
     ],
   ])('rejects %s, as the handlers do', (_, input, message) => {
     expect(errorsOf(validateInput, input).join('; ')).toContain(message);
@@ -166,10 +186,14 @@ describe('the execution output schema', () => {
 
 describe('the published TypeScript types', () => {
   it('match what the handlers accept and return', () => {
-    // Both ways round: the published type is the handlers' input type, up to `readonly`.
-    expectTypeOf<published.ExportExecutionInput>().toExtend<z.input<typeof executionInputSchema>>();
-    expectTypeOf<z.input<typeof executionInputSchema>>().toExtend<published.ExportExecutionInput>();
+    // Both ways round: the published types are the handlers' input types, up to `readonly`.
+    expectTypeOf<published.ExportExecutionInput>().toExtend<z.input<typeof exportExecutionInputSchema>>();
+    expectTypeOf<z.input<typeof exportExecutionInputSchema>>().toExtend<published.ExportExecutionInput>();
+    expectTypeOf<published.SnapshotExecutionInput>().toExtend<z.input<typeof snapshotExecutionInputSchema>>();
+    expectTypeOf<z.input<typeof snapshotExecutionInputSchema>>().toExtend<published.SnapshotExecutionInput>();
+    expectTypeOf<published.ExecutionInput>().toExtend<z.input<typeof executionInputSchema>>();
     expectTypeOf<published.ExportOutput>().toEqualTypeOf<state.ExportOutput>();
+    expectTypeOf<published.SnapshotOutput>().toEqualTypeOf<state.SnapshotOutput>();
     expectTypeOf<published.ExecutionErrorName>().toEqualTypeOf<ExportErrorName>();
   });
 });

@@ -1,0 +1,71 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import { readConfiguredExports, readStorageSettings } from '../export/env';
+import { createLogger, startInvocation } from '../export/logger';
+import {
+  type CompleteEvent,
+  completeSnapshot,
+  type PlanEvent,
+  planSnapshot,
+  readConfiguredSnapshots,
+  type SnapshotPlan,
+} from '../export/snapshot';
+import type { SnapshotOutput } from '../export/state';
+import { ExportConfigError } from '../pce/errors';
+
+const logger = createLogger();
+// The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.
+const s3 = new S3Client({});
+
+export type SnapshotEvent = ({ step: 'plan' } & PlanEvent) | ({ step: 'complete' } & CompleteEvent);
+
+/**
+ * The two steps of a snapshot run around its Map:
+ * - `plan`: `{input, execution}` → `{snapshot: {name, folder, manifestKey, members}}`, the
+ *   validated members the Map exports;
+ * - `complete`: `{snapshot, results, execution}` → the execution output, after writing the
+ *   snapshot's manifest and latest.json.
+ */
+export async function handler(
+  event: SnapshotEvent,
+  context?: Context,
+): Promise<{ snapshot: SnapshotPlan } | SnapshotOutput> {
+  startInvocation(logger, { executionName: executionNameOf(event) }, context);
+  try {
+    const storage = readStorageSettings();
+    switch (event?.step) {
+      case 'plan': {
+        const plan = planSnapshot(event, {
+          configuredExports: readConfiguredExports(),
+          configuredSnapshots: readConfiguredSnapshots(),
+          prefix: storage.prefix,
+        });
+        logger.appendKeys({ snapshot: plan.snapshot.name });
+        logger.info('Planned snapshot', {
+          folder: plan.snapshot.folder,
+          exports: plan.snapshot.members.length,
+        });
+        return plan;
+      }
+      case 'complete': {
+        const org = Number(process.env.PCE_ORG_ID);
+        return await completeSnapshot(event, {
+          s3,
+          storage,
+          orgId: Number.isInteger(org) && org > 0 ? org : undefined,
+          logger,
+        });
+      }
+      default:
+        throw new ExportConfigError('Invalid event: step must be "plan" or "complete"');
+    }
+  } catch (error) {
+    logger.error('Snapshot step failed', error as Error);
+    throw error;
+  }
+}
+
+function executionNameOf(event: unknown): string | undefined {
+  const name = (event as { execution?: { name?: unknown } } | null)?.execution?.name;
+  return typeof name === 'string' ? name : undefined;
+}
