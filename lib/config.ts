@@ -165,6 +165,8 @@ const configSchema = z
     glue: glueConfigSchema.optional(),
     /** Snapshots: several exports into one folder with one manifest (lib/analytics-config.ts). */
     snapshots: z.array(snapshotConfigSchema(scheduleSchema)).optional(),
+    /** Deploy the example parent state machine that runs an export with startExecution.sync:2. */
+    exampleParent: z.boolean().optional(),
   })
   .strict()
   .superRefine(checkAnalyticsConfig);

@@ -27,6 +27,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { ExportInput } from '../lambdas/export/input';
 import { type ExportConfig, exportInputOf } from './config';
+import { ExampleParent } from './example-parent';
 import { ExportWorkflow } from './export-workflow';
 import { AnalyticsCatalog } from './glue';
 
@@ -57,6 +58,8 @@ export class PceExportStack extends Stack {
   public readonly alarmTopic: Topic;
   /** The Glue database and tables Athena reads, when `glue` is configured. */
   public readonly catalog?: AnalyticsCatalog;
+  /** The example parent state machine, when `exampleParent` is configured. */
+  public readonly exampleParent?: ExampleParent;
 
   constructor(scope: Construct, id: string, props: PceExportStackProps) {
     super(scope, id, {
@@ -94,6 +97,18 @@ export class PceExportStack extends Stack {
         bucket: this.bucket,
         prefix: config.bucket.prefix,
         exports: config.exports,
+      });
+    }
+
+    if (config.exampleParent) {
+      this.exampleParent = new ExampleParent(this, 'ExampleParent', {
+        exportStateMachine: this.workflow.stateMachine,
+        logRetention: config.logRetentionDays,
+      });
+      new CfnOutput(this, 'ExampleParentArn', {
+        description:
+          'Example parent state machine: runs an export with startExecution.sync:2 and reads its output',
+        value: this.exampleParent.stateMachine.stateMachineArn,
       });
     }
 

@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ERROR_NAMES } from '../../lambdas/pce/errors';
 import { ExportWorkflow } from '../../lib/export-workflow';
@@ -594,5 +595,111 @@ describe('snapshot mode', () => {
     expect(stateOf(rendered, 'ExportSnapshot').MaxConcurrency).toBe(8);
     expect(() => workflowWith(9)).toThrow(/snapshotMaxConcurrency must be an integer from 1 to 8 \(got 9\)/);
     expect(() => workflowWith(0)).toThrow(/snapshotMaxConcurrency must be an integer from 1 to 8/);
+  });
+});
+
+describe('example parent state machine', () => {
+  const synth = synthStack({ ...configObject(), exampleParent: true });
+  const parent = synth.stack.exampleParent;
+  if (!parent) throw new Error('exampleParent: true deployed no parent');
+  const childId = logicalId(synth.stack.workflow.stateMachine);
+  const parentResource = synth.template.toJSON().Resources[logicalId(parent.stateMachine)];
+  const definition = JSON.parse(renderIntrinsics(parentResource.Properties.DefinitionString)) as {
+    StartAt: string;
+    States: Record<string, Record<string, unknown>>;
+  };
+
+  it('runs the export with startExecution.sync:2, passing its own input as the export input', () => {
+    expect(definition.StartAt).toBe('RunExport');
+    expect(definition.States.RunExport).toEqual({
+      Type: 'Task',
+      Resource: 'arn:<AWS::Partition>:states:::states:startExecution.sync:2',
+      Parameters: { StateMachineArn: `<${childId}>`, 'Input.$': '$' },
+      Next: 'ReadExportOutput',
+    });
+  });
+
+  it("reads the export's output, which .sync:2 returns as JSON", () => {
+    expect(definition.States.ReadExportOutput).toEqual({
+      Type: 'Pass',
+      Parameters: {
+        'uri.$': '$.Output.uri',
+        'bucket.$': '$.Output.bucket',
+        'manifestKey.$': '$.Output.manifestKey',
+        'exportExecutionArn.$': '$.ExecutionArn',
+      },
+      Next: 'Done',
+    });
+    expect(JSON.stringify(definition)).not.toMatch(/JSONata|QueryLanguage/);
+  });
+
+  /** renderIntrinsics, with the name part of a state machine ARN (`Fn::Select` 6 of its split) as `<Id.Name>`. */
+  function render(value: unknown): string {
+    const named = JSON.parse(JSON.stringify(value), (_key, node: unknown) => {
+      const select = (
+        node as { 'Fn::Select'?: [number, { 'Fn::Split': [string, { Ref: string }] }] } | null
+      )?.['Fn::Select'];
+      return select?.[0] === 6 ? `<${select[1]['Fn::Split'][1].Ref}.Name>` : node;
+    }) as unknown;
+    return renderIntrinsics(named);
+  }
+
+  it('may start the export state machine, watch and stop its executions, and nothing else', () => {
+    const statements = statementsOfRole(synth.template, logicalId(parent.stateMachine.role))
+      .filter((statement) => render(statement.Resource) !== '*')
+      .map((statement) => ({ ...statement, Resource: render(statement.Resource) }));
+
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: `<${childId}>` },
+      {
+        Effect: 'Allow',
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Resource: `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${childId}.Name>*`,
+      },
+      {
+        Effect: 'Allow',
+        Action: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
+        Resource:
+          'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule',
+      },
+    ]);
+  });
+
+  it('is a Standard state machine with tracing and full logging, named by CloudFormation', () => {
+    expect(parentResource.Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+    });
+    expect(parentResource.Properties).not.toHaveProperty('StateMachineName');
+    synth.template.hasOutput('ExampleParentArn', { Value: { Ref: logicalId(parent.stateMachine) } });
+  });
+
+  it('is not deployed unless exampleParent is set', () => {
+    const plain = synthStack();
+
+    expect(plain.stack.exampleParent).toBeUndefined();
+    expect(Object.keys(plain.template.findResources('AWS::StepFunctions::StateMachine'))).toEqual([
+      logicalId(plain.stack.workflow.stateMachine),
+    ]);
+  });
+});
+
+describe('cdk-nag with every analytics option on', () => {
+  it('reports no unacknowledged finding for Glue, snapshots, a custom bus and the example parent', () => {
+    const { app } = synthStack({
+      ...configObject(),
+      glue: { database: 'pce' },
+      snapshots: [
+        { name: 'policy-model', exports: ['labels', 'workloads'], schedule: { expression: 'rate(1 day)' } },
+      ],
+      events: { bus: 'pce-exports' },
+      exampleParent: true,
+    });
+
+    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(app);
+
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+    expect(report.success).toBe(true);
   });
 });
