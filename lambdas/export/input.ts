@@ -16,11 +16,11 @@ export const DEFAULT_TRAFFIC_EXPORT_NAME = 'traffic';
 
 const EXPORT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`. */
-const COLLECTION_PATH = /^(\/[a-z0-9_]+)+$/;
-const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;
+export const COLLECTION_PATH = /^(\/[a-z0-9_]+)+$/;
+export const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;
 // No control characters, no `?`/`#` (they would change the request's shape), bounded length.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const QUERY_VALUE = /^[^\u0000-\u001f\u007f?#]{0,1024}$/;
+export const QUERY_VALUE = /^[^\u0000-\u001f\u007f?#]{0,1024}$/;
 
 const queryValue = z
   .union([z.string(), z.number(), z.boolean()])

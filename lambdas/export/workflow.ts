@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ExportConfigError } from '../pce/errors';
-import { describeIssues, MAX_WAIT_SECONDS_LIMIT } from './input';
+import { COLLECTION_PATH, describeIssues, MAX_WAIT_SECONDS_LIMIT, QUERY_KEY, QUERY_VALUE } from './input';
 import type { WorkflowState } from './state';
 import { trafficRequestSchema } from './traffic-query';
 
@@ -12,10 +12,6 @@ import { trafficRequestSchema } from './traffic-query';
  */
 
 const EXPORT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
-const COLLECTION_PATH = /^(\/[a-z0-9_]+)+$/;
-const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const QUERY_VALUE = /^[^\u0000-\u001f\u007f?#]{0,1024}$/;
 export const JOB_HREF = /^\/orgs\/([0-9]+)\/jobs\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 export const DATAFILE_HREF = /^\/orgs\/([0-9]+)\/datafiles\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 export const TRAFFIC_QUERY_HREF =
