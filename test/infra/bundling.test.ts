@@ -34,6 +34,20 @@ describe('Lambda bundling', () => {
         expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
         expect(invokeBundle(dir, { input: { path: 'not a path' } })).toBe('ExportConfigError');
       }
+
+      // The snapshot step writes manifests and never reads the secret.
+      const snapshotKey =
+        template.Resources[logicalId(stack.workflow.snapshotFunction)]?.Properties.Code.S3Key;
+      if (snapshotKey === undefined) throw new Error('the snapshot function has no code asset');
+      const snapshotDir = join(assembly.directory, `asset.${snapshotKey.replace(/\.zip$/, '')}`);
+      const snapshotCode = readFileSync(join(snapshotDir, 'index.js'), 'utf8');
+      expect(existsSync(join(snapshotDir, 'index.js.map'))).toBe(true);
+      expect(snapshotCode).not.toMatch(/require\("@aws-sdk\/(?!signature-v4-crt")/);
+      expect(snapshotCode).toContain('PutObject');
+      expect(snapshotCode).not.toContain('GetSecretValue');
+      expect(invokeBundle(snapshotDir, { step: 'plan', input: { snapshot: { name: '../up' } } })).toBe(
+        'ExportConfigError',
+      );
     },
     120_000,
   );
