@@ -43,8 +43,6 @@ export interface LocalRunOptions {
   readonly rawSecret?: string;
   /** Pause before each retry, in ms by state name, instead of the definition's backoff. @default the definition's */
   readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
-  /** Pause of Wait states, in ms by state name, instead of the definition's. @default the definition's */
-  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
 }
 
 export interface LocalEngine {
@@ -136,7 +134,6 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
           onEvent: run.onEvent,
           events,
           retryIntervalOverrides: run.retryIntervalOverrides,
-          waitTimeOverrides: run.waitTimeOverrides,
         });
       } finally {
         leave();

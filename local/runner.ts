@@ -44,11 +44,6 @@ export interface WorkflowRunOptions {
    * @default the definition's IntervalSeconds, BackoffRate, MaxDelaySeconds and jitter
    */
   readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
-  /**
-   * Milliseconds a Wait state pauses, by state name, instead of its Seconds/SecondsPath (tests
-   * that are not about waiting). @default the definition's
-   */
-  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
 }
 
 export const LOCAL_STATE_MACHINE_NAME = 'PceExportWorkflow';
@@ -91,7 +86,6 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<RunOutco
       ...(options.retryIntervalOverrides
         ? { retryIntervalOverrides: options.retryIntervalOverrides as Record<string, number | number[]> }
         : {}),
-      ...(options.waitTimeOverrides ? { waitTimeOverrides: { ...options.waitTimeOverrides } } : {}),
     },
     context: {
       Execution: {
