@@ -70,41 +70,5 @@ export interface SubmitEvent {
   readonly execution: ExecutionRef;
 }
 
-/** The execution output (PRODUCT.md 3.3). */
-export interface ExportOutput {
-  readonly exportName: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly uri: string;
-  readonly bytes: number;
-  readonly sha256: string;
-  readonly format: OutputFormat;
-  readonly gzip: boolean;
-  readonly objectCount?: number;
-  readonly jobHref: string;
-  readonly polls: number;
-  readonly requestedAt: string;
-  readonly completedAt: string;
-  readonly manifestKey: string;
-}
-
-/** One object of a snapshot: an export's output without a manifest of its own. */
-export type SnapshotObject = Omit<ExportOutput, 'manifestKey'>;
-
-/** The execution output of a snapshot run. */
-export interface SnapshotOutput {
-  readonly snapshotName: string;
-  readonly bucket: string;
-  /** Key of the folder: `{prefix}snapshots/{name}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}/`. */
-  readonly prefix: string;
-  /** `s3://{bucket}/{folder}` */
-  readonly uri: string;
-  /** `{folder}manifest.json`, written once every object is complete. */
-  readonly manifestKey: string;
-  /** All objects together. */
-  readonly bytes: number;
-  /** One per export, in the order requested. */
-  readonly objects: readonly SnapshotObject[];
-  readonly startedAt: string;
-  readonly completedAt: string;
-}
+/** The execution outputs (PRODUCT.md 3.3) are the published types callers read. */
+export type { ExportOutput, SnapshotObject, SnapshotOutput } from '../../schema/index';
