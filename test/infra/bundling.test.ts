@@ -2,55 +2,50 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HANDLERS_PRESENT, logicalId, projectApp, synthStack } from './support';
+import { logicalId, projectApp, synthStack } from './support';
 
 describe('Lambda bundling', () => {
-  // Bundles for real with esbuild (no Docker); needs the handler modules in lambdas/handlers.
-  it.skipIf(!HANDLERS_PRESENT)(
-    'bundles each handler into one minified CommonJS file with a source map, AWS SDK included',
-    () => {
-      const app = projectApp();
-      const { stack } = synthStack(undefined, app);
-      const assembly = app.synth();
-      const template = assembly.getStackByName(stack.stackName).template as {
-        Resources: Record<string, { Properties: { Code: { S3Key: string } } }>;
-      };
+  // Bundles for real with esbuild (no Docker), as cdk synth does.
+  it('bundles each handler into one minified CommonJS file with a source map, AWS SDK included', () => {
+    const app = projectApp();
+    const { stack } = synthStack(undefined, app);
+    const assembly = app.synth();
+    const template = assembly.getStackByName(stack.stackName).template as {
+      Resources: Record<string, { Properties: { Code: { S3Key: string } } }>;
+    };
 
-      for (const fn of [
-        stack.workflow.submitFunction,
-        stack.workflow.pollFunction,
-        stack.workflow.fetchFunction,
-      ]) {
-        const s3Key = template.Resources[logicalId(fn)]?.Properties.Code.S3Key;
-        if (s3Key === undefined) throw new Error(`${fn.node.path} has no code asset`);
-        const dir = join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`);
-        const code = readFileSync(join(dir, 'index.js'), 'utf8');
+    for (const fn of [
+      stack.workflow.submitFunction,
+      stack.workflow.pollFunction,
+      stack.workflow.fetchFunction,
+    ]) {
+      const s3Key = template.Resources[logicalId(fn)]?.Properties.Code.S3Key;
+      if (s3Key === undefined) throw new Error(`${fn.node.path} has no code asset`);
+      const dir = join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`);
+      const code = readFileSync(join(dir, 'index.js'), 'utf8');
 
-        expect(existsSync(join(dir, 'index.js.map'))).toBe(true);
-        expect(code).toMatch(/exports|module\.exports/);
-        // Only the SDK's optional CRT signer stays an unresolved require (it is loaded in a try/catch).
-        expect(code).not.toMatch(/require\("@aws-sdk\/(?!signature-v4-crt")/);
-        expect(code).toContain('GetSecretValue');
-        expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
-        expect(invokeBundle(dir, { input: { path: 'not a path' } })).toBe('ExportConfigError');
-      }
+      expect(existsSync(join(dir, 'index.js.map'))).toBe(true);
+      expect(code).toMatch(/exports|module\.exports/);
+      // Only the SDK's optional CRT signer stays an unresolved require (it is loaded in a try/catch).
+      expect(code).not.toMatch(/require\("@aws-sdk\/(?!signature-v4-crt")/);
+      expect(code).toContain('GetSecretValue');
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+      expect(invokeBundle(dir, { input: { path: 'not a path' } })).toBe('ExportConfigError');
+    }
 
-      // The snapshot step writes manifests and never reads the secret.
-      const snapshotKey =
-        template.Resources[logicalId(stack.workflow.snapshotFunction)]?.Properties.Code.S3Key;
-      if (snapshotKey === undefined) throw new Error('the snapshot function has no code asset');
-      const snapshotDir = join(assembly.directory, `asset.${snapshotKey.replace(/\.zip$/, '')}`);
-      const snapshotCode = readFileSync(join(snapshotDir, 'index.js'), 'utf8');
-      expect(existsSync(join(snapshotDir, 'index.js.map'))).toBe(true);
-      expect(snapshotCode).not.toMatch(/require\("@aws-sdk\/(?!signature-v4-crt")/);
-      expect(snapshotCode).toContain('PutObject');
-      expect(snapshotCode).not.toContain('GetSecretValue');
-      expect(invokeBundle(snapshotDir, { step: 'plan', input: { snapshot: { name: '../up' } } })).toBe(
-        'ExportConfigError',
-      );
-    },
-    120_000,
-  );
+    // The snapshot step writes manifests and never reads the secret.
+    const snapshotKey = template.Resources[logicalId(stack.workflow.snapshotFunction)]?.Properties.Code.S3Key;
+    if (snapshotKey === undefined) throw new Error('the snapshot function has no code asset');
+    const snapshotDir = join(assembly.directory, `asset.${snapshotKey.replace(/\.zip$/, '')}`);
+    const snapshotCode = readFileSync(join(snapshotDir, 'index.js'), 'utf8');
+    expect(existsSync(join(snapshotDir, 'index.js.map'))).toBe(true);
+    expect(snapshotCode).not.toMatch(/require\("@aws-sdk\/(?!signature-v4-crt")/);
+    expect(snapshotCode).toContain('PutObject');
+    expect(snapshotCode).not.toContain('GetSecretValue');
+    expect(invokeBundle(snapshotDir, { step: 'plan', input: { snapshot: { name: '../up' } } })).toBe(
+      'ExportConfigError',
+    );
+  }, 120_000);
 });
 
 /**

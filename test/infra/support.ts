@@ -1,16 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { parseConfig } from '../../lib/config';
-import { HANDLERS_DIR, REPO_ROOT } from '../../lib/lambda-defaults';
+import { REPO_ROOT } from '../../lib/lambda-defaults';
 import { PceExportStack } from '../../lib/pce-export-stack';
-
-/** Whether the handler modules exist, so their bundling can be exercised. */
-export const HANDLERS_PRESENT = ['submit', 'poll', 'fetch'].every((name) =>
-  existsSync(join(HANDLERS_DIR, `${name}.ts`)),
-);
 
 /** The feature flags in cdk.json, so tests synthesize what `cdk synth` does. */
 export const CDK_JSON_CONTEXT = (
