@@ -23,6 +23,11 @@ export interface LocalDefinition {
    * are unique across a whole definition).
    */
   readonly taskHandlers: Readonly<Record<string, TaskTarget>>;
+  /**
+   * The configured exports and snapshots the deployed functions get (`PCE_EXPORTS`,
+   * `PCE_SNAPSHOTS`), so that `{"exportName": …}` resolves locally as it does in AWS.
+   */
+  readonly configured: Readonly<Record<'PCE_EXPORTS' | 'PCE_SNAPSHOTS', string>>;
 }
 
 /** `arn:aws:states:::events:putEvents` in any partition (no `.sync` or `.waitForTaskToken`). */
@@ -111,7 +116,21 @@ export function synthesizeLocalDefinition(
       if (taskHandlers[name] !== undefined) throw new Error(`state name ${name} is used twice`);
       taskHandlers[name] = target;
     }
-    return { definition, taskHandlers };
+    const literal = (fn: { node: { defaultChild?: unknown } }, name: string) => {
+      const environment = template.Resources[logicalId(fn)]?.Properties?.Environment as
+        | { Variables?: Record<string, unknown> }
+        | undefined;
+      const value = environment?.Variables?.[name];
+      return typeof value === 'string' ? value : '{}';
+    };
+    return {
+      definition,
+      taskHandlers,
+      configured: {
+        PCE_EXPORTS: literal(workflow.submitFunction, 'PCE_EXPORTS'),
+        PCE_SNAPSHOTS: literal(workflow.snapshotFunction, 'PCE_SNAPSHOTS'),
+      },
+    };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

@@ -33,9 +33,9 @@ export interface LocalRunOptions {
   readonly prefix?: string;
   readonly input: unknown;
   readonly executionName?: string;
-  /** Configured exports by name, as the stack passes them to Submit. @default {} */
+  /** Configured exports by name, as the stack passes them to Submit. @default those of the deploy configuration */
   readonly exports?: Readonly<Record<string, unknown>>;
-  /** Configured snapshots by name (lists of export names), as the stack passes them. @default {} */
+  /** Configured snapshots by name (lists of export names), as the stack passes them. @default those of the deploy configuration */
   readonly snapshots?: Readonly<Record<string, readonly unknown[]>>;
   readonly env?: Readonly<Record<string, string>>;
   readonly onEvent?: (event: WorkflowEvent) => void;
@@ -120,8 +120,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
           PCE_SECRET_ID: secretId,
           EXPORT_BUCKET: run.bucket,
           EXPORT_PREFIX: run.prefix ?? '',
-          PCE_EXPORTS: JSON.stringify(run.exports ?? {}),
-          PCE_SNAPSHOTS: JSON.stringify(run.snapshots ?? {}),
+          PCE_EXPORTS: run.exports ? JSON.stringify(run.exports) : local.configured.PCE_EXPORTS,
+          PCE_SNAPSHOTS: run.snapshots ? JSON.stringify(run.snapshots) : local.configured.PCE_SNAPSHOTS,
           ...run.env,
         }),
       );

@@ -42,3 +42,17 @@ describe('the definition the local engine executes', () => {
     expect(local.taskHandlers).toMatchObject({ Submit: 'submit', Poll: 'poll', Fetch: 'fetch' });
   });
 });
+
+describe('the configured exports a local run resolves names with', () => {
+  it('are those the deployed functions get from the deploy configuration', () => {
+    const config = loadConfig(DEFAULT_CONFIG_PATH);
+
+    const { configured } = synthesizeLocalDefinition();
+
+    const exports = JSON.parse(configured.PCE_EXPORTS) as Record<string, { path?: string }>;
+    const snapshots = JSON.parse(configured.PCE_SNAPSHOTS) as Record<string, unknown>;
+    expect(Object.keys(exports).sort()).toEqual(config.exports.map((e) => e.name).sort());
+    expect(exports.workloads?.path).toBe('/workloads');
+    expect(Object.keys(snapshots)).toEqual((config.snapshots ?? []).map((s) => s.name));
+  });
+});
