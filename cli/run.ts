@@ -168,7 +168,7 @@ const INPUT_FLAGS = [
 
 /**
  * The execution input in a `--input-json` file: an export input, or a snapshot whose members
- * are export inputs (`run` has no configured exports for names to refer to).
+ * are export inputs or the names of exports in the deploy configuration.
  */
 function readInputFile(file: string): Record<string, unknown> {
   let text: string;
@@ -199,13 +199,6 @@ function readInputFile(file: string): Record<string, unknown> {
   const parsed = snapshotInputSchema.safeParse(value);
   if (!parsed.success)
     throw new UsageError(`--input-json ${file}: Invalid input: ${describeIssues(parsed.error, 'input')}`);
-  const { exports } = parsed.data.snapshot;
-  const named = (exports ?? []).findIndex((member) => typeof member === 'string');
-  if (exports === undefined || named >= 0) {
-    throw new UsageError(
-      `--input-json ${file}: ${exports === undefined ? 'input.snapshot.exports is missing' : `input.snapshot.exports[${named}] is a name`}; pce-export run has no configured exports, so list each export's input, e.g. {"exportName": "labels", "path": "/labels"}`,
-    );
-  }
   return value as Record<string, unknown>;
 }
 

@@ -285,8 +285,18 @@ describe('pce-export run --input-json with a snapshot', () => {
     ]);
   });
 
+  it('runs a snapshot of exports named in the deploy configuration', async () => {
+    const { code, stdout } = await cli({ snapshot: { name: 'named', exports: ['labels', 'rule-sets'] } });
+
+    expect(code).toBe(0);
+    const output = JSON.parse(stdout.trimEnd().split('\n').at(-1) ?? '') as SnapshotOutput;
+    expect(output.objects.map((o) => [o.exportName, o.format])).toEqual([
+      ['labels', 'ndjson'],
+      ['rule-sets', 'raw'],
+    ]);
+  });
+
   it.each([
-    [{ snapshot: { name: 'laptop', exports: ['labels'] } }, [], 'input.snapshot.exports[0] is a name'],
     [{ path: '/labels' }, ['--path', '/labels'], '--path does not go with --input-json'],
     [{ snapshot: { name: 'laptop', exports: [] } }, [], 'input.snapshot.exports'],
   ])('exits 2 with the reason for %j %j', async (input, extra, message) => {
