@@ -3,8 +3,6 @@ import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { type Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { MockAgent, errors as undiciErrors } from 'undici';
@@ -20,6 +18,7 @@ import {
 } from '../../lambdas/pce/errors';
 import type { PceClient, PceClientOptions, PceConnection } from '../../lambdas/pce/types';
 import { TOOL_VERSION } from '../../lambdas/version';
+import { collect, failure } from '../support/async';
 import { createTestCa } from '../support/tls';
 
 const ORIGIN = 'https://pce.example.com:8443';
@@ -98,29 +97,6 @@ function loopbackClient(origin: string, options: PceClientOptions = {}, caBundle
   );
   cleanups.push(() => client.close());
   return client;
-}
-
-async function collect(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  await pipeline(
-    body,
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(chunk);
-        callback();
-      },
-    }),
-  );
-  return Buffer.concat(chunks);
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 /** Asserts that neither the secret nor the Basic credential appears anywhere an error can be printed. */

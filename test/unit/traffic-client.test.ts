@@ -1,8 +1,6 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { MockAgent } from 'undici';
@@ -16,6 +14,7 @@ import {
   PceUnavailable,
 } from '../../lambdas/pce/errors';
 import type { PceTrafficApi, TrafficQueryBody } from '../../lambdas/pce/types';
+import { collect, failure } from '../support/async';
 
 const ORIGIN = 'https://pce.example.com:8443';
 const KEY = 'api_0123456789abcdef';
@@ -58,29 +57,6 @@ function mockPce() {
   );
   const traffic = client.traffic as PceTrafficApi;
   return { pce: agent.get(ORIGIN), traffic, calls: () => agent.getCallHistory()?.calls() ?? [] };
-}
-
-async function collect(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  await pipeline(
-    body,
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(chunk);
-        callback();
-      },
-    }),
-  );
-  return Buffer.concat(chunks);
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 function expectNoCredentials(error: unknown): void {
