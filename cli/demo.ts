@@ -79,6 +79,7 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
         ...(values['no-gzip'] ? { gzip: false } : {}),
       },
       out: { kind: 'dir', dir: values.out ?? 'pce-export-demo' },
+      transfer: { label: 'received from the PCE', bytes: () => simulator.bytesSent() },
     });
   } finally {
     await simulator.close();

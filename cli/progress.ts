@@ -4,10 +4,17 @@ import type { CliIo } from './io';
 
 const MIB = 1024 * 1024;
 
+/** A byte count that grows while Fetch streams, and what it counts. */
+export interface Transfer {
+  /** Completes "12.0 MiB … so far", e.g. "written to S3". */
+  readonly label: string;
+  readonly bytes: () => number | Promise<number>;
+}
+
 export interface ProgressOptions {
   readonly io: CliIo;
-  /** Reports bytes stored so far while Fetch runs (the embedded S3 can tell). */
-  readonly bytesWritten?: () => Promise<number>;
+  /** Reported every interval while Fetch runs. @default nothing is reported */
+  readonly transfer?: Transfer;
   /** @default 1000 */
   readonly intervalMs?: number;
 }
@@ -25,14 +32,14 @@ export function createProgress(options: ProgressOptions) {
     ticker = undefined;
   };
   const startTicker = () => {
-    const { bytesWritten } = options;
-    if (!bytesWritten) return;
+    const { transfer } = options;
+    if (!transfer) return;
     let last = -1;
     ticker = setInterval(() => {
-      bytesWritten().then(
+      Promise.resolve(transfer.bytes()).then(
         (bytes) => {
           if (bytes > 0 && bytes !== last && ticker)
-            say(`Fetch: ${(bytes / MIB).toFixed(1)} MiB written to S3 so far`);
+            say(`Fetch: ${(bytes / MIB).toFixed(1)} MiB ${transfer.label} so far`);
           last = bytes;
         },
         () => undefined,

@@ -11,7 +11,7 @@ import { pendingUploadBytes } from '../local/s3';
 import { EXIT_FAILED, EXIT_OK, UsageError } from './errors';
 import type { CliIo } from './io';
 import { copyToDirectory, keysOf, type OutTarget, snapshotKeysOf } from './output';
-import { causeText, createProgress } from './progress';
+import { causeText, createProgress, type Transfer } from './progress';
 
 export const LOCAL_BUCKET = 'pce-export-local';
 
@@ -345,6 +345,8 @@ export interface ExecuteExportOptions {
   readonly input: Record<string, unknown>;
   readonly out: OutTarget;
   readonly s3Endpoint?: string;
+  /** Progress of the streaming Fetch. @default bytes written to the embedded S3, when it is used */
+  readonly transfer?: Transfer;
 }
 
 /** Runs one export locally, reports progress, and prints the output (or the failure) as the last line. */
@@ -360,9 +362,14 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
   const prefix = out.kind === 'dir' ? '' : out.prefix;
   const progress = createProgress({
     io,
-    bytesWritten: engine.s3
-      ? () => pendingUploadBytes(engine.s3 as NonNullable<typeof engine.s3>, bucket)
-      : undefined,
+    transfer:
+      options.transfer ??
+      (engine.s3
+        ? {
+            label: 'written to S3',
+            bytes: () => pendingUploadBytes(engine.s3 as NonNullable<typeof engine.s3>, bucket),
+          }
+        : undefined),
   });
   try {
     const outcome = await engine.run({

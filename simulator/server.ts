@@ -171,6 +171,8 @@ export class Simulator implements RunningSimulator {
   private readonly counts = new Map<string, number>();
   private readonly limiter: RateLimiter;
   private readonly sockets = new Set<Socket>();
+  /** Bytes written on connections that have closed. */
+  private closedBytes = 0;
   private readonly keyDigest: Buffer;
   private readonly secretDigest: Buffer;
   private server?: Server;
@@ -213,7 +215,10 @@ export class Simulator implements RunningSimulator {
     }
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        this.closedBytes += socket.bytesWritten;
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -226,6 +231,12 @@ export class Simulator implements RunningSimulator {
     const { port } = server.address() as AddressInfo;
     const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
     this.url = `${this.opts.tls ? 'https' : 'http'}://${host}:${port}`;
+  }
+
+  bytesSent(): number {
+    let total = this.closedBytes;
+    for (const socket of this.sockets) total += socket.bytesWritten;
+    return total;
   }
 
   async close(): Promise<void> {

@@ -75,6 +75,8 @@ export interface RunningSimulator {
   /** Every request received, oldest first. Clear it with `requests.length = 0`. */
   readonly requests: RecordedRequest[];
   readonly faults: FaultController;
+  /** Bytes sent on all connections so far, as on the wire (after gzip and TLS). */
+  bytesSent(): number;
   /** Stops listening and destroys open sockets. */
   close(): Promise<void>;
 }

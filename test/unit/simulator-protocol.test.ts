@@ -346,3 +346,16 @@ describe('TLS', () => {
     }
   });
 });
+
+describe('traffic accounting', () => {
+  it('counts the bytes it sent, at least every body byte of a response', async () => {
+    const before = sim.bytesSent();
+
+    const res = await call(sim, '/orgs/1/workloads?max_results=200');
+
+    const sent = sim.bytesSent() - before;
+    expect(res.status).toBe(200);
+    expect(sent).toBeGreaterThanOrEqual(Buffer.byteLength(res.text));
+    expect(sent).toBeLessThan(Buffer.byteLength(res.text) + 4096);
+  });
+});
