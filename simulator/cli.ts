@@ -215,9 +215,9 @@ export async function runSimulate(
     }),
     '',
   );
-  stdout(lines.join('\n'));
-
-  await new Promise<void>((resolve) => {
+  // Listen for the stop signals before saying "ready": a tool that reads the ready line may
+  // send SIGTERM at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -229,6 +229,8 @@ export async function runSimulate(
     if (io.signal?.aborted) stop();
     else io.signal?.addEventListener('abort', stop);
   });
+  stdout(lines.join('\n'));
+  await stopped;
 
   stdout('Stopping the PCE simulator…\n');
   await sim.close();
