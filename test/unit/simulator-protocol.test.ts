@@ -24,7 +24,8 @@ interface Label {
 let sim: RunningSimulator;
 
 beforeAll(async () => {
-  sim = await startSimulator({ jobDurationMs: 150, dataset: { workloads: 1200, labels: 40 } });
+  // Jobs long enough (pending for their first 200 ms) that each phase is seen even on a busy machine.
+  sim = await startSimulator({ jobDurationMs: 1000, dataset: { workloads: 1200, labels: 40 } });
 });
 afterAll(() => sim.close());
 
