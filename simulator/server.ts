@@ -727,24 +727,14 @@ export class Simulator implements RunningSimulator {
 
   private pollTraffic(reply: Reply, org: number, id: string): Promise<void> {
     const q = this.findQuery(org, id);
-    if (!q)
-      return reply.error(
-        404,
-        'not_found',
-        `Async query /orgs/${org}/traffic_flows/async_queries/${id} not found`,
-      );
+    if (!q) return queryNotFound(reply, org, id);
     q.polls++;
     return reply.json(200, this.trafficJson(q, Date.now()));
   }
 
   private downloadTraffic(reply: Reply, req: IncomingMessage, org: number, id: string): Promise<void> {
     const q = this.findQuery(org, id);
-    if (!q)
-      return reply.error(
-        404,
-        'not_found',
-        `Async query /orgs/${org}/traffic_flows/async_queries/${id} not found`,
-      );
+    if (!q) return queryNotFound(reply, org, id);
     const status = this.trafficStatus(q, Date.now());
     if (status !== 'completed')
       return reply.error(404, 'not_found', `Async query ${id} has no results (status: ${status})`);
@@ -761,12 +751,7 @@ export class Simulator implements RunningSimulator {
 
   private deleteTraffic(reply: Reply, org: number, id: string): Promise<void> {
     const q = this.findQuery(org, id);
-    if (!q)
-      return reply.error(
-        404,
-        'not_found',
-        `Async query /orgs/${org}/traffic_flows/async_queries/${id} not found`,
-      );
+    if (!q) return queryNotFound(reply, org, id);
     this.queries.delete(id);
     return reply.empty(204);
   }
@@ -821,4 +806,12 @@ function tokenFor(status: number): string {
     504: 'gateway_timeout',
   };
   return tokens[status] ?? `http_${status}`;
+}
+
+function queryNotFound(reply: Reply, org: number, id: string): Promise<void> {
+  return reply.error(
+    404,
+    'not_found',
+    `Async query /orgs/${org}/traffic_flows/async_queries/${id} not found`,
+  );
 }
