@@ -11,10 +11,7 @@ describe('named failures of the locally run workflow', () => {
   beforeAll(async () => {
     h = await startHarness();
   });
-  afterEach(() => {
-    h.simulator.faults.clear();
-    h.simulator.requests.length = 0;
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await h?.close();
   });

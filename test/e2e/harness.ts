@@ -21,6 +21,8 @@ export interface Harness {
   listKeys(prefix?: string): Promise<string[]>;
   /** The datafile the simulator serves for a collection, fetched through the async protocol directly. */
   datafile(path: string, query?: Record<string, string>): Promise<Buffer>;
+  /** Clears the simulator's faults and recorded requests, between tests. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,10 @@ export async function startHarness(options: SimulatorOptions = {}): Promise<Harn
       } finally {
         await client.close();
       }
+    },
+    reset() {
+      simulator.faults.clear();
+      simulator.requests.length = 0;
     },
     async close() {
       s3.destroy();

@@ -42,10 +42,7 @@ describe('hostile hrefs and TLS trust, through the locally run workflow', () => 
   beforeEach(() => {
     guard.attempts.length = 0;
   });
-  afterEach(() => {
-    h.simulator.faults.clear();
-    h.simulator.requests.length = 0;
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await elsewhere?.close();
     await h?.close();

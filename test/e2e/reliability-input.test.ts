@@ -15,10 +15,7 @@ describe('execution input and repeated runs, through the locally run workflow', 
   beforeAll(async () => {
     h = await startQuickHarness();
   });
-  afterEach(() => {
-    h.simulator.faults.clear();
-    h.simulator.requests.length = 0;
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await h?.close();
   });

@@ -51,10 +51,7 @@ describe('Retry-After from the PCE, through the locally run workflow', () => {
   beforeAll(async () => {
     h = await startHarness();
   });
-  afterEach(() => {
-    h.simulator.faults.clear();
-    h.simulator.requests.length = 0;
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await h?.close();
   });

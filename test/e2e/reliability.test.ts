@@ -22,10 +22,7 @@ describe('reliability of the locally run workflow: every named failure', () => {
   beforeAll(async () => {
     h = await startQuickHarness();
   });
-  afterEach(() => {
-    h.simulator.faults.clear();
-    h.simulator.requests.length = 0;
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await h?.close();
   });

@@ -43,10 +43,7 @@ describe('snapshot runs of the locally run workflow', () => {
   beforeAll(async () => {
     h = await startHarness();
   });
-  afterEach(() => {
-    h.simulator.faults.clear();
-    h.simulator.requests.length = 0;
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await h?.close();
   });

@@ -37,10 +37,7 @@ describe('traffic exports, run locally against the simulator', () => {
     h = await startHarness({ dataset: { workloads: 300, labels: 40, trafficFlows: FLOWS } });
     served = await download();
   });
-  afterEach(() => {
-    h.simulator.faults.clear();
-    h.simulator.requests.length = 0;
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await h?.close();
   });

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -10,6 +9,7 @@ import type { WorkflowState } from '../../lambdas/export/state';
 import { ExportConfigError, ExportStorageError, PceRequestError } from '../../lambdas/pce/errors';
 import type { PceClient } from '../../lambdas/pce/types';
 import { TOOL_VERSION } from '../../lambdas/version';
+import { datafileClient } from '../support/fake-pce';
 
 const JOB = '/orgs/1/jobs/8f3c0a52-1d8e-4a3e-9f4b-2c1d0e9f8a7b';
 const DATAFILE = '/orgs/1/datafiles/5a1f6d2e-7c3b-4e8a-b9d0-1f2e3d4c5b6a';
@@ -25,16 +25,7 @@ const s3 = new S3Client({
 const s3Mock = mockClient(s3);
 
 function fakeClient(body = BODY) {
-  return {
-    submit: vi.fn(),
-    poll: vi.fn(),
-    openDatafile: vi.fn(async () => ({
-      body: Readable.from([Buffer.from(body)]),
-      contentType: 'application/json',
-    })),
-    deleteJob: vi.fn(async () => undefined),
-    close: vi.fn(async () => undefined),
-  } satisfies PceClient;
+  return datafileClient(body);
 }
 
 function logger() {

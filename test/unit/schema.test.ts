@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Ajv2020 } from 'ajv/dist/2020';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -17,6 +16,7 @@ import {
 } from '../../schema/definitions';
 import { generateSchemas, SCHEMA_DIR } from '../../schema/generate';
 import type * as published from '../../schema/index';
+import { datafileClient } from '../support/fake-pce';
 
 const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true, validateFormats: false });
 
@@ -117,13 +117,7 @@ describe('the execution output schema', () => {
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag"' });
     s3Mock.on(CopyObjectCommand).resolves({});
     const body = '[{"href":"/orgs/1/labels/1","key":"role","value":"web"}]';
-    const client = {
-      submit: vi.fn(),
-      poll: vi.fn(),
-      openDatafile: vi.fn(async () => ({ body: Readable.from([Buffer.from(body)]) })),
-      deleteJob: vi.fn(async () => undefined),
-      close: vi.fn(async () => undefined),
-    };
+    const client = datafileClient(body);
 
     const output = await fetchExport(
       {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Ajv2020 } from 'ajv/dist/2020';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,6 +14,7 @@ import {
 import type { ExportOutput } from '../../lambdas/export/state';
 import { ExportConfigError } from '../../lambdas/pce/errors';
 import { SCHEMA_DIR } from '../../schema/generate';
+import { datafileClient } from '../support/fake-pce';
 
 const EXECUTION = { name: 'run-7', startTime: '2026-03-04T05:06:07.890Z' };
 const FOLDER = 'pce/snapshots/morning/dt=2026-03-04/050607Z_run-7/';
@@ -188,15 +188,7 @@ describe('completeSnapshot', () => {
 
 describe('fetchExport in a snapshot run', () => {
   it("stores the object in the snapshot's folder and writes no manifest or latest.json of its own", async () => {
-    const client = {
-      submit: vi.fn(),
-      poll: vi.fn(),
-      openDatafile: vi.fn(async () => ({
-        body: Readable.from([Buffer.from('[{"href":"/orgs/1/labels/1"}]')]),
-      })),
-      deleteJob: vi.fn(async () => undefined),
-      close: vi.fn(async () => undefined),
-    };
+    const client = datafileClient('[{"href":"/orgs/1/labels/1"}]');
 
     const result = await fetchExport(
       {
