@@ -26,14 +26,15 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { describeIssues, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
+import { type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
+import { MAX_CONFIGURED_EXPORTS_BYTES, MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
+import { EXPORT_NAME, EXPORT_NAME_RULE, keyPrefixIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
+import { ERROR_NAMES } from '../lambdas/export/errors';
+import { describeIssues, kindIssues } from '../lambdas/export/input';
 import { SNAPSHOTS_FOLDER } from '../lambdas/export/layout';
-import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/export/snapshot';
-import { ERROR_NAMES } from '../lambdas/pce/errors';
 import { DETAIL_TYPES, failureDetail, notifyTask } from './events';
 import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
-import { keyPrefixIssue, orgIdIssue, pceUrlIssue } from './validation';
 
 export interface ExportWorkflowProps {
   /** Origin of the PCE, e.g. `https://pce.example.com:8443` (https; http only on loopback). */
@@ -104,9 +105,6 @@ const LAMBDA_SERVICE_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ];
-
-/** Lambda allows 4 KB of environment in total; the other variables need a few hundred bytes. */
-const MAX_EXPORTS_JSON_BYTES = 3_072;
 
 /**
  * Exports PCE collections to S3 through the PCE's asynchronous job API: a Standard state
@@ -450,8 +448,9 @@ export class ExportWorkflow extends Construct {
     };
     const urlIssue = Token.isUnresolved(props.pceUrl) ? undefined : pceUrlIssue(props.pceUrl);
     if (urlIssue) fail('pceUrl', urlIssue);
-    const orgIssue = Token.isUnresolved(props.orgId) ? undefined : orgIdIssue(props.orgId);
-    if (orgIssue) fail('orgId', orgIssue);
+    if (!Token.isUnresolved(props.orgId) && !(Number.isSafeInteger(props.orgId) && props.orgId > 0)) {
+      fail('orgId', 'must be a positive integer');
+    }
     const prefixIssue = Token.isUnresolved(resolved.prefix) ? undefined : keyPrefixIssue(resolved.prefix);
     if (prefixIssue) fail('prefix', prefixIssue);
     const interval = resolved.maxPollIntervalSeconds;
@@ -476,10 +475,10 @@ export class ExportWorkflow extends Construct {
       }
     }
     const bytes = Buffer.byteLength(resolved.exportsJson);
-    if (bytes > MAX_EXPORTS_JSON_BYTES) {
+    if (bytes > MAX_CONFIGURED_EXPORTS_BYTES) {
       fail(
         'exports',
-        `take ${bytes} bytes as JSON, more than the ${MAX_EXPORTS_JSON_BYTES} that fit in the Submit function's environment`,
+        `take ${bytes} bytes as JSON, more than the ${MAX_CONFIGURED_EXPORTS_BYTES} that fit in the Submit function's environment`,
       );
     }
   }
@@ -506,8 +505,8 @@ export class ExportWorkflow extends Construct {
     }
     for (const [name, members] of Object.entries(snapshots)) {
       const field = `snapshots[${JSON.stringify(name)}]`;
-      if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(name)) {
-        fail(field, 'has an invalid name: letters, digits, "_" and "-", at most 64');
+      if (!EXPORT_NAME.test(name)) {
+        fail(field, `has an invalid name: ${EXPORT_NAME_RULE}`);
       }
       if (members.length < 1 || members.length > MAX_SNAPSHOT_MEMBERS) {
         fail(field, `must list 1 to ${MAX_SNAPSHOT_MEMBERS} exports, not ${members.length}`);
@@ -519,10 +518,10 @@ export class ExportWorkflow extends Construct {
       });
     }
     const bytes = Buffer.byteLength(exportsJson) + Buffer.byteLength(snapshotsJson);
-    if (bytes > MAX_EXPORTS_JSON_BYTES) {
+    if (bytes > MAX_CONFIGURED_EXPORTS_BYTES) {
       fail(
         'snapshots',
-        `take ${bytes} bytes as JSON together with the exports, more than the ${MAX_EXPORTS_JSON_BYTES} that fit in the Snapshot function's environment`,
+        `take ${bytes} bytes as JSON together with the exports, more than the ${MAX_CONFIGURED_EXPORTS_BYTES} that fit in the Snapshot function's environment`,
       );
     }
   }

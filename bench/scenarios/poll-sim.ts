@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
+import type { WorkflowState } from '../../lambdas/contracts/state';
 import type { PollSettings } from '../../lambdas/export/env';
 import type { ExportLogger } from '../../lambdas/export/logger';
 import { pollExport } from '../../lambdas/export/poll-job';
-import type { WorkflowState } from '../../lambdas/export/state';
 import { submitExport } from '../../lambdas/export/submit-job';
 import type { PceClient, PollResult } from '../../lambdas/pce/types';
 

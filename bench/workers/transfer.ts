@@ -14,8 +14,8 @@
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { OutputFormat } from '../../lambdas/contracts/input';
 import { copyToS3 } from '../../lambdas/export/copy';
-import type { OutputFormat } from '../../lambdas/export/state';
 import { createPceClient } from '../../lambdas/pce/client';
 import type { PceClient } from '../../lambdas/pce/types';
 import { serve } from '../lib/ipc';

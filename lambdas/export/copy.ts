@@ -4,10 +4,12 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ExportStorageError, isExportError, PceUnavailable } from '../pce/errors';
+import { isExportError } from '../contracts/errors';
+import type { OutputFormat } from '../contracts/input';
+import { PceUnavailable } from '../pce/errors';
+import { ExportStorageError } from './errors';
 import { JsonArrayTransform } from './json-array';
 import { describeError, type ExportLogger } from './logger';
-import type { OutputFormat } from './state';
 
 /*
  * The streaming copy from the PCE datafile into S3:

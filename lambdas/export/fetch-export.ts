@@ -1,8 +1,11 @@
 import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ExportConfigError, ExportStorageError, isExportError } from '../pce/errors';
+import { ExportConfigError, isExportError } from '../contracts/errors';
+import type { ExportOutput } from '../contracts/output';
+import type { WorkflowState } from '../contracts/state';
 import type { PceClient } from '../pce/types';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
+import { ExportStorageError } from './errors';
 import {
   buildManifest,
   contentTypeFor,
@@ -16,7 +19,6 @@ import {
   snapshotObjectKey,
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
-import type { ExportOutput, WorkflowState } from './state';
 import { openTrafficResult, type TrafficResultOptions, trafficApi } from './traffic-result';
 
 /** CopyObject copies at most 5 GiB in one request. */

@@ -1,59 +1,15 @@
-import { z } from 'zod';
-import { ExportConfigError } from '../pce/errors';
-import type { ExportRequest } from './state';
-import { resolveTrafficQuery, trafficInputSchema } from './traffic-query';
+import type { z } from 'zod';
+import { ExportConfigError } from '../contracts/errors';
+import { type ExportInput, type ExportKind, exportInputSchema } from '../contracts/input';
+import type { ExportRequest } from '../contracts/state';
+import { resolveTrafficQuery } from './traffic-query';
 
-/** Longest a job may be waited for; keeps the poll loop far below the 25,000-event history limit. */
-export const MAX_WAIT_SECONDS_LIMIT = 86_400;
 export const DEFAULT_MAX_WAIT_SECONDS = 3_600;
 export const DEFAULT_FORMAT = 'ndjson' as const;
 export const DEFAULT_GZIP = true;
-export const EXPORT_KINDS = ['collection', 'traffic'] as const;
-export type ExportKind = (typeof EXPORT_KINDS)[number];
 /** The API path a traffic export's object metadata and manifest name. */
 export const TRAFFIC_PATH = '/traffic_flows/async_queries';
 export const DEFAULT_TRAFFIC_EXPORT_NAME = 'traffic';
-
-const EXPORT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-/** Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`. */
-export const COLLECTION_PATH = /^(\/[a-z0-9_]+)+$/;
-export const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;
-// No control characters, no `?`/`#` (they would change the request's shape), bounded length.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-export const QUERY_VALUE = /^[^\u0000-\u001f\u007f?#]{0,1024}$/;
-
-const queryValue = z
-  .union([z.string(), z.number(), z.boolean()])
-  .transform((v) => String(v))
-  .refine((v) => QUERY_VALUE.test(v), { message: 'must not contain control characters, "?" or "#"' })
-  .refine((v) => !v.split('/').includes('..'), { message: 'must not contain ".." path traversal' });
-
-export const exportInputSchema = z
-  .object({
-    exportName: z.string().regex(EXPORT_NAME, 'letters, digits, "_" and "-", at most 64').optional(),
-    /** @default 'collection' */
-    kind: z.enum(EXPORT_KINDS).optional(),
-    path: z
-      .string()
-      .max(256)
-      .regex(COLLECTION_PATH, 'must be an org-relative collection path such as "/workloads"')
-      .refine((p) => !p.startsWith('/orgs/'), {
-        message: 'is relative to the org: use "/workloads", not "/orgs/1/workloads"',
-      })
-      .optional(),
-    query: z
-      .record(z.string().regex(QUERY_KEY, 'query keys are letters, digits, "_", "." and "[]"'), queryValue)
-      .refine((q) => Object.keys(q).length <= 32, { message: 'at most 32 query parameters' })
-      .optional(),
-    format: z.enum(['raw', 'ndjson']).optional(),
-    gzip: z.boolean().optional(),
-    maxWaitSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS_LIMIT).optional(),
-    /** The Explorer query of a traffic export (see traffic-query.ts). */
-    traffic: trafficInputSchema.optional(),
-  })
-  .strict();
-
-export type ExportInput = z.input<typeof exportInputSchema>;
 
 /** Describes zod issues as one sentence naming each field. */
 export function describeIssues(error: z.ZodError, root = 'input'): string {

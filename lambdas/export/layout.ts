@@ -1,7 +1,8 @@
-import { ExportConfigError } from '../pce/errors';
+import { ExportConfigError } from '../contracts/errors';
+import type { OutputFormat } from '../contracts/input';
+import type { ExportRequest } from '../contracts/state';
+import type { TrafficRequest } from '../contracts/traffic';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
-import type { ExportRequest, OutputFormat } from './state';
-import type { TrafficRequest } from './traffic-query';
 
 /*
  * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):

@@ -1,8 +1,8 @@
+import type { JobState, WorkflowState } from '../contracts/state';
 import { PceProtocolError } from '../pce/errors';
 import type { PceClient } from '../pce/types';
 import type { PollSettings } from './env';
 import type { ExportLogger } from './logger';
-import type { JobState, WorkflowState } from './state';
 import { trafficApi } from './traffic-result';
 import { nextWaitSeconds } from './workflow';
 

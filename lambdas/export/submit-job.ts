@@ -1,8 +1,9 @@
+import type { ExportInput } from '../contracts/input';
+import type { ExportRequest, SubmitEvent, WorkflowState } from '../contracts/state';
 import type { PceClient } from '../pce/types';
 import type { PollSettings } from './env';
-import { type ExportInput, resolveExportRequest } from './input';
+import { resolveExportRequest } from './input';
 import type { ExportLogger } from './logger';
-import type { ExportRequest, SubmitEvent, WorkflowState } from './state';
 import { trafficQueryBody } from './traffic-query';
 import { trafficApi } from './traffic-result';
 import { nextWaitSeconds, parseExecution } from './workflow';

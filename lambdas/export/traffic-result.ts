@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { ExportConfigError } from '../pce/errors';
+import { ExportConfigError } from '../contracts/errors';
 import type { Datafile, PceClient, PceTrafficApi } from '../pce/types';
 import type { ExportLogger } from './logger';
 

@@ -1,10 +1,11 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import type { ExportOutput } from '../contracts/output';
+import type { WorkflowState } from '../contracts/state';
 import { readPceSettings, readStorageSettings } from '../export/env';
 import { fetchExport } from '../export/fetch-export';
 import { appendDefinedKeys, createLogger, startInvocation } from '../export/logger';
 import { pceConnector } from '../export/pce-clients';
-import type { ExportOutput, WorkflowState } from '../export/state';
 import { parseWorkflowState } from '../export/workflow';
 
 const logger = createLogger();

@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
+import type { WorkflowState } from '../contracts/state';
 import { readPceSettings, readPollSettings } from '../export/env';
 import { appendDefinedKeys, createLogger, startInvocation } from '../export/logger';
 import { pceConnector } from '../export/pce-clients';
 import { pollExport } from '../export/poll-job';
-import type { WorkflowState } from '../export/state';
 import { parseWorkflowState } from '../export/workflow';
 
 export { nextWaitSeconds } from '../export/workflow';

@@ -1,5 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { ExportConfigError } from '../contracts/errors';
+import type { SnapshotOutput } from '../contracts/output';
 import { readConfiguredExports, readStorageSettings } from '../export/env';
 import { createLogger, startInvocation } from '../export/logger';
 import {
@@ -10,8 +12,6 @@ import {
   readConfiguredSnapshots,
   type SnapshotPlan,
 } from '../export/snapshot';
-import type { SnapshotOutput } from '../export/state';
-import { ExportConfigError } from '../pce/errors';
 
 const logger = createLogger();
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.

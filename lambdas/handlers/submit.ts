@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
+import type { SubmitEvent, WorkflowState } from '../contracts/state';
 import { readConfiguredExports, readPceSettings, readPollSettings } from '../export/env';
 import { appendDefinedKeys, createLogger, startInvocation } from '../export/logger';
 import { pceConnector } from '../export/pce-clients';
-import type { SubmitEvent, WorkflowState } from '../export/state';
 import { submitExport } from '../export/submit-job';
 
 const logger = createLogger();

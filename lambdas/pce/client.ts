@@ -2,7 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, request } from 'undici';
-import { ExportConfigError, type ExportError, isExportError, PceProtocolError } from './errors';
+import { ExportConfigError, type ExportError, isExportError } from '../contracts/errors';
+import { PceProtocolError } from './errors';
 import { apiUrl, collectionRequest, type PceBase, parsePceBase, resolveHref } from './hrefs';
 import {
   cleanText,

@@ -2,17 +2,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { ExportConfigError, type ExportError, isExportError } from '../contracts/errors';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
-import {
-  ExportConfigError,
-  type ExportError,
-  isExportError,
-  PceAuthError,
-  PceProtocolError,
-  PceRateLimited,
-  PceRequestError,
-  PceUnavailable,
-} from './errors';
+import { PceAuthError, PceProtocolError, PceRateLimited, PceRequestError, PceUnavailable } from './errors';
 
 /** HTTP plumbing shared by the PCE client: headers, bounded body reads, status and transport error mapping. */
 

@@ -1,4 +1,4 @@
-import { ExportConfigError } from './errors';
+import { ExportConfigError } from '../contracts/errors';
 import type { RetryAfterBounds } from './types';
 
 export const DEFAULT_RETRY_AFTER_BOUNDS: RetryAfterBounds = Object.freeze({

@@ -1,7 +1,8 @@
 import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { type ExportError, PceProtocolError } from './errors';
+import type { ExportError } from '../contracts/errors';
+import { PceProtocolError } from './errors';
 import { apiUrl, type PceBase, resolveHref } from './hrefs';
 import {
   type ContentCoding,

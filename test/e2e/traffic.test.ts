@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ExportOutput } from '../../lambdas/contracts/output';
 import { resolveExportRequest } from '../../lambdas/export/input';
-import type { ExportOutput } from '../../lambdas/export/state';
 import { trafficQueryBody } from '../../lambdas/export/traffic-query';
 import { createPceClient } from '../../lambdas/pce/client';
 import type { PceTrafficApi } from '../../lambdas/pce/types';

@@ -4,7 +4,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../lambdas/pce/errors';
+import { ERROR_NAMES } from '../../lambdas/export/errors';
 import { ExportWorkflow, type ExportWorkflowProps } from '../../lib/export-workflow';
 import {
   actionsOf,
@@ -225,12 +225,24 @@ describe('ExportWorkflow state machine definition', () => {
   });
 
   it.each(['Submit', 'Poll', 'Fetch'])(
-    '%s catches exactly the nine named errors, the error replacing the state, and hands them to DescribeFailure',
+    '%s catches exactly the named errors (PRODUCT.md 3.3), the error replacing the state, and hands them to DescribeFailure',
     (name) => {
       expect(stateOf(definition, name).Catch).toEqual([
         { ErrorEquals: [...ERROR_NAMES], Next: 'DescribeFailure' },
       ]);
-      expect(ERROR_NAMES).toHaveLength(9);
+      expect(ERROR_NAMES).toEqual([
+        'PceAuthError',
+        'PceRequestError',
+        'PceRateLimited',
+        'PceUnavailable',
+        'PceProtocolError',
+        'PceJobFailed',
+        'PceJobTimeout',
+        'ExportConfigError',
+        'ExportStorageError',
+        'TrafficIncomplete',
+        'ExportInternalError',
+      ]);
     },
   );
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ExportRequest } from '../../lambdas/contracts/state';
 import {
   buildManifest,
   contentTypeFor,
@@ -9,7 +10,6 @@ import {
   objectKey,
   objectMetadata,
 } from '../../lambdas/export/layout';
-import type { ExportRequest } from '../../lambdas/export/state';
 import { TOOL_VERSION } from '../../lambdas/version';
 
 const request: ExportRequest = {

@@ -1,9 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { SubmitEvent, WorkflowState } from '../../lambdas/contracts/state';
 import type { ExportLogger } from '../../lambdas/export/logger';
 import { pollExport } from '../../lambdas/export/poll-job';
-import type { SubmitEvent, WorkflowState } from '../../lambdas/export/state';
 import { submitExport } from '../../lambdas/export/submit-job';
-import { ExportConfigError, PceAuthError, PceProtocolError } from '../../lambdas/pce/errors';
+import { PceAuthError, PceProtocolError } from '../../lambdas/pce/errors';
 import type { PceClient, PollResult } from '../../lambdas/pce/types';
 
 const JOB = '/orgs/1/jobs/8f3c0a52-1d8e-4a3e-9f4b-2c1d0e9f8a7b';

@@ -5,12 +5,12 @@ import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { WorkflowState } from '../../lambdas/contracts/state';
 import { pceClients } from '../../lambdas/export/pce-clients';
-import type { WorkflowState } from '../../lambdas/export/state';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch';
 import { handler as pollHandler } from '../../lambdas/handlers/poll';
 import { handler as submitHandler } from '../../lambdas/handlers/submit';
-import { ExportConfigError } from '../../lambdas/pce/errors';
 import type { PceClient, PollResult } from '../../lambdas/pce/types';
 
 const { createPceClient } = vi.hoisted(() => ({ createPceClient: vi.fn() }));

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import { MAX_WAIT_SECONDS_LIMIT } from '../../lambdas/contracts/limits';
 import {
   DEFAULT_MAX_WAIT_SECONDS,
   exportNameFromPath,
-  MAX_WAIT_SECONDS_LIMIT,
   resolveExportRequest,
 } from '../../lambdas/export/input';
-import { ExportConfigError } from '../../lambdas/pce/errors';
 
 function rejection(input: unknown, configured = {}): string {
   try {

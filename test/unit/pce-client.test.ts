@@ -7,9 +7,9 @@ import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { MockAgent, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
 import { createPceClient, type PceClientRuntime } from '../../lambdas/pce/client';
 import {
-  ExportConfigError,
   PceAuthError,
   PceProtocolError,
   PceRateLimited,

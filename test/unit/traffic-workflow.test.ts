@@ -3,14 +3,15 @@ import { pipeline } from 'node:stream/promises';
 import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { WorkflowState } from '../../lambdas/contracts/state';
 import { type FetchDeps, fetchExport } from '../../lambdas/export/fetch-export';
 import { resolveExportRequest } from '../../lambdas/export/input';
 import type { ExportLogger } from '../../lambdas/export/logger';
 import { pollExport } from '../../lambdas/export/poll-job';
-import type { WorkflowState } from '../../lambdas/export/state';
 import { submitExport } from '../../lambdas/export/submit-job';
 import { openTrafficResult, peekJsonArray } from '../../lambdas/export/traffic-result';
-import { ExportConfigError, PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
+import { PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
 import type { Datafile, PceClient, PceTrafficApi, PollResult } from '../../lambdas/pce/types';
 
 const QUERY = '/orgs/1/traffic_flows/async_queries/3f2b9a51-7c1e-4a0b-9d7e-0c1b2a3d4e5f';
