@@ -2,10 +2,11 @@ import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/cli
 import { ExportConfigError, isExportError } from '../contracts/errors';
 import type { ExportOutput } from '../contracts/output';
 import type { WorkflowState } from '../contracts/state';
-import type { PceClient } from '../pce/types';
+import type { PceClient } from '../pce/client';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
 import { ExportStorageError } from './errors';
+import { kindOf } from './kinds';
 import {
   buildManifest,
   contentTypeFor,
@@ -19,7 +20,7 @@ import {
   snapshotObjectKey,
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
-import { openTrafficResult, type TrafficResultOptions, trafficApi } from './traffic-result';
+import type { TrafficResultOptions } from './traffic-result';
 
 /** CopyObject copies at most 5 GiB in one request. */
 export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
@@ -84,11 +85,12 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   const log = deps.logger;
 
   const client = await deps.connect();
-  const traffic = request.kind === 'traffic' ? trafficApi(client) : undefined;
-  const datafile = traffic
-    ? await openTrafficResult(traffic, job.resultHref, { ...deps.emptyTrafficResult, logger: log })
-    : await client.openDatafile(job.resultHref);
-  log.info(traffic ? 'Opened traffic query download' : 'Opened datafile', {
+  const kind = kindOf(request);
+  const datafile = await kind.open(client, job.resultHref, {
+    logger: log,
+    ...(deps.emptyTrafficResult === undefined ? {} : { emptyTrafficResult: deps.emptyTrafficResult }),
+  });
+  log.info(kind.messages.opened, {
     resultHref: job.resultHref,
     contentLength: datafile.contentLength,
     key,
@@ -151,7 +153,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     executionName: execution.name,
     requestedAt: job.requestedAt,
     completedAt,
-    ...(request.traffic ? { kind: 'traffic' as const, traffic: request.traffic } : {}),
+    ...(request.traffic ? { traffic: request.traffic } : {}),
   });
   if (snapshotFolder === undefined) {
     await putJson(deps.s3, bucket, manifestKey, manifest);
@@ -160,8 +162,8 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   }
 
   try {
-    await (traffic ? traffic.delete(job.href) : client.deleteJob(job.href));
-    log.info(traffic ? 'Deleted PCE traffic query' : 'Deleted PCE job');
+    await kind.jobs(client).delete(job.href);
+    log.info(kind.messages.deleted);
   } catch (error) {
     log.warn('Deleting the PCE job failed; it stays on the PCE until it expires', {
       error: describeError(error),

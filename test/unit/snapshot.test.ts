@@ -229,7 +229,7 @@ describe('fetchExport in a snapshot run', () => {
     expect(s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input.Metadata).toMatchObject({
       snapshot: 'morning',
     });
-    expect(client.deleteJob).toHaveBeenCalledWith('/orgs/1/jobs/42');
+    expect(client.collections.delete).toHaveBeenCalledWith('/orgs/1/jobs/42');
   });
 });
 
