@@ -23,8 +23,6 @@ export const eventsConfigSchema = z
   })
   .strict();
 
-export type EventsConfig = z.output<typeof eventsConfigSchema>;
-
 /** The Glue database (and its tables, one per ndjson export) Athena queries. */
 export const glueConfigSchema = z
   .object({
@@ -37,8 +35,6 @@ export const glueConfigSchema = z
       ),
   })
   .strict();
-
-export type GlueConfig = z.output<typeof glueConfigSchema>;
 
 /**
  * One configured snapshot: several configured exports into one dated folder with one manifest,
@@ -57,7 +53,7 @@ export function snapshotConfigSchema<S extends z.ZodType>(schedule: S) {
 }
 
 /** The folder below the prefix that snapshots are written to; no export may be named so. */
-export const RESERVED_EXPORT_NAME = 'snapshots';
+const RESERVED_EXPORT_NAME = 'snapshots';
 
 interface AnalyticsConfigView {
   readonly exports: readonly { readonly name: string; readonly format?: string }[];

@@ -12,7 +12,7 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..');
 /** Directory of the handler modules, each exporting `handler`. */
 export const HANDLERS_DIR = join(REPO_ROOT, 'lambdas', 'handlers');
 
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 export interface ExportFunctionProps {
   /** Absolute path of the handler module. */

@@ -89,7 +89,6 @@ export const snapshotInputSchema = z
   })
   .strict();
 
-export type SnapshotInput = z.input<typeof snapshotInputSchema>;
 export type SnapshotMember = z.input<typeof snapshotMemberSchema>;
 
 /** Every input an execution accepts. */

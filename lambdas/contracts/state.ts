@@ -20,7 +20,7 @@ import { trafficRequestSchema } from './traffic';
  */
 
 /** A job's status as the workflow tracks it; the PCE's own status words are mapped onto these. */
-export const JOB_STATUSES = ['pending', 'running', 'done', 'failed'] as const;
+const JOB_STATUSES = ['pending', 'running', 'done', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /**
@@ -36,7 +36,7 @@ export const executionSchema = z.object({
 export type ExecutionRef = z.infer<typeof executionSchema>;
 
 /** A validated, fully-defaulted export request (what Submit makes of the execution input). */
-export const exportRequestSchema = z.object({
+const exportRequestSchema = z.object({
   /** Absent: a collection export, as in state written before traffic exports existed. */
   kind: z.enum(EXPORT_KINDS).optional(),
   name: exportNameSchema,
@@ -59,7 +59,7 @@ export const JOB_HREFS: Readonly<
   traffic: { job: TRAFFIC_QUERY_HREF, result: TRAFFIC_DOWNLOAD_HREF, what: 'a traffic query' },
 };
 
-export const jobStateSchema = z.object({
+const jobStateSchema = z.object({
   /** `/orgs/{org}/jobs/{id}`; for traffic, the query `/orgs/{org}/traffic_flows/async_queries/{id}`. */
   href: z.string().refine((v) => JOB_HREF.test(v) || TRAFFIC_QUERY_HREF.test(v), {
     message: 'must be a job href /orgs/{org}/jobs/{id} or a traffic query href',

@@ -25,8 +25,7 @@ import { isoDateOrTime, isoTime } from './time';
  * IP addresses and CIDR blocks.
  */
 
-export const POLICY_DECISIONS = ['allowed', 'potentially_blocked', 'blocked', 'unknown'] as const;
-export type PolicyDecision = (typeof POLICY_DECISIONS)[number];
+const POLICY_DECISIONS = ['allowed', 'potentially_blocked', 'blocked', 'unknown'] as const;
 
 const DECISION_MESSAGE = `must be one of ${POLICY_DECISIONS.join(', ')}`;
 const policyDecision = z.enum(POLICY_DECISIONS, { error: DECISION_MESSAGE });
@@ -176,8 +175,6 @@ export const trafficInputSchema = z
       });
     }
   });
-
-export type TrafficInput = z.input<typeof trafficInputSchema>;
 
 const filterStateSchema = z.object({
   include: z

@@ -26,7 +26,7 @@ import { describeError, type ExportLogger } from './logger';
  * ExportStorageError with the S3 error as its cause.
  */
 
-export const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
+const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
 
 export interface CopyToS3Options {
   readonly s3: S3Client;

@@ -20,13 +20,13 @@ export class ExportStorageError extends ExportError {
   override readonly name = ExportStorageError.errorName;
 }
 
-/** A traffic window still holds more flows than `max_results` after splitting as far as allowed. */
+/** @public A traffic window still holds more flows than `max_results` after splitting as far as allowed. */
 export class TrafficIncomplete extends ExportError {
   static readonly errorName = 'TrafficIncomplete';
   override readonly name = TrafficIncomplete.errorName;
 }
 
-/** Anything else: a function timeout or crash, an AWS service failing after retries, a bug. */
+/** @public Anything else: a function timeout or crash, an AWS service failing after retries, a bug. */
 export class ExportInternalError extends ExportError {
   static readonly errorName = 'ExportInternalError';
   override readonly name = ExportInternalError.errorName;

@@ -23,7 +23,7 @@ import { describeError, type ExportLogger } from './logger';
 import type { TrafficResultOptions } from './traffic-result';
 
 /** CopyObject copies at most 5 GiB in one request. */
-export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 
 export interface FetchDeps {
   readonly connect: () => Promise<PceClient>;

@@ -5,11 +5,11 @@ import type { ExportRequest } from '../contracts/state';
 import { resolveTrafficQuery } from './traffic-query';
 
 export const DEFAULT_MAX_WAIT_SECONDS = 3_600;
-export const DEFAULT_FORMAT = 'ndjson' as const;
-export const DEFAULT_GZIP = true;
+const DEFAULT_FORMAT = 'ndjson' as const;
+const DEFAULT_GZIP = true;
 /** The API path a traffic export's object metadata and manifest name. */
-export const TRAFFIC_PATH = '/traffic_flows/async_queries';
-export const DEFAULT_TRAFFIC_EXPORT_NAME = 'traffic';
+const TRAFFIC_PATH = '/traffic_flows/async_queries';
+const DEFAULT_TRAFFIC_EXPORT_NAME = 'traffic';
 
 /** Describes zod issues as one sentence naming each field. */
 export function describeIssues(error: z.ZodError, root = 'input'): string {

@@ -14,21 +14,21 @@ import { openTrafficResult, type TrafficResultOptions } from './traffic-result';
  * messages (and, if its results need it, how one is opened).
  */
 
-export interface SubmitContext {
+interface SubmitContext {
   readonly exportName: string;
   readonly executionName: string;
   /** The configured org: hrefs in a request's filters must belong to it. */
   readonly orgId?: number;
 }
 
-export interface OpenResultOptions {
+interface OpenResultOptions {
   readonly logger: ExportLogger;
   /** How an empty traffic query result is downloaded again. @default 3 times, 2 s apart */
   readonly emptyTrafficResult?: Omit<TrafficResultOptions, 'logger'>;
 }
 
 /** A request that is known to be valid, ready to be sent. */
-export interface PreparedJob {
+interface PreparedJob {
   /** What the log line of the submit shows of the request. */
   readonly logged: Readonly<Record<string, unknown>>;
   submit(client: PceClient): Promise<SubmitResult>;

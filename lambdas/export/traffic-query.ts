@@ -14,7 +14,7 @@ import type { TrafficActor, TrafficQueryBody } from '../pce/types';
  * against the run's start time, and the body of POST traffic_flows/async_queries built from it.
  */
 
-export const DEFAULT_TRAFFIC_RESULTS = 100_000;
+const DEFAULT_TRAFFIC_RESULTS = 100_000;
 const DEFAULT_TRAFFIC_SINCE = '24h';
 
 /** The PCE actor a filter string stands for; undefined when it is none of the accepted forms. */

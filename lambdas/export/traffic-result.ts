@@ -3,8 +3,8 @@ import type { AsyncJobApi, Datafile } from '../pce/jobs';
 import type { ExportLogger } from './logger';
 
 /** How often a completed query that serves an empty result is downloaded again. */
-export const DEFAULT_EMPTY_RESULT_REFETCHES = 3;
-export const DEFAULT_EMPTY_RESULT_DELAY_MS = 2_000;
+const DEFAULT_EMPTY_RESULT_REFETCHES = 3;
+const DEFAULT_EMPTY_RESULT_DELAY_MS = 2_000;
 /** Leading whitespace looked through before a body counts as data; JSON arrays start at once. */
 const MAX_PEEK_BYTES = 64 * 1024;
 

@@ -32,7 +32,7 @@ export function resolveRetryAfterBounds(partial: Partial<RetryAfterBounds> = {})
 }
 
 /** Clamps seconds into [minSeconds, maxSeconds]. */
-export function clampSeconds(seconds: number, bounds: RetryAfterBounds): number {
+function clampSeconds(seconds: number, bounds: RetryAfterBounds): number {
   return Math.min(bounds.maxSeconds, Math.max(bounds.minSeconds, seconds));
 }
 

@@ -18,7 +18,7 @@ import type { ContentCoding } from './http';
  * square. With this much room the parser takes all the socket holds, and the body is asked for
  * more only once the buffer has drained.
  */
-export const DATAFILE_READ_BUFFER_BYTES = 1024 * 1024;
+const DATAFILE_READ_BUFFER_BYTES = 1024 * 1024;
 
 /** gzip's magic number (RFC 1952). */
 const GZIP_MAGIC = [0x1f, 0x8b] as const;

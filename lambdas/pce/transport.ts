@@ -47,7 +47,7 @@ export interface PceClientRuntime {
 }
 
 /** One request as the transport sends it. */
-export interface Exchange {
+interface Exchange {
   readonly method: 'GET' | 'DELETE' | 'POST';
   /** Org-relative href for messages. */
   readonly href: string;
@@ -59,7 +59,7 @@ export interface Exchange {
   readonly tolerate?: (status: number) => boolean;
 }
 
-export type Response = Dispatcher.ResponseData;
+type Response = Dispatcher.ResponseData;
 
 export interface Transport {
   readonly base: PceBase;

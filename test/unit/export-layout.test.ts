@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_QUERY_METADATA_LENGTH } from '../../lambdas/contracts/limits';
 import type { ExportRequest } from '../../lambdas/contracts/state';
 import {
   buildManifest,
   contentTypeFor,
   encodeQuery,
   latestKeyFor,
-  MAX_QUERY_METADATA_LENGTH,
   manifestKeyFor,
   objectKey,
   objectMetadata,
