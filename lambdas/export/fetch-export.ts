@@ -1,11 +1,10 @@
-import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ExportConfigError, isExportError } from '../contracts/errors';
+import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ExportConfigError } from '../contracts/errors';
 import type { ExportOutput } from '../contracts/output';
 import type { WorkflowState } from '../contracts/state';
 import type { PceClient } from '../pce/client';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
-import { ExportStorageError } from './errors';
 import { kindOf } from './kinds';
 import {
   buildManifest,
@@ -20,6 +19,7 @@ import {
   snapshotObjectKey,
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
+import { putJson, storage } from './storage';
 import type { TrafficResultOptions } from './traffic-result';
 
 /** CopyObject copies at most 5 GiB in one request. */
@@ -204,28 +204,4 @@ function encodeKey(key: string): string {
     .split('/')
     .map((segment) => encodeURIComponent(segment).replaceAll('%3D', '='))
     .join('/');
-}
-
-async function putJson(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {
-  await storage(bucket, key, 'writing', () =>
-    s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(body, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    ),
-  );
-}
-
-async function storage<T>(bucket: string, key: string, action: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    if (isExportError(error)) throw error;
-    throw new ExportStorageError(`S3 failed ${action} s3://${bucket}/${key}: ${describeError(error)}`, {
-      cause: error,
-    });
-  }
 }

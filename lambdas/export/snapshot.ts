@@ -1,6 +1,6 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { ExportConfigError, isExportError } from '../contracts/errors';
+import { ExportConfigError } from '../contracts/errors';
 import {
   type ExportInput,
   exportNameSchema,
@@ -15,10 +15,10 @@ import type { ExecutionRef } from '../contracts/state';
 import { executionSchema } from '../contracts/state';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import type { Env, StorageSettings } from './env';
-import { ExportStorageError } from './errors';
 import { describeIssues, resolveExportRequest } from './input';
 import { s3Uri, snapshotFolderKey, snapshotLatestKey, snapshotManifestKey } from './layout';
-import { describeError, type ExportLogger } from './logger';
+import type { ExportLogger } from './logger';
+import { putJson } from './storage';
 
 /*
  * Snapshot mode: one execution exports several collections into one dated folder with one
@@ -255,23 +255,5 @@ function safeJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-async function putJson(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {
-  try {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(body, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    );
-  } catch (error) {
-    if (isExportError(error)) throw error;
-    throw new ExportStorageError(`S3 failed writing s3://${bucket}/${key}: ${describeError(error)}`, {
-      cause: error,
-    });
   }
 }
