@@ -2,14 +2,11 @@ import type { z } from 'zod';
 import { ExportConfigError } from '../contracts/errors';
 import { type ExportInput, type ExportKind, exportInputSchema } from '../contracts/input';
 import type { ExportRequest } from '../contracts/state';
-import { resolveTrafficQuery } from './traffic-query';
+import { KIND_FIELDS, kindOf, ownerOf } from './kinds';
 
 export const DEFAULT_MAX_WAIT_SECONDS = 3_600;
 const DEFAULT_FORMAT = 'ndjson' as const;
 const DEFAULT_GZIP = true;
-/** The API path a traffic export's object metadata and manifest name. */
-const TRAFFIC_PATH = '/traffic_flows/async_queries';
-const DEFAULT_TRAFFIC_EXPORT_NAME = 'traffic';
 
 /** Describes zod issues as one sentence naming each field. */
 export function describeIssues(error: z.ZodError, root = 'input'): string {
@@ -35,7 +32,7 @@ export function parseExportInput(value: unknown, root = 'input'): z.output<typeo
 }
 
 /**
- * Fields that do not go with the export's kind, each with what is wrong. A traffic export takes
+ * Fields that do not go with the export's kind, each with what is wrong: a traffic export takes
  * its query in `traffic`, not `path`/`query`; a collection export takes no `traffic`.
  */
 export function kindIssues(input: {
@@ -44,22 +41,10 @@ export function kindIssues(input: {
   readonly query?: unknown;
   readonly traffic?: unknown;
 }): { field: 'path' | 'query' | 'traffic'; message: string }[] {
-  if (input.kind === 'traffic') {
-    return (['path', 'query'] as const)
-      .filter((field) => input[field] !== undefined)
-      .map((field) => ({
-        field,
-        message: 'is not used by a traffic export: its query goes in "traffic"',
-      }));
-  }
-  return input.traffic === undefined
-    ? []
-    : [{ field: 'traffic', message: 'is only used by a traffic export: set "kind" to "traffic"' }];
-}
-
-/** `/sec_policy/draft/rule_sets` → `sec_policy-draft-rule_sets`. */
-export function exportNameFromPath(path: string): string {
-  return path.replace(/^\//, '').replaceAll('/', '-').slice(0, 64);
+  const kind = kindOf(input);
+  return KIND_FIELDS.filter((field) => input[field] !== undefined && !kind.fields.includes(field)).map(
+    (field) => ({ field, message: kind.notHere ?? ownerOf(field).onlyHere }),
+  );
 }
 
 /**
@@ -82,30 +67,11 @@ export function resolveExportRequest(
       `Invalid input${from}: ${issues.map((issue) => `input.${issue.field} ${issue.message}`).join('; ')}`,
     );
   }
-  if (merged.kind === 'traffic') {
-    return {
-      kind: 'traffic',
-      name: merged.exportName ?? DEFAULT_TRAFFIC_EXPORT_NAME,
-      path: TRAFFIC_PATH,
-      query: {},
-      format: merged.format ?? DEFAULT_FORMAT,
-      gzip: merged.gzip ?? DEFAULT_GZIP,
-      maxWaitSeconds: merged.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS,
-      traffic: resolveTrafficQuery(merged.traffic ?? {}, options.now ?? new Date()),
-    };
-  }
-  if (merged.path === undefined) {
-    const known = Object.keys(configured);
-    throw new ExportConfigError(
-      input.exportName === undefined
-        ? 'Invalid input: input.path is required (e.g. "/workloads") unless input.exportName names a configured export'
-        : `Invalid input: export "${input.exportName}" is not configured${known.length ? ` (configured: ${known.join(', ')})` : ''} and input.path is missing`,
-    );
-  }
   return {
-    name: merged.exportName ?? exportNameFromPath(merged.path),
-    path: merged.path,
-    query: merged.query ?? {},
+    ...kindOf(merged).resolve(merged, {
+      now: options.now ?? new Date(),
+      configured: Object.keys(configured),
+    }),
     format: merged.format ?? DEFAULT_FORMAT,
     gzip: merged.gzip ?? DEFAULT_GZIP,
     maxWaitSeconds: merged.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS,

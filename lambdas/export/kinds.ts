@@ -1,18 +1,36 @@
+import type { z } from 'zod';
 import { ExportConfigError } from '../contracts/errors';
-import type { ExportKind } from '../contracts/input';
+import type { ExportKind, exportInputSchema } from '../contracts/input';
 import type { ExportRequest } from '../contracts/state';
 import type { PceClient } from '../pce/client';
 import type { AsyncJobApi, Datafile, SubmitResult } from '../pce/jobs';
 import type { ExportLogger } from './logger';
-import { trafficQueryBody } from './traffic-query';
+import { resolveTrafficQuery, trafficQueryBody } from './traffic-query';
 import { openTrafficResult, type TrafficResultOptions } from './traffic-result';
 
 /*
- * What each kind of export runs on the PCE. Submit, Poll and Fetch look the kind up here and go
- * through its async-job API; none of them knows the kinds. A new kind is one entry: the API it
- * uses on the client, how its request is built from the export request, and how it is named in
- * messages (and, if its results need it, how one is opened).
+ * What each kind of export is and runs on the PCE. Resolving the input, Submit, Poll and Fetch
+ * look the kind up here and go through it; none of them knows the kinds. A new kind is one
+ * entry: the input fields it takes and how they become its part of the export request, the API
+ * it uses on the client, how its PCE request is built, and how it is named in messages (and, if
+ * its results need it, how one is opened).
  */
+
+/** A validated execution input, merged with the configured export it names. */
+type ExportInputFields = z.output<typeof exportInputSchema>;
+
+/** The input fields that belong to one kind or another. */
+type KindField = 'path' | 'query' | 'traffic';
+
+interface ResolveContext {
+  /** The execution's start time, which relative ranges count back from. */
+  readonly now: Date;
+  /** Names of the configured exports, for the message when the input names another. */
+  readonly configured: readonly string[];
+}
+
+/** The kind's part of an export request. */
+type KindRequest = Pick<ExportRequest, 'kind' | 'name' | 'path' | 'query' | 'traffic'>;
 
 interface SubmitContext {
   readonly exportName: string;
@@ -34,8 +52,16 @@ interface PreparedJob {
   submit(client: PceClient): Promise<SubmitResult>;
 }
 
-/** One kind's job API and names, whatever its request type. */
+/** One kind's fields, job API and names, whatever its request type. */
 export interface KindJobs {
+  /** The kind-specific input fields it takes. */
+  readonly fields: readonly KindField[];
+  /** Why a field of another kind does not go with this one. @default the owner's `onlyHere` */
+  readonly notHere?: string;
+  /** Why this kind's fields go with it only. */
+  readonly onlyHere: string;
+  /** Its part of the export request, from the validated input; throws ExportConfigError naming the field. */
+  resolve(input: ExportInputFields, context: ResolveContext): KindRequest;
   /** What the PCE calls one of these jobs in messages: "job", "traffic query". */
   readonly noun: string;
   readonly messages: { readonly submitted: string; readonly opened: string; readonly deleted: string };
@@ -47,7 +73,7 @@ export interface KindJobs {
   open(client: PceClient, resultHref: string, options: OpenResultOptions): Promise<Datafile>;
 }
 
-interface KindDefinition<Request> {
+interface KindDefinition<Request> extends Pick<KindJobs, 'fields' | 'notHere' | 'onlyHere' | 'resolve'> {
   readonly noun: string;
   readonly messages: KindJobs['messages'];
   api(client: PceClient): AsyncJobApi<Request>;
@@ -60,6 +86,10 @@ interface KindDefinition<Request> {
 
 function defineKind<Request>(definition: KindDefinition<Request>): KindJobs {
   return {
+    fields: definition.fields,
+    ...(definition.notHere === undefined ? {} : { notHere: definition.notHere }),
+    onlyHere: definition.onlyHere,
+    resolve: definition.resolve,
     noun: definition.noun,
     messages: definition.messages,
     prepare(request, context) {
@@ -79,12 +109,39 @@ function defineKind<Request>(definition: KindDefinition<Request>): KindJobs {
 
 const KINDS: Readonly<Record<ExportKind, KindJobs>> = {
   collection: defineKind({
+    fields: ['path', 'query'],
+    onlyHere: 'is only used by a collection export',
+    resolve(input, context) {
+      if (input.path === undefined) {
+        const { configured } = context;
+        throw new ExportConfigError(
+          input.exportName === undefined
+            ? 'Invalid input: input.path is required (e.g. "/workloads") unless input.exportName names a configured export'
+            : `Invalid input: export "${input.exportName}" is not configured${configured.length ? ` (configured: ${configured.join(', ')})` : ''} and input.path is missing`,
+        );
+      }
+      return {
+        name: input.exportName ?? exportNameFromPath(input.path),
+        path: input.path,
+        query: input.query ?? {},
+      };
+    },
     noun: 'job',
     messages: { submitted: 'Submitted PCE async job', opened: 'Opened datafile', deleted: 'Deleted PCE job' },
     api: (client) => client.collections,
     request: (request) => ({ path: request.path, query: request.query }),
   }),
   traffic: defineKind({
+    fields: ['traffic'],
+    notHere: 'is not used by a traffic export: its query goes in "traffic"',
+    onlyHere: 'is only used by a traffic export: set "kind" to "traffic"',
+    resolve: (input, context) => ({
+      kind: 'traffic',
+      name: input.exportName ?? DEFAULT_TRAFFIC_EXPORT_NAME,
+      path: TRAFFIC_PATH,
+      query: {},
+      traffic: resolveTrafficQuery(input.traffic ?? {}, context.now),
+    }),
     noun: 'traffic query',
     messages: {
       submitted: 'Submitted PCE traffic query',
@@ -108,4 +165,21 @@ const KINDS: Readonly<Record<ExportKind, KindJobs>> = {
 /** The kind of an export request (a request without one is a collection, as before kinds existed). */
 export function kindOf(request: Pick<ExportRequest, 'kind'>): KindJobs {
   return KINDS[request.kind ?? 'collection'];
+}
+
+/** The kind that takes `field`. */
+export function ownerOf(field: KindField): KindJobs {
+  return Object.values(KINDS).find((kind) => kind.fields.includes(field)) as KindJobs;
+}
+
+/** Every kind-specific input field. */
+export const KIND_FIELDS: readonly KindField[] = Object.values(KINDS).flatMap((kind) => kind.fields);
+
+/** The API path a traffic export's object metadata and manifest name. */
+const TRAFFIC_PATH = '/traffic_flows/async_queries';
+const DEFAULT_TRAFFIC_EXPORT_NAME = 'traffic';
+
+/** `/sec_policy/draft/rule_sets` → `sec_policy-draft-rule_sets`. */
+export function exportNameFromPath(path: string): string {
+  return path.replace(/^\//, '').replaceAll('/', '-').slice(0, 64);
 }

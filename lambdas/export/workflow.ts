@@ -7,6 +7,7 @@ import {
   workflowStateSchema,
 } from '../contracts/state';
 import { describeIssues } from './input';
+import { kindOf } from './kinds';
 
 /*
  * The state that passes between Submit, Poll and Fetch comes back to the Lambdas from the state
@@ -24,10 +25,11 @@ export function parseWorkflowState(value: unknown, orgId: number): WorkflowState
   if (!parsed.success)
     throw new ExportConfigError(`Invalid workflow state: ${describeIssues(parsed.error, 'state')}`);
   const state = parsed.data;
-  const traffic = state.export.kind === 'traffic';
-  if (traffic !== (state.export.traffic !== undefined)) {
+  // A kind that takes a traffic query carries it in the state, and only such a kind does.
+  const takesTraffic = kindOf(state.export).fields.includes('traffic');
+  if (takesTraffic !== (state.export.traffic !== undefined)) {
     throw new ExportConfigError(
-      `Invalid workflow state: state.export.traffic ${traffic ? 'is missing for a traffic export' : 'belongs to a traffic export only'}`,
+      `Invalid workflow state: state.export.traffic ${takesTraffic ? 'is missing for a traffic export' : 'belongs to a traffic export only'}`,
     );
   }
   const hrefs = JOB_HREFS[state.export.kind ?? 'collection'];
