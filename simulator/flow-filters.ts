@@ -12,6 +12,12 @@ import { cidrRange, inRanges, ipListRanges } from './ipv4';
 import { POLICY_DECISIONS, type TrafficQueryParams } from './traffic';
 
 export type FlowMatcher = (c: FlowCore) => boolean;
+
+export interface CompiledFilters {
+  readonly matches: FlowMatcher;
+  /** Nothing but policy decisions is filtered on (a flow's times and decision are enough). */
+  readonly decisionsOnly: boolean;
+}
 type EndpointTest = (wl: number, ip: number, c: FlowCore) => boolean;
 type Side = 'sources' | 'destinations';
 
@@ -171,7 +177,7 @@ export function compileFilters(
   params: TrafficQueryParams,
   data: OrgData,
   population: FlowPopulation,
-): FlowMatcher | string {
+): CompiledFilters | string {
   const compiler = new Compiler(data, population, params.exclude_workloads_from_ip_list_query);
   const src = compiler.side(params.sources, 'sources');
   if (typeof src === 'string') return src;
@@ -188,7 +194,15 @@ export function compileFilters(
   const or = params.sources_destinations_query_op === 'or';
   const srcMatch = (c: FlowCore) => src.groups.some((g) => g.every((t) => t(c.srcWl, c.srcIp, c)));
   const dstMatch = (c: FlowCore) => dst.groups.some((g) => g.every((t) => t(c.dstWl, c.dstIp, c)));
-  return (c) => {
+  const decisionsOnly =
+    include.length === 0 &&
+    exclude.length === 0 &&
+    src.exclude.length === 0 &&
+    dst.exclude.length === 0 &&
+    !src.specified &&
+    !dst.specified;
+  if (decisionsOnly) return { decisionsOnly, matches: (c) => (decisions & (1 << c.decision)) !== 0 };
+  const matches: FlowMatcher = (c) => {
     if ((decisions & (1 << c.decision)) === 0) return false;
     if (include.length > 0 && !include.some((t) => t(c))) return false;
     for (const t of exclude) if (t(c)) return false;
@@ -200,4 +214,5 @@ export function compileFilters(
     }
     return (!src.specified || srcMatch(c)) && (!dst.specified || dstMatch(c));
   };
+  return { decisionsOnly, matches };
 }

@@ -9,6 +9,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { iso } from './basis';
 import type { OrgData } from './data';
 import { WorkloadFacts } from './flow-endpoints';
+import type { CompiledFilters } from './flow-filters';
 import {
   APP_PORT,
   BROADCAST_SERVICES,
@@ -158,9 +159,14 @@ export class FlowPopulation {
     return { start, end, popStart, popEnd, lo, count: Math.max(0, hi - lo + 1), burstLo, burstCount };
   }
 
-  /** Fills `c` with candidate `k` of the window; false when that flow does not touch the window. */
-  candidate(w: FlowWindow, k: number, c: FlowCore): boolean {
-    return k < w.count ? this.regular(w, w.lo + k, c) : this.burstFlow(w, w.burstLo + k - w.count, c);
+  /**
+   * Fills `c` with candidate `k` of the window; false when that flow does not touch the window.
+   * Unless `full`, only the times and decisions are filled in.
+   */
+  candidate(w: FlowWindow, k: number, c: FlowCore, full = true): boolean {
+    return k < w.count
+      ? this.regular(w, w.lo + k, c, full)
+      : this.burstFlow(w, w.burstLo + k - w.count, c, full);
   }
 
   /** Candidate indexes in an order that is deterministic but not by time. */
@@ -175,14 +181,19 @@ export class FlowPopulation {
     }
   }
 
-  /** How many candidates `matches` accepts, counted in slices that leave the event loop free. */
-  async count(w: FlowWindow, matches: (c: FlowCore) => boolean, cancelled: () => boolean): Promise<number> {
+  /**
+   * How many candidates the filters accept, counted in slices that leave the event loop free.
+   * Filters on nothing but decisions need only the times and decisions of each flow.
+   */
+  async count(w: FlowWindow, filters: CompiledFilters, cancelled: () => boolean): Promise<number> {
     const c = newCore();
     const n = w.count + w.burstCount;
+    const full = !filters.decisionsOnly;
+    const { matches } = filters;
     let found = 0;
     for (let k = 0; k < n; ) {
       const sliceEnd = Math.min(n, k + 100_000);
-      for (; k < sliceEnd; k++) if (this.candidate(w, k, c) && matches(c)) found++;
+      for (; k < sliceEnd; k++) if (this.candidate(w, k, c, full) && matches(c)) found++;
       if (k < n) {
         await nextTurn();
         if (cancelled()) return found;
@@ -238,7 +249,7 @@ export class FlowPopulation {
       : `{"ip":"${formatIpv4(ip)}"}`;
   }
 
-  private regular(w: FlowWindow, n: number, c: FlowCore): boolean {
+  private regular(w: FlowWindow, n: number, c: FlowCore, full: boolean): boolean {
     const h = hash4(this.scope, n % TWO_32, Math.floor(n / TWO_32), 1);
     const rng = this.rng.reseed(h);
     c.first = ORIGIN + Math.floor((n + h / TWO_32) * this.spacing);
@@ -247,14 +258,15 @@ export class FlowPopulation {
       r < 0.6 ? rng.int(60_000) : r < 0.9 ? 60_000 + rng.int(540_000) : 600_000 + rng.int(1_200_000);
     c.last = Math.min(c.first + duration, w.popEnd);
     if (c.first > w.end || c.last < w.start) return false;
+    const d = rng.next();
+    this.decide(c, rng, d < 0.55 ? 0 : d < 0.8 ? 1 : d < 0.95 ? BLOCKED : 3);
+    if (!full) return true;
     this.endpoints(c, rng);
-    const r2 = rng.next();
-    this.decide(c, rng, r2 < 0.55 ? 0 : r2 < 0.8 ? 1 : r2 < 0.95 ? BLOCKED : 3);
     c.h = rng.u32();
     return true;
   }
 
-  private burstFlow(w: FlowWindow, j: number, c: FlowCore): boolean {
+  private burstFlow(w: FlowWindow, j: number, c: FlowCore, full: boolean): boolean {
     const burst = this.settings.burst;
     if (!burst) return false;
     const span = burst.seconds * 1000;
@@ -263,21 +275,20 @@ export class FlowPopulation {
     c.first = burst.at + Math.floor(((j + h / TWO_32) * span) / burst.flows);
     c.last = Math.min(c.first + rng.int(BURST_MAX_DURATION_MS), burst.at + span - 1, w.popEnd);
     if (c.first > w.end || c.last < w.start || c.first < w.popStart || c.first > w.popEnd) return false;
+    this.decide(c, rng, burst.uniform ? BLOCKED : rng.int(POLICY_DECISIONS.length));
+    if (!full) return true;
     const workloads = this.facts.count;
     c.transmission = 0;
     c.srcWl = -1;
     c.srcIp = (BURST_SOURCES + (j % 4_194_304)) >>> 0;
     c.dstWl = workloads > 0 ? rng.int(workloads) : -1;
     c.dstIp = c.dstWl >= 0 ? this.facts.ip(c.dstWl) : this.external(rng);
-    if (burst.uniform) {
-      this.setService(c, SMB);
-      this.decide(c, rng, BLOCKED);
-    } else {
+    if (burst.uniform) this.setService(c, SMB);
+    else {
       const p = rng.next();
       c.proto = p < 0.55 ? 6 : p < 0.95 ? 17 : ICMP;
       c.port = c.proto === ICMP ? -1 : 1 + rng.int(65_535);
       c.process = c.proto === ICMP ? undefined : APP_PORT;
-      this.decide(c, rng, rng.int(POLICY_DECISIONS.length));
     }
     c.h = rng.u32();
     return true;

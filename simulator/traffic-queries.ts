@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { USER } from './basis';
 import type { JobFault } from './fault-kinds';
-import { compileFilters, type FlowMatcher } from './flow-filters';
+import { type CompiledFilters, compileFilters } from './flow-filters';
 import { FlowPopulation, type FlowWindow, newCore } from './flow-population';
 import {
   fateOf,
@@ -26,7 +26,7 @@ import type { TrafficQueryRecord } from './types';
 
 interface TrafficJob extends JobCommon {
   readonly params: TrafficQueryParams;
-  readonly matcher: FlowMatcher;
+  readonly filters: CompiledFilters;
   readonly window: FlowWindow;
   /** Flows that match, once counted. */
   matches?: number;
@@ -67,15 +67,15 @@ export class TrafficQueries {
     const data = this.ctx.orgData.get(org);
     const population = this.populations.get(org);
     if (!data || !population) return reply.error(403, 'access_denied', `Not authorized to access org ${org}`);
-    const matcher = compileFilters(params, data, population);
-    if (typeof matcher === 'string') return reply.error(406, 'input_validation_error', matcher);
+    const filters = compileFilters(params, data, population);
+    if (typeof filters === 'string') return reply.error(406, 'input_validation_error', filters);
     const now = Date.now();
     const query: TrafficJob = {
       id: randomUUID(),
       org,
       requestedAt: now,
       params,
-      matcher,
+      filters,
       window: population.window(Date.parse(params.start_date), Date.parse(params.end_date), now),
       polls: 0,
       downloads: 0,
@@ -89,7 +89,7 @@ export class TrafficQueries {
       query.countedAt = now;
     } else if (query.fate.kind === 'done') {
       void population
-        .count(query.window, matcher, () => query.deletedAt !== undefined)
+        .count(query.window, filters, () => query.deletedAt !== undefined)
         .then((n) => {
           query.matches = n;
           query.countedAt = Date.now();
@@ -266,7 +266,7 @@ function* rows(population: FlowPopulation, q: TrafficJob, limit: number, draft: 
   const c = newCore();
   let produced = 0;
   for (const k of population.order(q.window)) {
-    if (!population.candidate(q.window, k, c) || !q.matcher(c)) continue;
+    if (!population.candidate(q.window, k, c) || !q.filters.matches(c)) continue;
     yield population.row(c, draft);
     if (++produced >= limit) return;
   }

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningSimulator, startSimulator } from '../../simulator';
 import { call } from './simulator-helpers';
-import { type Flow, flows, inCidr, ipNumber, keys, post, query } from './simulator-traffic-helpers';
+import {
+  completed,
+  download,
+  type Flow,
+  flows,
+  inCidr,
+  ipNumber,
+  keys,
+  post,
+  query,
+} from './simulator-traffic-helpers';
 
 /**
  * Each filter is checked against the unfiltered flows of the same window: the query must return
@@ -62,13 +72,16 @@ function mostCommon(values: readonly string[]): string {
   return top[0];
 }
 
+/** The query returns exactly the flows `keep` keeps, and counts them as its matches. */
 async function expectFilter(extra: Record<string, unknown>, keep: (f: Flow) => boolean): Promise<void> {
   const expected = all.filter(keep);
-  const got = await flows(sim, query(START, END, extra));
+  const done = await completed(sim, query(START, END, extra));
+  const got = await download(sim, done);
   expect(expected.length).toBeGreaterThan(0);
   expect(expected.length).toBeLessThan(all.length);
   expect(keys(got)).toEqual(keys(expected));
   expect(got).toHaveLength(expected.length);
+  expect(done.matches_count).toBe(expected.length);
 }
 
 describe('traffic query filters: sources and destinations', () => {
