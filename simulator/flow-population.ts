@@ -145,7 +145,7 @@ export class FlowPopulation {
     const s = this.spacing;
     const first = Math.ceil((popStart - ORIGIN) / s);
     const last = Math.floor((popEnd - ORIGIN) / s) - 1;
-    const hi = Math.min(last, Math.floor((end - ORIGIN) / s));
+    const hi = Math.min(last, Math.floor((end - ORIGIN) / s) + 1);
     const lo = Math.max(first, Math.floor((start - MAX_DURATION_MS - ORIGIN) / s) - 1);
     let burstLo = 0;
     let burstCount = 0;
@@ -252,7 +252,9 @@ export class FlowPopulation {
   private regular(w: FlowWindow, n: number, c: FlowCore, full: boolean): boolean {
     const h = hash4(this.scope, n % TWO_32, Math.floor(n / TWO_32), 1);
     const rng = this.rng.reseed(h);
-    c.first = ORIGIN + Math.floor((n + h / TWO_32) * this.spacing);
+    // A whole millisecond of the slot's own: no two regular flows share a first_detected.
+    const from = Math.floor(n * this.spacing);
+    c.first = ORIGIN + from + Math.floor((h / TWO_32) * (Math.floor((n + 1) * this.spacing) - from));
     const r = rng.next();
     const duration =
       r < 0.6 ? rng.int(60_000) : r < 0.9 ? 60_000 + rng.int(540_000) : 600_000 + rng.int(1_200_000);

@@ -38,6 +38,7 @@ describe('the traffic population', () => {
 
   it('returns each flow once, every one touching the window', () => {
     expect(keys(day).size).toBe(day.length);
+    expect(new Set(day.map((f) => f.timestamp_range.first_detected)).size).toBe(day.length);
     for (const f of day) {
       const first = ms(f.timestamp_range.first_detected);
       const last = ms(f.timestamp_range.last_detected);
