@@ -13,18 +13,17 @@ const WINDOWS = 4;
 
 export class WorkloadFacts {
   readonly count: number;
-  private readonly flags?: Uint8Array;
+  /** Allocated on first use (a simulator that serves no traffic never needs them). */
+  private flags?: Uint8Array;
   /** Four per workload, one per label key: the label index, or -1. */
-  private readonly slots?: Int16Array;
+  private slots?: Int16Array;
+  private readonly cacheable: boolean;
   private readonly refs = new Map<number, string>();
   private readonly scratch = new Int16Array(4);
 
   constructor(private readonly data: OrgData) {
     this.count = data.sizes.workloads;
-    if (this.count <= CACHED_WORKLOADS && data.sizes.labels < 32_768) {
-      this.flags = new Uint8Array(this.count);
-      this.slots = new Int16Array(this.count * 4);
-    }
+    this.cacheable = this.count <= CACHED_WORKLOADS && data.sizes.labels < 32_768;
   }
 
   /** The address of workload `i`'s primary interface (10.x.y.z). */
@@ -42,12 +41,9 @@ export class WorkloadFacts {
   }
 
   hasLabel(i: number, label: number): boolean {
-    const k = label % 4;
-    if (this.flags && this.slots) {
-      this.load(i);
-      return this.slots[i * 4 + k] === label;
-    }
-    return this.data.workloads.core(i).labels.includes(label);
+    if (!this.cacheable) return this.data.workloads.core(i).labels.includes(label);
+    this.load(i);
+    return this.slots?.[i * 4 + (label % 4)] === label;
   }
 
   /** The workload object a flow row carries, as JSON. */
@@ -62,6 +58,10 @@ export class WorkloadFacts {
   }
 
   private load(i: number): number {
+    if (this.cacheable && !this.flags) {
+      this.flags = new Uint8Array(this.count);
+      this.slots = new Int16Array(this.count * 4);
+    }
     const cached = this.flags?.[i] ?? 0;
     if (cached !== 0) return cached;
     const core = this.data.workloads.core(i);
