@@ -70,11 +70,6 @@ export function toleratedFailureExceeded(): StatesError {
   );
 }
 
-/** A Task's own TimeoutSeconds elapsed. */
-export function taskTimedOut(): StatesError {
-  return new StatesError('States.Timeout', '');
-}
-
 /** The AWS services whose errors an optimised integration names, with the SDK's service name. */
 const SERVICES = {
   Lambda: 'AWSLambda',

@@ -146,6 +146,7 @@ export interface ExecutorEvent {
   readonly type: string;
   readonly state?: { readonly name: string };
   readonly parentState?: { readonly name: string };
+  readonly Error?: string;
 }
 
 export interface HistorySummary {
@@ -235,7 +236,9 @@ export class ExecutionHistory {
         if (!engineRun) this.record(...events.attempt);
         return;
       case 'StateFailed':
+        // The executor times a Task's own TimeoutSeconds; the engine records the attempt's other ends.
         if (!engineRun) this.record(...events.failed);
+        else if (event.Error === 'States.Timeout') this.record(...(events.timedOut ?? events.failed));
         return;
       case 'StateCaught':
         this.caught.set(name, (this.caught.get(name) ?? 0) + 1);

@@ -37,9 +37,10 @@ const prepared = new WeakMap<object, PreparedDefinition>();
 /**
  * Prepares a definition once (cached by identity). The original is validated as the local
  * executor validates definitions. Then, where aws-local-stepfunctions 3.0.0 differs from AWS:
- * - it gives a Task without TimeoutSeconds 60 seconds (AWS: 99,999,999) and cannot time a
- *   definition's TimeoutSeconds beyond 24.8 days: the engine times both, so the executor's
- *   timers are set out of the way;
+ * - it gives a Task without TimeoutSeconds 60 seconds (AWS: 99,999,999): such a Task gets the
+ *   longest timer instead (a Task's own TimeoutSeconds stays with the executor, whose
+ *   States.Timeout is the one States.TaskFailed does not match);
+ * - it cannot time a definition's TimeoutSeconds beyond 24.8 days: the engine times it;
  * - it runs every Map inline, Distributed ones too, in the parent's history with at most 40
  *   iterations at a time and no tolerated failures: a Distributed Map becomes an inline Map
  *   whose single state starts one child execution per item (ItemsPath, ItemSelector and
@@ -70,7 +71,9 @@ export function prepareDefinition(definition: AslDefinition): PreparedDefinition
   const transformState = (name: string, state: AslState): AslState => {
     if (state.Type === 'Task') {
       const { HeartbeatSeconds: _h, HeartbeatSecondsPath: _p, ...task } = state;
-      return state.TimeoutSecondsPath === undefined ? { ...task, TimeoutSeconds: MAX_TIMER_SECONDS } : task;
+      if (state.TimeoutSecondsPath !== undefined) return task;
+      const seconds = typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : MAX_TIMER_SECONDS;
+      return { ...task, TimeoutSeconds: Math.min(seconds, MAX_TIMER_SECONDS) };
     }
     if (state.Type === 'Parallel') {
       return { ...state, Branches: (state.Branches as AslDefinition[]).map((branch) => transform(branch)) };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_STATE_PAYLOAD_BYTES } from '../lambdas/contracts/limits';
-import { inputTooLarge, StatesError, taskTimedOut } from './aws-errors';
+import { inputTooLarge, StatesError } from './aws-errors';
 import { runMapChild, startExecution } from './children';
 import { type AslState, functionIdOf, type LocalFunction, serviceIntegrationOf } from './definition';
 import type { ExecutionScope, Runtime } from './execution';
@@ -99,20 +99,22 @@ async function attempt(
   if (scope.signal.aborted) throw stopped();
   if (Buffer.byteLength(JSON.stringify(input ?? null)) > MAX_STATE_PAYLOAD_BYTES) throw inputTooLarge(name);
   if (!scope.history.recordState(name, 'attempt')) throw stopped();
+  // The executor fails the attempt at the Task's TimeoutSeconds (and the history records it
+  // then); whatever the attempt does afterwards is no longer part of the execution.
+  let abandoned = false;
   const seconds = typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    if (seconds === undefined) return;
-    // Beyond the longest timer, the execution's own limit (at most a year) ends it first.
-    if (seconds <= MAX_TIMER_SECONDS) timer = setTimeout(() => reject(taskTimedOut()), seconds * 1000);
-  });
+  const timer =
+    seconds === undefined || seconds > MAX_TIMER_SECONDS
+      ? undefined
+      : setTimeout(() => {
+          abandoned = true;
+        }, seconds * 1000);
   try {
-    const result = await Promise.race([run(input), timedOut]);
-    scope.history.recordState(name, 'succeeded');
+    const result = await run(input);
+    if (!abandoned) scope.history.recordState(name, 'succeeded');
     return result;
   } catch (error) {
-    const timeout = error instanceof StatesError && error.name === 'States.Timeout' && seconds !== undefined;
-    scope.history.recordState(name, timeout ? 'timedOut' : 'failed');
+    if (!abandoned) scope.history.recordState(name, 'failed');
     throw error;
   } finally {
     clearTimeout(timer);
