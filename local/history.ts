@@ -133,13 +133,12 @@ export const HISTORY_EVENTS: Readonly<Record<StateKind, KindEvents>> = {
   },
 };
 
-/** The kinds whose attempts the engine runs itself (it records their attempt events as they happen). */
-const ENGINE_RUN: ReadonlySet<StateKind> = new Set([
-  'lambdaFunction',
-  'serviceTask',
-  'syncTask',
-  'distributedMap',
-]);
+/**
+ * The kinds whose attempts the engine runs itself (it records their attempt events as they
+ * happen). A Distributed Map's run is an inline Map of the executor's whose iterations stay out of
+ * the history, so its events follow the executor's Map events.
+ */
+const ENGINE_RUN: ReadonlySet<StateKind> = new Set(['lambdaFunction', 'serviceTask', 'syncTask']);
 
 /** The part of an aws-local-stepfunctions event log entry the history is derived from. */
 export interface ExecutorEvent {
