@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { StatesError, serviceError, toleratedFailureExceeded } from './aws-errors';
+import type { ExecutionRecord, ExecutionScope, Runtime } from './execution';
+import type { MapIterationInput } from './prepare';
 import {
   type AslDefinition,
   type AslState,
   LOCAL_ACCOUNT,
   LOCAL_REGION,
   type ServiceIntegration,
-} from './definition';
-import type { ExecutionRecord, ExecutionScope, Runtime } from './execution';
-import type { MapIterationInput } from './prepare';
+} from './stack';
 
 /** The ARN of an execution of a state machine (or of a Distributed Map run's children). */
 export function executionArn(stateMachineName: string, executionName: string): string {

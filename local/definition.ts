@@ -1,92 +1,33 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
 import { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { type ExportConfig, loadConfig } from '../lib/config';
 import { HANDLER_MODULE_METADATA } from '../lib/lambda-defaults';
 import { PceExportStack } from '../lib/pce-export-stack';
+import { cacheDirectory, cached, definitionCacheKey } from './definition-cache';
+import {
+  type AslDefinition,
+  allStates,
+  DEFAULT_CONFIG_PATH,
+  functionArn,
+  functionIdOf,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  LOCAL_STATE_MACHINE_NAME,
+  type LocalDefinition,
+  type LocalFunction,
+  type LocalStateMachine,
+  REPO_ROOT,
+  serviceIntegrationOf,
+  stateMachineArn,
+  type TaskTarget,
+} from './stack';
 
-/** The service integrations (other than invoking a function by ARN) that have a local stand-in. */
-export type ServiceIntegration =
-  | 'events:putEvents'
-  | 'lambda:invoke'
-  | 'states:startExecution'
-  | 'states:startExecution.sync'
-  | 'states:startExecution.sync:2';
-
-/** What a Task state runs locally: a handler module by name, or a service integration. */
-export type TaskTarget = string;
-
-/** A Lambda function of the stack, as the template configures it. */
-export interface LocalFunction {
-  /** Logical id in the template; the local ARN ends with it. */
-  readonly id: string;
-  readonly arn: string;
-  /** Handler module name, e.g. `poll`. */
-  readonly handler: string;
-  /** Handler module, relative to the repository root. */
-  readonly module: string;
-  readonly timeoutSeconds: number;
-  readonly memorySize: number;
-  /** The environment variables whose values are literals in the template. */
-  readonly environment: Readonly<Record<string, string>>;
-}
-
-/** A state machine of the stack, runnable locally. */
-export interface LocalStateMachine {
-  /** Local name, which its ARN ends with (`PceExportWorkflow` for the export workflow). */
-  readonly name: string;
-  readonly arn: string;
-  /** Construct path, e.g. `PceExport/ExampleParent/StateMachine`. */
-  readonly path: string;
-  readonly definition: AslDefinition;
-}
-
-export interface LocalDefinition {
-  /** The export workflow's definition exactly as CDK renders it, with ARNs made concrete. */
-  readonly definition: AslDefinition;
-  /**
-   * Task state name → the handler module its Lambda function runs, or the service integration
-   * it calls, for the export workflow (Map iterations and Parallel branches included; state
-   * names are unique across a whole definition).
-   */
-  readonly taskHandlers: Readonly<Record<string, TaskTarget>>;
-  /**
-   * The configured exports and snapshots the deployed functions get (`PCE_EXPORTS`,
-   * `PCE_SNAPSHOTS`), so that `{"exportName": …}` resolves locally as it does in AWS.
-   */
-  readonly configured: Readonly<Record<'PCE_EXPORTS' | 'PCE_SNAPSHOTS', string>>;
-  /** Every state machine the stack defines, by local name; the export workflow among them. */
-  readonly stateMachines: Readonly<Record<string, LocalStateMachine>>;
-  /** Every function the stack defines, by logical id. */
-  readonly functions: Readonly<Record<string, LocalFunction>>;
-}
-
-export interface AslDefinition {
-  StartAt: string;
-  States: Record<string, AslState>;
-  [key: string]: unknown;
-}
-
-export interface AslState {
-  Type: string;
-  Resource?: string;
-  [key: string]: unknown;
-}
-
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT = '000000000000';
-export const LOCAL_STATE_MACHINE_NAME = 'PceExportWorkflow';
-
-export function stateMachineArn(name: string): string {
-  return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
-}
-
-export function functionArn(id: string): string {
-  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
-}
+export type { AslDefinition, AslState, LocalDefinition } from './stack';
+export { DEFAULT_CONFIG_PATH } from './stack';
 
 const PSEUDO: Readonly<Record<string, string>> = {
   'AWS::Partition': 'aws',
@@ -94,11 +35,6 @@ const PSEUDO: Readonly<Record<string, string>> = {
   'AWS::AccountId': LOCAL_ACCOUNT,
   'AWS::URLSuffix': 'amazonaws.com',
 };
-
-export const REPO_ROOT = resolve(import.meta.dirname, '..');
-
-/** The deploy configuration `cdk synth` reads by default. */
-export const DEFAULT_CONFIG_PATH = join(REPO_ROOT, 'config', 'pce-export.json');
 
 /** The feature flags in cdk.json, so the local synth renders what `cdk synth` renders. */
 function cdkJsonContext(): Record<string, unknown> {
@@ -108,31 +44,38 @@ function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context ?? {};
 }
 
-const SERVICE_RESOURCE =
-  /^arn:aws[a-z-]*:states:::(events:putEvents|lambda:invoke|states:startExecution(?:\.sync(?::2)?)?)$/;
-
-/** The service integration a Task's Resource names, if it is one with a local stand-in. */
-export function serviceIntegrationOf(resource: string): ServiceIntegration | undefined {
-  return SERVICE_RESOURCE.exec(resource)?.[1] as ServiceIntegration | undefined;
-}
-
-/** The function's logical id in a local Lambda ARN. */
-export function functionIdOf(resource: string): string | undefined {
-  return /^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:([^:]+)$/.exec(resource)?.[1];
-}
-
 type Template = {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 };
 
+export interface SynthesizeOptions {
+  /**
+   * Reuse the definition synthesized earlier from the same configuration and sources
+   * (`definition-cache.ts`), or synthesize afresh.
+   * @default true, unless PCE_EXPORT_DEFINITION_CACHE=off
+   */
+  readonly cache?: boolean;
+}
+
 /**
  * Synthesizes the stack as `cdk synth` would — the deploy configuration and the feature flags
  * of cdk.json, without bundling the Lambdas — and returns the state machine definitions it
- * renders, with each Lambda ARN mapped back to its handler module.
+ * renders, with each Lambda ARN mapped back to its handler module. The result is cached, keyed
+ * by everything that shapes it, so a run after the first skips the synth.
  */
 export function synthesizeLocalDefinition(
-  config: ExportConfig = loadConfig(DEFAULT_CONFIG_PATH),
+  config?: ExportConfig,
+  options: SynthesizeOptions = {},
 ): LocalDefinition {
+  if (!(options.cache ?? process.env.PCE_EXPORT_DEFINITION_CACHE !== 'off')) {
+    return synthesize(config ?? loadConfig(DEFAULT_CONFIG_PATH));
+  }
+  const source = config ?? { file: readFileSync(DEFAULT_CONFIG_PATH, 'utf8') };
+  const key = definitionCacheKey(source, REPO_ROOT, [import.meta.filename]);
+  return cached(cacheDirectory(REPO_ROOT), key, () => synthesize(config ?? loadConfig(DEFAULT_CONFIG_PATH)));
+}
+
+function synthesize(config: ExportConfig): LocalDefinition {
   const outdir = mkdtempSync(join(tmpdir(), 'pce-export-synth-'));
   try {
     // Template validation is what `cdk synth` is for; here only the rendered definitions matter.
@@ -244,22 +187,6 @@ function checkTaskTargets(
     targets[name] = target;
   }
   return targets;
-}
-
-/** Every state of a definition with its name, including those of Map iterations and Parallel branches. */
-export function* allStates(definition: AslDefinition): Generator<[string, AslState]> {
-  for (const [name, state] of Object.entries(definition.States)) {
-    yield [name, state];
-    const nested = [
-      state.ItemProcessor,
-      state.Iterator,
-      ...(Array.isArray(state.Branches) ? state.Branches : []),
-    ];
-    for (const inner of nested) {
-      if (inner !== null && typeof inner === 'object' && 'States' in inner)
-        yield* allStates(inner as AslDefinition);
-    }
-  }
 }
 
 /**

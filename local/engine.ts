@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ExportConfig } from '../lib/config';
-import { type LocalDefinition, synthesizeLocalDefinition } from './definition';
+import { loadLocalDefinition } from './definition-cache';
 import { createLocalEvents, type LocalEvents } from './events';
 import { LambdaFaults } from './faults';
 import { type LambdaHandler, loadHandlers } from './lambda';
 import { LOCAL_STATE_MACHINE_NAME, type RunOutcome, runWorkflow, type WorkflowEvent } from './runner';
 import { type LocalS3, startLocalS3 } from './s3';
 import { type LocalSecrets, startLocalSecrets } from './secrets';
+import type { LocalDefinition } from './stack';
 
 export interface LocalEngineOptions {
   /**
@@ -127,7 +128,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
   let local: LocalDefinition;
   let handlers: Record<string, LambdaHandler>;
   try {
-    local = synthesizeLocalDefinition(options.config);
+    local = await loadLocalDefinition(options.config);
     const overrides = options.handlers ?? {};
     const modules = Object.fromEntries(
       Object.values(local.functions)

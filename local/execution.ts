@@ -3,12 +3,12 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { MAX_STANDARD_EXECUTION_SECONDS, MAX_STATE_PAYLOAD_BYTES } from '../lambdas/contracts/limits';
 import { historyLimitExceeded, inputTooLarge, resultTooLarge, type StatesError } from './aws-errors';
 import { startMapRun } from './children';
-import type { AslDefinition, LocalFunction, LocalStateMachine } from './definition';
 import type { LocalEvents } from './events';
 import type { LambdaFaults } from './faults';
 import { ExecutionHistory, type ExecutorEvent, type HistorySummary } from './history';
 import type { LambdaHandler } from './lambda';
 import { type PreparedDefinition, prepareDefinition } from './prepare';
+import type { AslDefinition, LocalFunction, LocalStateMachine } from './stack';
 import { taskHandlers } from './tasks';
 
 /** What happened in an execution, as the local executor reports it (a subset of its event log). */

@@ -1,8 +1,8 @@
 import './polyfills';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { MAX_DISTRIBUTED_MAP_CONCURRENCY } from '../lambdas/contracts/limits';
-import type { AslDefinition, AslState } from './definition';
 import { isDistributedMap, type StateKind, stateKind } from './history';
+import type { AslDefinition, AslState } from './stack';
 
 /** The longest timer Node.js runs in one go (setTimeout's 32-bit limit), in seconds. */
 export const MAX_TIMER_SECONDS = Math.floor(2 ** 31 / 1000) - 1;

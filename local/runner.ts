@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { executionArn } from './children';
-import {
-  LOCAL_STATE_MACHINE_NAME,
-  type LocalDefinition,
-  type LocalStateMachine,
-  stateMachineArn,
-} from './definition';
 import type { LocalEvents } from './events';
 import { type ExecutionRecord, type ExecutionStatus, runExecution, type WorkflowEvent } from './execution';
 import type { LambdaFaults } from './faults';
 import type { HistorySummary } from './history';
 import type { LambdaHandler } from './lambda';
+import {
+  LOCAL_STATE_MACHINE_NAME,
+  type LocalDefinition,
+  type LocalStateMachine,
+  stateMachineArn,
+} from './stack';
 
-export { LOCAL_STATE_MACHINE_NAME } from './definition';
 export type { WorkflowEvent } from './execution';
+export { LOCAL_STATE_MACHINE_NAME } from './stack';
 
 interface RunDetails {
   readonly executionName: string;

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { MAX_STATE_PAYLOAD_BYTES } from '../lambdas/contracts/limits';
 import { inputTooLarge, StatesError } from './aws-errors';
 import { runMapChild, startExecution } from './children';
-import { type AslState, functionIdOf, type LocalFunction, serviceIntegrationOf } from './definition';
 import type { ExecutionScope, Runtime } from './execution';
 import { asLambda } from './lambda';
 import { CHILD_EXECUTION_RESOURCE, MAX_TIMER_SECONDS, type MapIterationInput } from './prepare';
+import { type AslState, functionIdOf, type LocalFunction, serviceIntegrationOf } from './stack';
 
 type TaskRun = (input: unknown) => Promise<unknown>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AslDefinition } from '../../local/definition';
+import type { AslDefinition } from '../../local/stack';
 import type { ExecutionRecord } from '../../local/execution';
 import { fn, lambda, runner, sleep, stack } from './local-engine-support';
 

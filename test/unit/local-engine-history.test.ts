@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AslDefinition } from '../../local/definition';
+import type { AslDefinition } from '../../local/stack';
 import { fn, lambda, runner, stack } from './local-engine-support';
 
 /** Counts up to `n` with a Pass and a Choice: 4n + 8 history events in all. */

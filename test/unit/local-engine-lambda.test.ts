@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AslDefinition } from '../../local/definition';
+import type { AslDefinition } from '../../local/stack';
 import { fn, lambda, runner, stack } from './local-engine-support';
 
 /** One Task calling `work`, retried on the Lambda service's transient errors. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_STATE_PAYLOAD_BYTES } from '../../lambdas/contracts/limits';
-import type { AslDefinition } from '../../local/definition';
+import type { AslDefinition } from '../../local/stack';
 import { fn, lambda, runner, sleep, stack } from './local-engine-support';
 
 /** One Task calling `work`, caught by States.ALL into a Pass state. */

@@ -1,4 +1,4 @@
-import type { AslDefinition, LocalDefinition, LocalFunction } from '../../local/definition';
+import type { AslDefinition, LocalDefinition, LocalFunction } from '../../local/stack';
 import { createLocalEvents, type LocalEvents } from '../../local/events';
 import { LambdaFaults } from '../../local/faults';
 import type { LambdaHandler } from '../../local/lambda';
