@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AslDefinition } from '../../local/stack';
 import type { ExecutionRecord } from '../../local/execution';
+import type { AslDefinition } from '../../local/stack';
 import { fn, lambda, runner, sleep, stack } from './local-engine-support';
 
 const CHILD_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Child';

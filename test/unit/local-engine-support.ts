@@ -1,8 +1,8 @@
-import type { AslDefinition, LocalDefinition, LocalFunction } from '../../local/stack';
 import { createLocalEvents, type LocalEvents } from '../../local/events';
 import { LambdaFaults } from '../../local/faults';
 import type { LambdaHandler } from '../../local/lambda';
 import { type RunOutcome, runWorkflow } from '../../local/runner';
+import type { AslDefinition, LocalDefinition, LocalFunction } from '../../local/stack';
 
 /** A function of a hand-written stack: its handler is `handlers[name]`. */
 export function fn(name: string, timeoutSeconds = 30): LocalFunction {
