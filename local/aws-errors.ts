@@ -95,7 +95,7 @@ export function serviceError(
 }
 
 /** A function error whose payload carries no error type. */
-export function lambdaUnknown(payload: string): StatesError {
+function lambdaUnknown(payload: string): StatesError {
   return new StatesError(
     'Lambda.Unknown',
     `The cause could not be determined because Lambda did not return an error type. Returned payload: ${payload}`,
@@ -103,7 +103,7 @@ export function lambdaUnknown(payload: string): StatesError {
 }
 
 /** The Lambda service errors a test can inject, each with the status and message the service gives. */
-export const LAMBDA_SERVICE_FAULTS = {
+const LAMBDA_SERVICE_FAULTS = {
   'Lambda.ServiceException': { code: 'ServiceException', status: 500, message: 'Service error.' },
   'Lambda.TooManyRequestsException': {
     code: 'TooManyRequestsException',

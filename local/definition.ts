@@ -48,7 +48,7 @@ type Template = {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 };
 
-export interface SynthesizeOptions {
+interface SynthesizeOptions {
   /**
    * Reuse the definition synthesized earlier from the same configuration and sources
    * (`definition-cache.ts`), or synthesize afresh.
@@ -193,7 +193,7 @@ function checkTaskTargets(
  * Renders the CloudFormation intrinsics a state machine definition uses into plain values;
  * `resource` names the ARN (or other attribute) of a resource of the stack.
  */
-export function resolveIntrinsics(
+function resolveIntrinsics(
   value: unknown,
   resource: (id: string, attribute: string) => string | undefined = () => undefined,
 ): unknown {

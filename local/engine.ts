@@ -62,7 +62,7 @@ export interface LocalRunOptions {
 }
 
 /** Faults a test can arm in the engine's stand-ins for AWS. */
-export interface EngineFaults {
+interface EngineFaults {
   /** The Lambda service: ServiceException, TooManyRequestsException, ClientExecutionTimeoutException, Unknown. */
   readonly lambda: LambdaFaults;
   /** The embedded S3 (only when it is embedded): 5xx or SlowDown on PutObject, UploadPart, CompleteMultipartUpload. */

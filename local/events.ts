@@ -42,21 +42,18 @@ export interface LocalEvents {
 }
 
 /** An armed PutEvents failure. */
-export type EventsFault =
+type EventsFault =
   /** The call fails: `EventBridge.<code>` (e.g. InternalException, 500; ThrottlingException, 400). */
   | { readonly kind: 'service'; readonly code?: string; readonly status?: number; readonly message?: string }
   /** The call succeeds with the matching entries failed (e.g. InternalFailure, ThrottlingException). */
   | { readonly kind: 'entry'; readonly errorCode?: string; readonly errorMessage?: string };
 
-export interface EventsFaultSelector {
+interface EventsFaultSelector {
   readonly detailType?: Pattern;
   readonly source?: Pattern;
 }
 
-export class EventsFaults extends FaultPlan<
-  { readonly detailType: string; readonly source: string },
-  EventsFault
-> {
+class EventsFaults extends FaultPlan<{ readonly detailType: string; readonly source: string }, EventsFault> {
   /** Fails the next PutEvents calls (times) with an entry that matches the selector. */
   inject(selector: EventsFaultSelector, fault: EventsFault, options?: FaultOptions): void {
     this.add(

@@ -62,7 +62,7 @@ export class FaultPlan<R, F> {
 }
 
 /** One invocation of a function, as the Lambda service sees it. */
-export interface LambdaRequest {
+interface LambdaRequest {
   /** The function's logical id in the template. */
   readonly functionId: string;
   /** The handler module's name, e.g. `poll`. */
@@ -71,7 +71,7 @@ export interface LambdaRequest {
   readonly state: string;
 }
 
-export interface LambdaFault {
+interface LambdaFault {
   readonly error: LambdaServiceFault;
   /**
    * Whether the function ran before the service failed: `before` (never invoked, as for a
@@ -81,7 +81,7 @@ export interface LambdaFault {
   readonly when?: 'before' | 'after';
 }
 
-export interface LambdaFaultSelector {
+interface LambdaFaultSelector {
   readonly handler?: Pattern;
   readonly state?: Pattern;
 }

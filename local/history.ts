@@ -50,7 +50,7 @@ interface KindEvents {
  * failure is followed by the state's Exited event; an uncaught one by ExecutionFailed (or, in
  * an iteration, MapIterationFailed). A Fail state writes no Exited event.
  */
-export const HISTORY_EVENTS: Readonly<Record<StateKind, KindEvents>> = {
+const HISTORY_EVENTS: Readonly<Record<StateKind, KindEvents>> = {
   pass: {
     entered: ['PassStateEntered'],
     attempt: [],

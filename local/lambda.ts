@@ -9,7 +9,7 @@ import { type LambdaServiceFault, lambdaServiceError, resultTooLarge, StatesErro
 export type LambdaHandler = (event: unknown, context?: unknown) => Promise<unknown>;
 
 /** The local stand-in for invoking a Lambda function. */
-export type LocalInvoke = (event: unknown) => Promise<unknown>;
+type LocalInvoke = (event: unknown) => Promise<unknown>;
 
 const REPO_ROOT = join(import.meta.dirname, '..');
 
@@ -137,7 +137,7 @@ async function invokeOnce(
 }
 
 /** The runtime's `toRapidResponse`: how a thrown value becomes an error payload. */
-export function toRuntimeError(error: unknown): RuntimeErrorPayload {
+function toRuntimeError(error: unknown): RuntimeErrorPayload {
   try {
     if (types.isNativeError(error) || isErrorLike(error)) {
       const { name, message, stack } = error as Error;

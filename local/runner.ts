@@ -5,12 +5,7 @@ import { type ExecutionRecord, type ExecutionStatus, runExecution, type Workflow
 import type { LambdaFaults } from './faults';
 import type { HistorySummary } from './history';
 import type { LambdaHandler } from './lambda';
-import {
-  LOCAL_STATE_MACHINE_NAME,
-  type LocalDefinition,
-  type LocalStateMachine,
-  stateMachineArn,
-} from './stack';
+import { LOCAL_STATE_MACHINE_NAME, type LocalDefinition, type LocalStateMachine } from './stack';
 
 export type { WorkflowEvent } from './execution';
 export { LOCAL_STATE_MACHINE_NAME } from './stack';
@@ -57,15 +52,13 @@ export interface WorkflowRunOptions {
   readonly signal?: AbortSignal;
 }
 
-export const LOCAL_STATE_MACHINE_ARN = stateMachineArn(LOCAL_STATE_MACHINE_NAME);
-
 /** The ARN a local execution of the export workflow has, e.g. in the `resources` of the events it sends. */
 export function localExecutionArn(executionName: string): string {
   return executionArn(LOCAL_STATE_MACHINE_NAME, executionName);
 }
 
 /** A state machine of the stack by local name, or by construct path (in full, or without the stack). */
-export function findStateMachine(local: LocalDefinition, nameOrPath: string): LocalStateMachine {
+function findStateMachine(local: LocalDefinition, nameOrPath: string): LocalStateMachine {
   const machines = Object.values(local.stateMachines);
   const found =
     local.stateMachines[nameOrPath] ??
@@ -110,7 +103,7 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<RunOutco
   return outcomeOf(record);
 }
 
-export function outcomeOf(record: ExecutionRecord): RunOutcome {
+function outcomeOf(record: ExecutionRecord): RunOutcome {
   const details: RunDetails = {
     executionName: record.executionName,
     executionArn: record.executionArn,

@@ -8,7 +8,7 @@ import S3rver from 's3rver';
 import { type FaultOptions, FaultPlan, matches, type Pattern } from './faults';
 
 /** The S3 operations a fault can be armed on. */
-export type S3Operation = 'PutObject' | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload';
+type S3Operation = 'PutObject' | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload';
 
 interface S3Request {
   readonly operation: S3Operation;
@@ -20,7 +20,7 @@ interface S3Request {
  * An armed S3 failure, answered as S3 answers: an XML `<Error>` with Code, Message, RequestId and
  * HostId, and the `x-amz-request-id` and `x-amz-id-2` headers.
  */
-export interface S3Fault {
+interface S3Fault {
   /** e.g. SlowDown (503), InternalError (500), ServiceUnavailable (503), AccessDenied (403). */
   readonly code: string;
   /** @default the status S3 gives the code */
@@ -33,13 +33,13 @@ export interface S3Fault {
   readonly inOkResponse?: boolean;
 }
 
-export interface S3FaultSelector {
+interface S3FaultSelector {
   readonly operation: S3Operation | readonly S3Operation[];
   readonly key?: Pattern;
   readonly bucket?: Pattern;
 }
 
-export class S3Faults extends FaultPlan<S3Request, S3Fault> {
+class S3Faults extends FaultPlan<S3Request, S3Fault> {
   /** Fails the next requests (times) of the selected operations on the selected keys. */
   inject(selector: S3FaultSelector, fault: S3Fault, options?: FaultOptions): void {
     const operations: readonly S3Operation[] =

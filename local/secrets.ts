@@ -4,14 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { type FaultOptions, FaultPlan, matches, type Pattern } from './faults';
 
 /** An armed Secrets Manager failure: `ThrottlingException` (400) or `InternalServiceError` (500), or another code. */
-export interface SecretsFault {
+interface SecretsFault {
   readonly code: string;
   /** @default 400 for ThrottlingException, 500 otherwise */
   readonly status?: number;
   readonly message?: string;
 }
 
-export class SecretsFaults extends FaultPlan<{ readonly secretId: string }, SecretsFault> {
+class SecretsFaults extends FaultPlan<{ readonly secretId: string }, SecretsFault> {
   /** Fails the next GetSecretValue calls (times) for the selected secret ids. */
   inject(selector: { readonly secretId?: Pattern }, fault: SecretsFault, options?: FaultOptions): void {
     this.add((request) => matches(request.secretId, selector.secretId), fault, options);
