@@ -69,7 +69,7 @@ export async function startExecution(
   if (integration === 'states:startExecution') {
     // Request-response: the child runs on by itself, whatever becomes of the parent.
     const started = Date.now();
-    void scope.runChild(request).then((record) => scope.children.push(record));
+    void scope.runChild(request, true).then((record) => scope.children.push(record));
     return { ExecutionArn: request.executionArn, StartDate: started };
   }
   scope.history.recordState(state, 'submitted');

@@ -85,7 +85,8 @@ export interface ExecutionScope {
   readonly signal: AbortSignal;
   /** The execution context's `$$.Execution.StartTime`. */
   readonly startDate: Date;
-  runChild(request: ExecutionRequest): Promise<ExecutionRecord>;
+  /** Runs a child execution; one that is not `detached` ends before its parent does. */
+  runChild(request: ExecutionRequest, detached?: boolean): Promise<ExecutionRecord>;
 }
 
 interface Ending {
@@ -119,6 +120,7 @@ export async function runExecution(runtime: Runtime, request: ExecutionRequest):
   const fail = (error: StatesError) =>
     end({ status: 'FAILED', error: error.name, cause: error.message }, 'ExecutionFailed');
 
+  const attached = new Set<Promise<ExecutionRecord>>();
   const history = new ExecutionHistory(
     (name) => {
       const kind = prepared.kinds.get(name) ?? 'internal';
@@ -136,7 +138,14 @@ export async function runExecution(runtime: Runtime, request: ExecutionRequest):
     children: [],
     signal: stopping.signal,
     startDate,
-    runChild: (child) => runExecution(runtime, child),
+    runChild: (child, detached = false) => {
+      const running = runExecution(runtime, child);
+      if (!detached) {
+        attached.add(running);
+        void running.finally(() => attached.delete(running));
+      }
+      return running;
+    },
   };
 
   const observe = (event: ExecutorEvent & { state?: { input?: unknown; output?: unknown } }) => {
@@ -201,6 +210,8 @@ export async function runExecution(runtime: Runtime, request: ExecutionRequest):
     request.signal?.removeEventListener('abort', onStop);
     stopping.abort();
     await forwarding;
+    // Children the execution waited for are stopped with it; their records are part of its own.
+    await Promise.allSettled([...attached]);
   }
   const common = {
     executionName: request.executionName,

@@ -135,6 +135,26 @@ describe('startExecution tasks', () => {
   });
 });
 
+describe('stopping an execution', () => {
+  it('ends it ABORTED, and stops the .sync child it is waiting for', async () => {
+    const slow: AslDefinition = {
+      StartAt: 'Hold',
+      States: { Hold: { Type: 'Wait', Seconds: 30, End: true } },
+    };
+    const local = stack({ Parent: parent('arn:aws:states:::states:startExecution.sync:2'), Child: slow });
+    const stop = new AbortController();
+
+    const running = runner(local).run({}, { signal: stop.signal });
+    await sleep(300);
+    stop.abort();
+    const outcome = await running;
+
+    expect(outcome).toMatchObject({ status: 'FAILED', executionStatus: 'ABORTED' });
+    expect(outcome.history.byType.ExecutionAborted).toBe(1);
+    expect(outcome.children[0]).toMatchObject({ status: 'ABORTED' });
+  });
+});
+
 describe('a Distributed Map', () => {
   it('runs each item as a child execution, counting only the Map run in the parent history', async () => {
     const local = stack({ Main: distributed({ ResultSelector: { 'all.$': '$' } }) }, [fn('work')]);
