@@ -2,7 +2,7 @@
  * What every collection of one org is built on: the org's hash, object UUIDs, creation
  * timestamps, and the shape of a collection (a size, filters, object `i` on demand).
  */
-import { at, hash, hash4, uuidForIndex } from './random';
+import { at, hash, hash4, indexOfUuid, uuidForIndex } from './random';
 import type { DatasetSizes } from './types';
 
 export type PceObject = Record<string, unknown>;
@@ -35,7 +35,7 @@ const dayPrefixes = new Map<number, string>();
 const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
 
 /** `Date#toISOString`, faster: the date part is cached per day (millions of objects share ~800 days). */
-function iso(ms: number): string {
+export function iso(ms: number): string {
   const day = Math.floor(ms / DAY_MS);
   let prefix = dayPrefixes.get(day);
   if (prefix === undefined) {
@@ -95,5 +95,10 @@ export class OrgBasis {
   /** UUID of object `index` of the kind `salt`; unique within the kind. */
   uuid(salt: number, index: number): string {
     return uuidForIndex(hash4(this.seedHash, salt, 0x77, 0), index);
+  }
+
+  /** The index that `uuid(salt, index)` would give this UUID for, if any (check it exists). */
+  indexOfUuid(salt: number, uuid: string): number | undefined {
+    return indexOfUuid(hash4(this.seedHash, salt, 0x77, 0), uuid);
   }
 }

@@ -23,6 +23,7 @@ interface SimulateIo {
 }
 
 const SIMULATE_USAGE = `Usage: pce-export simulate [--port N] [--host 127.0.0.1] [--tls] [--workloads N] [--seed N] [--job-seconds N]
+                          [--rate-limit N] [--flows-per-day N] [--traffic-days N]
 
 Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
 
@@ -33,6 +34,8 @@ Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
   --seed N          data seed; the same seed serves the same bytes (default 1)
   --job-seconds N   how long an async job takes (default 3)
   --rate-limit N    requests per minute per API key before 429 (default 500)
+  --flows-per-day N Explorer traffic flows in each 24 hours (default 20000, at most 20000000)
+  --traffic-days N  days of traffic, up to the time of each query (default 30)
 
 Credentials: PCE_API_KEY and PCE_API_SECRET from the environment when both are set,
 otherwise generated and printed.
@@ -64,6 +67,8 @@ interface Parsed {
   readonly seed: number;
   readonly jobSeconds: number;
   readonly rateLimit: number;
+  readonly flowsPerDay: number;
+  readonly trafficDays: number;
 }
 
 function parse(argv: readonly string[]): Parsed {
@@ -82,6 +87,8 @@ function parse(argv: readonly string[]): Parsed {
         seed: { type: 'string' },
         'job-seconds': { type: 'string' },
         'rate-limit': { type: 'string' },
+        'flows-per-day': { type: 'string' },
+        'traffic-days': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -113,11 +120,13 @@ function parse(argv: readonly string[]): Parsed {
     seed: intFlag('seed', str('seed'), 1, 0, 2 ** 31 - 1),
     jobSeconds,
     rateLimit: intFlag('rate-limit', str('rate-limit'), 500, 1, 1_000_000),
+    flowsPerDay: intFlag('flows-per-day', str('flows-per-day'), 20_000, 1, 20_000_000),
+    trafficDays: intFlag('traffic-days', str('traffic-days'), 30, 1, 3_660),
   };
 }
 
 /** A realistic data set around the workload count: 25,000 workloads → 300 labels, 120 services … */
-function datasetFor(workloads: number): Required<DatasetSizes> {
+function datasetFor(workloads: number): Required<Omit<DatasetSizes, 'trafficFlows'>> {
   const scale = (per25k: number, min: number) => Math.max(min, Math.round((per25k * workloads) / 25_000));
   return {
     workloads,
@@ -126,7 +135,6 @@ function datasetFor(workloads: number): Required<DatasetSizes> {
     ipLists: Math.min(1_000, scale(40, 12)),
     labelGroups: Math.min(1_000, scale(30, 8)),
     ruleSets: Math.min(2_000, scale(80, 12)),
-    trafficFlows: 50_000,
   };
 }
 
@@ -165,6 +173,7 @@ export async function runSimulate(
       tls: opts.tls,
       seed: opts.seed,
       dataset,
+      traffic: { flowsPerDay: opts.flowsPerDay, days: opts.trafficDays },
       jobDurationMs: Math.round(opts.jobSeconds * 1000),
       retryAfterSeconds: Math.max(1, Math.min(5, Math.ceil(opts.jobSeconds / 3))),
       rateLimitPerMinute: opts.rateLimit,
@@ -191,6 +200,7 @@ export async function runSimulate(
     `PCE simulator listening on ${sim.url} (API base ${sim.url}/api/v2)`,
     `  org:         1`,
     `  data:        ${n(dataset.workloads)} workloads, ${n(dataset.labels)} labels, ${n(dataset.services)} services, ${n(dataset.ipLists)} IP lists, ${n(dataset.labelGroups)} label groups, ${n(dataset.ruleSets)} rule sets (seed ${opts.seed})`,
+    `  traffic:     ${n(opts.flowsPerDay)} flows a day over the last ${n(opts.trafficDays)} days`,
     `  jobs:        take ${opts.jobSeconds} s; rate limit ${n(opts.rateLimit)} requests/min`,
   ];
   if (fromEnv) lines.push(`  api key:     ${apiKey} (from PCE_API_KEY; secret from PCE_API_SECRET)`);

@@ -35,7 +35,7 @@ export class OrgData {
   readonly labels: Labels;
   readonly workloads: Workloads;
   private readonly basis: OrgBasis;
-  private readonly policy: Policy;
+  readonly policy: Policy;
   private readonly collections = new Map<string, Collection>();
 
   constructor(org: number, seed: number, sizes: Readonly<Required<DatasetSizes>>) {

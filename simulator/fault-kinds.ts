@@ -25,6 +25,8 @@ export type FaultEndpoint =
   | 'traffic-list'
   /** `GET /orgs/{org}/traffic_flows/async_queries/{id}/download`. */
   | 'traffic-download'
+  /** `PUT /orgs/{org}/traffic_flows/async_queries/{id}/update_rules`. */
+  | 'traffic-update-rules'
   /** `DELETE /orgs/{org}/traffic_flows/async_queries/{id}`. */
   | 'traffic-delete'
   /** Anything else that exists (`/health`, `/product_version`). */

@@ -17,7 +17,7 @@ import { bodyFaults, Reply } from './reply';
 import { route } from './routes';
 import { generateServerTls } from './tls';
 import { TrafficQueries } from './traffic-queries';
-import type { RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
+import type { RecordedRequest, RunningSimulator, SimulatorOptions, TrafficQueryRecord } from './types';
 
 const MAX_REQUEST_BODY = 1024 * 1024;
 
@@ -170,6 +170,10 @@ export class Simulator implements RunningSimulator {
     this.url = `${this.opts.tls ? 'https' : 'http'}://${host}:${port}`;
   }
 
+  trafficQueries(): readonly TrafficQueryRecord[] {
+    return this.traffic.records();
+  }
+
   bytesSent(): number {
     let total = this.closedBytes;
     for (const socket of this.sockets) total += socket.bytesWritten;
@@ -278,6 +282,8 @@ export class Simulator implements RunningSimulator {
         return this.traffic.list(reply, org);
       case 'traffic-download':
         return this.traffic.download(reply, req, org, id);
+      case 'traffic-update-rules':
+        return this.traffic.updateRules(reply, org, id);
       case 'traffic-delete':
         return this.traffic.delete(reply, org, id);
       case 'other':

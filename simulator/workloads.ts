@@ -101,6 +101,20 @@ export class Workloads {
     return `/orgs/${this.basis.org}/workloads/${this.basis.uuid(SALT, i)}`;
   }
 
+  /** Workload index from an href of this org, or undefined. */
+  indexFromHref(href: string): number | undefined {
+    const m = /^\/orgs\/(\d+)\/workloads\/([0-9a-f-]{36})$/.exec(href);
+    if (!m || Number(m[1]) !== this.basis.org) return undefined;
+    const index = this.basis.indexOfUuid(SALT, m[2] ?? '');
+    if (index === undefined || index >= this.basis.sizes.workloads) return undefined;
+    return this.href(index) === href ? index : undefined;
+  }
+
+  /** Whether the workload runs Windows (unmanaged workloads have no known OS: false). */
+  isWindows(core: WorkloadCore): boolean {
+    return core.os >= 0 && at(OSES, core.os).windows;
+  }
+
   private hostname(i: number, core: WorkloadCore): string {
     let role = 'host';
     let env = 'gen';
@@ -112,7 +126,7 @@ export class Workloads {
       else if (key === 'env') env = ENV_SHORT[value] ?? slug(value);
       else if (key === 'loc') loc = slug(value).slice(0, 3);
     }
-    const prefix = core.os >= 0 && at(OSES, core.os).windows ? 'win' : role;
+    const prefix = this.isWindows(core) ? 'win' : role;
     return `${prefix}-${env}-${String(i + 1).padStart(6, '0')}.${loc}.corp.example.com`;
   }
 
@@ -142,7 +156,7 @@ export class Workloads {
       })),
       managed: core.managed,
       enforcement_mode: core.enforcement,
-      os_type: core.os >= 0 && at(OSES, core.os).windows ? 'windows' : 'linux',
+      os_type: this.isWindows(core) ? 'windows' : 'linux',
     };
   }
 

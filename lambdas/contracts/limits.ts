@@ -22,6 +22,15 @@ export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 /** EventBridge: entries in one PutEvents request. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
 
+/** Step Functions: the longest a Standard execution may run (one year), whatever TimeoutSeconds says. */
+export const MAX_STANDARD_EXECUTION_SECONDS = 365 * 24 * 60 * 60;
+
+/** Step Functions: a Task state without TimeoutSeconds waits this long (the ASL default). */
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
+
+/** Step Functions: child workflow executions a Distributed Map runs at the same time at most. */
+export const MAX_DISTRIBUTED_MAP_CONCURRENCY = 10_000;
+
 /** S3: a key is at most 1,024 bytes; the prefix leaves room for the export's own part of it. */
 export const MAX_KEY_PREFIX_LENGTH = 512;
 
@@ -57,7 +66,7 @@ export const MAX_TRAFFIC_SINCE_SECONDS = 366 * 86_400;
 export const MAX_TRAFFIC_QUERY_NAME_LENGTH = 255;
 
 /**
- * The configured exports travel in a function's environment (MAX_LAMBDA_ENVIRONMENT_BYTES in
- * all); the other variables need a few hundred bytes.
+ * The configured exports travel in a function's environment; the other variables need a few
+ * hundred bytes of the 4 KB.
  */
-export const MAX_CONFIGURED_EXPORTS_BYTES = 3_072;
+export const MAX_CONFIGURED_EXPORTS_BYTES = MAX_LAMBDA_ENVIRONMENT_BYTES - 1024;
