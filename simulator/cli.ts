@@ -1,6 +1,7 @@
 /**
  * `pce-export simulate`: the PCE simulator on its own, for curl and other tools.
- * Runs until SIGINT/SIGTERM (or the optional abort signal), then closes cleanly.
+ * Runs until SIGINT/SIGTERM (or the optional abort signal), then closes cleanly. Stdout
+ * carries the banner and ends with one JSON ready line; lifecycle lines go to stderr.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -232,9 +233,10 @@ export async function runSimulate(
   stdout(lines.join('\n'));
   await stopped;
 
-  stdout('Stopping the PCE simulator…\n');
+  // Lifecycle lines go to stderr: the ready line stays the last line on stdout.
+  stderr('Stopping the PCE simulator…\n');
   await sim.close();
   if (caDir) await rm(caDir, { recursive: true, force: true });
-  stdout('Stopped.\n');
+  stderr('Stopped.\n');
   return 0;
 }
