@@ -7,7 +7,16 @@ import type { IncomingMessage } from 'node:http';
 import { USER } from './basis';
 import type { Collection, OrgData } from './data';
 import type { Fault, JobFault } from './fault-kinds';
-import { fateOf, fillTemplate, type JobCommon, phase, terminatedAt, vanished } from './lifecycle';
+import {
+  activeStatus,
+  cased,
+  fateOf,
+  fillTemplate,
+  type JobCommon,
+  phase,
+  terminatedAt,
+  vanished,
+} from './lifecycle';
 import type { ServerContext } from './options';
 import { countSelected, jsonArrayChunks, type Selection, selectedIndexes, selectionFor } from './query';
 import { acceptsGzip, type Reply } from './reply';
@@ -78,7 +87,7 @@ export class CollectionJobs {
     const job: CollectionJob = {
       id,
       org,
-      requestedAt: Date.now(),
+      requestedAt: this.ctx.now(),
       collectionPath: collection.path,
       query,
       description: `/orgs/${org}/${url.pathname.replace(/^\/api\/v2\/orgs\/\d+\//, '')}${query ? `?${query}` : ''}`,
@@ -99,10 +108,13 @@ export class CollectionJobs {
     return reply.empty(202);
   }
 
+  /** The status as the simulator means it (lowercase); `json` shows it in the job's letter case. */
   private status(job: CollectionJob, now: number): string {
-    const p = phase(job, now, this.ctx.opts.jobDurationMs);
-    if (p === 'pending') return 'pending';
-    if (p === 'running') return job.fate.kind === 'never' ? job.fate.status : 'running';
+    const duration = this.ctx.opts.jobDurationMs;
+    const p = phase(job, now, duration);
+    if (p === 'pending') return activeStatus(job, now, duration, 'pending');
+    if (p === 'running')
+      return job.fate.kind === 'never' ? job.fate.status : activeStatus(job, now, duration, 'running');
     switch (job.fate.kind) {
       case 'failed':
         return 'failed';
@@ -125,16 +137,18 @@ export class CollectionJobs {
           : `/orgs/${job.org}/datafiles/${job.datafileId}`,
       };
     else if (terminal && job.fate.kind === 'failed') result = { message: job.fate.message };
+    const href = `/orgs/${job.org}/jobs/${job.id}`;
     return {
-      href: `/orgs/${job.org}/jobs/${job.id}`,
+      href: job.jobHref ? fillTemplate(job.jobHref, this.ctx.url(), job.org, job.id) : href,
       job_type: JOB_TYPE,
       description: job.description,
       result,
-      status,
+      status: cased(status, job.statusCase),
       requested_at: new Date(job.requestedAt).toISOString(),
       ...(terminal ? { terminated_at: new Date(terminatedAt(job, duration)).toISOString() } : {}),
       requested_by: USER,
       created_by: USER,
+      ...job.extraFields,
     };
   }
 
@@ -154,7 +168,7 @@ export class CollectionJobs {
     const job = this.find(org, id);
     if (!job) return reply.error(404, 'not_found', `Job /orgs/${org}/jobs/${id} not found`);
     job.polls++;
-    const now = Date.now();
+    const now = this.ctx.now();
     if (phase(job, now, this.ctx.opts.jobDurationMs) !== 'terminal')
       reply.header('retry-after', String(this.ctx.opts.retryAfterSeconds));
     return reply.json(200, this.json(job, now));
@@ -165,7 +179,7 @@ export class CollectionJobs {
     if (max !== null && !/^\d{1,10}$/.test(max))
       return reply.error(406, 'invalid_uri', `Invalid URI: max_results must be a non-negative integer`);
     const jobType = params.get('job_type');
-    const now = Date.now();
+    const now = this.ctx.now();
     const jobs = [...this.jobs.values()]
       .filter((j) => j.org === org && (jobType === null || jobType === JOB_TYPE))
       .reverse()
@@ -191,7 +205,7 @@ export class CollectionJobs {
       job.org !== org ||
       vanished(job) ||
       job.fate.kind !== 'done' ||
-      this.status(job, Date.now()) !== 'done'
+      this.status(job, this.ctx.now()) !== 'done'
     )
       return notFound();
     const data = this.ctx.orgData.get(org);

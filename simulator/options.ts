@@ -1,5 +1,6 @@
 /** The simulator's options, checked and with their defaults filled in. */
 import { randomBytes } from 'node:crypto';
+import type { ClockMode } from './clock';
 import { DEFAULT_DATASET, type OrgData } from './data';
 import type { DatasetSizes, SimulatorOptions } from './types';
 
@@ -17,6 +18,7 @@ export interface ResolvedOptions {
   readonly syncLimit: number;
   readonly locationStyle: 'relative' | 'absolute';
   readonly maxRecordedRequests: number;
+  readonly clock: ClockMode;
 }
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
@@ -29,6 +31,11 @@ function positiveInt(name: string, value: number, allowZero = false): number {
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1))
     throw new TypeError(`${name} must be an integer >= ${allowZero ? 0 : 1}, got ${value}`);
   return value;
+}
+
+function clockMode(mode: SimulatorOptions['clock']): ClockMode {
+  if (mode === undefined || mode === 'system' || mode === 'manual') return mode ?? 'system';
+  throw new TypeError(`clock must be 'system' or 'manual', got ${String(mode)}`);
 }
 
 export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
@@ -61,6 +68,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     syncLimit: positiveInt('syncLimit', options.syncLimit ?? 500),
     locationStyle: options.locationStyle ?? 'relative',
     maxRecordedRequests: positiveInt('maxRecordedRequests', options.maxRecordedRequests ?? 10_000, true),
+    clock: clockMode(options.clock),
   };
 }
 
@@ -70,4 +78,6 @@ export interface ServerContext {
   readonly orgData: ReadonlyMap<number, OrgData>;
   /** The base URL, once listening (for absolute hrefs). */
   url(): string;
+  /** The simulator's time (epoch ms): what jobs and events are timed by. */
+  now(): number;
 }

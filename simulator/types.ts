@@ -1,3 +1,4 @@
+import type { ClockMode, SimulatorClock } from './clock';
 import type { Fault, FaultEndpoint } from './fault-kinds';
 import type { FaultController } from './faults';
 
@@ -48,6 +49,12 @@ export interface SimulatorOptions {
   readonly faults?: readonly Fault[];
   /** Oldest recorded requests are dropped beyond this many. @default 10_000 */
   readonly maxRecordedRequests?: number;
+  /**
+   * `system`: the simulator's time follows the system clock; `manual`: it stands still until
+   * `sim.clock.advance(ms)`. Either can be advanced. Traffic queries keep the system clock.
+   * @default 'system'
+   */
+  readonly clock?: ClockMode;
 }
 
 export interface RecordedRequest {
@@ -76,6 +83,8 @@ export interface RunningSimulator {
   /** Every request received, oldest first. Clear it with `requests.length = 0`. */
   readonly requests: RecordedRequest[];
   readonly faults: FaultController;
+  /** The simulator's time: jobs, fault windows, events and the rate limiter run on it. */
+  readonly clock: SimulatorClock;
   /** Bytes sent on all connections so far, as on the wire (after gzip and TLS). */
   bytesSent(): number;
   /** Stops listening and destroys open sockets. */
