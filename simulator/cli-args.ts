@@ -6,7 +6,7 @@ import { faultsFromJson } from './index';
 import { isLoopback } from './options';
 import type { DatasetSizes } from './types';
 
-export const SIMULATE_USAGE = `Usage: pce-export simulate [--port N] [--host 127.0.0.1] [--tls] [--workloads N] [--seed N] [--job-seconds N] [--faults FILE.json]
+export const SIMULATE_USAGE = `Usage: pce-export simulate [--port N] [--host 127.0.0.1] [--tls] [--workloads N] [--seed N] [--job-seconds N] [--faults FILE.json] [--revision N]
 
 Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
 
@@ -18,6 +18,8 @@ Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
   --job-seconds N   how long an async job takes (default 3)
   --rate-limit N    requests per minute per API key before 429 (default 500)
   --faults FILE     a JSON array of faults (the objects sim.faults.add takes), active from the start
+  --revision N      start at data revision N (default 0); PUT /_simulator/revision changes it
+  --events-per-day N  everyday audit events a day in /orgs/1/events (default 96; 30 days kept)
 
 Credentials: PCE_API_KEY and PCE_API_SECRET from the environment when both are set,
 otherwise generated and printed.
@@ -42,6 +44,8 @@ export interface Parsed {
   readonly jobSeconds: number;
   readonly rateLimit: number;
   readonly faultsFile?: string;
+  readonly revision: number;
+  readonly eventsPerDay: number;
 }
 
 export function parse(argv: readonly string[]): Parsed {
@@ -61,6 +65,8 @@ export function parse(argv: readonly string[]): Parsed {
         'job-seconds': { type: 'string' },
         'rate-limit': { type: 'string' },
         faults: { type: 'string' },
+        revision: { type: 'string' },
+        'events-per-day': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -93,11 +99,13 @@ export function parse(argv: readonly string[]): Parsed {
     jobSeconds,
     rateLimit: intFlag('rate-limit', str('rate-limit'), 500, 1, 1_000_000),
     ...(str('faults') === undefined ? {} : { faultsFile: str('faults') }),
+    revision: intFlag('revision', str('revision'), 0, 0, 1_000_000),
+    eventsPerDay: intFlag('events-per-day', str('events-per-day'), 96, 0, 1_000_000),
   };
 }
 
 /** A realistic data set around the workload count: 25,000 workloads → 300 labels, 120 services … */
-export function datasetFor(workloads: number): Required<DatasetSizes> {
+export function datasetFor(workloads: number, eventsPerDay: number): Required<DatasetSizes> {
   const scale = (per25k: number, min: number) => Math.max(min, Math.round((per25k * workloads) / 25_000));
   return {
     workloads,
@@ -107,6 +115,8 @@ export function datasetFor(workloads: number): Required<DatasetSizes> {
     labelGroups: Math.min(1_000, scale(30, 8)),
     ruleSets: Math.min(2_000, scale(80, 12)),
     trafficFlows: 50_000,
+    eventsPerDay,
+    eventRetentionDays: 30,
   };
 }
 

@@ -59,7 +59,7 @@ export async function runSimulate(
 
   const env = io.env ?? process.env;
   const fromEnv = Boolean(env.PCE_API_KEY && env.PCE_API_SECRET);
-  const dataset = datasetFor(opts.workloads);
+  const dataset = datasetFor(opts.workloads, opts.eventsPerDay);
   let sim: RunningSimulator;
   try {
     sim = await startSimulator({
@@ -72,6 +72,7 @@ export async function runSimulate(
       retryAfterSeconds: Math.max(1, Math.min(5, Math.ceil(opts.jobSeconds / 3))),
       rateLimitPerMinute: opts.rateLimit,
       faults,
+      revision: opts.revision,
       ...(fromEnv
         ? { credentials: { apiKey: env.PCE_API_KEY ?? '', apiSecret: env.PCE_API_SECRET ?? '' } }
         : {}),

@@ -62,6 +62,7 @@ export type {
 export { faultsFromJson } from './fault-validate';
 export type { FaultController, FaultHandle } from './faults';
 export { JOB_TYPE } from './jobs';
+export type { CollectionChanges, RevisionChanges } from './store';
 export { MAX_TRAFFIC_RESULTS, POLICY_DECISIONS } from './traffic';
 export type { DatasetSizes, RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
 

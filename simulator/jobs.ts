@@ -24,6 +24,8 @@ import { acceptsGzip, type Reply } from './reply';
 export const JOB_TYPE = ':illumio/async_requests';
 
 interface CollectionJob extends JobCommon {
+  /** The data's revision when the job was submitted: its datafile is a snapshot of it. */
+  readonly revision: number;
   readonly collectionPath: string;
   readonly query: string;
   readonly description: string;
@@ -47,35 +49,39 @@ export class CollectionJobs {
     hits: readonly Fault[],
     jobFaults: readonly JobFault[],
   ): Promise<void> {
-    const collection = data.collection(path);
+    const collection = data.collection(path, this.ctx.now());
     if (!collection) return reply.error(404, 'not_found', `Not found: /orgs/${data.org}/${path}`);
     const selection = selectionFor(collection, url.searchParams);
     if (typeof selection === 'string') return reply.error(406, 'invalid_uri', `Invalid URI: ${selection}`);
     if (!async) return this.syncGet(reply, data, collection, selection);
-    return this.submit(reply, data.org, collection, url, hits, jobFaults);
+    return this.submit(reply, data, collection, url, hits, jobFaults);
   }
 
   private count(data: OrgData, collection: Collection, selection: Selection): number {
-    const key = `${data.org}|${collection.path}|${selection.key}`;
+    // The event log moves with time: never cached.
+    if (collection.path === 'events') return countSelected(selection);
+    const key = `${data.org}|${data.revision}|${collection.path}|${selection.key}`;
     let n = this.counts.get(key);
     if (n === undefined) {
-      n = countSelected(collection, selection);
+      n = countSelected(selection);
       this.counts.set(key, n);
     }
     return n;
   }
 
   private syncGet(reply: Reply, data: OrgData, collection: Collection, selection: Selection): Promise<void> {
-    const objects = [...selectedIndexes(collection, selection, this.ctx.opts.syncLimit)].map((i) =>
-      collection.object(i),
-    );
+    const limits = collection.syncLimits;
+    if (limits && selection.maxResults !== undefined && selection.maxResults > limits.max)
+      return reply.error(406, 'invalid_uri', `Invalid URI: max_results must be at most ${limits.max}`);
+    const limit = limits ? (selection.maxResults ?? limits.byDefault) : this.ctx.opts.syncLimit;
+    const objects = [...selectedIndexes(selection, limit)].map((i) => collection.object(i));
     reply.header('x-total-count', String(this.count(data, collection, selection)));
     return reply.json(200, objects);
   }
 
   private submit(
     reply: Reply,
-    org: number,
+    data: OrgData,
     collection: Collection,
     url: URL,
     hits: readonly Fault[],
@@ -84,9 +90,11 @@ export class CollectionJobs {
     const id = randomUUID();
     const datafileId = randomUUID();
     const query = url.searchParams.toString();
+    const org = data.org;
     const job: CollectionJob = {
       id,
       org,
+      revision: data.revision,
       requestedAt: this.ctx.now(),
       collectionPath: collection.path,
       query,
@@ -208,11 +216,11 @@ export class CollectionJobs {
       this.status(job, this.ctx.now()) !== 'done'
     )
       return notFound();
-    const data = this.ctx.orgData.get(org);
-    const collection = data?.collection(job.collectionPath);
+    const data = this.ctx.dataAt(org, job.revision);
+    const collection = data?.collection(job.collectionPath, job.requestedAt);
     const selection = collection && selectionFor(collection, new URLSearchParams(job.query));
     if (!collection || selection === undefined || typeof selection === 'string') return notFound();
-    const chunks = jsonArrayChunks(selectedIndexes(collection, selection), (i) => collection.text(i));
+    const chunks = jsonArrayChunks(selectedIndexes(selection), (i) => collection.text(i));
     return reply.stream(200, chunks, acceptsGzip(req.headers['accept-encoding']));
   }
 }

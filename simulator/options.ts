@@ -19,6 +19,7 @@ export interface ResolvedOptions {
   readonly locationStyle: 'relative' | 'absolute';
   readonly maxRecordedRequests: number;
   readonly clock: ClockMode;
+  readonly revision: number;
 }
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
@@ -44,6 +45,8 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     throw new TypeError(`host must be a loopback address (127.x.x.x, ::1, localhost), got ${host}`);
   const dataset = { ...DEFAULT_DATASET, ...options.dataset };
   for (const [name, value] of Object.entries(dataset)) positiveInt(`dataset.${name}`, value, true);
+  if (dataset.eventsPerDay > 1_000_000)
+    throw new TypeError(`dataset.eventsPerDay must be at most 1,000,000, got ${dataset.eventsPerDay}`);
   const orgs = options.orgs ?? [1];
   for (const org of orgs) positiveInt('orgs[]', org);
   const rate = options.rateLimitPerMinute ?? 500;
@@ -69,13 +72,17 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     locationStyle: options.locationStyle ?? 'relative',
     maxRecordedRequests: positiveInt('maxRecordedRequests', options.maxRecordedRequests ?? 10_000, true),
     clock: clockMode(options.clock),
+    revision: positiveInt('revision', options.revision ?? 0, true),
   };
 }
 
 /** What the request handlers share with the server. */
 export interface ServerContext {
   readonly opts: ResolvedOptions;
+  /** Each org's data at the current revision. */
   readonly orgData: ReadonlyMap<number, OrgData>;
+  /** An org's data at another revision (a job's snapshot). */
+  dataAt(org: number, revision: number): OrgData | undefined;
   /** The base URL, once listening (for absolute hrefs). */
   url(): string;
   /** The simulator's time (epoch ms): what jobs and events are timed by. */

@@ -12,6 +12,26 @@ function mix32(value: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
+/** The inverse of an odd 32-bit multiplier, mod 2^32 (Newton's iteration). */
+function inverseOdd(c: number): number {
+  let x = c;
+  for (let i = 0; i < 5; i++) x = Math.imul(x, 2 - Math.imul(c, x));
+  return x >>> 0;
+}
+
+const INV_1 = inverseOdd(0x85ebca6b);
+const INV_2 = inverseOdd(0xc2b2ae35);
+
+/** mix32 undone: `unmix32(mix32(x)) === x >>> 0`. */
+function unmix32(value: number): number {
+  let x = value >>> 0;
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, INV_2) >>> 0;
+  x = (x ^ (x >>> 13) ^ (x >>> 26)) >>> 0;
+  x = Math.imul(x, INV_1) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
 /** Combines numbers into one 32-bit hash. Non-integers and values above 2^32 are folded. */
 export function hash(...parts: readonly number[]): number {
   let h = 0x9e3779b9;
@@ -103,6 +123,13 @@ function hex32(value: number): string {
  */
 export function uuidForIndex(scope: number, index: number): string {
   return uuidOf(hash4(scope, index, 0, 0), mix32((index ^ scope) >>> 0));
+}
+
+/** The index whose {@link uuidForIndex} in `scope` is `uuid`, or undefined. */
+export function indexOfUuid(scope: number, uuid: string): number | undefined {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) return undefined;
+  const index = (unmix32(Number.parseInt(uuid.slice(-8), 16)) ^ scope) >>> 0;
+  return uuidForIndex(scope, index) === uuid ? index : undefined;
 }
 
 function uuidOf(base: number, last: number): string {

@@ -2,7 +2,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Clock } from './clock';
-import { OrgData } from './data';
+import { CONTROL_PREFIX, control } from './control';
 import { answer, answeringFault } from './fault-answers';
 import { FaultRegistry, isJobFault } from './faults';
 import { CollectionJobs } from './jobs';
@@ -10,6 +10,7 @@ import { Listener } from './listener';
 import { type ResolvedOptions, resolveOptions } from './options';
 import { bodyFaults, Reply } from './reply';
 import { route } from './routes';
+import { OrgStore, type RevisionChanges } from './store';
 import { TrafficQueries } from './traffic-queries';
 import type { RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
 
@@ -82,7 +83,7 @@ export class Simulator implements RunningSimulator {
   readonly clock: Clock;
 
   private readonly opts: ResolvedOptions;
-  private readonly orgData = new Map<number, OrgData>();
+  private readonly store: OrgStore;
   private readonly jobs: CollectionJobs;
   private readonly traffic: TrafficQueries;
   private readonly limiter: RateLimiter;
@@ -106,9 +107,20 @@ export class Simulator implements RunningSimulator {
     this.limiter = new RateLimiter(this.opts.rateLimitPerMinute);
     this.keyDigest = digest(this.credentials.apiKey);
     this.secretDigest = digest(this.credentials.apiSecret);
-    for (const org of this.opts.orgs)
-      this.orgData.set(org, new OrgData(org, this.opts.seed, this.opts.dataset));
-    const ctx = { opts: this.opts, orgData: this.orgData, url: () => this.url, now: () => this.clock.now() };
+    this.store = new OrgStore(
+      this.opts.orgs,
+      this.opts.seed,
+      this.opts.dataset,
+      this.opts.revision,
+      this.clock.now(),
+    );
+    const ctx = {
+      opts: this.opts,
+      orgData: this.store.current,
+      dataAt: (org: number, revision: number) => this.store.at(org, revision),
+      url: () => this.url,
+      now: () => this.clock.now(),
+    };
     this.jobs = new CollectionJobs(ctx);
     this.traffic = new TrafficQueries(ctx);
   }
@@ -142,6 +154,18 @@ export class Simulator implements RunningSimulator {
 
   bytesSent(): number {
     return this.listener.bytesSent();
+  }
+
+  get revision(): number {
+    return this.store.revision;
+  }
+
+  setRevision(revision: number): void {
+    this.store.set(revision, this.clock.now());
+  }
+
+  changes(from: number, to: number, org = this.opts.orgs[0] ?? 1): RevisionChanges {
+    return this.store.changes(from, to, org);
   }
 
   async close(): Promise<void> {
@@ -181,6 +205,13 @@ export class Simulator implements RunningSimulator {
     if (body === undefined) return plain.error(413, 'request_too_large', 'Request body larger than 1 MB');
     if (body) record.body = body;
 
+    if (url.pathname.startsWith(CONTROL_PREFIX)) {
+      if (!this.authenticated(req.headers.authorization))
+        return plain.error(401, 'authentication_failed', 'Authentication failed: invalid API key or secret');
+      const org = this.opts.orgs[0] ?? 1;
+      return control(plain, record.method, url.pathname, body, this.store, (r) => this.setRevision(r), org);
+    }
+
     const found = route(req.method ?? 'GET', url.pathname, record.headers.prefer);
     if (found === undefined) return plain.error(404, 'not_found', `Not found: ${url.pathname}`);
     if (found === 'method')
@@ -204,7 +235,7 @@ export class Simulator implements RunningSimulator {
         `API rate limit of ${this.opts.rateLimitPerMinute} requests per minute exceeded; retry in ${wait} s`,
       );
     }
-    if (found.org !== undefined && !this.orgData.has(found.org))
+    if (found.org !== undefined && !this.store.current.has(found.org))
       return plain.error(403, 'access_denied', `Not authorized to access org ${found.org}`);
 
     const hits = this.faults.take(found.endpoint, 'app');
@@ -216,7 +247,7 @@ export class Simulator implements RunningSimulator {
 
     const reply = new Reply(res, bodyFaults(hits));
     const jobFaults = hits.filter(isJobFault);
-    const data = found.org === undefined ? undefined : this.orgData.get(found.org);
+    const data = found.org === undefined ? undefined : this.store.current.get(found.org);
     const org = found.org ?? 0;
     const id = found.id ?? '';
     switch (found.endpoint) {
@@ -250,6 +281,11 @@ export class Simulator implements RunningSimulator {
         return this.traffic.download(reply, req, org, id);
       case 'traffic-delete':
         return this.traffic.delete(reply, org, id);
+      case 'object': {
+        const object = data?.object(found.collection ?? '', this.clock.now());
+        if (object) return reply.json(200, object);
+        return reply.error(404, 'not_found', `Object /orgs/${org}/${found.collection ?? ''} not found`);
+      }
       case 'other':
         return this.other(reply, url.pathname);
       default:

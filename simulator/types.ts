@@ -1,6 +1,7 @@
 import type { ClockMode, SimulatorClock } from './clock';
 import type { Fault, FaultEndpoint } from './fault-kinds';
 import type { FaultController } from './faults';
+import type { RevisionChanges } from './store';
 
 /** How many objects of each kind one org holds. Every count may be 0. */
 export interface DatasetSizes {
@@ -18,6 +19,10 @@ export interface DatasetSizes {
   readonly ruleSets?: number;
   /** Flows available to an Explorer query; a query returns min(max_results, this). @default 1000 */
   readonly trafficFlows?: number;
+  /** Everyday audit events (sign-ins, failed logins, system tasks…) a day, at most 1,000,000. @default 96 */
+  readonly eventsPerDay?: number;
+  /** Days of audit events kept, up to the moment of a query. @default 30 */
+  readonly eventRetentionDays?: number;
 }
 
 export interface SimulatorOptions {
@@ -47,6 +52,12 @@ export interface SimulatorOptions {
   readonly locationStyle?: 'relative' | 'absolute';
   /** Faults active from the start. @default [] */
   readonly faults?: readonly Fault[];
+  /**
+   * The data's revision at start: each revision adds, removes and edits a deterministic set
+   * of objects of every collection (see `sim.setRevision`). Revisions given here happened an
+   * hour apart, the last one an hour before the start. @default 0
+   */
+  readonly revision?: number;
   /** Oldest recorded requests are dropped beyond this many. @default 10_000 */
   readonly maxRecordedRequests?: number;
   /**
@@ -87,6 +98,19 @@ export interface RunningSimulator {
   readonly clock: SimulatorClock;
   /** Bytes sent on all connections so far, as on the wire (after gzip and TLS). */
   bytesSent(): number;
+  /** The data's revision now (0: as generated). */
+  readonly revision: number;
+  /**
+   * Moves the data to `revision`: each revision past the current one happens now (its changes
+   * carry this time, and its audit events too); going back forgets the later ones. Jobs
+   * submitted before keep the revision they were submitted at.
+   */
+  setRevision(revision: number): void;
+  /**
+   * Hrefs added, removed and changed from revision `from` to `to`, by collection path
+   * (`labels`, `workloads`, `sec_policy/draft/rule_sets`, …), for org `org` (default: the first).
+   */
+  changes(from: number, to: number, org?: number): RevisionChanges;
   /** Stops listening and destroys open sockets. */
   close(): Promise<void>;
 }
