@@ -97,6 +97,8 @@ export async function runSimulate(
     `  org:         1`,
     `  data:        ${n(dataset.workloads)} workloads, ${n(dataset.labels)} labels, ${n(dataset.services)} services, ${n(dataset.ipLists)} IP lists, ${n(dataset.labelGroups)} label groups, ${n(dataset.ruleSets)} rule sets (seed ${opts.seed})`,
     `  jobs:        take ${opts.jobSeconds} s; rate limit ${n(opts.rateLimit)} requests/min`,
+    `  events:      ${n(dataset.eventsPerDay)} a day, ${dataset.eventRetentionDays} days kept (/orgs/1/events)`,
+    `  revision:    ${sim.revision} (PUT ${sim.url}/_simulator/revision with {"revision": N} to change it)`,
   ];
   if (opts.faultsFile !== undefined)
     lines.push(

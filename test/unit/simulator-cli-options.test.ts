@@ -1,4 +1,4 @@
-/** `pce-export simulate --faults FILE.json`: the same fault objects as the API, checked entry by entry. */
+/** `pce-export simulate --faults FILE.json` (the same fault objects as the API, checked entry by entry) and `--revision N`. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,5 +123,40 @@ describe('pce-export simulate --faults', () => {
     expect((await fetch(jobs, { headers })).status).toBe(503);
     stop.abort();
     expect(await running).toBe(0);
+  });
+});
+
+describe('pce-export simulate --revision', () => {
+  it('starts at the revision given and changes it through the control endpoint', async () => {
+    const c = capture();
+    const stop = new AbortController();
+    const running = runSimulate(['--workloads', '100', '--revision', '2', '--events-per-day', '24'], {
+      ...c.io,
+      signal: stop.signal,
+      env: {},
+    });
+    await c.started;
+    const ready = JSON.parse(c.out().trimEnd().split('\n').at(-1) ?? '');
+    expect(c.out()).toContain(
+      `revision:    2 (PUT ${ready.url}/_simulator/revision with {"revision": N} to change it)`,
+    );
+    expect(c.out()).toContain('events:      24 a day, 30 days kept (/orgs/1/events)');
+    const headers = { authorization: basicAuth(ready.apiKey, ready.apiSecret) };
+    const control = `${ready.url}/_simulator/revision`;
+    expect(await (await fetch(control, { headers })).json()).toEqual({ revision: 2 });
+    const put = await fetch(control, { method: 'PUT', headers, body: '{"revision": 5}' });
+    expect(((await put.json()) as { revision: number }).revision).toBe(5);
+    const events = await fetch(`${ready.apiBase}/orgs/1/events?event_type=workload.update&max_results=1`, {
+      headers,
+    });
+    expect(((await events.json()) as unknown[]).length).toBe(1);
+    stop.abort();
+    expect(await running).toBe(0);
+  });
+
+  it('exits 2 for a revision that is not a whole number', async () => {
+    const c = capture();
+    expect(await runSimulate(['--revision', 'latest'], c.io)).toBe(2);
+    expect(c.err()).toContain('--revision must be a whole number');
   });
 });
