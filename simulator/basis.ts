@@ -125,9 +125,13 @@ export class OrgBasis {
     return uuidForIndex(hash4(this.seedHash, salt, 0x77, 0), index);
   }
 
-  /** The index whose {@link uuid} of the kind `salt` is `uuid`, or undefined. */
-  indexOf(salt: number, uuid: string): number | undefined {
-    return indexOfUuid(hash4(this.seedHash, salt, 0x77, 0), uuid);
+  /**
+   * The index whose {@link uuid} of the kind `salt` is `uuid`, or undefined (the caller checks
+   * that the object exists).
+   */
+  indexOfUuid(salt: number, uuid: string): number | undefined {
+    const index = indexOfUuid(hash4(this.seedHash, salt, 0x77, 0), uuid);
+    return index !== undefined && this.uuid(salt, index) === uuid ? index : undefined;
   }
 
   /** `updated_at` (and `created_at`) for an object last changed in revision `k`. */

@@ -6,7 +6,9 @@ import { faultsFromJson } from './index';
 import { isLoopback } from './options';
 import type { DatasetSizes } from './types';
 
-export const SIMULATE_USAGE = `Usage: pce-export simulate [--port N] [--host 127.0.0.1] [--tls] [--workloads N] [--seed N] [--job-seconds N] [--faults FILE.json] [--revision N]
+export const SIMULATE_USAGE = `Usage: pce-export simulate [--port N] [--host 127.0.0.1] [--tls] [--workloads N] [--seed N] [--job-seconds N]
+                          [--rate-limit N] [--flows-per-day N] [--traffic-days N]
+                          [--events-per-day N] [--revision N] [--faults FILE.json]
 
 Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
 
@@ -17,6 +19,8 @@ Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
   --seed N          data seed; the same seed serves the same bytes (default 1)
   --job-seconds N   how long an async job takes (default 3)
   --rate-limit N    requests per minute per API key before 429 (default 500)
+  --flows-per-day N Explorer traffic flows in each 24 hours (default 20000, at most 20000000)
+  --traffic-days N  days of traffic, up to the time of each query (default 30)
   --faults FILE     a JSON array of faults (the objects sim.faults.add takes), active from the start
   --revision N      start at data revision N (default 0); PUT /_simulator/revision changes it
   --events-per-day N  everyday audit events a day in /orgs/1/events (default 96; 30 days kept)
@@ -43,6 +47,8 @@ export interface Parsed {
   readonly seed: number;
   readonly jobSeconds: number;
   readonly rateLimit: number;
+  readonly flowsPerDay: number;
+  readonly trafficDays: number;
   readonly faultsFile?: string;
   readonly revision: number;
   readonly eventsPerDay: number;
@@ -64,6 +70,8 @@ export function parse(argv: readonly string[]): Parsed {
         seed: { type: 'string' },
         'job-seconds': { type: 'string' },
         'rate-limit': { type: 'string' },
+        'flows-per-day': { type: 'string' },
+        'traffic-days': { type: 'string' },
         faults: { type: 'string' },
         revision: { type: 'string' },
         'events-per-day': { type: 'string' },
@@ -98,6 +106,8 @@ export function parse(argv: readonly string[]): Parsed {
     seed: intFlag('seed', str('seed'), 1, 0, 2 ** 31 - 1),
     jobSeconds,
     rateLimit: intFlag('rate-limit', str('rate-limit'), 500, 1, 1_000_000),
+    flowsPerDay: intFlag('flows-per-day', str('flows-per-day'), 20_000, 1, 20_000_000),
+    trafficDays: intFlag('traffic-days', str('traffic-days'), 30, 1, 3_660),
     ...(str('faults') === undefined ? {} : { faultsFile: str('faults') }),
     revision: intFlag('revision', str('revision'), 0, 0, 1_000_000),
     eventsPerDay: intFlag('events-per-day', str('events-per-day'), 96, 0, 1_000_000),
@@ -105,7 +115,10 @@ export function parse(argv: readonly string[]): Parsed {
 }
 
 /** A realistic data set around the workload count: 25,000 workloads → 300 labels, 120 services … */
-export function datasetFor(workloads: number, eventsPerDay: number): Required<DatasetSizes> {
+export function datasetFor(
+  workloads: number,
+  eventsPerDay: number,
+): Required<Omit<DatasetSizes, 'trafficFlows'>> {
   const scale = (per25k: number, min: number) => Math.max(min, Math.round((per25k * workloads) / 25_000));
   return {
     workloads,
@@ -114,7 +127,6 @@ export function datasetFor(workloads: number, eventsPerDay: number): Required<Da
     ipLists: Math.min(1_000, scale(40, 12)),
     labelGroups: Math.min(1_000, scale(30, 8)),
     ruleSets: Math.min(2_000, scale(80, 12)),
-    trafficFlows: 50_000,
     eventsPerDay,
     eventRetentionDays: 30,
   };

@@ -45,7 +45,7 @@ export class OrgData {
   readonly workloads: Workloads;
   readonly revision: number;
   private readonly basis: OrgBasis;
-  private readonly policy: Policy;
+  readonly policy: Policy;
   private readonly events: Events;
   private readonly collections = new Map<string, Collection>();
   private revEvents?: readonly RevisionEvent[];

@@ -141,7 +141,7 @@ export class Events {
         return 'n' in found ? this.everyday(found.n) : found.rev.event();
       },
       find: (id) => {
-        const n = this.basis.indexOf(SALT, id);
+        const n = this.basis.indexOfUuid(SALT, id);
         if (n !== undefined && n >= first && n <= last) return size - 1 - position(n);
         const r = revs.findIndex((e) => e.uuid === id);
         if (r < 0) return undefined;

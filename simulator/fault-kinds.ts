@@ -47,6 +47,8 @@ export const FAULT_ENDPOINTS = [
   'traffic-list',
   /** `GET /orgs/{org}/traffic_flows/async_queries/{id}/download`. */
   'traffic-download',
+  /** `PUT /orgs/{org}/traffic_flows/async_queries/{id}/update_rules`. */
+  'traffic-update-rules',
   /** `DELETE /orgs/{org}/traffic_flows/async_queries/{id}`. */
   'traffic-delete',
   /** `GET` of one object by its href: `/orgs/{org}/labels/{id}`, `/orgs/{org}/events/{uuid}`… */

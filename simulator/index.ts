@@ -64,7 +64,15 @@ export type { FaultController, FaultHandle } from './faults';
 export { JOB_TYPE } from './jobs';
 export type { CollectionChanges, RevisionChanges } from './store';
 export { MAX_TRAFFIC_RESULTS, POLICY_DECISIONS } from './traffic';
-export type { DatasetSizes, RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
+export type {
+  DatasetSizes,
+  RecordedRequest,
+  RunningSimulator,
+  SimulatorOptions,
+  TrafficBurst,
+  TrafficOptions,
+  TrafficQueryRecord,
+} from './types';
 
 /** Starts a simulator; resolves once it is listening. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {

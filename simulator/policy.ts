@@ -13,6 +13,16 @@ import type { ChangeKind } from './revisions';
 /** `draft` or `active`. */
 export type PolicyVersion = 'draft' | 'active';
 
+/** One entry of an IP list's `ip_ranges`: a CIDR or address, or `from_ip`..`to_ip`. */
+export interface IpRange {
+  readonly from_ip: string;
+  readonly to_ip?: string;
+  readonly exclusion: boolean;
+}
+
+const IP_LIST_SALT = 0x1b15;
+const LABEL_GROUP_SALT = 0x19a;
+
 const IP_LIST_NAMES = [
   'Corporate-Network',
   'Partner-VPN',
@@ -106,10 +116,38 @@ export class Policy {
     return i === 0 ? 'Any (0.0.0.0/0 and ::/0)' : `${at(IP_LIST_NAMES, (i - 1) % IP_LIST_NAMES.length)}-${i}`;
   }
 
+  /** The `ip_ranges` of IP list `i`: list 0 is Any, the others 1 to 3 ranges, a few of them exclusions. */
+  private drawIpRanges(i: number, rng: Rng): IpRange[] {
+    if (i === 0)
+      return [
+        { from_ip: '0.0.0.0/0', exclusion: false },
+        { from_ip: '::/0', exclusion: false },
+      ];
+    return Array.from({ length: rng.between(1, 3) }, () => {
+      if (rng.chance(0.3)) {
+        const net = `172.${rng.between(16, 31)}.${rng.int(256)}`;
+        return { from_ip: `${net}.1`, to_ip: `${net}.${rng.between(2, 254)}`, exclusion: false };
+      }
+      return { from_ip: `${rng.between(11, 223)}.${rng.int(256)}.0.0/16`, exclusion: rng.chance(0.05) };
+    });
+  }
+
+  /** The `ip_ranges` of IP list `i` (the same in the draft and the active version). */
+  ipListRanges(i: number): IpRange[] {
+    return this.drawIpRanges(i, new Rng(this.basis.h(IP_LIST_SALT, i, 1)));
+  }
+
+  /** IP list index from a draft or active href of this org, or undefined. */
+  ipListIndexFromHref(href: string): number | undefined {
+    const m = /^\/orgs\/(\d+)\/sec_policy\/(?:draft|active)\/ip_lists\/(\d+)$/.exec(href);
+    if (!m || Number(m[1]) !== this.basis.org) return undefined;
+    const index = Number(m[2]) - 1;
+    return index >= 0 && index < this.basis.sizes.ipLists ? index : undefined;
+  }
+
   ipLists(pversion: PolicyVersion): CollectionSpec {
-    const salt = 0x1b15;
     const build = (i: number): Revised => {
-      const base = this.ipList(pversion, salt, i);
+      const base = this.ipList(pversion, i);
       const { view } = this.basis;
       const edited = view.edit('ip_lists', i);
       const last = edited || view.plan('ip_lists').addedIn(i);
@@ -131,27 +169,13 @@ export class Policy {
     };
   }
 
-  private ipList(pversion: PolicyVersion, salt: number, i: number): PceObject {
-    const rng = new Rng(this.basis.h(salt, i, 1));
-    const ranges: PceObject[] =
-      i === 0
-        ? [
-            { from_ip: '0.0.0.0/0', exclusion: false },
-            { from_ip: '::/0', exclusion: false },
-          ]
-        : Array.from({ length: rng.between(1, 3) }, () => {
-            if (rng.chance(0.3)) {
-              const net = `172.${rng.between(16, 31)}.${rng.int(256)}`;
-              return { from_ip: `${net}.1`, to_ip: `${net}.${rng.between(2, 254)}`, exclusion: false };
-            }
-            return {
-              from_ip: `${rng.between(11, 223)}.${rng.int(256)}.0.0/16`,
-              exclusion: rng.chance(0.05),
-            };
-          });
+  /** IP list `i` as generated. */
+  private ipList(pversion: PolicyVersion, i: number): PceObject {
+    const rng = new Rng(this.basis.h(IP_LIST_SALT, i, 1));
+    const ranges = this.drawIpRanges(i, rng);
     return {
       href: policyHref(this.basis, pversion, 'ip_lists', i + 1),
-      ...policyMeta(this.basis, salt, i, pversion),
+      ...policyMeta(this.basis, IP_LIST_SALT, i, pversion),
       name: this.ipListName(i),
       description: null,
       external_data_set: null,
@@ -170,7 +194,29 @@ export class Policy {
     return `${at(LABEL_GROUP_NAMES[key], Math.floor(i / 4) % LABEL_GROUP_NAMES[key].length)}-${i + 1}`;
   }
 
-  /** The labels of a removed-label-free list, and the latest revision that removed one of `all`. */
+  /** The label indexes of label group `i`, ascending: 2 to 4 draws of its key (repeats merge). */
+  labelGroupMembers(i: number): number[] {
+    const rng = new Rng(this.basis.h(LABEL_GROUP_SALT, i, 1));
+    const k = LABEL_KEYS.indexOf(this.labelGroupKey(i));
+    const members = new Set<number>();
+    const n = rng.between(2, 4);
+    for (let j = 0; j < n; j++) {
+      const l = this.labels.random(rng, k);
+      if (l !== undefined) members.add(l);
+    }
+    return [...members].sort((a, b) => a - b);
+  }
+
+  /** Label group index from a draft or active href of this org, or undefined. */
+  labelGroupIndexFromHref(href: string): number | undefined {
+    const m = /^\/orgs\/(\d+)\/sec_policy\/(?:draft|active)\/label_groups\/([0-9a-f-]{36})$/.exec(href);
+    if (!m || Number(m[1]) !== this.basis.org) return undefined;
+    const index = this.basis.indexOfUuid(LABEL_GROUP_SALT, m[2] ?? '');
+    if (index === undefined || index >= this.basis.sizes.labelGroups) return undefined;
+    return this.basis.uuid(LABEL_GROUP_SALT, index) === m[2] ? index : undefined;
+  }
+
+  /** The labels of a list that still exist, and the latest revision that removed one of `all`. */
   private keptLabels(all: Iterable<number>): { kept: number[]; removed: number } {
     const kept: number[] = [];
     let removed = 0;
@@ -183,18 +229,12 @@ export class Policy {
   }
 
   labelGroups(pversion: PolicyVersion): CollectionSpec {
-    const salt = 0x19a;
+    const salt = LABEL_GROUP_SALT;
     const build = (i: number): Revised => {
-      const rng = new Rng(this.basis.h(salt, i, 1));
-      const k = LABEL_KEYS.indexOf(this.labelGroupKey(i));
-      const members = new Set<number>();
-      const n = rng.between(2, 4);
-      for (let j = 0; j < n; j++) {
-        const l = this.labels.random(rng, k);
-        if (l !== undefined) members.add(l);
-      }
+      const members = new Set(this.labelGroupMembers(i));
       const edited = this.basis.view.edit('label_groups', i);
       if (edited !== 0) {
+        const k = LABEL_KEYS.indexOf(this.labelGroupKey(i));
         const added = this.labels.random(new Rng(hash(this.basis.h(salt, i, 2), edited)), k);
         if (added !== undefined) members.add(added);
       }
@@ -224,7 +264,7 @@ export class Policy {
     };
     return {
       path: `sec_policy/${pversion}/label_groups`,
-      ...revisedSpec(this.basis, 'label_groups', build, (id) => this.basis.indexOf(salt, id)),
+      ...revisedSpec(this.basis, 'label_groups', build, (id) => this.basis.indexOfUuid(salt, id)),
       filters: {
         key: (value) => (i) => this.labelGroupKey(i) === value,
         name: (value) => (i) => containsCi(this.labelGroupName(i), value),

@@ -12,7 +12,7 @@ import { bodyFaults, Reply } from './reply';
 import { route } from './routes';
 import { OrgStore, type RevisionChanges } from './store';
 import { TrafficQueries } from './traffic-queries';
-import type { RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
+import type { RecordedRequest, RunningSimulator, SimulatorOptions, TrafficQueryRecord } from './types';
 
 const MAX_REQUEST_BODY = 1024 * 1024;
 
@@ -152,6 +152,10 @@ export class Simulator implements RunningSimulator {
     });
   }
 
+  trafficQueries(): readonly TrafficQueryRecord[] {
+    return this.traffic.records();
+  }
+
   bytesSent(): number {
     return this.listener.bytesSent();
   }
@@ -279,6 +283,8 @@ export class Simulator implements RunningSimulator {
         return this.traffic.list(reply, org);
       case 'traffic-download':
         return this.traffic.download(reply, req, org, id);
+      case 'traffic-update-rules':
+        return this.traffic.updateRules(reply, org, id);
       case 'traffic-delete':
         return this.traffic.delete(reply, org, id);
       case 'object': {

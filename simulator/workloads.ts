@@ -150,7 +150,7 @@ export class Workloads {
 
   /** Workload index from the uuid of its href, when it exists in this revision. */
   find(id: string): number | undefined {
-    const i = this.basis.indexOf(SALT, id);
+    const i = this.basis.indexOfUuid(SALT, id);
     const { view } = this.basis;
     const plan = view.plan('workloads');
     return i !== undefined && i < plan.sizeAt(view.revision) && plan.existsAt(i, view.revision)
@@ -177,6 +177,20 @@ export class Workloads {
     return `/orgs/${this.basis.org}/workloads/${this.basis.uuid(SALT, i)}`;
   }
 
+  /** Workload index from an href of this org, or undefined. */
+  indexFromHref(href: string): number | undefined {
+    const m = /^\/orgs\/(\d+)\/workloads\/([0-9a-f-]{36})$/.exec(href);
+    if (!m || Number(m[1]) !== this.basis.org) return undefined;
+    const index = this.basis.indexOfUuid(SALT, m[2] ?? '');
+    if (index === undefined || index >= this.basis.sizes.workloads) return undefined;
+    return this.href(index) === href ? index : undefined;
+  }
+
+  /** Whether the workload runs Windows (unmanaged workloads have no known OS: false). */
+  isWindows(core: WorkloadCore): boolean {
+    return core.os >= 0 && at(OSES, core.os).windows;
+  }
+
   /** Named when created, after its labels then: revisions do not rename hosts. */
   private hostname(i: number, core: WorkloadCore): string {
     let role = 'host';
@@ -189,7 +203,7 @@ export class Workloads {
       else if (key === 'env') env = ENV_SHORT[value] ?? slug(value);
       else if (key === 'loc') loc = slug(value).slice(0, 3);
     }
-    const prefix = core.os >= 0 && at(OSES, core.os).windows ? 'win' : role;
+    const prefix = this.isWindows(core) ? 'win' : role;
     return `${prefix}-${env}-${String(i + 1).padStart(6, '0')}.${loc}.corp.example.com`;
   }
 
@@ -220,7 +234,7 @@ export class Workloads {
       })),
       managed: state.managed,
       enforcement_mode: state.enforcement,
-      os_type: core.os >= 0 && at(OSES, core.os).windows ? 'windows' : 'linux',
+      os_type: this.isWindows(core) ? 'windows' : 'linux',
     };
   }
 

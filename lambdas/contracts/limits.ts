@@ -21,3 +21,12 @@ export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
 /** EventBridge: entries in one PutEvents request. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
+
+/** Step Functions: the longest a Standard execution may run (one year), whatever TimeoutSeconds says. */
+export const MAX_STANDARD_EXECUTION_SECONDS = 365 * 24 * 60 * 60;
+
+/** Step Functions: a Task state without TimeoutSeconds waits this long (the ASL default). */
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
+
+/** Step Functions: child workflow executions a Distributed Map runs at the same time at most. */
+export const MAX_DISTRIBUTED_MAP_CONCURRENCY = 10_000;

@@ -34,6 +34,8 @@ describe('pce-export simulate', () => {
     [['--workloads', '-5'], 'workloads'],
     [['--host', '0.0.0.0'], 'loopback'],
     [['--job-seconds', 'soon'], '--job-seconds'],
+    [['--flows-per-day', '0'], '--flows-per-day'],
+    [['--traffic-days', 'x'], '--traffic-days'],
     [['--frobnicate'], 'frobnicate'],
     [['extra'], 'extra'],
   ])('exits 2 with a helpful message for %j', async (argv, mention) => {
@@ -100,6 +102,52 @@ describe('pce-export simulate', () => {
     expect(c.out()).not.toContain('Stop');
     expect(JSON.parse(c.out().trimEnd().split('\n').at(-1) ?? '')).toEqual(ready);
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('serves the traffic population that --flows-per-day and --traffic-days describe', async () => {
+    const c = capture();
+    const stop = new AbortController();
+    const running = runSimulate(
+      ['--workloads', '50', '--job-seconds', '0', '--flows-per-day', '3000', '--traffic-days', '2'],
+      { ...c.io, signal: stop.signal, env: {} },
+    );
+    await until(() => c.out().includes('"event":"ready"'));
+    const ready = JSON.parse(c.out().trimEnd().split('\n').at(-1) ?? '') as Record<string, string>;
+    const auth = {
+      authorization: basicAuth(ready.apiKey ?? '', ready.apiSecret ?? ''),
+      'content-type': 'application/json',
+    };
+    const now = Date.now();
+    const count = async (hoursBack: number) => {
+      const created = await fetch(`${ready.apiBase}/orgs/1/traffic_flows/async_queries`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({
+          query_name: 'cli',
+          start_date: new Date(now - (hoursBack + 24) * 3_600_000).toISOString(),
+          end_date: new Date(now - hoursBack * 3_600_000).toISOString(),
+          max_results: 10,
+        }),
+      });
+      const { href } = (await created.json()) as { href: string };
+      for (;;) {
+        const q = (await (await fetch(`${ready.url}/api/v2${href}`, { headers: auth })).json()) as {
+          status: string;
+          matches_count?: number;
+        };
+        if (q.status === 'completed') return q.matches_count;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      expect(c.out()).toContain('3,000 flows a day over the last 2 days');
+      expect(await count(0)).toBeGreaterThan(2900);
+      expect(await count(0)).toBeLessThan(3300);
+      expect(await count(72)).toBe(0);
+    } finally {
+      stop.abort();
+      expect(await running).toBe(0);
+    }
   });
 
   it('takes credentials from the environment and never prints the secret', async () => {
