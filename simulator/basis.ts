@@ -9,7 +9,7 @@ import type { DatasetSizes } from './types';
 export type PceObject = Record<string, unknown>;
 
 /** An index range `[from, to)` a filter narrows a collection to (events by timestamp). */
-export interface IndexRange {
+interface IndexRange {
   readonly from?: number;
   readonly to?: number;
 }

@@ -8,7 +8,7 @@
 import type { PceObject } from './basis';
 import { at, Rng } from './random';
 
-export const PCE_FQDN = 'pce.corp.example.com';
+const PCE_FQDN = 'pce.corp.example.com';
 
 const USERS = [
   { href: '/users/1', username: 'admin@corp.example.com' },
@@ -21,7 +21,7 @@ const USERS = [
 export const ADMIN = { user: at(USERS, 0) };
 
 /** A source address for an API call. */
-export function sourceIp(rng: Rng): string {
+function sourceIp(rng: Rng): string {
   return rng.chance(0.8)
     ? `10.${rng.int(4)}.${rng.int(256)}.${rng.between(1, 254)}`
     : `203.0.113.${rng.between(1, 254)}`;

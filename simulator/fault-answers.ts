@@ -22,7 +22,7 @@ const REASONS: Readonly<Record<number, string>> = {
 };
 
 /** The PCE's error token for a status. */
-export function tokenFor(status: number): string {
+function tokenFor(status: number): string {
   const tokens: Record<number, string> = {
     400: 'bad_request',
     401: 'authentication_failed',

@@ -61,7 +61,7 @@ const DEFAULT_ENDPOINT: Readonly<Record<FaultKind, FaultEndpoint>> = {
  * Where a fault acts: `front` faults before authentication and rate limiting (the PCE's front
  * end answering while the application is down), `app` faults after them.
  */
-export type FaultStage = 'front' | 'app';
+type FaultStage = 'front' | 'app';
 
 const FRONT_KINDS: ReadonlySet<FaultKind> = new Set(['outage', 'maintenance', 'refuse']);
 
@@ -167,7 +167,7 @@ class Installed implements FaultHandle {
 }
 
 /** What the registry needs from the simulator: its clock, and the listener for `refuse`. */
-export interface RegistryHost {
+interface RegistryHost {
   readonly clock: Clock;
   /** When the simulator started (the origin of `window.from: 'start'`). */
   readonly startedAt: number;

@@ -15,7 +15,7 @@ type Fate =
   | { readonly kind: 'never'; readonly status: string };
 
 /** How a collection job's documents differ from the plain ones (odd and hostile job faults). */
-export interface JobLooks {
+interface JobLooks {
   /** Statuses before the end, sharing the job's time (`job-phases`). */
   readonly phases?: readonly string[];
   /** Every status in this letter case (`status-case`). */

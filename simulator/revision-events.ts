@@ -16,7 +16,7 @@ export interface RevisionEvent {
 }
 
 /** Collections of the data at one revision. */
-export interface DataAt {
+interface DataAt {
   collection(path: string): Collection | undefined;
 }
 

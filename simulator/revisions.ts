@@ -69,7 +69,7 @@ function inverse(a: number, n: number): number {
 }
 
 /** How revisions change one collection of `base` generated objects. */
-export class ChangePlan {
+class ChangePlan {
   readonly add: number;
   readonly remove: number;
   readonly edit: number;

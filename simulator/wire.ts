@@ -12,7 +12,7 @@ export interface WireFaults {
   readonly stallAfterBytes?: number;
 }
 
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
