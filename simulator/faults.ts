@@ -6,8 +6,10 @@
  * clock: from the start, from when it was added, or from the nth call to some endpoint.
  *
  * Several faults may hit the same call; they compose (a `retry-after` and a `location`
- * fault both change the same 202). `respond`, `reset` and the outage kinds end the call, so
- * body faults do not apply to them. Job faults act at submit time on the job they create.
+ * fault both change the same 202). `respond`, `reset` and the kinds that make up an answer
+ * (outage, maintenance, throttle, huge-error, deep-json) end the call: of the body faults, only
+ * those that change how an answer travels (header case, framing, gzip, slow and cut bodies)
+ * still apply to them. Job faults act at submit time on the job they create.
  *
  * ```ts
  * sim.faults.add(fault.respond(503, { endpoint: 'job', times: 2 }));
