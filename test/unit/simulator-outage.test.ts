@@ -118,6 +118,27 @@ describe('outage', () => {
     expect(none.bytes).toHaveLength(0);
   });
 
+  it('hits the traffic endpoints too', async () => {
+    sim.faults.add(
+      fault.outage({ forMs: 30_000 }, { endpoint: ['traffic-submit', 'traffic-list'], status: 502 }),
+    );
+    const body = JSON.stringify({
+      query_name: 'outage',
+      start_date: '2026-01-01T00:00:00Z',
+      end_date: '2026-01-02T00:00:00Z',
+      max_results: 10,
+    });
+    const headers = { 'content-type': 'application/json' };
+    expect(
+      (await call(sim, '/orgs/1/traffic_flows/async_queries', { method: 'POST', body, headers })).status,
+    ).toBe(502);
+    expect((await call(sim, '/orgs/1/traffic_flows/async_queries')).status).toBe(502);
+    await sim.clock.advance(30_000);
+    expect(
+      (await call(sim, '/orgs/1/traffic_flows/async_queries', { method: 'POST', body, headers })).status,
+    ).toBe(202);
+  });
+
   it('answers before authentication, as the front end does', async () => {
     sim.faults.add(fault.outage({ forMs: 1_000 }));
     expect((await call(sim, '/orgs/1/labels', { anonymous: true })).status).toBe(503);
