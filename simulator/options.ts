@@ -1,5 +1,6 @@
 /** The simulator's options, checked and with their defaults filled in. */
 import { randomBytes } from 'node:crypto';
+import type { ClockMode } from './clock';
 import { DEFAULT_DATASET, type OrgData } from './data';
 import type { PopulationSettings } from './flow-population';
 import type { DatasetSizes, SimulatorOptions, TrafficOptions } from './types';
@@ -18,6 +19,8 @@ export interface ResolvedOptions {
   readonly syncLimit: number;
   readonly locationStyle: 'relative' | 'absolute';
   readonly maxRecordedRequests: number;
+  readonly clock: ClockMode;
+  readonly revision: number;
   /** The flow population (also used to check filters when the older model is on). */
   readonly traffic: PopulationSettings;
   readonly emptyDownloads: number;
@@ -35,6 +38,11 @@ function positiveInt(name: string, value: number, allowZero = false): number {
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1))
     throw new TypeError(`${name} must be an integer >= ${allowZero ? 0 : 1}, got ${value}`);
   return value;
+}
+
+function clockMode(mode: SimulatorOptions['clock']): ClockMode {
+  if (mode === undefined || mode === 'system' || mode === 'manual') return mode ?? 'system';
+  throw new TypeError(`clock must be 'system' or 'manual', got ${String(mode)}`);
 }
 
 function time(name: string, value: string | number): number {
@@ -77,6 +85,8 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     throw new TypeError(`host must be a loopback address (127.x.x.x, ::1, localhost), got ${host}`);
   const dataset = { ...DEFAULT_DATASET, ...options.dataset };
   for (const [name, value] of Object.entries(dataset)) positiveInt(`dataset.${name}`, value, true);
+  if (dataset.eventsPerDay > 1_000_000)
+    throw new TypeError(`dataset.eventsPerDay must be at most 1,000,000, got ${dataset.eventsPerDay}`);
   const orgs = options.orgs ?? [1];
   for (const org of orgs) positiveInt('orgs[]', org);
   const rate = options.rateLimitPerMinute ?? 500;
@@ -109,6 +119,8 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     syncLimit: positiveInt('syncLimit', options.syncLimit ?? 500),
     locationStyle: options.locationStyle ?? 'relative',
     maxRecordedRequests: positiveInt('maxRecordedRequests', options.maxRecordedRequests ?? 10_000, true),
+    clock: clockMode(options.clock),
+    revision: positiveInt('revision', options.revision ?? 0, true),
     traffic: resolveTraffic(options.traffic ?? {}),
     emptyDownloads: positiveInt('traffic.emptyDownloads', options.traffic?.emptyDownloads ?? 0, true),
     ...(legacy === undefined ? {} : { legacyTrafficFlows: legacy }),
@@ -118,7 +130,12 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
 /** What the request handlers share with the server. */
 export interface ServerContext {
   readonly opts: ResolvedOptions;
+  /** Each org's data at the current revision. */
   readonly orgData: ReadonlyMap<number, OrgData>;
+  /** An org's data at another revision (a job's snapshot). */
+  dataAt(org: number, revision: number): OrgData | undefined;
   /** The base URL, once listening (for absolute hrefs). */
   url(): string;
+  /** The simulator's time (epoch ms): what jobs and events are timed by. */
+  now(): number;
 }

@@ -61,5 +61,8 @@ export function route(
       .some((t) => t.trim() === 'respond-async');
     return only('GET', { endpoint: async ? 'submit' : 'collection', org, collection: sub.slice(1) });
   }
+  // One object by its href: `/labels/3`, `/workloads/{uuid}`, `/sec_policy/draft/rule_sets/2/sec_rules/9`.
+  if (/^(\/[a-z_]+)+\/[\w-]+(\/sec_rules\/[\w-]+)?$/.test(sub))
+    return only('GET', { endpoint: 'object', org, collection: sub.slice(1) });
   return undefined;
 }

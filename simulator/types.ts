@@ -1,5 +1,7 @@
+import type { ClockMode, SimulatorClock } from './clock';
 import type { Fault, FaultEndpoint } from './fault-kinds';
 import type { FaultController } from './faults';
+import type { RevisionChanges } from './store';
 
 /** How many objects of each kind one org holds. Every count may be 0. */
 export interface DatasetSizes {
@@ -22,6 +24,10 @@ export interface DatasetSizes {
    * {@link TrafficOptions}. Cannot be combined with `traffic`.
    */
   readonly trafficFlows?: number;
+  /** Everyday audit events (sign-ins, failed logins, system tasks…) a day, at most 1,000,000. @default 96 */
+  readonly eventsPerDay?: number;
+  /** Days of audit events kept, up to the moment of a query. @default 30 */
+  readonly eventRetentionDays?: number;
 }
 
 /** A burst of flows inside one short interval, on top of the population. */
@@ -83,8 +89,20 @@ export interface SimulatorOptions {
   readonly locationStyle?: 'relative' | 'absolute';
   /** Faults active from the start. @default [] */
   readonly faults?: readonly Fault[];
+  /**
+   * The data's revision at start: each revision adds, removes and edits a deterministic set
+   * of objects of every collection (see `sim.setRevision`). Revisions given here happened an
+   * hour apart, the last one an hour before the start. @default 0
+   */
+  readonly revision?: number;
   /** Oldest recorded requests are dropped beyond this many. @default 10_000 */
   readonly maxRecordedRequests?: number;
+  /**
+   * `system`: the simulator's time follows the system clock; `manual`: it stands still until
+   * `sim.clock.advance(ms)`. Either can be advanced. Traffic queries keep the system clock.
+   * @default 'system'
+   */
+  readonly clock?: ClockMode;
 }
 
 export interface RecordedRequest {
@@ -113,8 +131,23 @@ export interface RunningSimulator {
   /** Every request received, oldest first. Clear it with `requests.length = 0`. */
   readonly requests: RecordedRequest[];
   readonly faults: FaultController;
+  /** The simulator's time: jobs, fault windows, events and the rate limiter run on it. */
+  readonly clock: SimulatorClock;
   /** Bytes sent on all connections so far, as on the wire (after gzip and TLS). */
   bytesSent(): number;
+  /** The data's revision now (0: as generated). */
+  readonly revision: number;
+  /**
+   * Moves the data to `revision`: each revision past the current one happens now (its changes
+   * carry this time, and its audit events too); going back forgets the later ones. Jobs
+   * submitted before keep the revision they were submitted at.
+   */
+  setRevision(revision: number): void;
+  /**
+   * Hrefs added, removed and changed from revision `from` to `to`, by collection path
+   * (`labels`, `workloads`, `sec_policy/draft/rule_sets`, …), for org `org` (default: the first).
+   */
+  changes(from: number, to: number, org?: number): RevisionChanges;
   /** Every traffic query created so far, oldest first, deleted ones included. */
   trafficQueries(): readonly TrafficQueryRecord[];
   /** Stops listening and destroys open sockets. */

@@ -98,7 +98,9 @@ describe('pce-export simulate', () => {
     expect(res.headers.get('x-total-count')).toBe('1000');
     stop.abort();
     expect(await running).toBe(0);
-    expect(c.out()).toContain('Stopped.');
+    expect(c.err()).toBe('Stopping the PCE simulator…\nStopped.\n');
+    expect(c.out()).not.toContain('Stop');
+    expect(JSON.parse(c.out().trimEnd().split('\n').at(-1) ?? '')).toEqual(ready);
     await expect(fetch(url)).rejects.toThrow();
   });
 
@@ -177,7 +179,7 @@ describe('pce-export simulate', () => {
     expect(existsSync(caPath)).toBe(false);
   });
 
-  it('stops cleanly with exit code 0 on SIGTERM', async () => {
+  it('stops cleanly with exit code 0 on SIGTERM, its lifecycle lines on stderr', async () => {
     const cli = fileURLToPath(new URL('../../simulator/cli.ts', import.meta.url));
     const child = spawn(
       process.execPath,
@@ -191,11 +193,15 @@ describe('pce-export simulate', () => {
       { env: { ...process.env, PCE_API_KEY: '', PCE_API_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
+    let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await until(() => out.includes('Press Ctrl+C'), 20_000);
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await until(() => out.includes('"event":"ready"'), 20_000);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out).toContain('Stopped.');
+    expect(err).toContain('Stopped.');
+    // The JSON ready line is still the last line on stdout after the simulator stopped.
+    expect(JSON.parse(out.trimEnd().split('\n').at(-1) ?? '')).toMatchObject({ event: 'ready' });
   });
 });
