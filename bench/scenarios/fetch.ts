@@ -1,3 +1,4 @@
+import type { OutputFormat } from '../../lambdas/contracts/input';
 import { DEFAULT_DATASET, OrgData } from '../../simulator/data';
 import type { SimulatorStats } from '../hosts/simulator-host';
 import { type Child, spawnChild } from '../lib/ipc';
@@ -34,7 +35,7 @@ export interface ProcessCpu {
 export interface Measurement {
   readonly name: string;
   readonly mode: TransferMode;
-  readonly format?: 'raw' | 'ndjson';
+  readonly format?: OutputFormat;
   readonly gzip?: boolean;
   readonly sourceBytes: number;
   readonly storedBytes: number;

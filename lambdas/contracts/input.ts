@@ -20,8 +20,11 @@ import { trafficInputSchema } from './traffic';
 export const EXPORT_KINDS = ['collection', 'traffic'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
-export const OUTPUT_FORMATS = ['raw', 'ndjson'] as const;
-/** `raw` is the PCE's JSON array byte for byte, `ndjson` one object per line. */
+export const OUTPUT_FORMATS = ['raw', 'ndjson', 'parquet'] as const;
+/**
+ * `raw` is the PCE's JSON array byte for byte, `ndjson` one object per line, `parquet` one row per
+ * object in typed columns (`lambdas/export/formats/`).
+ */
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** An export name, as the input and the configuration give it. */

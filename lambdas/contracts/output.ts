@@ -17,7 +17,7 @@ const objectFields = {
   bucket: z.string().min(3).meta({ description: 'Bucket the object was written to.' }),
   key: z.string().min(1).meta({
     description:
-      'Object key: {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz], or {snapshot folder}{exportName}.{json|ndjson}[.gz] in a snapshot.',
+      'Object key: {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz] (or .parquet), or {snapshot folder}{exportName}.{ext} in a snapshot.',
   }),
   uri: z
     .string()
@@ -29,11 +29,13 @@ const objectFields = {
     .regex(/^[0-9a-f]{64}$/)
     .meta({ description: 'Hex SHA-256 of the stored bytes, as `sha256sum` prints it for the object.' }),
   format: z.enum(OUTPUT_FORMATS).meta({
-    description: 'raw: the JSON array as the PCE served it; ndjson: one object per line.',
+    description:
+      'raw: the JSON array as the PCE served it; ndjson: one object per line; parquet: one row per object in typed columns.',
   }),
-  gzip: z
-    .boolean()
-    .meta({ description: 'Whether the object is gzip-compressed (the key then ends in .gz).' }),
+  gzip: z.boolean().meta({
+    description:
+      'Whether the object is gzip-compressed (the key then ends in .gz); for parquet, whether its pages are GZIP- (else Snappy-) compressed.',
+  }),
   objectCount: z
     .number()
     .int()

@@ -106,6 +106,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     format: request.format,
     gzip: request.gzip,
     gzipLevel: deps.gzipLevel,
+    table: { kind: request.kind ?? 'collection', path: request.path },
     contentType,
     metadata,
     partSizeBytes: deps.storage.partSizeBytes,

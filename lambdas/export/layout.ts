@@ -4,10 +4,11 @@ import { MAX_QUERY_METADATA_LENGTH } from '../contracts/limits';
 import type { ExportRequest } from '../contracts/state';
 import type { TrafficRequest } from '../contracts/traffic';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
+import { contentTypeOf, extensionOf } from './formats';
 
 /*
  * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):
- *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz]              the data
+ *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz]|.parquet     the data
  *   {prefix}{exportName}/_manifests/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.manifest.json       its manifest
  *   {prefix}{exportName}/latest.json                                                            the newest run
  * Date and time are the execution's start time in UTC, so a retried Fetch writes the same key.
@@ -20,20 +21,8 @@ import { TOOL_NAME, TOOL_VERSION } from '../version';
  *   {prefix}snapshots/{snapshotName}/latest.json
  */
 
-function extensionFor(format: OutputFormat, gzip: boolean): string {
-  return `${format === 'raw' ? 'json' : 'ndjson'}${gzip ? '.gz' : ''}`;
-}
-
-/**
- * The stored bytes' media type. A gzipped object keeps the type of what it contains and gets no
- * Content-Encoding: with `Content-Encoding: gzip`, HTTP clients and browsers would decompress it
- * transparently, so a downloaded `.ndjson.gz` would hold uncompressed bytes whose sha256 no
- * longer matches the manifest. The `.gz` extension and the `gzip` metadata say it is compressed,
- * which is also what Athena and Spark go by.
- */
-export function contentTypeFor(format: OutputFormat): string {
-  return format === 'raw' ? 'application/json' : 'application/x-ndjson';
-}
+/** The stored bytes' media type (see `contentTypeOf`). */
+export const contentTypeFor = contentTypeOf;
 
 /** Execution names end up in keys; anything outside a safe set becomes `_`. */
 function safeKeySegment(value: string): string {
@@ -72,7 +61,7 @@ function runStamp(startTime: string, executionName: string): { partition: string
 
 export function objectKey(input: ObjectKeyInput): string {
   const { partition, run } = runStamp(input.startTime, input.executionName);
-  return `${input.prefix}${input.exportName}/${partition}/${run}.${extensionFor(input.format, input.gzip)}`;
+  return `${input.prefix}${input.exportName}/${partition}/${run}.${extensionOf(input.format, input.gzip)}`;
 }
 
 /** The folder below the prefix that holds every snapshot. */
@@ -98,7 +87,7 @@ export function snapshotObjectKey(
   format: OutputFormat,
   gzip: boolean,
 ): string {
-  return `${folder}${exportName}.${extensionFor(format, gzip)}`;
+  return `${folder}${exportName}.${extensionOf(format, gzip)}`;
 }
 
 /** The one manifest of a snapshot run, listing every object of its folder. */
@@ -115,7 +104,7 @@ export function snapshotLatestKey(prefix: string, snapshotName: string): string 
  * same date, same name, outside the data partitions.
  */
 export function manifestKeyFor(key: string): string {
-  const replaced = key.replace(/\.(json|ndjson)(\.gz)?$/, '.manifest.json');
+  const replaced = key.replace(/\.(?:(?:json|ndjson)(?:\.gz)?|parquet)$/, '.manifest.json');
   const manifest = replaced === key ? `${key}.manifest.json` : replaced;
   const partition = manifest.lastIndexOf('/dt=');
   return partition < 0 ? manifest : `${manifest.slice(0, partition)}/_manifests${manifest.slice(partition)}`;
