@@ -1,15 +1,4 @@
-import {
-  bigint,
-  boolean,
-  type Fields,
-  int,
-  json,
-  list,
-  map,
-  string,
-  struct,
-  timestamp,
-} from './schema';
+import { bigint, boolean, type Fields, int, json, list, map, string, struct, timestamp } from './schema';
 
 /*
  * The columns of each known PCE collection, of traffic flows and of audit events, after the
