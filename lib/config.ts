@@ -177,10 +177,12 @@ export type ExportDefinition = ExportConfig['exports'][number];
 
 /** The execution input a configured export stands for: `{"exportName": name}` plus its fields. */
 export function exportInputOf(definition: ExportDefinition): ExportInput & { exportName: string } {
-  const { name, kind, path, query, format, gzip, maxWaitSeconds, traffic } = definition;
+  const { name, kind, path, query, format, gzip, maxWaitSeconds, traffic, events, changes } = definition;
   return {
     exportName: name,
-    ...(kind === 'traffic' ? { kind, ...(traffic === undefined ? {} : { traffic }) } : { path }),
+    ...(kind === 'traffic' ? { kind, ...(traffic === undefined ? {} : { traffic }) } : {}),
+    ...(kind === 'events' ? { kind, ...(events === undefined ? {} : { events }) } : {}),
+    ...(kind === 'collection' ? { path, ...(changes === undefined ? {} : { changes }) } : {}),
     ...(query === undefined ? {} : { query }),
     ...(format === undefined ? {} : { format }),
     ...(gzip === undefined ? {} : { gzip }),

@@ -155,6 +155,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     requestedAt: job.requestedAt,
     completedAt,
     ...(request.traffic ? { traffic: request.traffic } : {}),
+    ...(request.events ? { events: request.events } : {}),
   });
   if (snapshotFolder === undefined) {
     await putJson(deps.s3, bucket, manifestKey, manifest);

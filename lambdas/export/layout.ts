@@ -1,4 +1,5 @@
 import { ExportConfigError } from '../contracts/errors';
+import type { EventsRequest } from '../contracts/events';
 import type { OutputFormat } from '../contracts/input';
 import { MAX_QUERY_METADATA_LENGTH } from '../contracts/limits';
 import type { ExportRequest } from '../contracts/state';
@@ -142,6 +143,17 @@ export function objectMetadata(input: ObjectMetadataInput): Record<string, strin
     format: input.request.format,
     gzip: String(input.request.gzip),
     ...(input.request.traffic ? trafficMetadata(input.request.traffic) : {}),
+    ...(input.request.events ? eventsMetadata(input.request.events) : {}),
+  };
+}
+
+/** An events export's window in its object metadata. */
+function eventsMetadata(events: EventsRequest): Record<string, string> {
+  return {
+    kind: 'events',
+    'start-date': events.startDate,
+    'end-date': events.endDate,
+    ...(events.since === undefined ? {} : { since: events.since }),
   };
 }
 
@@ -176,10 +188,12 @@ export interface Manifest {
   readonly requestedAt: string;
   readonly completedAt: string;
   readonly tool: string;
-  /** Present for traffic exports only (collections leave it out). */
-  readonly kind?: 'traffic';
+  /** Present for traffic and events exports only (collections leave it out). */
+  readonly kind?: 'traffic' | 'events';
   /** The resolved Explorer query of a traffic export: absolute range, decisions, filters, cap. */
   readonly traffic?: TrafficRequest;
+  /** The resolved window of an events export (absolute times, both ends inclusive). */
+  readonly events?: EventsRequest;
 }
 
 export type ManifestInput = Omit<Manifest, 'uri' | 'tool'>;
@@ -205,5 +219,6 @@ export function buildManifest(input: ManifestInput): Manifest {
     completedAt: input.completedAt,
     tool: `${TOOL_NAME}/${TOOL_VERSION}`,
     ...(input.traffic ? { kind: 'traffic' as const, traffic: input.traffic } : {}),
+    ...(input.events ? { kind: 'events' as const, events: input.events } : {}),
   };
 }
