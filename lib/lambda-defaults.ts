@@ -1,5 +1,5 @@
 import { join, relative, resolve } from 'node:path';
-import type { Duration } from 'aws-cdk-lib';
+import type { Duration, Size } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -38,6 +38,11 @@ export interface ExportFunctionProps {
    * @default 'INFO'
    */
   readonly logLevel?: LogLevel;
+  /**
+   * Size of /tmp.
+   * @default 512 MiB, Lambda's default
+   */
+  readonly ephemeralStorageSize?: Size;
 }
 
 /** A function together with the log group it writes to. */
@@ -74,6 +79,7 @@ export function createExportFunction(
     architecture: Architecture.ARM_64,
     memorySize: props.memorySize,
     timeout: props.timeout,
+    ...(props.ephemeralStorageSize === undefined ? {} : { ephemeralStorageSize: props.ephemeralStorageSize }),
     role,
     logGroup,
     tracing: Tracing.ACTIVE,

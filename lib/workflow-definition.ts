@@ -42,6 +42,8 @@ export interface WorkflowFunctions {
   readonly poll: NodejsFunction;
   readonly fetch: NodejsFunction;
   readonly snapshot: NodejsFunction;
+  /** Writes the change history after Fetch, for an export that asks for it. */
+  readonly changes: NodejsFunction;
 }
 
 /** Builds the states in `scope` (their ids are the state names). */
@@ -92,12 +94,15 @@ export class WorkflowDefinition {
     const jobMessage = JsonPath.stringAt('$.job.message');
     const single = this.exportChain('', {
       submitPayload: TaskInput.fromObject({ input: JsonPath.entirePayload, execution }),
-      afterFetch: notifyTask(this.scope, 'NotifySucceeded', {
-        eventBus: this.eventBus,
-        detailType: DETAIL_TYPES.exportSucceeded,
-        detail: TaskInput.fromJsonPathAt('$'),
-        next: done,
-      }),
+      afterFetch: this.changeHistory(
+        notifyTask(this.scope, 'NotifySucceeded', {
+          eventBus: this.eventBus,
+          detailType: DETAIL_TYPES.exportSucceeded,
+          detail: TaskInput.fromJsonPathAt('$'),
+          next: done,
+        }),
+        catchNamedErrors,
+      ),
       jobFailed: notifyTask(this.scope, 'NotifyJobFailed', {
         eventBus: this.eventBus,
         detailType: DETAIL_TYPES.exportFailed,
@@ -174,6 +179,18 @@ export class WorkflowDefinition {
     return new Choice(this.scope, 'IsSnapshot')
       .when(Condition.isPresent('$.snapshot'), snapshotRun)
       .otherwise(single.chain);
+  }
+
+  /**
+   * After Fetch: an export whose output names `changes` (it asked for its change history) goes
+   * through WriteChanges, which replaces `changes` with what it wrote; any other goes on as it is.
+   */
+  private changeHistory(next: IChainable, catchNamedErrors: (...states: LambdaInvoke[]) => void): IChainable {
+    const writeChanges = this.task('WriteChanges', this.functions.changes, { storageRetries: true });
+    catchNamedErrors(writeChanges);
+    return new Choice(this.scope, 'ChangeHistory')
+      .when(Condition.isPresent('$.changes'), writeChanges.next(next))
+      .otherwise(next);
   }
 
   /**

@@ -58,6 +58,27 @@ export const exportOutputSchema = z.looseObject({
     description:
       "Key of the manifest describing the object ({prefix}{exportName}/_manifests/dt=…/…manifest.json), or of the snapshot's manifest.",
   }),
+  changes: z
+    .object({
+      fields: z.array(z.string()).meta({ description: 'Fields whose values before and after are written.' }),
+      key: z.string().min(1).optional().meta({
+        description:
+          'Key of the changes object ({prefix}{exportName}/_changes/dt=…/….ndjson.gz); absent on the first run, which has nothing to compare with.',
+      }),
+      added: z.number().int().min(0).optional(),
+      removed: z.number().int().min(0).optional(),
+      changed: z.number().int().min(0).optional(),
+      previousRun: z
+        .string()
+        .optional()
+        .meta({ description: 'The run compared with: {HHmmss}Z_{executionName}.' }),
+      digestKey: z
+        .string()
+        .optional()
+        .meta({ description: "Key of this run's digest, the next run's baseline." }),
+    })
+    .optional()
+    .meta({ description: 'The change history this run wrote, for an export with "changes".' }),
 });
 
 /**

@@ -3,6 +3,7 @@ import { ExportConfigError } from '../contracts/errors';
 import type { ExportOutput } from '../contracts/output';
 import type { WorkflowState } from '../contracts/state';
 import type { PceClient } from '../pce/client';
+import { writeCurrentRun } from './changes/current';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
 import { kindOf } from './kinds';
@@ -161,6 +162,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     await putJson(deps.s3, bucket, manifestKey, manifest);
     const latestKey = latestKeyFor(prefix, request.name);
     await putJson(deps.s3, bucket, latestKey, { ...manifest, manifestKey });
+    await writeCurrentRun(deps.s3, prefix, manifest);
   }
 
   try {
@@ -193,6 +195,8 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     requestedAt: job.requestedAt,
     completedAt,
     manifestKey,
+    // The change history step (lambdas/export/changes/) replaces this with what it wrote.
+    ...(request.changes ? { changes: { fields: request.changes.fields } } : {}),
   };
 }
 

@@ -115,6 +115,45 @@ export function latestKeyFor(prefix: string, exportName: string): string {
   return `${prefix}${exportName}/latest.json`;
 }
 
+/*
+ * Beside an export's data, outside its `dt=` partitions:
+ *   {prefix}{exportName}/_current/run.json                                       the newest complete run (one line)
+ *   {prefix}{exportName}/_changes/dt=YYYY-MM-DD/{HHmmss}Z_{execution}.ndjson.gz   what a run changed
+ *   {prefix}{exportName}/_state/digests/dt=YYYY-MM-DD/{HHmmss}Z_{execution}.digest.ndjson.gz
+ *   {prefix}{exportName}/_state/changes.json                                     the run the next one is compared with
+ */
+
+/** `{export}/dt=D/{run}.{ext}` → `{export}/{folder}/dt=D/{run}{suffix}`. */
+function beside(key: string, folder: string, suffix: string): string {
+  const partition = key.lastIndexOf('/dt=');
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const run = name.slice(0, name.indexOf('.'));
+  const date = key.slice(partition + 1, key.lastIndexOf('/'));
+  return `${key.slice(0, partition)}/${folder}/${date}/${run}${suffix}`;
+}
+
+/** `{HHmmss}Z_{executionName}`: the run an object key belongs to. */
+export function runIdOf(key: string): string {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return name.slice(0, name.indexOf('.'));
+}
+
+export function changesKeyFor(key: string): string {
+  return beside(key, '_changes', '.ndjson.gz');
+}
+
+export function digestKeyFor(key: string): string {
+  return beside(key, '_state/digests', '.digest.ndjson.gz');
+}
+
+export function changesStateKey(prefix: string, exportName: string): string {
+  return `${prefix}${exportName}/_state/changes.json`;
+}
+
+export function currentRunKey(prefix: string, exportName: string): string {
+  return `${prefix}${exportName}/_current/run.json`;
+}
+
 export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }

@@ -38,7 +38,8 @@ describe('EventBridge events of the export workflow', () => {
   const definition = renderDefinition(synth.template);
 
   it('puts "Export Succeeded" with the execution output as detail on the default bus before Done', () => {
-    expect(stateOf(definition, 'Fetch').Next).toBe('NotifySucceeded');
+    expect(stateOf(definition, 'Fetch').Next).toBe('ChangeHistory');
+    expect(stateOf(definition, 'WriteChanges').Next).toBe('NotifySucceeded');
     expect(stateOf(definition, 'NotifySucceeded')).toMatchObject({
       Type: 'Task',
       Resource: PUT_EVENTS,

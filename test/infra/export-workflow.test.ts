@@ -47,6 +47,7 @@ function build(props: Partial<ExportWorkflowProps> = {}, bucketEncryption = Buck
     poll: logicalId(workflow.pollFunction),
     fetch: logicalId(workflow.fetchFunction),
     snapshot: logicalId(workflow.snapshotFunction),
+    changes: logicalId(workflow.changesFunction),
   };
   return { stack, bucket, workflow, template, ids, definition: renderDefinition(template) };
 }
@@ -106,6 +107,8 @@ describe('ExportWorkflow state machine definition', () => {
       JobFailed: 'Fail',
       JobTimedOut: 'Fail',
       Fetch: 'Task',
+      ChangeHistory: 'Choice',
+      WriteChanges: 'Task',
       NotifySucceeded: 'Task',
       Done: 'Succeed',
       NotifyJobFailed: 'Task',
@@ -157,7 +160,8 @@ describe('ExportWorkflow state machine definition', () => {
 
   it.each([
     ['Poll', 'poll', 'JobStatus'],
-    ['Fetch', 'fetch', 'NotifySucceeded'],
+    ['Fetch', 'fetch', 'ChangeHistory'],
+    ['WriteChanges', 'changes', 'NotifySucceeded'],
   ] as const)('%s gets the whole state as its event and its result replaces the state', (name, fn, next) => {
     const state = stateOf(definition, name);
 
@@ -182,8 +186,22 @@ describe('ExportWorkflow state machine definition', () => {
     expect(stateOf(definition, 'NotifyJobTimedOut').Next).toBe('JobTimedOut');
   });
 
+  it('writes the change history after Fetch only for an export whose output names changes', () => {
+    expect(stateOf(definition, 'ChangeHistory')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.changes', IsPresent: true, Next: 'WriteChanges' }],
+      Default: 'NotifySucceeded',
+    });
+    expect(stateOf(definition, 'WriteChanges').Retry).toEqual([
+      RATE_LIMITED,
+      UNAVAILABLE,
+      STORAGE,
+      LAMBDA_SERVICE,
+    ]);
+  });
+
   it("ends a successful run in Done with Fetch's result as the output, once the event is sent", () => {
-    expect(stateOf(definition, 'Fetch').Next).toBe('NotifySucceeded');
+    expect(stateOf(definition, 'Fetch').Next).toBe('ChangeHistory');
     expect(stateOf(definition, 'NotifySucceeded')).toMatchObject({ ResultPath: null, Next: 'Done' });
     expect(stateOf(definition, 'Done')).toEqual({ Type: 'Succeed' });
   });
@@ -372,7 +390,7 @@ describe('ExportWorkflow functions', () => {
     }
     expect(
       Object.values(custom.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties),
-    ).toEqual(Array(5).fill({ RetentionInDays: 7 }));
+    ).toEqual(Array(6).fill({ RetentionInDays: 7 }));
   });
 
   it('defaults to no prefix and no configured exports', () => {
@@ -438,7 +456,13 @@ describe('ExportWorkflow permissions', () => {
       .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')))
       .flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
-    expect(s3Resources.sort()).toEqual([`<${ids.bucket}.Arn>/pce/*`, `<${ids.bucket}.Arn>/pce/snapshots/*`]);
+    expect(s3Resources.sort()).toEqual([
+      `<${ids.bucket}.Arn>/pce/*`,
+      `<${ids.bucket}.Arn>/pce/*`,
+      `<${ids.bucket}.Arn>/pce/*/_changes/*`,
+      `<${ids.bucket}.Arn>/pce/*/_state/*`,
+      `<${ids.bucket}.Arn>/pce/snapshots/*`,
+    ]);
   });
 
   it('with an empty prefix Fetch may write any object of the bucket', () => {
@@ -490,7 +514,7 @@ describe('ExportWorkflow permissions', () => {
     },
   );
 
-  it('lets the state machine invoke the four workflow functions and no other', () => {
+  it('lets the state machine invoke the five workflow functions and no other', () => {
     const roleId = logicalId(workflow.stateMachine.role);
     const invoke = statementsOfRole(template, roleId).filter((statement) =>
       actionsOf(statement).includes('lambda:InvokeFunction'),
@@ -498,7 +522,7 @@ describe('ExportWorkflow permissions', () => {
     const resources = invoke.flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
     expect(resources.sort()).toEqual(
-      ['submit', 'poll', 'fetch', 'snapshot']
+      ['submit', 'poll', 'fetch', 'snapshot', 'changes']
         .flatMap((fn) => [`<${ids[fn as 'submit']}.Arn>`, `<${ids[fn as 'submit']}.Arn>:*`])
         .sort(),
     );

@@ -89,6 +89,7 @@ describe('security review of PceExportStack', () => {
     poll: roleOf(workflow.pollFunction),
     fetch: roleOf(workflow.fetchFunction),
     snapshot: roleOf(workflow.snapshotFunction),
+    changes: roleOf(workflow.changesFunction),
     stateMachine: logicalId(workflow.stateMachine.role),
   };
   const functionRoles = [roles.submit, roles.poll, roles.fetch];
@@ -128,8 +129,8 @@ describe('security review of PceExportStack', () => {
         (id) => (propertiesOf(template, id).Environment as { Variables: Record<string, unknown> }).Variables,
       );
 
-      // Submit, Poll and Fetch get the secret's ARN; the snapshot step never talks to the PCE.
-      expect(variables).toHaveLength(4);
+      // Submit, Poll and Fetch get the secret's ARN; the snapshot and changes steps never talk to the PCE.
+      expect(variables).toHaveLength(5);
       expect(variables.filter((env) => 'PCE_SECRET_ID' in env)).toHaveLength(3);
       for (const env of variables) {
         if ('PCE_SECRET_ID' in env) expect(env.PCE_SECRET_ID).toEqual({ Ref: secretId });
@@ -142,7 +143,7 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the bucket', () => {
-    it('is written by Fetch below the prefix and by the snapshot step below its snapshots folder only: no listing, no deleting, no bucket-level action', () => {
+    it("is written by Fetch below the prefix, by the snapshot step below its snapshots folder and by the changes step in the export folders' _changes and _state only: no listing, no deleting, no bucket-level action", () => {
       const s3Grants = allowStatements(template).filter(({ statement }) =>
         actionsOf(statement).some((action) => action.startsWith('s3:')),
       );
@@ -169,6 +170,24 @@ describe('security review of PceExportStack', () => {
             Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/snapshots/*']] },
           },
         },
+        {
+          role: roles.changes,
+          statement: {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/*']] },
+          },
+        },
+        {
+          role: roles.changes,
+          statement: {
+            Effect: 'Allow',
+            Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+            Resource: ['/pce/*/_changes/*', '/pce/*/_state/*'].map((keys) => ({
+              'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, keys]],
+            })),
+          },
+        },
       ]);
     });
 
@@ -184,6 +203,9 @@ describe('security review of PceExportStack', () => {
       expect(resources).toEqual([
         `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/*`,
         `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/snapshots/*`,
+        `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/*`,
+        `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/*/_changes/*`,
+        `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/*/_state/*`,
       ]);
     });
 
@@ -227,7 +249,7 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the functions and the state machine', () => {
-    it('lets the state machine invoke the four workflow functions (and their versions) and nothing else in Lambda', () => {
+    it('lets the state machine invoke the five workflow functions (and their versions) and nothing else in Lambda', () => {
       const lambdaGrants = allowStatements(template).filter(({ statement }) =>
         actionsOf(statement).some((action) => action.startsWith('lambda:')),
       );
@@ -236,6 +258,7 @@ describe('security review of PceExportStack', () => {
         workflow.pollFunction,
         workflow.fetchFunction,
         workflow.snapshotFunction,
+        workflow.changesFunction,
       ]
         .map((fn) => `<${logicalId(fn)}.Arn>`)
         .flatMap((arn) => [arn, `${arn}:*`])
@@ -288,6 +311,7 @@ describe('security review of PceExportStack', () => {
         [roles.poll]: 'lambda.amazonaws.com',
         [roles.fetch]: 'lambda.amazonaws.com',
         [roles.snapshot]: 'lambda.amazonaws.com',
+        [roles.changes]: 'lambda.amazonaws.com',
         [roles.stateMachine]: 'states.amazonaws.com',
         [idsOfType(template, 'AWS::IAM::Role').find((id) => !Object.values(roles).includes(id)) ?? '']:
           'scheduler.amazonaws.com',
@@ -311,6 +335,7 @@ describe('security review of PceExportStack', () => {
         [roles.poll]: XRAY_WRITE,
         [roles.fetch]: XRAY_WRITE,
         [roles.snapshot]: XRAY_WRITE,
+        [roles.changes]: XRAY_WRITE,
         [roles.stateMachine]: STATE_MACHINE_LOGGING_AND_TRACING,
       });
     });
@@ -321,6 +346,7 @@ describe('security review of PceExportStack', () => {
         [roles.poll]: workflow.pollFunction.role,
         [roles.fetch]: workflow.fetchFunction.role,
         [roles.snapshot]: workflow.snapshotFunction.role,
+        [roles.changes]: workflow.changesFunction.role,
         [roles.stateMachine]: workflow.stateMachine.role,
       };
 

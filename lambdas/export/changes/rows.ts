@@ -19,7 +19,7 @@ export const CHANGE_COLUMNS: Fields = {
   current_key: string,
 };
 
-export type ChangeKind = 'added' | 'removed' | 'changed';
+type ChangeKind = 'added' | 'removed' | 'changed';
 
 export interface ChangeRow {
   readonly href: string;
