@@ -2,7 +2,7 @@ import '../local/polyfills';
 import { TOOL_VERSION } from '../lambdas/version';
 import { demoCommand } from './demo';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
-import { type CliIo, processIo } from './io';
+import type { CliIo } from './io';
 import { runCommand } from './run';
 
 export const USAGE = `Usage: pce-export <command> [options]
@@ -16,7 +16,7 @@ Commands:
 Run 'pce-export <command> --help' for a command's options.`;
 
 /** The `pce-export` command line. Returns the exit code. */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
