@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimulator } from './index';
-import { isLoopback } from './server';
+import { isLoopback } from './options';
 import type { DatasetSizes, RunningSimulator } from './types';
 
 /** A stream (`process.stdout`) or a line writer that adds the newline itself. */
-export type Sink = { write(text: string): unknown } | ((line: string) => void);
+type Sink = { write(text: string): unknown } | ((line: string) => void);
 
-export interface SimulateIo {
+interface SimulateIo {
   readonly stdout: Sink;
   readonly stderr: Sink;
   /** Stops the simulator when aborted (besides SIGINT/SIGTERM). */
@@ -22,7 +22,7 @@ export interface SimulateIo {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-export const SIMULATE_USAGE = `Usage: pce-export simulate [--port N] [--host 127.0.0.1] [--tls] [--workloads N] [--seed N] [--job-seconds N]
+const SIMULATE_USAGE = `Usage: pce-export simulate [--port N] [--host 127.0.0.1] [--tls] [--workloads N] [--seed N] [--job-seconds N]
 
 Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
 
@@ -117,7 +117,7 @@ function parse(argv: readonly string[]): Parsed {
 }
 
 /** A realistic data set around the workload count: 25,000 workloads → 300 labels, 120 services … */
-export function datasetFor(workloads: number): Required<DatasetSizes> {
+function datasetFor(workloads: number): Required<DatasetSizes> {
   const scale = (per25k: number, min: number) => Math.max(min, Math.round((per25k * workloads) / 25_000));
   return {
     workloads,

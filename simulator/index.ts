@@ -11,8 +11,7 @@
 import { Simulator } from './server';
 import type { RunningSimulator, SimulatorOptions } from './types';
 
-export type { Collection, PceObject } from './data';
-export { canonicalPath, DEFAULT_DATASET } from './data';
+export { fault } from './fault-builders';
 export type {
   ContentTypeFault,
   CutBodyFault,
@@ -20,9 +19,7 @@ export type {
   EmptyBodyFault,
   EmptyResultFault,
   Fault,
-  FaultController,
   FaultEndpoint,
-  FaultHandle,
   FaultKind,
   FaultSelector,
   GzipWithoutEncodingFault,
@@ -39,9 +36,9 @@ export type {
   ResultHrefFault,
   RetryAfterFault,
   SlowBodyFault,
-} from './faults';
-export { fault } from './faults';
-export { JOB_TYPE } from './server';
+} from './fault-kinds';
+export type { FaultController, FaultHandle } from './faults';
+export { JOB_TYPE } from './jobs';
 export { MAX_TRAFFIC_RESULTS, POLICY_DECISIONS } from './traffic';
 export type { DatasetSizes, RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
 

@@ -5,7 +5,7 @@
  */
 
 /** murmur3's 32-bit finaliser: a cheap full-avalanche mix. */
-export function mix32(value: number): number {
+function mix32(value: number): number {
   let x = value | 0;
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
@@ -95,12 +95,6 @@ function hex32(value: number): string {
     at(HEX, (value >>> 8) & 0xff) +
     at(HEX, value & 0xff)
   );
-}
-
-/** A version-4-shaped UUID derived from the given parts. */
-export function uuidFrom(...parts: readonly number[]): string {
-  const h = hash(...parts);
-  return uuidOf(h, mix32(h ^ 0x5bd1e995));
 }
 
 /**

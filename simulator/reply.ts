@@ -6,12 +6,12 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
-import type { Fault, RetryAfterFault } from './faults';
+import type { Fault, RetryAfterFault } from './fault-kinds';
 
 const JSON_TYPE = 'application/json';
 
 /** Body-related faults that hit one call. */
-export interface BodyFaults {
+interface BodyFaults {
   readonly retryAfter?: RetryAfterFault;
   readonly bytesPerSecond?: number;
   readonly cutAfterBytes?: number;

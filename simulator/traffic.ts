@@ -1,6 +1,7 @@
 /** Explorer async traffic queries: request validation and deterministic flow records. */
-import { FLOW_SERVICES, type OrgData, type PceObject, seedFor } from './data';
-import { hash, Rng } from './random';
+import type { OrgData, PceObject } from './data';
+import { hash, hashString, Rng } from './random';
+import { FLOW_SERVICES } from './services';
 
 export const MAX_TRAFFIC_RESULTS = 200_000;
 export const DEFAULT_TRAFFIC_RESULTS = 100_000;
@@ -102,7 +103,7 @@ export class FlowGenerator {
     seed: number,
     params: TrafficQueryParams,
   ) {
-    this.base = seedFor(seed, data.org, JSON.stringify(params));
+    this.base = hash(seed, data.org, hashString(JSON.stringify(params)));
     this.start = Date.parse(params.start_date);
     this.span = Math.max(1, Date.parse(params.end_date) - this.start);
     this.decisions = params.policy_decisions.length > 0 ? params.policy_decisions : POLICY_DECISIONS;
@@ -117,11 +118,11 @@ export class FlowGenerator {
     const dstIndex = workloads === 0 ? 0 : rng.int(workloads);
     const src: PceObject = external
       ? { ip: `198.51.100.${rng.between(1, 254)}` }
-      : { ip: this.data.workloadIp(srcIndex), workload: this.data.workloadRef(srcIndex) };
+      : { ip: this.data.workloads.ip(srcIndex), workload: this.data.workloads.ref(srcIndex) };
     const dst: PceObject =
       workloads === 0
         ? { ip: `10.250.${rng.int(256)}.${rng.between(1, 254)}` }
-        : { ip: this.data.workloadIp(dstIndex), workload: this.data.workloadRef(dstIndex) };
+        : { ip: this.data.workloads.ip(dstIndex), workload: this.data.workloads.ref(dstIndex) };
     const service = rng.pick(FLOW_SERVICES);
     const first = this.start + Math.floor(rng.next() * this.span);
     const last = Math.min(this.start + this.span, first + rng.int(6 * 3_600_000));

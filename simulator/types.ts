@@ -1,4 +1,5 @@
-import type { Fault, FaultController, FaultEndpoint } from './faults';
+import type { Fault, FaultEndpoint } from './fault-kinds';
+import type { FaultController } from './faults';
 
 /** How many objects of each kind one org holds. Every count may be 0. */
 export interface DatasetSizes {
