@@ -5,7 +5,7 @@ import { parseFlags, wholeNumberFlag } from './flags';
 import { inputFromFlags } from './input';
 import type { CliIo } from './io';
 
-export const DEMO_USAGE = `Usage: pce-export demo [--workloads N] [--out DIR] [--format raw|ndjson] [--no-gzip]
+const DEMO_USAGE = `Usage: pce-export demo [--workloads N] [--out DIR] [--format raw|ndjson] [--no-gzip]
 
 Runs the whole workflow on this machine with nothing to set up: an embedded PCE simulator
 (HTTPS with its own private CA, org 1), an embedded S3-compatible server and a Secrets Manager

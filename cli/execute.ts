@@ -9,9 +9,9 @@ import { copyToDirectory, keysOf, type OutTarget, snapshotKeysOf } from './outpu
 import { causeText, createProgress, type Transfer } from './progress';
 
 /** The bucket of the embedded S3 that `--out DIR` runs write to. */
-export const LOCAL_BUCKET = 'pce-export-local';
+const LOCAL_BUCKET = 'pce-export-local';
 
-export interface ExecuteExportOptions {
+interface ExecuteExportOptions {
   readonly io: CliIo;
   readonly pce: PceTarget;
   readonly input: RunInput;

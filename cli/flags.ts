@@ -9,15 +9,15 @@ import { UsageError } from './errors';
  * range check can say what is wrong with it.
  */
 
-export interface FlagSpec {
+interface FlagSpec {
   readonly type: 'string' | 'boolean';
   readonly multiple?: boolean;
   readonly short?: string;
 }
 
-export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
+type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
-export type FlagValues<S extends FlagSpecs> = {
+type FlagValues<S extends FlagSpecs> = {
   -readonly [K in keyof S]?: S[K]['type'] extends 'boolean'
     ? boolean
     : S[K]['multiple'] extends true

@@ -19,7 +19,7 @@ export interface RunInput {
 }
 
 /** The flags that stand for export input fields. */
-export interface InputFlags {
+interface InputFlags {
   readonly path?: string;
   readonly query?: readonly string[];
   readonly 'export-name'?: string;
@@ -39,7 +39,7 @@ export interface InputFlags {
   readonly 'exclude-destination'?: readonly string[];
 }
 
-export const TRAFFIC_FLAGS = [
+const TRAFFIC_FLAGS = [
   'since',
   'start',
   'end',
@@ -127,7 +127,7 @@ export function inputFromFile(file: string): RunInput {
   return { value: value as Record<string, unknown>, source };
 }
 
-export interface InputContext {
+interface InputContext {
   readonly orgId: number;
   /** The configured exports and snapshots, as the deployed functions get them (`PCE_EXPORTS`, `PCE_SNAPSHOTS`). */
   readonly configuredExports: ReturnType<typeof readConfiguredExports>;

@@ -6,7 +6,7 @@ import { closestName } from './flags';
 import type { CliIo } from './io';
 import { runCommand } from './run';
 
-export const USAGE = `Usage: pce-export <command> [options]
+const USAGE = `Usage: pce-export <command> [options]
 
 Commands:
   demo       run the whole workflow locally against an embedded PCE simulator and S3

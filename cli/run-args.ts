@@ -7,7 +7,7 @@ import { INPUT_FLAGS, inputFromFile, inputFromFlags, type RunInput } from './inp
 import type { OutTarget } from './output';
 
 /** The flags of `pce-export run`. */
-export const RUN_FLAGS = {
+const RUN_FLAGS = {
   'pce-url': { type: 'string' },
   org: { type: 'string' },
   path: { type: 'string' },
@@ -34,7 +34,7 @@ export const RUN_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export interface RunArgs {
+interface RunArgs {
   /** The PCE origin, e.g. `https://pce.example.com:8443`. */
   readonly pceUrl: string;
   readonly orgId: number;
@@ -110,7 +110,7 @@ function parseOrg(raw: string): number {
 }
 
 /** `--out DIR` or `--out s3://BUCKET/PREFIX`, the bucket and prefix by the rules the functions apply. */
-export function parseOut(out: string): OutTarget {
+function parseOut(out: string): OutTarget {
   if (out === '') throw new UsageError('--out must name a directory or s3://BUCKET/PREFIX');
   if (!out.startsWith('s3://')) return { kind: 'dir', dir: out };
   const rest = out.slice('s3://'.length);
