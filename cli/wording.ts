@@ -101,7 +101,8 @@ export const projectWording: z.core.$ZodErrorMap = (issue) => {
         return bound === 1 && issue.code === 'too_small'
           ? 'must not be empty'
           : `must be ${word} ${bound} characters long`;
-      if (issue.origin === 'array' || issue.origin === 'set') return `must have ${word} ${bound} entries`;
+      if (issue.origin === 'array' || issue.origin === 'set')
+        return `must have ${word} ${bound} ${bound === 1 ? 'entry' : 'entries'}`;
       return `must be ${word} ${bound}${plural(bound, unit)}`;
     }
     case 'invalid_type':

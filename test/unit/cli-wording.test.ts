@@ -52,6 +52,16 @@ describe('validation wording', () => {
     );
   });
 
+  it('counts list entries in words', () => {
+    const parsed = z
+      .object({ exports: z.array(z.string()).min(1) })
+      .safeParse({ exports: [] }, { error: projectWording });
+
+    expect(parsed.error && describeInputIssues(parsed.error, { exports: [] }, FILE)).toBe(
+      '--input-json in.json: exports must have at least 1 entry',
+    );
+  });
+
   it('never lets zod speak for itself', () => {
     const parsed = z
       .object({ n: z.number().multipleOf(5) })
