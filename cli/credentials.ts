@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { ExportConfigError } from '../lambdas/contracts/errors';
 import { connectionFromSecret, PLACEHOLDERS } from '../lambdas/export/secret';
-import { ExportConfigError } from '../lambdas/pce/errors';
 import { UsageError } from './errors';
 import { rewordCredentialMessage } from './wording';
 

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import type { ExportOutput, SnapshotOutput } from '../lambdas/export/state';
+import type { ExportOutput, SnapshotOutput } from '../lambdas/contracts/output';
 import { type PceTarget, startLocalEngine } from '../local/engine';
 import { pendingUploadBytes } from '../local/s3';
 import { EXIT_FAILED, EXIT_OK } from './errors';

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { ExportConfigError } from '../lambdas/contracts/errors';
+import { exportInputSchema, snapshotInputSchema } from '../lambdas/contracts/input';
+import { COLLECTION_PATH } from '../lambdas/contracts/patterns';
 import { readConfiguredExports } from '../lambdas/export/env';
-import { COLLECTION_PATH, exportInputSchema, resolveExportRequest } from '../lambdas/export/input';
-import { planSnapshot, readConfiguredSnapshots, snapshotInputSchema } from '../lambdas/export/snapshot';
+import { resolveExportRequest } from '../lambdas/export/input';
+import { planSnapshot, readConfiguredSnapshots } from '../lambdas/export/snapshot';
 import { trafficActor, trafficQueryBody } from '../lambdas/export/traffic-query';
-import { ExportConfigError } from '../lambdas/pce/errors';
 import { UsageError } from './errors';
 import { describeInputIssues, type InputSource, projectWording, rewordHandlerMessage } from './wording';
 

@@ -4,7 +4,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ExportOutput, SnapshotOutput } from '../lambdas/export/state';
+import type { ExportOutput, SnapshotOutput } from '../lambdas/contracts/output';
 
 /** Where `--out` points: a local directory (through the embedded S3) or an S3 location. */
 export type OutTarget =

@@ -1,4 +1,5 @@
-import type { ExportOutput, WorkflowState } from '../lambdas/export/state';
+import type { ExportOutput } from '../lambdas/contracts/output';
+import type { WorkflowState } from '../lambdas/contracts/state';
 import type { WorkflowEvent } from '../local/runner';
 import type { CliIo } from './io';
 

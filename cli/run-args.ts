@@ -1,6 +1,6 @@
+import { ExportConfigError } from '../lambdas/contracts/errors';
+import { orgIdIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
 import { readStorageSettings } from '../lambdas/export/env';
-import { ExportConfigError } from '../lambdas/pce/errors';
-import { orgIdIssue, pceUrlIssue } from '../lib/validation';
 import { UsageError } from './errors';
 import { parseFlags } from './flags';
 import { INPUT_FLAGS, inputFromFile, inputFromFlags, type RunInput } from './input';
@@ -96,8 +96,8 @@ function parsePceUrl(raw: string): string {
   const instead = [url.origin, `https://${url.host}`].find(
     (candidate) => pceUrlIssue(candidate) === undefined,
   );
-  // With the URL to use instead, the rule's own example is one too many.
-  const phrase = instead ? `${issue.replace(/ \(e\.g\. "[^"]*"\)$/, '')}: use --pce-url ${instead}` : issue;
+  // The rule names the origin to give when it is the user's own (a URL with a path or a query).
+  const phrase = instead && !issue.includes(`"${instead}"`) ? `${issue}: use --pce-url ${instead}` : issue;
   throw new UsageError(`--pce-url ${phrase}`);
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/export/snapshot';
+import { exportNameSchema } from '../lambdas/contracts/input';
+import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
 
 /*
  * The optional parts of the deploy configuration that serve analysts and other workflows:
@@ -22,8 +23,6 @@ export const eventsConfigSchema = z
   })
   .strict();
 
-export type EventsConfig = z.output<typeof eventsConfigSchema>;
-
 /** The Glue database (and its tables, one per ndjson export) Athena queries. */
 export const glueConfigSchema = z
   .object({
@@ -37,10 +36,6 @@ export const glueConfigSchema = z
   })
   .strict();
 
-export type GlueConfig = z.output<typeof glueConfigSchema>;
-
-const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
 /**
  * One configured snapshot: several configured exports into one dated folder with one manifest,
  * started by `{"snapshot": {"name": …}}` or by its schedule. `schedule` is the same schema as an
@@ -49,7 +44,7 @@ const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export function snapshotConfigSchema<S extends z.ZodType>(schedule: S) {
   return z
     .object({
-      name: z.string().regex(SNAPSHOT_NAME, 'letters, digits, "_" and "-", at most 64'),
+      name: exportNameSchema,
       /** Names of configured exports, in the order the manifest lists them. */
       exports: z.array(z.string()).min(1).max(MAX_SNAPSHOT_MEMBERS),
       schedule: schedule.optional(),
@@ -58,7 +53,7 @@ export function snapshotConfigSchema<S extends z.ZodType>(schedule: S) {
 }
 
 /** The folder below the prefix that snapshots are written to; no export may be named so. */
-export const RESERVED_EXPORT_NAME = 'snapshots';
+const RESERVED_EXPORT_NAME = 'snapshots';
 
 interface AnalyticsConfigView {
   readonly exports: readonly { readonly name: string; readonly format?: string }[];

@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { EXPORT_KINDS, type ExportInput, exportInputSchema, kindIssues } from '../lambdas/export/input';
+import { EXPORT_KINDS, type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
+import { BUCKET_NAME, keyPrefixIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
+import { kindIssues } from '../lambdas/export/input';
 import {
   checkAnalyticsConfig,
   eventsConfigSchema,
   glueConfigSchema,
   snapshotConfigSchema,
 } from './analytics-config';
-import { keyPrefixIssue, pceUrlIssue } from './validation';
 
 /**
  * The deploy configuration: one JSON file (`config/pce-export.json` unless `-c config=...` names
@@ -21,7 +22,6 @@ const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filte
   (days): days is RetentionDays => typeof days === 'number' && days !== RetentionDays.INFINITE,
 );
 
-const BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 /** A complete secret ARN ends with `-` and the six random characters Secrets Manager appends. */
 const SECRET_COMPLETE_ARN =

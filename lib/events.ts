@@ -14,7 +14,7 @@ import type { Construct } from 'constructs';
  * Step Functions appends the execution and state machine ARNs to each event's `resources`.
  */
 
-export const EVENT_SOURCE = 'pce-export';
+const EVENT_SOURCE = 'pce-export';
 
 export const DETAIL_TYPES = {
   exportSucceeded: 'Export Succeeded',

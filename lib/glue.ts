@@ -35,9 +35,9 @@ export interface AnalyticsCatalogProps {
   readonly exports: readonly CatalogExport[];
 }
 
-export const JSON_SERDE = 'org.openx.data.jsonserde.JsonSerDe';
+const JSON_SERDE = 'org.openx.data.jsonserde.JsonSerDe';
 /** First day the `dt` projection covers; no export of this tool is older. */
-export const PROJECTION_START = '2024-01-01';
+const PROJECTION_START = '2024-01-01';
 
 type Column = readonly [name: string, type: string];
 

@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -12,7 +12,13 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..');
 /** Directory of the handler modules, each exporting `handler`. */
 export const HANDLERS_DIR = join(REPO_ROOT, 'lambdas', 'handlers');
 
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+/**
+ * Construct metadata type that records a function's handler module (its entry, relative to the
+ * repository root), so that the local engine can run every function a state machine invokes.
+ */
+export const HANDLER_MODULE_METADATA = 'pce-export:handler-module';
+
+type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 export interface ExportFunctionProps {
   /** Absolute path of the handler module. */
@@ -90,5 +96,6 @@ export function createExportFunction(
       ...props.environment,
     },
   });
+  fn.node.addMetadata(HANDLER_MODULE_METADATA, relative(REPO_ROOT, props.entry));
   return { function: fn, logGroup };
 }

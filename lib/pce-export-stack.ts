@@ -25,7 +25,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { ExportInput } from '../lambdas/export/input';
+import type { ExportInput } from '../lambdas/contracts/input';
 import { type ExportConfig, exportInputOf } from './config';
 import { ExampleParent } from './example-parent';
 import { ExportWorkflow } from './export-workflow';

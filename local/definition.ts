@@ -1,63 +1,40 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { App, type CfnResource } from 'aws-cdk-lib';
+import { basename, join } from 'node:path';
+import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
+import { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { IConstruct } from 'constructs';
 import { type ExportConfig, loadConfig } from '../lib/config';
+import { HANDLER_MODULE_METADATA } from '../lib/lambda-defaults';
 import { PceExportStack } from '../lib/pce-export-stack';
+import { cacheDirectory, cached, definitionCacheKey } from './definition-cache';
+import {
+  type AslDefinition,
+  allStates,
+  DEFAULT_CONFIG_PATH,
+  functionArn,
+  functionIdOf,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  LOCAL_STATE_MACHINE_NAME,
+  type LocalDefinition,
+  type LocalFunction,
+  type LocalStateMachine,
+  REPO_ROOT,
+  serviceIntegrationOf,
+  stateMachineArn,
+  type TaskTarget,
+} from './stack';
 
-/** The handler modules a Task state can be mapped back to. */
-export type HandlerName = 'submit' | 'poll' | 'fetch' | 'snapshot';
-
-/** The service integrations (other than Lambda) the definition uses, each with a local stand-in. */
-export type ServiceIntegration = 'events:putEvents';
-
-/** What a Task state runs locally. */
-export type TaskTarget = HandlerName | ServiceIntegration;
-
-export interface LocalDefinition {
-  /** The Amazon States Language definition exactly as CDK renders it, with ARNs made concrete. */
-  readonly definition: AslDefinition;
-  /**
-   * Task state name → the handler module its Lambda function runs, or the service integration
-   * it calls. Covers the states inside Map iterations and Parallel branches too (state names
-   * are unique across a whole definition).
-   */
-  readonly taskHandlers: Readonly<Record<string, TaskTarget>>;
-  /**
-   * The configured exports and snapshots the deployed functions get (`PCE_EXPORTS`,
-   * `PCE_SNAPSHOTS`), so that `{"exportName": …}` resolves locally as it does in AWS.
-   */
-  readonly configured: Readonly<Record<'PCE_EXPORTS' | 'PCE_SNAPSHOTS', string>>;
-}
-
-/** `arn:aws:states:::events:putEvents` in any partition (no `.sync` or `.waitForTaskToken`). */
-const SERVICE_INTEGRATIONS: readonly [RegExp, ServiceIntegration][] = [
-  [/^arn:aws[a-z-]*:states:::events:putEvents$/, 'events:putEvents'],
-];
-
-export interface AslDefinition {
-  StartAt: string;
-  States: Record<string, AslState>;
-  [key: string]: unknown;
-}
-
-export interface AslState {
-  Type: string;
-  Resource?: string;
-  [key: string]: unknown;
-}
+export type { AslDefinition, AslState, LocalDefinition } from './stack';
+export { DEFAULT_CONFIG_PATH } from './stack';
 
 const PSEUDO: Readonly<Record<string, string>> = {
   'AWS::Partition': 'aws',
-  'AWS::Region': 'us-east-1',
-  'AWS::AccountId': '000000000000',
+  'AWS::Region': LOCAL_REGION,
+  'AWS::AccountId': LOCAL_ACCOUNT,
   'AWS::URLSuffix': 'amazonaws.com',
 };
-
-const REPO_ROOT = resolve(import.meta.dirname, '..');
-
-/** The deploy configuration `cdk synth` reads by default. */
-export const DEFAULT_CONFIG_PATH = join(REPO_ROOT, 'config', 'pce-export.json');
 
 /** The feature flags in cdk.json, so the local synth renders what `cdk synth` renders. */
 function cdkJsonContext(): Record<string, unknown> {
@@ -67,110 +44,175 @@ function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context ?? {};
 }
 
+type Template = {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+};
+
+interface SynthesizeOptions {
+  /**
+   * Reuse the definition synthesized earlier from the same configuration and sources
+   * (`definition-cache.ts`), or synthesize afresh.
+   * @default true, unless PCE_EXPORT_DEFINITION_CACHE=off
+   */
+  readonly cache?: boolean;
+}
+
 /**
  * Synthesizes the stack as `cdk synth` would — the deploy configuration and the feature flags
- * of cdk.json, without bundling the Lambdas — and returns the state machine definition it
- * renders, with each Lambda ARN mapped back to its handler.
+ * of cdk.json, without bundling the Lambdas — and returns the state machine definitions it
+ * renders, with each Lambda ARN mapped back to its handler module. The result is cached, keyed
+ * by everything that shapes it, so a run after the first skips the synth.
  */
 export function synthesizeLocalDefinition(
-  config: ExportConfig = loadConfig(DEFAULT_CONFIG_PATH),
+  config?: ExportConfig,
+  options: SynthesizeOptions = {},
 ): LocalDefinition {
+  if (!(options.cache ?? process.env.PCE_EXPORT_DEFINITION_CACHE !== 'off')) {
+    return synthesize(config ?? loadConfig(DEFAULT_CONFIG_PATH));
+  }
+  const source = config ?? { file: readFileSync(DEFAULT_CONFIG_PATH, 'utf8') };
+  const key = definitionCacheKey(source, REPO_ROOT, [import.meta.filename]);
+  return cached(cacheDirectory(REPO_ROOT), key, () => synthesize(config ?? loadConfig(DEFAULT_CONFIG_PATH)));
+}
+
+function synthesize(config: ExportConfig): LocalDefinition {
   const outdir = mkdtempSync(join(tmpdir(), 'pce-export-synth-'));
   try {
-    // Template validation is what `cdk synth` is for; here only the rendered definition matters.
+    // Template validation is what `cdk synth` is for; here only the rendered definitions matter.
     const app = new App({
       outdir,
       builtinCloudFormationValidation: false,
       context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
     });
     const stack = new PceExportStack(app, 'PceExport', { config });
-    const { workflow } = stack;
-    const logicalId = (resource: { node: { defaultChild?: unknown } }) =>
-      stack.getLogicalId(resource.node.defaultChild as CfnResource);
-    const functionIds: Record<string, HandlerName> = {
-      [logicalId(workflow.submitFunction)]: 'submit',
-      [logicalId(workflow.pollFunction)]: 'poll',
-      [logicalId(workflow.fetchFunction)]: 'fetch',
-      [logicalId(workflow.snapshotFunction)]: 'snapshot',
-    };
-    const stateMachineId = logicalId(workflow.stateMachine);
-
-    const template = app.synth().getStackByName(stack.stackName).template as {
-      Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-    };
-    const resource = template.Resources[stateMachineId];
-    if (!resource) throw new Error(`state machine ${stateMachineId} not found in the synthesized template`);
-    const rendered = resolveIntrinsics(resource.Properties?.DefinitionString);
-    if (typeof rendered !== 'string')
-      throw new Error('the state machine definition did not render to a string');
-    const definition = JSON.parse(rendered) as AslDefinition;
-
-    const taskHandlers: Record<string, TaskTarget> = {};
-    for (const [name, state] of allStates(definition)) {
-      if (state.Type !== 'Task' || state.Resource === undefined) continue;
-      const { Resource } = state;
-      const service = SERVICE_INTEGRATIONS.find(([pattern]) => pattern.test(Resource))?.[1];
-      const functionId = /:function:([^:]+)$/.exec(Resource)?.[1];
-      const target = service ?? (functionId === undefined ? undefined : functionIds[functionId]);
-      if (!target) throw new Error(`Task state ${name} calls ${Resource}, which has no local handler`);
-      if (taskHandlers[name] !== undefined) throw new Error(`state name ${name} is used twice`);
-      taskHandlers[name] = target;
-    }
-    const literal = (fn: { node: { defaultChild?: unknown } }, name: string) => {
-      const environment = template.Resources[logicalId(fn)]?.Properties?.Environment as
-        | { Variables?: Record<string, unknown> }
-        | undefined;
-      const value = environment?.Variables?.[name];
-      return typeof value === 'string' ? value : '{}';
-    };
-    return {
-      definition,
-      taskHandlers,
-      configured: {
-        PCE_EXPORTS: literal(workflow.submitFunction, 'PCE_EXPORTS'),
-        PCE_SNAPSHOTS: literal(workflow.snapshotFunction, 'PCE_SNAPSHOTS'),
-      },
-    };
+    const template = app.synth().getStackByName(stack.stackName).template as Template;
+    return fromTemplate(stack, template, stack.workflow.stateMachine.node.defaultChild as CfnResource);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 }
 
-/** Every state of a definition with its name, including those of Map iterations and Parallel branches. */
-function* allStates(definition: AslDefinition): Generator<[string, AslState]> {
-  for (const [name, state] of Object.entries(definition.States)) {
-    yield [name, state];
-    const nested = [
-      state.ItemProcessor,
-      state.Iterator,
-      ...(Array.isArray(state.Branches) ? state.Branches : []),
-    ];
-    for (const inner of nested) {
-      if (inner !== null && typeof inner === 'object' && 'States' in inner)
-        yield* allStates(inner as AslDefinition);
+function fromTemplate(stack: Stack, template: Template, workflow: CfnResource): LocalDefinition {
+  const logicalId = (construct: IConstruct) => stack.getLogicalId(construct as CfnResource);
+  const functions: Record<string, LocalFunction> = {};
+  const machinePaths: Record<string, string> = {};
+  for (const construct of stack.node.findAll()) {
+    const module = construct.node.metadata.find((entry) => entry.type === HANDLER_MODULE_METADATA)?.data;
+    const cfn = construct.node.defaultChild;
+    if (typeof module === 'string' && cfn) {
+      const id = logicalId(cfn);
+      const properties = template.Resources[id]?.Properties ?? {};
+      const variables = (properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      functions[id] = {
+        id,
+        arn: functionArn(id),
+        handler: basename(module).replace(/\.[cm]?[jt]s$/, ''),
+        module,
+        timeoutSeconds: typeof properties.Timeout === 'number' ? properties.Timeout : 3,
+        memorySize: typeof properties.MemorySize === 'number' ? properties.MemorySize : 128,
+        environment: Object.fromEntries(
+          Object.entries(variables ?? {}).filter(
+            (entry): entry is [string, string] => typeof entry[1] === 'string',
+          ),
+        ),
+      };
     }
+    if (construct instanceof CfnStateMachine)
+      machinePaths[logicalId(construct)] = construct.node.scope?.node.path ?? '';
   }
+
+  const workflowId = logicalId(workflow);
+  const names: Record<string, string> = {};
+  for (const [id, path] of Object.entries(machinePaths)) {
+    names[id] =
+      id === workflowId
+        ? LOCAL_STATE_MACHINE_NAME
+        : path
+            .split('/')
+            .slice(1)
+            .filter((part) => part !== 'StateMachine')
+            .join('-')
+            .replace(/[^A-Za-z0-9_-]/g, '-');
+  }
+  const intrinsics = (value: unknown) =>
+    resolveIntrinsics(value, (id, attribute) => {
+      if (functions[id] && attribute === 'Arn') return functions[id].arn;
+      const name = names[id];
+      if (name !== undefined) return attribute === 'Name' ? name : stateMachineArn(name);
+      return undefined;
+    });
+
+  const stateMachines: Record<string, LocalStateMachine> = {};
+  for (const [id, name] of Object.entries(names)) {
+    const rendered = intrinsics(template.Resources[id]?.Properties?.DefinitionString);
+    if (typeof rendered !== 'string')
+      throw new Error(`the definition of state machine ${id} did not render to a string`);
+    stateMachines[name] = {
+      name,
+      arn: stateMachineArn(name),
+      path: machinePaths[id] ?? '',
+      definition: JSON.parse(rendered) as AslDefinition,
+    };
+  }
+  const main = stateMachines[LOCAL_STATE_MACHINE_NAME];
+  if (!main) throw new Error(`state machine ${workflowId} not found in the synthesized template`);
+  for (const machine of Object.values(stateMachines)) checkTaskTargets(machine, functions);
+
+  const literal = (name: string) =>
+    Object.values(functions).find((fn) => fn.environment[name] !== undefined)?.environment[name] ?? '{}';
+  return {
+    definition: main.definition,
+    taskHandlers: checkTaskTargets(main, functions),
+    configured: { PCE_EXPORTS: literal('PCE_EXPORTS'), PCE_SNAPSHOTS: literal('PCE_SNAPSHOTS') },
+    stateMachines,
+    functions,
+  };
 }
 
-/** Renders the CloudFormation intrinsics a state machine definition uses into plain values. */
-export function resolveIntrinsics(value: unknown): unknown {
+/** Task state name → handler or integration; fails on a Task with no local stand-in. */
+function checkTaskTargets(
+  machine: LocalStateMachine,
+  functions: Readonly<Record<string, LocalFunction>>,
+): Record<string, TaskTarget> {
+  const targets: Record<string, TaskTarget> = {};
+  for (const [name, state] of allStates(machine.definition)) {
+    if (state.Type !== 'Task' || state.Resource === undefined) continue;
+    const functionId = functionIdOf(state.Resource);
+    const target =
+      serviceIntegrationOf(state.Resource) ??
+      (functionId === undefined ? undefined : functions[functionId]?.handler);
+    if (!target) throw new Error(`Task state ${name} calls ${state.Resource}, which has no local handler`);
+    if (targets[name] !== undefined) throw new Error(`state name ${name} is used twice in ${machine.name}`);
+    targets[name] = target;
+  }
+  return targets;
+}
+
+/**
+ * Renders the CloudFormation intrinsics a state machine definition uses into plain values;
+ * `resource` names the ARN (or other attribute) of a resource of the stack.
+ */
+function resolveIntrinsics(
+  value: unknown,
+  resource: (id: string, attribute: string) => string | undefined = () => undefined,
+): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(resolveIntrinsics);
+  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, resource));
   const entries = Object.entries(value);
   const [first] = entries;
   if (entries.length === 1 && first) {
     const [key, arg] = first;
     if (key === 'Fn::Join' && Array.isArray(arg)) {
       const [separator, parts] = arg as [string, unknown[]];
-      return parts.map(resolveIntrinsics).join(separator);
+      return parts.map((part) => resolveIntrinsics(part, resource)).join(separator);
     }
     if (key === 'Fn::GetAtt' && Array.isArray(arg)) {
       const [id, attribute] = arg as [string, string];
-      return attribute === 'Arn'
-        ? `arn:aws:lambda:us-east-1:000000000000:function:${id}`
-        : `${id}.${attribute}`;
+      return resource(id, attribute) ?? (attribute === 'Arn' ? functionArn(id) : `${id}.${attribute}`);
     }
-    if (key === 'Ref' && typeof arg === 'string') return PSEUDO[arg] ?? `local-${arg}`;
+    if (key === 'Ref' && typeof arg === 'string')
+      return PSEUDO[arg] ?? resource(arg, 'Ref') ?? `local-${arg}`;
   }
-  return Object.fromEntries(entries.map(([k, v]) => [k, resolveIntrinsics(v)]));
+  return Object.fromEntries(entries.map(([k, v]) => [k, resolveIntrinsics(v, resource)]));
 }

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type LocalDefinition, synthesizeLocalDefinition } from './definition';
+import type { ExportConfig } from '../lib/config';
+import { loadLocalDefinition } from './definition-cache';
 import { createLocalEvents, type LocalEvents } from './events';
+import { LambdaFaults } from './faults';
 import { type LambdaHandler, loadHandlers } from './lambda';
-import { type RunOutcome, runWorkflow, type WorkflowEvent } from './runner';
+import { LOCAL_STATE_MACHINE_NAME, type RunOutcome, runWorkflow, type WorkflowEvent } from './runner';
 import { type LocalS3, startLocalS3 } from './s3';
 import { type LocalSecrets, startLocalSecrets } from './secrets';
+import type { LocalDefinition } from './stack';
 
 export interface LocalEngineOptions {
   /**
@@ -16,6 +19,17 @@ export interface LocalEngineOptions {
     | { readonly embedded: false; readonly endpoint?: string };
   /** Environment variables applied to every run (e.g. RETRY_AFTER_MIN_SECONDS). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The deploy configuration the stack is synthesized from (e.g. with `exampleParent`).
+   * @default config/pce-export.json
+   */
+  readonly config?: ExportConfig;
+  /**
+   * Handlers to run instead of the modules the functions name, by handler name (`poll`, …), for
+   * tests of how the workflow meets a function that hangs, crashes or misbehaves.
+   * @default the real handler modules
+   */
+  readonly handlers?: Readonly<Record<string, LambdaHandler>>;
 }
 
 export interface PceTarget {
@@ -43,6 +57,20 @@ export interface LocalRunOptions {
   readonly rawSecret?: string;
   /** Pause before each retry, in ms by state name, instead of the definition's backoff. @default the definition's */
   readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
+  /** Stops the execution (ABORTED), as StopExecution does. */
+  readonly signal?: AbortSignal;
+}
+
+/** Faults a test can arm in the engine's stand-ins for AWS. */
+interface EngineFaults {
+  /** The Lambda service: ServiceException, TooManyRequestsException, ClientExecutionTimeoutException, Unknown. */
+  readonly lambda: LambdaFaults;
+  /** The embedded S3 (only when it is embedded): 5xx or SlowDown on PutObject, UploadPart, CompleteMultipartUpload. */
+  readonly s3?: LocalS3['faults'];
+  /** Secrets Manager: throttling and 5xx. */
+  readonly secrets: LocalSecrets['faults'];
+  /** EventBridge PutEvents: a service error or failed entries. */
+  readonly events: LocalEvents['faults'];
 }
 
 export interface LocalEngine {
@@ -51,7 +79,15 @@ export interface LocalEngine {
   /** The events the executions put on EventBridge ("Export Succeeded", "Export Failed", ...). */
   readonly events: LocalEvents;
   readonly local: LocalDefinition;
+  readonly faults: EngineFaults;
+  /** Runs the export workflow. */
   run(options: LocalRunOptions): Promise<RunOutcome>;
+  /**
+   * Runs any state machine of the stack, by local name (`PceExportWorkflow`, `ExampleParent`) or
+   * construct path (`PceExport/ExampleParent/StateMachine`), with the same PCE, bucket and secret
+   * settings as `run`.
+   */
+  runStateMachine(stateMachine: string, options: LocalRunOptions): Promise<RunOutcome>;
   close(): Promise<void>;
 }
 
@@ -92,53 +128,72 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
   let local: LocalDefinition;
   let handlers: Record<string, LambdaHandler>;
   try {
-    local = synthesizeLocalDefinition();
-    handlers = await loadHandlers();
+    local = await loadLocalDefinition(options.config);
+    const overrides = options.handlers ?? {};
+    const modules = Object.fromEntries(
+      Object.values(local.functions)
+        .filter((fn) => overrides[fn.handler] === undefined)
+        .map((fn) => [fn.handler, fn.module]),
+    );
+    handlers = { ...(await loadHandlers(modules)), ...overrides };
   } catch (error) {
     await Promise.all([secrets.close(), s3?.close()]);
     throw error;
   }
 
   const sessions = new RunSessions(secrets);
+  const faults: EngineFaults = {
+    lambda: new LambdaFaults(),
+    ...(s3 ? { s3: s3.faults } : {}),
+    secrets: secrets.faults,
+    events: events.faults,
+  };
+
+  async function runStateMachine(stateMachine: string, run: LocalRunOptions): Promise<RunOutcome> {
+    const leave = await sessions.enter(
+      run.rawSecret ??
+        JSON.stringify({
+          apiKey: run.pce.apiKey,
+          apiSecret: run.pce.apiSecret,
+          ...(run.pce.caBundle ? { caBundle: run.pce.caBundle } : {}),
+        }),
+      (secretId) => ({
+        PCE_URL: run.pce.url,
+        PCE_ORG_ID: String(run.pce.orgId),
+        PCE_SECRET_ID: secretId,
+        EXPORT_BUCKET: run.bucket,
+        EXPORT_PREFIX: run.prefix ?? '',
+        PCE_EXPORTS: run.exports ? JSON.stringify(run.exports) : local.configured.PCE_EXPORTS,
+        PCE_SNAPSHOTS: run.snapshots ? JSON.stringify(run.snapshots) : local.configured.PCE_SNAPSHOTS,
+        ...run.env,
+      }),
+    );
+    try {
+      return await runWorkflow({
+        local,
+        handlers,
+        input: run.input,
+        stateMachine,
+        executionName: run.executionName,
+        onEvent: run.onEvent,
+        events,
+        retryIntervalOverrides: run.retryIntervalOverrides,
+        lambdaFaults: faults.lambda,
+        signal: run.signal,
+      });
+    } finally {
+      leave();
+    }
+  }
 
   return {
     s3,
     secrets,
     events,
     local,
-    async run(run) {
-      const leave = await sessions.enter(
-        run.rawSecret ??
-          JSON.stringify({
-            apiKey: run.pce.apiKey,
-            apiSecret: run.pce.apiSecret,
-            ...(run.pce.caBundle ? { caBundle: run.pce.caBundle } : {}),
-          }),
-        (secretId) => ({
-          PCE_URL: run.pce.url,
-          PCE_ORG_ID: String(run.pce.orgId),
-          PCE_SECRET_ID: secretId,
-          EXPORT_BUCKET: run.bucket,
-          EXPORT_PREFIX: run.prefix ?? '',
-          PCE_EXPORTS: run.exports ? JSON.stringify(run.exports) : local.configured.PCE_EXPORTS,
-          PCE_SNAPSHOTS: run.snapshots ? JSON.stringify(run.snapshots) : local.configured.PCE_SNAPSHOTS,
-          ...run.env,
-        }),
-      );
-      try {
-        return await runWorkflow({
-          local,
-          handlers,
-          input: run.input,
-          executionName: run.executionName,
-          onEvent: run.onEvent,
-          events,
-          retryIntervalOverrides: run.retryIntervalOverrides,
-        });
-      } finally {
-        leave();
-      }
-    },
+    faults,
+    run: (run) => runStateMachine(LOCAL_STATE_MACHINE_NAME, run),
+    runStateMachine,
     async close() {
       await Promise.all([secrets.close(), s3?.close()]);
     },

@@ -1,42 +1,44 @@
-import './polyfills';
 import { randomUUID } from 'node:crypto';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { LocalDefinition } from './definition';
+import { executionArn } from './children';
 import type { LocalEvents } from './events';
-import { asLambda, type LambdaHandler } from './lambda';
+import { type ExecutionRecord, type ExecutionStatus, runExecution, type WorkflowEvent } from './execution';
+import type { LambdaFaults } from './faults';
+import type { HistorySummary } from './history';
+import type { LambdaHandler } from './lambda';
+import { LOCAL_STATE_MACHINE_NAME, type LocalDefinition, type LocalStateMachine } from './stack';
 
-/** What happened in the execution, as the local executor reports it (a subset of its event log). */
-export interface WorkflowEvent {
-  readonly type: string;
-  readonly timestamp: number;
-  readonly state?: {
-    readonly name: string;
-    readonly type: string;
-    readonly input?: unknown;
-    readonly output?: unknown;
-  };
-  readonly Error?: string;
-  readonly Cause?: unknown;
-  readonly retry?: { readonly attempt: number };
+export type { WorkflowEvent } from './execution';
+export { LOCAL_STATE_MACHINE_NAME } from './stack';
+
+interface RunDetails {
+  readonly executionName: string;
+  readonly executionArn: string;
+  /** DescribeExecution's status: a FAILED outcome may also have TIMED_OUT or ABORTED. */
+  readonly executionStatus: ExecutionStatus;
+  /** The execution's own history events. */
+  readonly history: HistorySummary;
+  /** The child executions it started (each with its history and children). */
+  readonly children: readonly ExecutionRecord[];
 }
 
 export type RunOutcome =
-  | { readonly status: 'SUCCEEDED'; readonly executionName: string; readonly output: unknown }
-  | {
-      readonly status: 'FAILED';
-      readonly executionName: string;
-      readonly error: string;
-      readonly cause: string;
-    };
+  | (RunDetails & { readonly status: 'SUCCEEDED'; readonly output: unknown })
+  | (RunDetails & { readonly status: 'FAILED'; readonly error: string; readonly cause: string });
 
 export interface WorkflowRunOptions {
   readonly local: LocalDefinition;
+  /** By handler module name. */
   readonly handlers: Readonly<Record<string, LambdaHandler>>;
   /** Where the definition's EventBridge PutEvents tasks put their events. */
   readonly events: LocalEvents;
   readonly input: unknown;
   /** @default a new UUID, as StartExecution would choose */
   readonly executionName?: string;
+  /**
+   * Which state machine of the stack to run: its local name or its construct path.
+   * @default the export workflow
+   */
+  readonly stateMachine?: string;
   readonly onEvent?: (event: WorkflowEvent) => void;
   /**
    * Milliseconds to pause before each retry, by state name, instead of the definition's backoff
@@ -44,75 +46,72 @@ export interface WorkflowRunOptions {
    * @default the definition's IntervalSeconds, BackoffRate, MaxDelaySeconds and jitter
    */
   readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
+  /** Lambda service errors to inject. @default none */
+  readonly lambdaFaults?: LambdaFaults;
+  /** Stops the execution (ABORTED), as StopExecution does. */
+  readonly signal?: AbortSignal;
 }
 
-export const LOCAL_STATE_MACHINE_NAME = 'PceExportWorkflow';
-export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:us-east-1:000000000000:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
-
-/** The ARN a local execution has, e.g. in the `resources` of the events it sends. */
+/** The ARN a local execution of the export workflow has, e.g. in the `resources` of the events it sends. */
 export function localExecutionArn(executionName: string): string {
-  return `arn:aws:states:us-east-1:000000000000:execution:${LOCAL_STATE_MACHINE_NAME}:${executionName}`;
+  return executionArn(LOCAL_STATE_MACHINE_NAME, executionName);
+}
+
+/** A state machine of the stack by local name, or by construct path (in full, or without the stack). */
+function findStateMachine(local: LocalDefinition, nameOrPath: string): LocalStateMachine {
+  const machines = Object.values(local.stateMachines);
+  const found =
+    local.stateMachines[nameOrPath] ??
+    machines.find((machine) => machine.path === nameOrPath || machine.path.endsWith(`/${nameOrPath}`)) ??
+    machines.find((machine) => machine.path.endsWith(`/${nameOrPath}/StateMachine`));
+  if (!found) {
+    throw new Error(
+      `no state machine ${JSON.stringify(nameOrPath)} in the stack (it has ${machines.map((m) => m.name).join(', ')})`,
+    );
+  }
+  return found;
 }
 
 /**
- * Executes the synthesized definition with aws-local-stepfunctions. Task states call the real
- * handler modules through a Lambda-like boundary; Wait states and Retry intervals take their real
- * durations.
+ * Executes a state machine of the synthesized stack (by default the export workflow) with
+ * aws-local-stepfunctions and the engine's models of what AWS enforces (`execution.ts`). Task
+ * states call the real handler modules through a Lambda-like boundary; Wait states and Retry
+ * intervals take their real durations.
  */
 export async function runWorkflow(options: WorkflowRunOptions): Promise<RunOutcome> {
-  const { local, handlers } = options;
+  const machine = findStateMachine(options.local, options.stateMachine ?? LOCAL_STATE_MACHINE_NAME);
   const executionName = options.executionName ?? randomUUID();
-  const executionArn = localExecutionArn(executionName);
-  const stateMachineArn = LOCAL_STATE_MACHINE_ARN;
-  const taskResourceLocalHandlers = Object.fromEntries(
-    Object.entries(local.taskHandlers).map(([stateName, target]) => {
-      if (target === 'events:putEvents') {
-        return [
-          stateName,
-          (parameters: unknown) => options.events.putEvents(parameters, { executionArn, stateMachineArn }),
-        ];
-      }
-      const handler = handlers[target];
-      if (!handler) throw new Error(`no handler loaded for ${target}`);
-      return [stateName, asLambda(target, handler)];
-    }),
+  const record = await runExecution(
+    {
+      stateMachines: options.local.stateMachines,
+      functions: options.local.functions,
+      handlers: options.handlers,
+      events: options.events,
+      ...(options.lambdaFaults ? { lambdaFaults: options.lambdaFaults } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+    },
+    {
+      definition: machine.definition,
+      stateMachine: { name: machine.name, arn: machine.arn },
+      executionName,
+      executionArn: executionArn(machine.name, executionName),
+      input: options.input,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
   );
-  const stateMachine = new StateMachine(local.definition as unknown as StateMachineDefinition, {
-    validationOptions: { checkPaths: true, checkArn: true },
-  });
-  const execution = stateMachine.run(options.input as never, {
-    overrides: {
-      taskResourceLocalHandlers: taskResourceLocalHandlers as never,
-      ...(options.retryIntervalOverrides
-        ? { retryIntervalOverrides: options.retryIntervalOverrides as Record<string, number | number[]> }
-        : {}),
-    },
-    context: {
-      Execution: {
-        Id: executionArn,
-        Name: executionName,
-        Input: options.input as never,
-        StartTime: new Date().toISOString(),
-        RoleArn: 'arn:aws:iam::000000000000:role/local',
-      },
-      StateMachine: { Id: stateMachineArn, Name: LOCAL_STATE_MACHINE_NAME },
-    },
-  });
-
-  const forwarding = forwardEvents(execution.eventLogs as AsyncIterable<WorkflowEvent>, options.onEvent);
-  try {
-    const output = await execution.result;
-    return { status: 'SUCCEEDED', executionName, output };
-  } catch (error) {
-    if (error instanceof ExecutionError && error.cause instanceof Error) {
-      return { status: 'FAILED', executionName, error: error.cause.name, cause: error.cause.message };
-    }
-    throw error;
-  } finally {
-    await forwarding;
-  }
+  return outcomeOf(record);
 }
 
-async function forwardEvents(events: AsyncIterable<WorkflowEvent>, onEvent?: (event: WorkflowEvent) => void) {
-  for await (const event of events) onEvent?.(event);
+function outcomeOf(record: ExecutionRecord): RunOutcome {
+  const details: RunDetails = {
+    executionName: record.executionName,
+    executionArn: record.executionArn,
+    executionStatus: record.status,
+    history: record.history,
+    children: record.children,
+  };
+  return record.status === 'SUCCEEDED'
+    ? { ...details, status: 'SUCCEEDED', output: record.output }
+    : { ...details, status: 'FAILED', error: record.error ?? '', cause: record.cause ?? '' };
 }

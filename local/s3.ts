@@ -1,9 +1,66 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { type FaultOptions, FaultPlan, matches, type Pattern } from './faults';
+
+/** The S3 operations a fault can be armed on. */
+type S3Operation = 'PutObject' | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload';
+
+interface S3Request {
+  readonly operation: S3Operation;
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/**
+ * An armed S3 failure, answered as S3 answers: an XML `<Error>` with Code, Message, RequestId and
+ * HostId, and the `x-amz-request-id` and `x-amz-id-2` headers.
+ */
+interface S3Fault {
+  /** e.g. SlowDown (503), InternalError (500), ServiceUnavailable (503), AccessDenied (403). */
+  readonly code: string;
+  /** @default the status S3 gives the code */
+  readonly status?: number;
+  readonly message?: string;
+  /**
+   * CompleteMultipartUpload only: answer 200 OK with the error in the body, as S3 can once it has
+   * started to reply. @default false
+   */
+  readonly inOkResponse?: boolean;
+}
+
+interface S3FaultSelector {
+  readonly operation: S3Operation | readonly S3Operation[];
+  readonly key?: Pattern;
+  readonly bucket?: Pattern;
+}
+
+class S3Faults extends FaultPlan<S3Request, S3Fault> {
+  /** Fails the next requests (times) of the selected operations on the selected keys. */
+  inject(selector: S3FaultSelector, fault: S3Fault, options?: FaultOptions): void {
+    const operations: readonly S3Operation[] =
+      typeof selector.operation === 'string' ? [selector.operation] : selector.operation;
+    this.add(
+      (request) =>
+        operations.includes(request.operation) &&
+        matches(request.key, selector.key) &&
+        matches(request.bucket, selector.bucket),
+      fault,
+      options,
+    );
+  }
+}
+
+const S3_ERRORS: Readonly<Record<string, { status: number; message: string }>> = {
+  SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
+  ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
+  AccessDenied: { status: 403, message: 'Access Denied' },
+};
 
 /** Where s3rver keeps the parts of multipart uploads in progress, per bucket. */
 const UPLOADS_DIR = '._S3rver_uploads';
@@ -23,6 +80,8 @@ export interface LocalS3 {
   readonly directory: string;
   /** Keys of multipart uploads that were started and neither completed nor aborted. */
   listOpenUploads(bucket: string): Promise<string[]>;
+  /** Failures a test arms on PutObject, UploadPart and CompleteMultipartUpload. */
+  readonly faults: S3Faults;
   close(): Promise<void>;
 }
 
@@ -45,6 +104,28 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const s3rverHandler = s3rver.callback();
 
   const uploadsDir = (bucket: string) => join(directory, bucket, UPLOADS_DIR);
+  const faults = new S3Faults();
+
+  /** Answers an armed fault (after reading the request body, as S3 does) and reports whether it did. */
+  async function handleFault(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const request = classify(req);
+    const fault = request && faults.take(request);
+    if (!request || !fault) return false;
+    for await (const _ of req);
+    const known = S3_ERRORS[fault.code];
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const hostId = randomBytes(48).toString('base64');
+    const ok = fault.inOkResponse === true && request.operation === 'CompleteMultipartUpload';
+    res.writeHead(ok ? 200 : (fault.status ?? known?.status ?? 500), {
+      'content-type': 'application/xml',
+      'x-amz-request-id': requestId,
+      'x-amz-id-2': hostId,
+    });
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(fault.code)}</Code><Message>${escapeXml(fault.message ?? known?.message ?? fault.code)}</Message><Key>${escapeXml(request.key)}</Key><RequestId>${requestId}</RequestId><HostId>${hostId}</HostId></Error>`,
+    );
+    return true;
+  }
 
   async function listOpenUploads(bucket: string): Promise<Array<{ uploadId: string; key: string }>> {
     const ids = await readdir(uploadsDir(bucket)).catch(() => [] as string[]);
@@ -96,15 +177,17 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   }
 
   const server: Server = createServer((req, res) => {
-    handleExtension(req, res).then(
-      (handled) => {
-        if (!handled) s3rverHandler(req, res);
-      },
-      (error: unknown) => {
-        res.writeHead(500, { 'content-type': 'application/xml' });
-        res.end(`<Error><Code>InternalError</Code><Message>${escapeXml(String(error))}</Message></Error>`);
-      },
-    );
+    handleFault(req, res)
+      .then((handled) => handled || handleExtension(req, res))
+      .then(
+        (handled) => {
+          if (!handled) s3rverHandler(req, res);
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'application/xml' });
+          res.end(`<Error><Code>InternalError</Code><Message>${escapeXml(String(error))}</Message></Error>`);
+        },
+      );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -116,12 +199,35 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
     listOpenUploads: async (bucket) => (await listOpenUploads(bucket)).map((u) => u.key),
+    faults,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (owned) await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** Which operation a request is, for the ones a fault can be armed on. */
+function classify(req: IncomingMessage): S3Request | undefined {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const [, bucket = '', ...rest] = url.pathname.split('/');
+  const key = decodeURIComponent(rest.join('/'));
+  if (key === '') return undefined;
+  const query = url.searchParams;
+  const operation: S3Operation | undefined =
+    req.method === 'PUT' && query.has('uploadId') && query.has('partNumber')
+      ? 'UploadPart'
+      : req.method === 'POST' && query.has('uploadId')
+        ? 'CompleteMultipartUpload'
+        : req.method === 'POST' && query.has('uploads')
+          ? 'CreateMultipartUpload'
+          : req.method === 'PUT' &&
+              [...query.keys()].every((name) => name === 'x-id') &&
+              req.headers['x-amz-copy-source'] === undefined
+            ? 'PutObject'
+            : undefined;
+  return operation && { operation, bucket: decodeURIComponent(bucket), key };
 }
 
 function escapeXml(value: string): string {

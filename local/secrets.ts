@@ -1,6 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type FaultOptions, FaultPlan, matches, type Pattern } from './faults';
+
+/** An armed Secrets Manager failure: `ThrottlingException` (400) or `InternalServiceError` (500), or another code. */
+interface SecretsFault {
+  readonly code: string;
+  /** @default 400 for ThrottlingException, 500 otherwise */
+  readonly status?: number;
+  readonly message?: string;
+}
+
+class SecretsFaults extends FaultPlan<{ readonly secretId: string }, SecretsFault> {
+  /** Fails the next GetSecretValue calls (times) for the selected secret ids. */
+  inject(selector: { readonly secretId?: Pattern }, fault: SecretsFault, options?: FaultOptions): void {
+    this.add((request) => matches(request.secretId, selector.secretId), fault, options);
+  }
+}
+
+const FAULT_MESSAGES: Readonly<Record<string, string>> = {
+  ThrottlingException: 'Rate exceeded',
+  InternalServiceError: 'An error occurred on the server side.',
+};
 
 export interface LocalSecrets {
   /** `http://127.0.0.1:<port>`, for AWS_ENDPOINT_URL_SECRETS_MANAGER. */
@@ -8,6 +29,8 @@ export interface LocalSecrets {
   /** Stores a secret string under a name and returns the name. */
   put(name: string, secretString: string): string;
   delete(name: string): void;
+  /** Throttling and server errors a test arms, answered in the service's JSON error shape. */
+  readonly faults: SecretsFaults;
   close(): Promise<void>;
 }
 
@@ -20,6 +43,7 @@ const ACCOUNT = '000000000000';
  */
 export async function startLocalSecrets(): Promise<LocalSecrets> {
   const secrets = new Map<string, { value: string; versionId: string; created: number }>();
+  const faults = new SecretsFaults();
 
   const server: Server = createServer((req, res) => {
     readBody(req).then(
@@ -47,6 +71,12 @@ export async function startLocalSecrets(): Promise<LocalSecrets> {
       return;
     }
     const name = typeof secretId === 'string' ? nameOf(secretId) : '';
+    const fault = faults.take({ secretId: typeof secretId === 'string' ? secretId : '' });
+    if (fault) {
+      const status = fault.status ?? (fault.code === 'ThrottlingException' ? 400 : 500);
+      sendError(res, status, fault.code, fault.message ?? FAULT_MESSAGES[fault.code] ?? fault.code);
+      return;
+    }
     const secret = secrets.get(name);
     if (!secret) {
       sendError(res, 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
@@ -80,6 +110,7 @@ export async function startLocalSecrets(): Promise<LocalSecrets> {
     delete(name) {
       secrets.delete(name);
     },
+    faults,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -97,8 +128,13 @@ function arnOf(name: string): string {
   return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}`;
 }
 
+/** The AWS JSON 1.1 error shape: `__type` and `message`, with the type and a request id in headers. */
 function sendError(res: ServerResponse, status: number, type: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amzn-errortype': type,
+    'x-amzn-requestid': randomUUID(),
+  });
   res.end(JSON.stringify({ __type: type, message }));
 }
 

@@ -2,17 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import {
-  executionInputSchema,
-  executionOutputSchema,
-  exportExecutionInputSchema,
-  exportOutputSchema,
-  snapshotExecutionInputSchema,
-  snapshotOutputSchema,
-} from './definitions';
+import { executionInputSchema, exportInputSchema, snapshotInputSchema } from '../lambdas/contracts/input';
+import { executionOutputSchema, exportOutputSchema, snapshotOutputSchema } from '../lambdas/contracts/output';
+import { ERROR_NAMES } from '../lambdas/export/errors';
 
 /*
- * Writes the published JSON Schema files from the zod schemas (`npm run schema`, which then lets
+ * Writes the published JSON Schema files from the zod schemas of `lambdas/contracts/` (`npm run schema`, which then lets
  * Biome lay them out). A unit test fails when a committed file says something else than what
  * this generates.
  */
@@ -30,12 +25,12 @@ type JsonSchema = Record<string, unknown> & {
  */
 function definitions() {
   const registry = z.registry<{ id?: string; title?: string; description?: string }>();
-  registry.add(exportExecutionInputSchema, {
+  registry.add(exportInputSchema, {
     id: 'ExportInput',
     title: 'Export input',
     description: 'Exports one collection (or one traffic query).',
   });
-  registry.add(snapshotExecutionInputSchema, {
+  registry.add(snapshotInputSchema, {
     id: 'SnapshotInput',
     title: 'Snapshot input',
     description:
@@ -101,8 +96,7 @@ export function generateSchemas(): Record<string, JsonSchema> {
   const output = document(executionOutputSchema, 'output', {
     $id: 'urn:pce-export:schema:execution-output',
     title: 'pce-export execution output',
-    description:
-      'Output of a successful pce-export execution: where the object (or, for a snapshot, the folder and its objects) is and how to check it. Failures end in a Fail state whose error is one of PceAuthError, PceRequestError, PceRateLimited, PceUnavailable, PceProtocolError, PceJobFailed, PceJobTimeout, ExportConfigError, ExportStorageError.',
+    description: `Output of a successful pce-export execution: where the object (or, for a snapshot, the folder and its objects) is and how to check it. Failures end in a Fail state whose error is one of ${ERROR_NAMES.join(', ')}.`,
   });
   return {
     'execution-input.schema.json': input,

@@ -2,13 +2,20 @@
  * What every collection of one org is built on: the org's hash, object UUIDs, creation
  * timestamps, and the shape of a collection (a size, filters, object `i` on demand).
  */
-import { at, hash, hash4, uuidForIndex } from './random';
+import { at, hash, hash4, indexOfUuid, uuidForIndex } from './random';
+import { type RevisionLog, RevisionView } from './revisions';
 import type { DatasetSizes } from './types';
 
 export type PceObject = Record<string, unknown>;
 
-/** A filter value turned into a predicate over object indexes, or an error message. */
-export type FilterBuilder = (value: string) => ((index: number) => boolean) | string;
+/** An index range `[from, to)` a filter narrows a collection to (events by timestamp). */
+interface IndexRange {
+  readonly from?: number;
+  readonly to?: number;
+}
+
+/** A filter value turned into a predicate over object indexes, an index range, or an error message. */
+export type FilterBuilder = (value: string) => ((index: number) => boolean) | IndexRange | string;
 
 export interface Collection {
   /** Org-relative path without the leading slash: `workloads`, `sec_policy/draft/rule_sets`. */
@@ -20,6 +27,14 @@ export interface Collection {
   object(index: number): PceObject;
   /** Object `index` as compact JSON: exactly `JSON.stringify(object(index))`. */
   text(index: number): string;
+  /** Whether object `index` (below `size`) exists: false once a revision removed it. Absent: all do. */
+  readonly exists?: (index: number) => boolean;
+  /** The last revision that changed object `index` (0: none). Absent: none did. */
+  readonly lastChange?: (index: number) => number;
+  /** The index of the object whose href ends in `/{id}`, if it exists. */
+  readonly find?: (id: string) => number | undefined;
+  /** Synchronous GETs: how many objects without `max_results`, and the most `max_results` may ask. */
+  readonly syncLimits?: { readonly byDefault: number; readonly max: number };
 }
 
 /** A collection as its module describes it; `text` defaults to `JSON.stringify(object(i))`. */
@@ -35,7 +50,7 @@ const dayPrefixes = new Map<number, string>();
 const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
 
 /** `Date#toISOString`, faster: the date part is cached per day (millions of objects share ~800 days). */
-function iso(ms: number): string {
+export function iso(ms: number): string {
   const day = Math.floor(ms / DAY_MS);
   let prefix = dayPrefixes.get(day);
   if (prefix === undefined) {
@@ -78,12 +93,25 @@ export class OrgBasis {
   /** The one network every interface is on. */
   readonly networkHref: string;
 
+  /** The revision this data is at, and how each revision changed it. */
+  readonly view: RevisionView;
+
   constructor(
     readonly org: number,
     seed: number,
     readonly sizes: Readonly<Required<DatasetSizes>>,
+    revision = 0,
+    log: Pick<RevisionLog, 'time'> = { time: () => 0 },
   ) {
     this.seedHash = hash(seed, org, 0x5eed);
+    this.view = new RevisionView(revision, log, this.seedHash, {
+      labels: sizes.labels,
+      workloads: sizes.workloads,
+      services: sizes.services,
+      ip_lists: sizes.ipLists,
+      label_groups: sizes.labelGroups,
+      rule_sets: sizes.ruleSets,
+    });
     this.networkHref = `/orgs/${org}/networks/${this.uuid(0x7e7, 0)}`;
   }
 
@@ -95,5 +123,19 @@ export class OrgBasis {
   /** UUID of object `index` of the kind `salt`; unique within the kind. */
   uuid(salt: number, index: number): string {
     return uuidForIndex(hash4(this.seedHash, salt, 0x77, 0), index);
+  }
+
+  /**
+   * The index whose {@link uuid} of the kind `salt` is `uuid`, or undefined (the caller checks
+   * that the object exists).
+   */
+  indexOfUuid(salt: number, uuid: string): number | undefined {
+    const index = indexOfUuid(hash4(this.seedHash, salt, 0x77, 0), uuid);
+    return index !== undefined && this.uuid(salt, index) === uuid ? index : undefined;
+  }
+
+  /** `updated_at` (and `created_at`) for an object last changed in revision `k`. */
+  revisedAt(k: number): string {
+    return iso(this.view.time(k));
   }
 }

@@ -1,14 +1,15 @@
 /**
  * `pce-export simulate`: the PCE simulator on its own, for curl and other tools.
- * Runs until SIGINT/SIGTERM (or the optional abort signal), then closes cleanly.
+ * Runs until SIGINT/SIGTERM (or the optional abort signal), then closes cleanly. Stdout
+ * carries the banner and ends with one JSON ready line; lifecycle lines go to stderr.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { datasetFor, loadFaults, type Parsed, parse, SIMULATE_USAGE, UsageError } from './cli-args';
+import type { Fault } from './fault-kinds';
 import { startSimulator } from './index';
-import { isLoopback } from './options';
-import type { DatasetSizes, RunningSimulator } from './types';
+import type { RunningSimulator } from './types';
 
 /** A stream (`process.stdout`) or a line writer that adds the newline itself. */
 type Sink = { write(text: string): unknown } | ((line: string) => void);
@@ -22,111 +23,11 @@ interface SimulateIo {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-const SIMULATE_USAGE = `Usage: pce-export simulate [--port N] [--host 127.0.0.1] [--tls] [--workloads N] [--seed N] [--job-seconds N]
-
-Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
-
-  --port N          TCP port (default 0: any free port)
-  --host ADDR       loopback address to listen on (default 127.0.0.1)
-  --tls             serve HTTPS with a generated private CA (its PEM is written to a temp file)
-  --workloads N     number of workloads (default 25000; other collections scale along)
-  --seed N          data seed; the same seed serves the same bytes (default 1)
-  --job-seconds N   how long an async job takes (default 3)
-  --rate-limit N    requests per minute per API key before 429 (default 500)
-
-Credentials: PCE_API_KEY and PCE_API_SECRET from the environment when both are set,
-otherwise generated and printed.
-`;
-
-class UsageError extends Error {}
-
 /** Writes text ending in a newline to either kind of sink. */
 function writer(sink: Sink): (text: string) => void {
   if (typeof sink === 'function') return (text) => sink(text.endsWith('\n') ? text.slice(0, -1) : text);
   return (text) => {
     sink.write(text);
-  };
-}
-
-function intFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-  return Number(raw);
-}
-
-interface Parsed {
-  readonly help: boolean;
-  readonly port: number;
-  readonly host: string;
-  readonly tls: boolean;
-  readonly workloads: number;
-  readonly seed: number;
-  readonly jobSeconds: number;
-  readonly rateLimit: number;
-}
-
-function parse(argv: readonly string[]): Parsed {
-  const args = argv[0] === 'simulate' ? argv.slice(1) : [...argv];
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        tls: { type: 'boolean' },
-        workloads: { type: 'string' },
-        seed: { type: 'string' },
-        'job-seconds': { type: 'string' },
-        'rate-limit': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const str = (name: string) => {
-    const v = values[name];
-    return typeof v === 'string' ? v : undefined;
-  };
-  const host = str('host') ?? '127.0.0.1';
-  if (!isLoopback(host))
-    throw new UsageError(`--host must be a loopback address (127.0.0.1, ::1, localhost), got "${host}"`);
-  const jobSecondsRaw = str('job-seconds');
-  let jobSeconds = 3;
-  if (jobSecondsRaw !== undefined) {
-    jobSeconds = Number(jobSecondsRaw);
-    if (!/^\d+(\.\d+)?$/.test(jobSecondsRaw) || jobSeconds > 3600)
-      throw new UsageError(
-        `--job-seconds must be a number of seconds from 0 to 3600, got "${jobSecondsRaw}"`,
-      );
-  }
-  return {
-    help: values.help === true,
-    port: intFlag('port', str('port'), 0, 0, 65_535),
-    host,
-    tls: values.tls === true,
-    workloads: intFlag('workloads', str('workloads'), 25_000, 0, 50_000_000),
-    seed: intFlag('seed', str('seed'), 1, 0, 2 ** 31 - 1),
-    jobSeconds,
-    rateLimit: intFlag('rate-limit', str('rate-limit'), 500, 1, 1_000_000),
-  };
-}
-
-/** A realistic data set around the workload count: 25,000 workloads → 300 labels, 120 services … */
-function datasetFor(workloads: number): Required<DatasetSizes> {
-  const scale = (per25k: number, min: number) => Math.max(min, Math.round((per25k * workloads) / 25_000));
-  return {
-    workloads,
-    labels: Math.min(5_000, scale(300, 40)),
-    services: Math.min(2_000, scale(120, 30)),
-    ipLists: Math.min(1_000, scale(40, 12)),
-    labelGroups: Math.min(1_000, scale(30, 8)),
-    ruleSets: Math.min(2_000, scale(80, 12)),
-    trafficFlows: 50_000,
   };
 }
 
@@ -142,8 +43,10 @@ export async function runSimulate(
   const stdout = writer(io.stdout);
   const stderr = writer(io.stderr);
   let opts: Parsed;
+  let faults: Fault[];
   try {
     opts = parse(argv);
+    faults = opts.faultsFile === undefined || opts.help ? [] : await loadFaults(opts.faultsFile);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     stderr(`pce-export simulate: ${err.message}\n\n${SIMULATE_USAGE}`);
@@ -156,7 +59,7 @@ export async function runSimulate(
 
   const env = io.env ?? process.env;
   const fromEnv = Boolean(env.PCE_API_KEY && env.PCE_API_SECRET);
-  const dataset = datasetFor(opts.workloads);
+  const dataset = datasetFor(opts.workloads, opts.eventsPerDay);
   let sim: RunningSimulator;
   try {
     sim = await startSimulator({
@@ -165,9 +68,12 @@ export async function runSimulate(
       tls: opts.tls,
       seed: opts.seed,
       dataset,
+      traffic: { flowsPerDay: opts.flowsPerDay, days: opts.trafficDays },
       jobDurationMs: Math.round(opts.jobSeconds * 1000),
       retryAfterSeconds: Math.max(1, Math.min(5, Math.ceil(opts.jobSeconds / 3))),
       rateLimitPerMinute: opts.rateLimit,
+      faults,
+      revision: opts.revision,
       ...(fromEnv
         ? { credentials: { apiKey: env.PCE_API_KEY ?? '', apiSecret: env.PCE_API_SECRET ?? '' } }
         : {}),
@@ -191,8 +97,15 @@ export async function runSimulate(
     `PCE simulator listening on ${sim.url} (API base ${sim.url}/api/v2)`,
     `  org:         1`,
     `  data:        ${n(dataset.workloads)} workloads, ${n(dataset.labels)} labels, ${n(dataset.services)} services, ${n(dataset.ipLists)} IP lists, ${n(dataset.labelGroups)} label groups, ${n(dataset.ruleSets)} rule sets (seed ${opts.seed})`,
+    `  traffic:     ${n(opts.flowsPerDay)} flows a day over the last ${n(opts.trafficDays)} days`,
     `  jobs:        take ${opts.jobSeconds} s; rate limit ${n(opts.rateLimit)} requests/min`,
+    `  events:      ${n(dataset.eventsPerDay)} a day, ${dataset.eventRetentionDays} days kept (/orgs/1/events)`,
+    `  revision:    ${sim.revision} (PUT ${sim.url}/_simulator/revision with {"revision": N} to change it)`,
   ];
+  if (opts.faultsFile !== undefined)
+    lines.push(
+      `  faults:      ${faults.length} from ${opts.faultsFile} (${faults.map((f) => f.kind).join(', ') || 'none'})`,
+    );
   if (fromEnv) lines.push(`  api key:     ${apiKey} (from PCE_API_KEY; secret from PCE_API_SECRET)`);
   else lines.push(`  api key:     ${apiKey}`, `  api secret:  ${apiSecret}`);
   if (caPath) lines.push(`  CA:          ${caPath}`);
@@ -232,9 +145,10 @@ export async function runSimulate(
   stdout(lines.join('\n'));
   await stopped;
 
-  stdout('Stopping the PCE simulator…\n');
+  // Lifecycle lines go to stderr: the ready line stays the last line on stdout.
+  stderr('Stopping the PCE simulator…\n');
   await sim.close();
   if (caDir) await rm(caDir, { recursive: true, force: true });
-  stdout('Stopped.\n');
+  stderr('Stopped.\n');
   return 0;
 }

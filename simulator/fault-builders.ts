@@ -1,4 +1,5 @@
 /** Constructors for every fault kind, so tests read `fault.respond(503, { endpoint: 'job' })`. */
+
 import type {
   ContentTypeFault,
   CutBodyFault,
@@ -21,8 +22,31 @@ import type {
   RetryAfterFault,
   SlowBodyFault,
 } from './fault-kinds';
+import type {
+  ControlCharsFault,
+  DeepJsonFault,
+  ExtraFieldsFault,
+  FramingFault,
+  GzipFault,
+  HeaderCaseFault,
+  HugeErrorFault,
+  JobHrefFault,
+  JobPhasesFault,
+  StallBodyFault,
+  StatusCaseFault,
+} from './fault-kinds-answers';
+import type {
+  FaultWindow,
+  MaintenanceFault,
+  OutageFault,
+  RefuseFault,
+  RetryAfterValue,
+  ThrottleFault,
+} from './fault-kinds-outage';
 
 type Sel<E extends FaultEndpoint = FaultEndpoint> = FaultSelector<E>;
+/** Endpoints only: the window is the builder's first argument. */
+type On = Pick<FaultSelector, 'endpoint'>;
 
 /** Constructors for every fault kind; the last argument is the selector. */
 export const fault = {
@@ -116,6 +140,87 @@ export const fault = {
   /** Send the result as gzip bytes without Content-Encoding (default: the first traffic download). */
   gzipWithoutEncoding: (sel: Sel = {}): GzipWithoutEncodingFault => ({
     kind: 'gzip-without-encoding',
+    ...sel,
+  }),
+
+  // A PCE restart, over a window of time.
+
+  /** 502/503/504 from the front end while the window is open (default 503 on every endpoint). */
+  outage: (
+    window: FaultWindow,
+    opts: On & {
+      status?: 502 | 503 | 504;
+      retryAfter?: RetryAfterValue;
+      body?: 'html' | 'json' | 'empty';
+    } = {},
+  ): OutageFault => ({ kind: 'outage', window, ...opts }),
+  /** Every matching connection reset while the window is open. */
+  resets: (window: FaultWindow, opts: On = {}): ResetFault => ({ kind: 'reset', window, ...opts }),
+  /** The listener stops accepting (connections refused), then comes back on the same port. */
+  refuse: (window: FaultWindow, opts: On = {}): RefuseFault => ({ kind: 'refuse', window, ...opts }),
+  /** Every endpoint answers 503 with a maintenance page. */
+  maintenance: (
+    window: FaultWindow,
+    opts: { retryAfter?: RetryAfterValue; body?: 'html' | 'json' } = {},
+  ): MaintenanceFault => ({ kind: 'maintenance', window, ...opts }),
+  /** A 429 storm, with or without Retry-After. */
+  throttle: (window: FaultWindow, opts: On & { retryAfter?: RetryAfterValue } = {}): ThrottleFault => ({
+    kind: 'throttle',
+    window,
+    ...opts,
+  }),
+
+  // Odd but valid.
+
+  headerCase: (style: 'upper' | 'title' = 'upper', sel: Sel = {}): HeaderCaseFault => ({
+    kind: 'header-case',
+    style,
+    ...sel,
+  }),
+  framing: (mode: 'chunked' | 'content-length', sel: Sel = {}): FramingFault => ({
+    kind: 'framing',
+    mode,
+    ...sel,
+  }),
+  /** Content-Encoding: gzip whatever the client accepts. */
+  gzip: (sel: Sel = {}): GzipFault => ({ kind: 'gzip', ...sel }),
+  /** The next job goes through these statuses before it terminates (default pending → running → pending → running). */
+  jobPhases: (phases?: readonly string[], sel: Sel<'submit'> = {}): JobPhasesFault => ({
+    kind: 'job-phases',
+    ...(phases === undefined ? {} : { phases }),
+    ...sel,
+  }),
+  statusCase: (style: 'upper' | 'title' = 'upper', sel: Sel<'submit'> = {}): StatusCaseFault => ({
+    kind: 'status-case',
+    style,
+    ...sel,
+  }),
+  extraFields: (fields?: Record<string, unknown>, sel: Sel<'submit'> = {}): ExtraFieldsFault => ({
+    kind: 'extra-fields',
+    ...(fields === undefined ? {} : { fields }),
+    ...sel,
+  }),
+
+  // Hostile.
+
+  /** The job's documents carry this href (`{url}`, `{org}`, `{id}` replaced). */
+  jobHref: (href: string, sel: Sel<'submit'> = {}): JobHrefFault => ({ kind: 'job-href', href, ...sel }),
+  /** An error body of `bytes`, or endless when `bytes` is left out. */
+  hugeError: (opts: Sel & { status?: number; bytes?: number } = {}): HugeErrorFault => ({
+    kind: 'huge-error',
+    ...opts,
+  }),
+  deepJson: (depth = 100_000, sel: Sel = {}): DeepJsonFault => ({ kind: 'deep-json', depth, ...sel }),
+  controlChars: (sel: Sel & { text?: string } = {}): ControlCharsFault => ({ kind: 'control-chars', ...sel }),
+  stallBody: (afterBytes: number, sel: Sel = {}): StallBodyFault => ({
+    kind: 'stall-body',
+    afterBytes,
+    ...sel,
+  }),
+  /** One byte every `msPerByte` (a slow-body fault). */
+  slowloris: (msPerByte = 1000, sel: Sel = {}): SlowBodyFault => ({
+    kind: 'slow-body',
+    bytesPerSecond: 1000 / msPerByte,
     ...sel,
   }),
 } as const;

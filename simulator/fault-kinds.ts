@@ -1,38 +1,67 @@
 /**
  * The kinds of scriptable misbehaviour: which calls a fault selects, and what each kind does.
- * How faults are counted and composed is described with the registry (`faults.ts`).
+ * How faults are counted and composed is described with the registry (`faults.ts`). A PCE
+ * restart's faults (outages, refused connections, maintenance, 429 storms) are in
+ * `fault-kinds-outage.ts`; odd but valid and hostile answers in `fault-kinds-answers.ts`.
  */
+import type {
+  ControlCharsFault,
+  DeepJsonFault,
+  ExtraFieldsFault,
+  FramingFault,
+  GzipFault,
+  HeaderCaseFault,
+  HugeErrorFault,
+  JobHrefFault,
+  JobPhasesFault,
+  StallBodyFault,
+  StatusCaseFault,
+} from './fault-kinds-answers';
+import type {
+  FaultWindow,
+  MaintenanceFault,
+  OutageFault,
+  RefuseFault,
+  ThrottleFault,
+} from './fault-kinds-outage';
 
-/** Names of the routes a fault can select. */
-export type FaultEndpoint =
+/** Names of the routes a fault can select (one list, for the type and for validation). */
+export const FAULT_ENDPOINTS = [
   /** `GET /orgs/{org}/{collection}` with `Prefer: respond-async` (the 202). */
-  | 'submit'
+  'submit',
   /** `GET /orgs/{org}/{collection}` without `Prefer: respond-async`. */
-  | 'collection'
+  'collection',
   /** `GET /orgs/{org}/jobs/{id}` (poll). */
-  | 'job'
+  'job',
   /** `GET /orgs/{org}/jobs`. */
-  | 'jobs'
+  'jobs',
   /** `DELETE /orgs/{org}/jobs/{id}`. */
-  | 'delete'
+  'delete',
   /** `GET /orgs/{org}/datafiles/{id}`. */
-  | 'datafile'
+  'datafile',
   /** `POST /orgs/{org}/traffic_flows/async_queries`. */
-  | 'traffic-submit'
+  'traffic-submit',
   /** `GET /orgs/{org}/traffic_flows/async_queries/{id}`. */
-  | 'traffic-poll'
+  'traffic-poll',
   /** `GET /orgs/{org}/traffic_flows/async_queries`. */
-  | 'traffic-list'
+  'traffic-list',
   /** `GET /orgs/{org}/traffic_flows/async_queries/{id}/download`. */
-  | 'traffic-download'
+  'traffic-download',
+  /** `PUT /orgs/{org}/traffic_flows/async_queries/{id}/update_rules`. */
+  'traffic-update-rules',
   /** `DELETE /orgs/{org}/traffic_flows/async_queries/{id}`. */
-  | 'traffic-delete'
+  'traffic-delete',
+  /** `GET` of one object by its href: `/orgs/{org}/labels/{id}`, `/orgs/{org}/events/{uuid}`… */
+  'object',
   /** Anything else that exists (`/health`, `/product_version`). */
-  | 'other'
+  'other',
   /** Every routed call. */
-  | 'any';
+  'any',
+] as const;
 
-/** Which calls a fault hits. */
+export type FaultEndpoint = (typeof FAULT_ENDPOINTS)[number];
+
+/** Which calls a fault hits: the `nth` matching call and `times` more, or every one in a `window`. */
 export interface FaultSelector<E extends FaultEndpoint = FaultEndpoint> {
   /** Endpoint(s) whose calls are counted and hit. Each kind documents its default. */
   readonly endpoint?: E | readonly E[];
@@ -40,6 +69,11 @@ export interface FaultSelector<E extends FaultEndpoint = FaultEndpoint> {
   readonly nth?: number;
   /** How many consecutive matching calls are hit from the `nth`; `Infinity` = all. @default 1 */
   readonly times?: number;
+  /**
+   * Hit every matching call while a time window is open, instead of `nth`/`times` (which it
+   * excludes). Measured on the simulator's clock.
+   */
+  readonly window?: FaultWindow;
 }
 
 /** Endpoints that create a job (collection job or traffic query). */
@@ -56,8 +90,8 @@ export interface RespondFault extends FaultSelector {
   readonly body?: unknown;
   /** Extra headers, e.g. `{ 'content-type': 'text/html' }`. */
   readonly headers?: Readonly<Record<string, string>>;
-  /** `Retry-After` header value (e.g. on a 429 or 503). */
-  readonly retryAfter?: string | number;
+  /** `Retry-After` header value (e.g. on a 429 or 503); `{ httpDateInSeconds }` sends an HTTP-date. */
+  readonly retryAfter?: string | number | { readonly httpDateInSeconds: number };
 }
 
 /** Destroy the connection without answering (a reset). Default endpoint `'any'`. */
@@ -204,7 +238,22 @@ export type Fault =
   | EmptyBodyFault
   | ContentTypeFault
   | EmptyResultFault
-  | GzipWithoutEncodingFault;
+  | GzipWithoutEncodingFault
+  | OutageFault
+  | MaintenanceFault
+  | RefuseFault
+  | ThrottleFault
+  | HeaderCaseFault
+  | FramingFault
+  | GzipFault
+  | DeepJsonFault
+  | HugeErrorFault
+  | ControlCharsFault
+  | StallBodyFault
+  | StatusCaseFault
+  | ExtraFieldsFault
+  | JobPhasesFault
+  | JobHrefFault;
 
 export type FaultKind = Fault['kind'];
 export type JobFault =
@@ -212,4 +261,8 @@ export type JobFault =
   | JobStatusFault
   | JobVanishesFault
   | JobNeverFinishesFault
-  | ResultHrefFault;
+  | ResultHrefFault
+  | StatusCaseFault
+  | ExtraFieldsFault
+  | JobPhasesFault
+  | JobHrefFault;

@@ -11,6 +11,7 @@
 import { Simulator } from './server';
 import type { RunningSimulator, SimulatorOptions } from './types';
 
+export type { ClockMode, SimulatorClock } from './clock';
 export { fault } from './fault-builders';
 export type {
   ContentTypeFault,
@@ -37,10 +38,41 @@ export type {
   RetryAfterFault,
   SlowBodyFault,
 } from './fault-kinds';
+export type {
+  ControlCharsFault,
+  DeepJsonFault,
+  ExtraFieldsFault,
+  FramingFault,
+  GzipFault,
+  HeaderCaseFault,
+  HugeErrorFault,
+  JobHrefFault,
+  JobPhasesFault,
+  StallBodyFault,
+  StatusCaseFault,
+} from './fault-kinds-answers';
+export type {
+  FaultWindow,
+  MaintenanceFault,
+  OutageFault,
+  RefuseFault,
+  RetryAfterValue,
+  ThrottleFault,
+} from './fault-kinds-outage';
+export { faultsFromJson } from './fault-validate';
 export type { FaultController, FaultHandle } from './faults';
 export { JOB_TYPE } from './jobs';
+export type { CollectionChanges, RevisionChanges } from './store';
 export { MAX_TRAFFIC_RESULTS, POLICY_DECISIONS } from './traffic';
-export type { DatasetSizes, RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
+export type {
+  DatasetSizes,
+  RecordedRequest,
+  RunningSimulator,
+  SimulatorOptions,
+  TrafficBurst,
+  TrafficOptions,
+  TrafficQueryRecord,
+} from './types';
 
 /** Starts a simulator; resolves once it is listening. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {

@@ -7,7 +7,16 @@ import type { IncomingMessage } from 'node:http';
 import { USER } from './basis';
 import type { Collection, OrgData } from './data';
 import type { Fault, JobFault } from './fault-kinds';
-import { fateOf, fillTemplate, type JobCommon, phase, terminatedAt, vanished } from './lifecycle';
+import {
+  activeStatus,
+  cased,
+  fateOf,
+  fillTemplate,
+  type JobCommon,
+  phase,
+  terminatedAt,
+  vanished,
+} from './lifecycle';
 import type { ServerContext } from './options';
 import { countSelected, jsonArrayChunks, type Selection, selectedIndexes, selectionFor } from './query';
 import { acceptsGzip, type Reply } from './reply';
@@ -15,6 +24,8 @@ import { acceptsGzip, type Reply } from './reply';
 export const JOB_TYPE = ':illumio/async_requests';
 
 interface CollectionJob extends JobCommon {
+  /** The data's revision when the job was submitted: its datafile is a snapshot of it. */
+  readonly revision: number;
   readonly collectionPath: string;
   readonly query: string;
   readonly description: string;
@@ -38,35 +49,39 @@ export class CollectionJobs {
     hits: readonly Fault[],
     jobFaults: readonly JobFault[],
   ): Promise<void> {
-    const collection = data.collection(path);
+    const collection = data.collection(path, this.ctx.now());
     if (!collection) return reply.error(404, 'not_found', `Not found: /orgs/${data.org}/${path}`);
     const selection = selectionFor(collection, url.searchParams);
     if (typeof selection === 'string') return reply.error(406, 'invalid_uri', `Invalid URI: ${selection}`);
     if (!async) return this.syncGet(reply, data, collection, selection);
-    return this.submit(reply, data.org, collection, url, hits, jobFaults);
+    return this.submit(reply, data, collection, url, hits, jobFaults);
   }
 
   private count(data: OrgData, collection: Collection, selection: Selection): number {
-    const key = `${data.org}|${collection.path}|${selection.key}`;
+    // The event log moves with time: never cached.
+    if (collection.path === 'events') return countSelected(selection);
+    const key = `${data.org}|${data.revision}|${collection.path}|${selection.key}`;
     let n = this.counts.get(key);
     if (n === undefined) {
-      n = countSelected(collection, selection);
+      n = countSelected(selection);
       this.counts.set(key, n);
     }
     return n;
   }
 
   private syncGet(reply: Reply, data: OrgData, collection: Collection, selection: Selection): Promise<void> {
-    const objects = [...selectedIndexes(collection, selection, this.ctx.opts.syncLimit)].map((i) =>
-      collection.object(i),
-    );
+    const limits = collection.syncLimits;
+    if (limits && selection.maxResults !== undefined && selection.maxResults > limits.max)
+      return reply.error(406, 'invalid_uri', `Invalid URI: max_results must be at most ${limits.max}`);
+    const limit = limits ? (selection.maxResults ?? limits.byDefault) : this.ctx.opts.syncLimit;
+    const objects = [...selectedIndexes(selection, limit)].map((i) => collection.object(i));
     reply.header('x-total-count', String(this.count(data, collection, selection)));
     return reply.json(200, objects);
   }
 
   private submit(
     reply: Reply,
-    org: number,
+    data: OrgData,
     collection: Collection,
     url: URL,
     hits: readonly Fault[],
@@ -75,10 +90,12 @@ export class CollectionJobs {
     const id = randomUUID();
     const datafileId = randomUUID();
     const query = url.searchParams.toString();
+    const org = data.org;
     const job: CollectionJob = {
       id,
       org,
-      requestedAt: Date.now(),
+      revision: data.revision,
+      requestedAt: this.ctx.now(),
       collectionPath: collection.path,
       query,
       description: `/orgs/${org}/${url.pathname.replace(/^\/api\/v2\/orgs\/\d+\//, '')}${query ? `?${query}` : ''}`,
@@ -99,10 +116,13 @@ export class CollectionJobs {
     return reply.empty(202);
   }
 
+  /** The status as the simulator means it (lowercase); `json` shows it in the job's letter case. */
   private status(job: CollectionJob, now: number): string {
-    const p = phase(job, now, this.ctx.opts.jobDurationMs);
-    if (p === 'pending') return 'pending';
-    if (p === 'running') return job.fate.kind === 'never' ? job.fate.status : 'running';
+    const duration = this.ctx.opts.jobDurationMs;
+    const p = phase(job, now, duration);
+    if (p === 'pending') return activeStatus(job, now, duration, 'pending');
+    if (p === 'running')
+      return job.fate.kind === 'never' ? job.fate.status : activeStatus(job, now, duration, 'running');
     switch (job.fate.kind) {
       case 'failed':
         return 'failed';
@@ -125,16 +145,18 @@ export class CollectionJobs {
           : `/orgs/${job.org}/datafiles/${job.datafileId}`,
       };
     else if (terminal && job.fate.kind === 'failed') result = { message: job.fate.message };
+    const href = `/orgs/${job.org}/jobs/${job.id}`;
     return {
-      href: `/orgs/${job.org}/jobs/${job.id}`,
+      href: job.jobHref ? fillTemplate(job.jobHref, this.ctx.url(), job.org, job.id) : href,
       job_type: JOB_TYPE,
       description: job.description,
       result,
-      status,
+      status: cased(status, job.statusCase),
       requested_at: new Date(job.requestedAt).toISOString(),
       ...(terminal ? { terminated_at: new Date(terminatedAt(job, duration)).toISOString() } : {}),
       requested_by: USER,
       created_by: USER,
+      ...job.extraFields,
     };
   }
 
@@ -154,7 +176,7 @@ export class CollectionJobs {
     const job = this.find(org, id);
     if (!job) return reply.error(404, 'not_found', `Job /orgs/${org}/jobs/${id} not found`);
     job.polls++;
-    const now = Date.now();
+    const now = this.ctx.now();
     if (phase(job, now, this.ctx.opts.jobDurationMs) !== 'terminal')
       reply.header('retry-after', String(this.ctx.opts.retryAfterSeconds));
     return reply.json(200, this.json(job, now));
@@ -165,7 +187,7 @@ export class CollectionJobs {
     if (max !== null && !/^\d{1,10}$/.test(max))
       return reply.error(406, 'invalid_uri', `Invalid URI: max_results must be a non-negative integer`);
     const jobType = params.get('job_type');
-    const now = Date.now();
+    const now = this.ctx.now();
     const jobs = [...this.jobs.values()]
       .filter((j) => j.org === org && (jobType === null || jobType === JOB_TYPE))
       .reverse()
@@ -191,14 +213,14 @@ export class CollectionJobs {
       job.org !== org ||
       vanished(job) ||
       job.fate.kind !== 'done' ||
-      this.status(job, Date.now()) !== 'done'
+      this.status(job, this.ctx.now()) !== 'done'
     )
       return notFound();
-    const data = this.ctx.orgData.get(org);
-    const collection = data?.collection(job.collectionPath);
+    const data = this.ctx.dataAt(org, job.revision);
+    const collection = data?.collection(job.collectionPath, job.requestedAt);
     const selection = collection && selectionFor(collection, new URLSearchParams(job.query));
     if (!collection || selection === undefined || typeof selection === 'string') return notFound();
-    const chunks = jsonArrayChunks(selectedIndexes(collection, selection), (i) => collection.text(i));
+    const chunks = jsonArrayChunks(selectedIndexes(selection), (i) => collection.text(i));
     return reply.stream(200, chunks, acceptsGzip(req.headers['accept-encoding']));
   }
 }

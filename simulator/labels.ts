@@ -1,4 +1,7 @@
-/** Labels: four keys (role, app, env, loc) in turn, with realistic values. */
+/**
+ * Labels: four keys (role, app, env, loc) in turn, with realistic values. A revision renames a
+ * few (`Payments` → `Payments-v2`), removes a few and adds a few.
+ */
 import { type CollectionSpec, containsCi, type OrgBasis, stamps, USER } from './basis';
 import { at, type Rng } from './random';
 
@@ -82,7 +85,14 @@ export class Labels {
     return at(LABEL_KEYS, index % 4);
   }
 
+  /** The value as of this revision. */
   value(index: number): string {
+    const k = this.basis.view.edit('labels', index);
+    return k === 0 ? this.baseValue(index) : `${this.baseValue(index)}-v${k}`;
+  }
+
+  /** The value the label was created with (hostnames were named after it). */
+  baseValue(index: number): string {
     const key = this.key(index);
     const pool = LABEL_VALUES[key];
     const ordinal = Math.floor(index / 4);
@@ -94,8 +104,27 @@ export class Labels {
   indexFromHref(href: string): number | undefined {
     const m = /^\/orgs\/(\d+)\/labels\/(\d+)$/.exec(href);
     if (!m || Number(m[1]) !== this.basis.org) return undefined;
-    const index = Number(m[2]) - 1;
-    return index >= 0 && index < this.basis.sizes.labels ? index : undefined;
+    return this.find(m[2] ?? '');
+  }
+
+  /** Label index from the id of its href (`/labels/{id}`), when it exists in this revision. */
+  find(id: string): number | undefined {
+    if (!/^\d{1,10}$/.test(id)) return undefined;
+    const index = Number(id) - 1;
+    const { view } = this.basis;
+    const plan = view.plan('labels');
+    return index >= 0 && index < plan.sizeAt(view.revision) && plan.existsAt(index, view.revision)
+      ? index
+      : undefined;
+  }
+
+  /** The revision that removed label `index` (0: it exists). */
+  removal(index: number): number {
+    return this.basis.view.removal('labels', index);
+  }
+
+  private lastChange(index: number): number {
+    return this.basis.view.edit('labels', index) || this.basis.view.plan('labels').addedIn(index);
   }
 
   /** A random label of the key with index `k`, or undefined when there is none. */
@@ -106,23 +135,39 @@ export class Labels {
 
   collection(): CollectionSpec {
     const salt = 0x1abe1;
+    const { view } = this.basis;
+    const plan = view.plan('labels');
+    const revised = view.revision > 0;
     return {
       path: 'labels',
-      size: this.basis.sizes.labels,
+      size: plan.sizeAt(view.revision),
       filters: {
         key: (value) => (i) => this.key(i) === value,
         value: (value) => (i) => containsCi(this.value(i), value),
       },
-      object: (i) => ({
-        href: this.href(i),
-        key: this.key(i),
-        value: this.value(i),
-        external_data_set: null,
-        external_data_reference: null,
-        ...stamps(this.basis.h(salt, i)),
-        created_by: USER,
-        updated_by: USER,
-      }),
+      ...(revised
+        ? {
+            exists: (i: number) => plan.existsAt(i, view.revision),
+            lastChange: (i: number) => this.lastChange(i),
+          }
+        : {}),
+      find: (id) => this.find(id),
+      object: (i) => {
+        const times = stamps(this.basis.h(salt, i));
+        const added = plan.addedIn(i);
+        const last = this.lastChange(i);
+        return {
+          href: this.href(i),
+          key: this.key(i),
+          value: this.value(i),
+          external_data_set: null,
+          external_data_reference: null,
+          created_at: added === 0 ? times.created_at : this.basis.revisedAt(added),
+          updated_at: last === 0 ? times.updated_at : this.basis.revisedAt(last),
+          created_by: USER,
+          updated_by: USER,
+        };
+      },
     };
   }
 }

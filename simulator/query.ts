@@ -5,8 +5,11 @@ import type { Collection } from './data';
 const GENERIC_PARAMS = new Set(['max_results', 'representation']);
 
 export interface Selection {
-  /** Every predicate must hold; empty = everything. */
+  /** Every predicate must hold; empty = everything (that exists). */
   readonly predicates: readonly ((index: number) => boolean)[];
+  /** Indexes `[from, to)` the filters narrow the collection to. */
+  readonly from: number;
+  readonly to: number;
   /** `max_results`, when given. */
   readonly maxResults?: number;
   /** Canonical form of the filters (sorted, without max_results), for caching counts. */
@@ -15,8 +18,10 @@ export interface Selection {
 
 /** Parses the query of a collection GET; a string is the reason it is not acceptable. */
 export function selectionFor(collection: Collection, params: URLSearchParams): Selection | string {
-  const predicates: ((index: number) => boolean)[] = [];
+  const predicates: ((index: number) => boolean)[] = collection.exists ? [collection.exists] : [];
   let maxResults: number | undefined;
+  let from = 0;
+  let to = collection.size;
   const keyParts: string[] = [];
   for (const [name, value] of params) {
     if (name === 'max_results') {
@@ -30,40 +35,43 @@ export function selectionFor(collection: Collection, params: URLSearchParams): S
       const known = Object.keys(collection.filters).join(', ');
       return `unknown query parameter "${name}" for ${collection.path} (filters: ${known || 'none'})`;
     }
-    const predicate = build(value);
-    if (typeof predicate === 'string') return predicate;
-    predicates.push(predicate);
+    const filter = build(value);
+    if (typeof filter === 'string') return filter;
+    if (typeof filter === 'function') predicates.push(filter);
+    else {
+      from = Math.max(from, filter.from ?? 0);
+      to = Math.min(to, filter.to ?? collection.size);
+    }
     keyParts.push(`${name}=${value}`);
   }
   return {
     predicates,
+    from,
+    to,
     ...(maxResults === undefined ? {} : { maxResults }),
     key: keyParts.sort().join('&'),
   };
 }
 
 /** Indexes of the selected objects, in order, at most `limit`. */
-export function* selectedIndexes(
-  collection: Collection,
-  selection: Selection,
-  limit?: number,
-): Generator<number> {
+export function* selectedIndexes(selection: Selection, limit?: number): Generator<number> {
   const max = Math.min(limit ?? Number.POSITIVE_INFINITY, selection.maxResults ?? Number.POSITIVE_INFINITY);
   if (max <= 0) return;
   const { predicates } = selection;
   let produced = 0;
-  for (let i = 0; i < collection.size; i++) {
+  for (let i = selection.from; i < selection.to; i++) {
     if (predicates.length > 0 && !predicates.every((p) => p(i))) continue;
     yield i;
     if (++produced >= max) return;
   }
 }
 
-/** How many objects match the filters (ignoring max_results). Linear in the collection's size. */
-export function countSelected(collection: Collection, selection: Selection): number {
-  if (selection.predicates.length === 0) return collection.size;
+/** How many objects match the filters (ignoring max_results). Linear in the selected range. */
+export function countSelected(selection: Selection): number {
+  const { predicates, from, to } = selection;
+  if (predicates.length === 0) return Math.max(0, to - from);
   let n = 0;
-  for (let i = 0; i < collection.size; i++) if (selection.predicates.every((p) => p(i))) n++;
+  for (let i = from; i < to; i++) if (predicates.every((p) => p(i))) n++;
   return n;
 }
 

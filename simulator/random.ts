@@ -47,6 +47,12 @@ export class Rng {
     this.state = seed >>> 0;
   }
 
+  /** Starts over from another seed (saves an allocation in tight loops). */
+  reseed(seed: number): this {
+    this.state = seed >>> 0;
+    return this;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
@@ -114,4 +120,34 @@ function uuidOf(base: number, last: number): string {
   const hc = hex32(c);
   const hd = hex32(d);
   return `${hex32(a)}-${hb.slice(0, 4)}-${hc.slice(0, 4)}-${hd.slice(0, 4)}-${hd.slice(4)}${hex32(last)}`;
+}
+
+/** The inverse of `x * a` modulo 2^32 for an odd `a` (Newton's iteration). */
+function inverseOdd(a: number): number {
+  let x = a;
+  for (let i = 0; i < 5; i++) x = Math.imul(x, 2 - Math.imul(a, x));
+  return x;
+}
+
+const INV_M1 = inverseOdd(0x85ebca6b);
+const INV_M2 = inverseOdd(0xc2b2ae35);
+
+/** The inverse of {@link mix32}: `unmix32(mix32(x)) === x >>> 0`. */
+function unmix32(value: number): number {
+  let x = value | 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, INV_M2);
+  x ^= (x >>> 13) ^ (x >>> 26);
+  x = Math.imul(x, INV_M1);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/**
+ * The index a UUID of {@link uuidForIndex} was made for, read from its last 32 bits; the caller
+ * checks that the index exists and gives the same UUID back.
+ */
+export function indexOfUuid(scope: number, uuid: string): number | undefined {
+  const last = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}([0-9a-f]{8})$/.exec(uuid)?.[1];
+  if (last === undefined) return undefined;
+  return (unmix32(Number.parseInt(last, 16)) ^ scope) >>> 0;
 }

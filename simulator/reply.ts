@@ -1,20 +1,20 @@
 /**
- * Writing responses, with the body faults applied: slow and cut bodies, malformed JSON,
- * empty bodies, other content types, Retry-After overrides. Streams respect backpressure:
- * a chunk is only produced once the previous one has been taken by the socket.
+ * Writing responses, with the body faults applied: malformed JSON, empty bodies, other content
+ * types, Retry-After overrides, header-name case, framing, forced gzip, control characters, and
+ * (through `wire.ts`) slow, cut and stalled bodies.
  */
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { createGzip, constants as zlibConstants } from 'node:zlib';
-import type { Fault, RetryAfterFault } from './fault-kinds';
+import { pipeline, Readable } from 'node:stream';
+import { createGzip, gzipSync, constants as zlibConstants } from 'node:zlib';
+import { CONTROL_TEXT, withControlChars } from './bodies';
+import type { Fault, FaultKind, RetryAfterFault } from './fault-kinds';
+import { caseHeader, pump, type WireFaults } from './wire';
 
 const JSON_TYPE = 'application/json';
 
 /** Body-related faults that hit one call. */
-interface BodyFaults {
+interface BodyFaults extends WireFaults {
   readonly retryAfter?: RetryAfterFault;
-  readonly bytesPerSecond?: number;
-  readonly cutAfterBytes?: number;
   readonly malformed?: { readonly body?: string };
   readonly empty: boolean;
   readonly contentType?: { readonly contentType: string; readonly body?: string };
@@ -22,43 +22,77 @@ interface BodyFaults {
   readonly emptyResult?: boolean;
   /** Streamed results are gzipped without Content-Encoding. */
   readonly gzipWithoutEncoding?: boolean;
+  readonly headerCase?: 'upper' | 'title';
+  readonly framing?: 'chunked' | 'content-length';
+  /** Content-Encoding: gzip on every body, whatever Accept-Encoding said. */
+  readonly gzip?: boolean;
+  /** Appended to the human-readable strings of JSON answers. */
+  readonly controlChars?: string;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export function bodyFaults(faults: readonly Fault[]): BodyFaults {
-  let result: {
-    -readonly [K in keyof BodyFaults]: BodyFaults[K];
-  } = { empty: false };
+  const result: Mutable<BodyFaults> = { empty: false };
   for (const f of faults) {
     switch (f.kind) {
       case 'retry-after':
-        result = { ...result, retryAfter: f };
+        result.retryAfter = f;
         break;
       case 'slow-body':
-        result = { ...result, bytesPerSecond: f.bytesPerSecond };
+        result.bytesPerSecond = f.bytesPerSecond;
         break;
       case 'cut-body':
-        result = { ...result, cutAfterBytes: f.afterBytes };
+        result.cutAfterBytes = f.afterBytes;
+        break;
+      case 'stall-body':
+        result.stallAfterBytes = f.afterBytes;
         break;
       case 'malformed-json':
-        result = { ...result, malformed: f.body === undefined ? {} : { body: f.body } };
+        result.malformed = f.body === undefined ? {} : { body: f.body };
         break;
       case 'empty-body':
-        result = { ...result, empty: true };
+        result.empty = true;
         break;
       case 'content-type':
-        result = { ...result, contentType: f };
+        result.contentType = f;
         break;
       case 'empty-result':
-        result = { ...result, emptyResult: true };
+        result.emptyResult = true;
         break;
       case 'gzip-without-encoding':
-        result = { ...result, gzipWithoutEncoding: true };
+        result.gzipWithoutEncoding = true;
+        break;
+      case 'header-case':
+        result.headerCase = f.style ?? 'upper';
+        break;
+      case 'framing':
+        result.framing = f.mode;
+        break;
+      case 'gzip':
+        result.gzip = true;
+        break;
+      case 'control-chars':
+        result.controlChars = f.text ?? CONTROL_TEXT;
         break;
       default:
         break;
     }
   }
   return result;
+}
+
+const TRANSPORT_KINDS: ReadonlySet<FaultKind> = new Set([
+  'header-case',
+  'framing',
+  'gzip',
+  'slow-body',
+  'cut-body',
+]);
+
+/** The faults that change how any answer travels (not what it says): for answers faults make up. */
+export function transportFaults(faults: readonly Fault[]): BodyFaults {
+  return bodyFaults(faults.filter((f) => TRANSPORT_KINDS.has(f.kind)));
 }
 
 /** Whether `Accept-Encoding` allows gzip (q > 0 for `gzip` or for `*` when gzip is not named). */
@@ -81,25 +115,10 @@ function malformedOf(text: string): string {
   return text.slice(0, Math.ceil(text.length / 2));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** Writes a chunk, waiting for 'drain' when the socket buffer is full. False once the connection is gone. */
-function write(res: ServerResponse, chunk: Uint8Array): Promise<boolean> {
-  if (res.destroyed || res.writableEnded) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
+async function collect(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of source) parts.push(chunk);
+  return Buffer.concat(parts);
 }
 
 export class Reply {
@@ -129,7 +148,9 @@ export class Reply {
   /** A JSON value, compact. */
   json(status: number, value: unknown): Promise<void> {
     if (!this.headers.has('content-type')) this.header('content-type', JSON_TYPE);
-    return this.send(status, Buffer.from(JSON.stringify(value)), true);
+    const shown =
+      this.faults.controlChars === undefined ? value : withControlChars(value, this.faults.controlChars);
+    return this.send(status, Buffer.from(JSON.stringify(shown)), true);
   }
 
   /** A body sent verbatim with the given content type. */
@@ -143,23 +164,29 @@ export class Reply {
     const explicit = this.faults.contentType?.body ?? this.faults.malformed?.body;
     if (explicit !== undefined) return this.send(status, Buffer.from(explicit), false);
     this.finishHeaders(status);
-    this.res.setHeader('content-length', '0');
+    if (this.faults.framing !== 'chunked') this.res.setHeader(this.name('content-length'), '0');
     this.res.end();
   }
 
   /**
-   * A large JSON body produced chunk by chunk (a datafile, a traffic download). Gzipped when
-   * the client accepts gzip (or a `gzip-without-encoding` fault hits). No Content-Length: it is
-   * not known without producing the whole body.
+   * A large body produced chunk by chunk (a datafile, a traffic download). Gzipped when the
+   * client accepts gzip (or a `gzip` or `gzip-without-encoding` fault hits). Chunked: the length
+   * is not known without producing the whole body (a `framing: content-length` fault does that,
+   * in memory).
    */
-  async stream(status: number, result: Iterable<string>, acceptsGzip: boolean): Promise<void> {
-    this.header('content-type', JSON_TYPE);
+  async stream(
+    status: number,
+    result: Iterable<string> | AsyncIterable<string>,
+    acceptsGzip: boolean,
+    contentType = JSON_TYPE,
+  ): Promise<void> {
+    this.header('content-type', contentType);
     const chunks = this.faults.emptyResult ? ['[]'] : result;
-    const gzip = acceptsGzip || this.faults.gzipWithoutEncoding === true;
+    const gzip = acceptsGzip || this.faults.gzipWithoutEncoding === true || this.faults.gzip === true;
     if (this.faults.empty || this.faults.contentType?.body !== undefined || this.faults.malformed) {
       // These replace the body: take just a little of it.
       let text = '';
-      for (const chunk of chunks) {
+      for await (const chunk of chunks) {
         text += chunk;
         if (text.length >= 4096) break;
       }
@@ -172,10 +199,8 @@ export class Reply {
       if (!this.faults.gzipWithoutEncoding) this.header('content-encoding', 'gzip');
       const input = Readable.from(asBuffers(chunks));
       const gz = createGzip({ level: zlibConstants.Z_BEST_SPEED });
-      input.on('error', (err) => gz.destroy(err));
-      // Errors reach the loop below through iteration; this only keeps a late one from crashing.
-      gz.on('error', () => {});
-      input.pipe(gz);
+      // Errors reach the loop below through iteration; the callback only keeps a late one quiet.
+      pipeline(input, gz, () => {});
       source = gz;
       cleanup = () => {
         input.destroy();
@@ -184,9 +209,16 @@ export class Reply {
     } else {
       source = asBuffers(chunks);
     }
-    this.finishHeaders(status);
     try {
-      await this.pump(source);
+      if (this.faults.framing === 'content-length') {
+        const body = await collect(source);
+        this.finishHeaders(status);
+        this.res.setHeader(this.name('content-length'), String(body.length));
+        await pump(this.res, [body], this.faults);
+        return;
+      }
+      this.finishHeaders(status);
+      await pump(this.res, source, this.faults);
     } finally {
       cleanup();
     }
@@ -199,13 +231,29 @@ export class Reply {
     else if (this.faults.malformed && isJson)
       out = Buffer.from(this.faults.malformed.body ?? malformedOf(body.toString('utf8')));
     else if (this.faults.malformed?.body !== undefined) out = Buffer.from(this.faults.malformed.body);
+    if (this.faults.gzip && out.length > 0) {
+      out = gzipSync(out);
+      this.header('content-encoding', 'gzip');
+    }
     this.finishHeaders(status);
-    this.res.setHeader('content-length', String(out.length));
-    if (this.faults.bytesPerSecond === undefined && this.faults.cutAfterBytes === undefined) {
+    const chunked = this.faults.framing === 'chunked';
+    if (!chunked) this.res.setHeader(this.name('content-length'), String(out.length));
+    const { bytesPerSecond, cutAfterBytes, stallAfterBytes } = this.faults;
+    if (
+      !chunked &&
+      bytesPerSecond === undefined &&
+      cutAfterBytes === undefined &&
+      stallAfterBytes === undefined
+    ) {
       this.res.end(out);
       return;
     }
-    await this.pump([out]);
+    // Written before end(), so Node frames it chunked when there is no Content-Length.
+    await pump(this.res, [out], this.faults);
+  }
+
+  private name(header: string): string {
+    return caseHeader(header, this.faults.headerCase);
   }
 
   private finishHeaders(status: number): void {
@@ -221,60 +269,18 @@ export class Reply {
     }
     if (this.faults.contentType) this.headers.set('content-type', this.faults.contentType.contentType);
     this.res.statusCode = status;
-    for (const [name, value] of this.headers) this.res.setHeader(name, value);
-  }
-
-  /** Sends the body with the slow/cut faults applied, respecting backpressure. */
-  private async pump(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
-    const { res } = this;
-    const cut = this.faults.cutAfterBytes;
-    const rate = this.faults.bytesPerSecond;
-    // Slow bodies go out in ~10 slices a second.
-    const slice = rate === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(rate / 10));
-    let sent = 0;
-    for await (const chunk of source) {
-      let rest: Uint8Array = chunk;
-      while (rest.length > 0) {
-        let piece = rest.length > slice ? rest.subarray(0, slice) : rest;
-        if (cut !== undefined && sent + piece.length >= cut) {
-          piece = piece.subarray(0, cut - sent);
-          await this.cutAfter(piece);
-          return;
-        }
-        if (!(await write(res, piece))) return;
-        sent += piece.length;
-        rest = rest.subarray(piece.length);
-        if (rate !== undefined) {
-          await sleep((piece.length / rate) * 1000);
-          if (res.destroyed) return;
-        }
+    if (this.faults.headerCase) {
+      // Headers set on the response before this reply (x-request-id, cache-control) too.
+      for (const name of this.res.getHeaderNames()) {
+        const value = this.res.getHeader(name);
+        this.res.removeHeader(name);
+        if (value !== undefined) this.res.setHeader(this.name(name), value);
       }
     }
-    if (cut !== undefined && sent >= cut) {
-      await this.cutAfter(new Uint8Array(0));
-      return;
-    }
-    res.end();
-  }
-
-  /** Writes the last bytes, then drops the connection mid-body. */
-  private cutAfter(last: Uint8Array): Promise<void> {
-    const { res } = this;
-    return new Promise((resolve) => {
-      const kill = () => {
-        res.socket?.destroy();
-        res.destroy();
-        resolve();
-      };
-      if (res.destroyed) return resolve();
-      if (!res.headersSent) res.flushHeaders();
-      if (last.length > 0) res.write(last, () => setImmediate(kill));
-      else if (res.socket && res.socket.writableLength > 0) res.socket.once('drain', kill);
-      else setImmediate(kill);
-    });
+    for (const [name, value] of this.headers) this.res.setHeader(this.name(name), value);
   }
 }
 
-function* asBuffers(chunks: Iterable<string>): Generator<Buffer> {
-  for (const chunk of chunks) yield Buffer.from(chunk, 'utf8');
+async function* asBuffers(chunks: Iterable<string> | AsyncIterable<string>): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) yield Buffer.from(chunk, 'utf8');
 }

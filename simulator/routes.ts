@@ -46,10 +46,11 @@ export function route(
     if (method === 'POST') return { endpoint: 'traffic-submit', org };
     return only('GET', { endpoint: 'traffic-list', org });
   }
-  const query = /^\/traffic_flows\/async_queries\/([^/]+)(\/download)?$/.exec(sub);
+  const query = /^\/traffic_flows\/async_queries\/([^/]+)(\/download|\/update_rules)?$/.exec(sub);
   if (query) {
     const id = decode(query[1]);
-    if (query[2]) return only('GET', { endpoint: 'traffic-download', org, id });
+    if (query[2] === '/download') return only('GET', { endpoint: 'traffic-download', org, id });
+    if (query[2] === '/update_rules') return only('PUT', { endpoint: 'traffic-update-rules', org, id });
     if (method === 'DELETE') return { endpoint: 'traffic-delete', org, id };
     return only('GET', { endpoint: 'traffic-poll', org, id });
   }
@@ -60,5 +61,8 @@ export function route(
       .some((t) => t.trim() === 'respond-async');
     return only('GET', { endpoint: async ? 'submit' : 'collection', org, collection: sub.slice(1) });
   }
+  // One object by its href: `/labels/3`, `/workloads/{uuid}`, `/sec_policy/draft/rule_sets/2/sec_rules/9`.
+  if (/^(\/[a-z_]+)+\/[\w-]+(\/sec_rules\/[\w-]+)?$/.test(sub))
+    return only('GET', { endpoint: 'object', org, collection: sub.slice(1) });
   return undefined;
 }

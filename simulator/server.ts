@@ -1,23 +1,18 @@
 /** The simulated PCE's front: listening, auth, rate limiting, faults, and routing to the handlers. */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
-import { OrgData } from './data';
-import type { Fault } from './fault-kinds';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Clock } from './clock';
+import { CONTROL_PREFIX, control } from './control';
+import { answer, answeringFault } from './fault-answers';
 import { FaultRegistry, isJobFault } from './faults';
 import { CollectionJobs } from './jobs';
+import { Listener } from './listener';
 import { type ResolvedOptions, resolveOptions } from './options';
 import { bodyFaults, Reply } from './reply';
 import { route } from './routes';
-import { generateServerTls } from './tls';
+import { OrgStore, type RevisionChanges } from './store';
 import { TrafficQueries } from './traffic-queries';
-import type { RecordedRequest, RunningSimulator, SimulatorOptions } from './types';
+import type { RecordedRequest, RunningSimulator, SimulatorOptions, TrafficQueryRecord } from './types';
 
 const MAX_REQUEST_BODY = 1024 * 1024;
 
@@ -57,21 +52,10 @@ function flatHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-function tokenFor(status: number): string {
-  const tokens: Record<number, string> = {
-    400: 'bad_request',
-    401: 'authentication_failed',
-    403: 'access_denied',
-    404: 'not_found',
-    406: 'invalid_uri',
-    409: 'conflict',
-    429: 'too_many_requests',
-    500: 'internal_server_error',
-    502: 'bad_gateway',
-    503: 'service_unavailable',
-    504: 'gateway_timeout',
-  };
-  return tokens[status] ?? `http_${status}`;
+/** Cuts the connection without answering (a reset). */
+function drop(res: ServerResponse): void {
+  res.socket?.destroy();
+  res.destroy();
 }
 
 /** The request body; undefined when over 1 MB, null when the upload was aborted. */
@@ -96,99 +80,104 @@ export class Simulator implements RunningSimulator {
   readonly requests: RecordedRequest[] = [];
   readonly faults: FaultRegistry;
   readonly credentials: { readonly apiKey: string; readonly apiSecret: string };
-  url = '';
-  caPem?: string;
+  readonly clock: Clock;
 
   private readonly opts: ResolvedOptions;
-  private readonly orgData = new Map<number, OrgData>();
+  private readonly store: OrgStore;
   private readonly jobs: CollectionJobs;
   private readonly traffic: TrafficQueries;
   private readonly limiter: RateLimiter;
-  private readonly sockets = new Set<Socket>();
-  /** Bytes written on connections that have closed. */
-  private closedBytes = 0;
+  private readonly listener: Listener;
   private readonly keyDigest: Buffer;
   private readonly secretDigest: Buffer;
-  private server?: Server;
 
   private constructor(options: SimulatorOptions) {
     this.opts = resolveOptions(options);
+    this.clock = new Clock(this.opts.clock);
     this.credentials = this.opts.credentials;
-    this.faults = new FaultRegistry(options.faults ?? []);
+    this.listener = new Listener(this.opts.host, this.opts.tls, (req, res) => this.onRequest(req, res));
+    this.faults = new FaultRegistry(
+      {
+        clock: this.clock,
+        startedAt: this.clock.now(),
+        setAccepting: (accepting) => this.listener.setAccepting(accepting),
+      },
+      options.faults ?? [],
+    );
     this.limiter = new RateLimiter(this.opts.rateLimitPerMinute);
     this.keyDigest = digest(this.credentials.apiKey);
     this.secretDigest = digest(this.credentials.apiSecret);
-    for (const org of this.opts.orgs)
-      this.orgData.set(org, new OrgData(org, this.opts.seed, this.opts.dataset));
-    const ctx = { opts: this.opts, orgData: this.orgData, url: () => this.url };
+    this.store = new OrgStore(
+      this.opts.orgs,
+      this.opts.seed,
+      this.opts.dataset,
+      this.opts.revision,
+      this.clock.now(),
+    );
+    const ctx = {
+      opts: this.opts,
+      orgData: this.store.current,
+      dataAt: (org: number, revision: number) => this.store.at(org, revision),
+      url: () => this.url,
+      now: () => this.clock.now(),
+    };
     this.jobs = new CollectionJobs(ctx);
     this.traffic = new TrafficQueries(ctx);
   }
 
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
     const sim = new Simulator(options);
-    await sim.listen();
+    await sim.listener.start(sim.opts.port);
+    // Faults given in the options may have a window that is already open (a refused listener).
+    await sim.listener.setAccepting(!sim.faults.refusing());
     return sim;
   }
 
-  private async listen(): Promise<void> {
-    const handler = (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((err: unknown) => {
-        // A bug in the simulator: answer 500 like a PCE would, if still possible.
-        if (!res.headersSent && !res.destroyed) {
-          res.statusCode = 500;
-          res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify([{ token: 'internal_server_error', message: String(err) }]));
-        } else res.destroy();
-      });
-    };
-    let server: Server;
-    if (this.opts.tls) {
-      const tls = await generateServerTls();
-      this.caPem = tls.caPem;
-      server = createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, handler) as unknown as Server;
-    } else {
-      server = createHttpServer(handler);
-    }
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => {
-        this.sockets.delete(socket);
-        this.closedBytes += socket.bytesWritten;
-      });
+  get url(): string {
+    return this.listener.url;
+  }
+
+  get caPem(): string | undefined {
+    return this.listener.caPem;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.handle(req, res).catch((err: unknown) => {
+      // A bug in the simulator: answer 500 like a PCE would, if still possible.
+      if (!res.headersSent && !res.destroyed) {
+        res.statusCode = 500;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify([{ token: 'internal_server_error', message: String(err) }]));
+      } else res.destroy();
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    const { port } = server.address() as AddressInfo;
-    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
-    this.url = `${this.opts.tls ? 'https' : 'http'}://${host}:${port}`;
+  }
+
+  trafficQueries(): readonly TrafficQueryRecord[] {
+    return this.traffic.records();
   }
 
   bytesSent(): number {
-    let total = this.closedBytes;
-    for (const socket of this.sockets) total += socket.bytesWritten;
-    return total;
+    return this.listener.bytesSent();
+  }
+
+  get revision(): number {
+    return this.store.revision;
+  }
+
+  setRevision(revision: number): void {
+    this.store.set(revision, this.clock.now());
+  }
+
+  changes(from: number, to: number, org = this.opts.orgs[0] ?? 1): RevisionChanges {
+    return this.store.changes(from, to, org);
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await closed;
+    this.clock.close();
+    await this.listener.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const now = Date.now();
-    const url = new URL(req.url ?? '/', 'http://pce.invalid');
+  private record(req: IncomingMessage, res: ServerResponse, url: URL, now: number): RecordedRequest {
     const record: RecordedRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
@@ -204,6 +193,13 @@ export class Simulator implements RunningSimulator {
     };
     res.once('finish', onDone);
     res.once('close', onDone);
+    return record;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const now = this.clock.now();
+    const url = new URL(req.url ?? '/', 'http://pce.invalid');
+    const record = this.record(req, res, url, now);
     res.setHeader('x-request-id', randomUUID());
     res.setHeader('cache-control', 'no-cache');
 
@@ -213,11 +209,24 @@ export class Simulator implements RunningSimulator {
     if (body === undefined) return plain.error(413, 'request_too_large', 'Request body larger than 1 MB');
     if (body) record.body = body;
 
+    if (url.pathname.startsWith(CONTROL_PREFIX)) {
+      if (!this.authenticated(req.headers.authorization))
+        return plain.error(401, 'authentication_failed', 'Authentication failed: invalid API key or secret');
+      const org = this.opts.orgs[0] ?? 1;
+      return control(plain, record.method, url.pathname, body, this.store, (r) => this.setRevision(r), org);
+    }
+
     const found = route(req.method ?? 'GET', url.pathname, record.headers.prefer);
     if (found === undefined) return plain.error(404, 'not_found', `Not found: ${url.pathname}`);
     if (found === 'method')
       return plain.error(405, 'method_not_allowed', `${req.method} not allowed on ${url.pathname}`);
     record.endpoint = found.endpoint;
+
+    // The front end: a PCE that is down or refusing answers before it looks at credentials.
+    const front = this.faults.take(found.endpoint, 'front');
+    if (front.some((f) => f.kind === 'refuse')) return drop(res);
+    const frontAnswer = answeringFault(front);
+    if (frontAnswer) return answer(res, frontAnswer, front);
 
     if (!this.authenticated(req.headers.authorization))
       return plain.error(401, 'authentication_failed', 'Authentication failed: invalid API key or secret');
@@ -230,23 +239,19 @@ export class Simulator implements RunningSimulator {
         `API rate limit of ${this.opts.rateLimitPerMinute} requests per minute exceeded; retry in ${wait} s`,
       );
     }
-    if (found.org !== undefined && !this.orgData.has(found.org))
+    if (found.org !== undefined && !this.store.current.has(found.org))
       return plain.error(403, 'access_denied', `Not authorized to access org ${found.org}`);
 
-    const hits = this.faults.take(found.endpoint);
-    if (hits.some((f) => f.kind === 'reset')) {
-      res.socket?.destroy();
-      res.destroy();
-      return;
-    }
+    const hits = this.faults.take(found.endpoint, 'app');
+    if (hits.some((f) => f.kind === 'reset')) return drop(res);
     for (const f of hits) if (f.kind === 'delay') await new Promise((r) => setTimeout(r, f.ms).unref());
     if (res.destroyed) return;
-    const respond = hits.find((f) => f.kind === 'respond');
-    if (respond) return this.respondFault(res, respond);
+    const made = answeringFault(hits);
+    if (made) return answer(res, made, hits);
 
     const reply = new Reply(res, bodyFaults(hits));
     const jobFaults = hits.filter(isJobFault);
-    const data = found.org === undefined ? undefined : this.orgData.get(found.org);
+    const data = found.org === undefined ? undefined : this.store.current.get(found.org);
     const org = found.org ?? 0;
     const id = found.id ?? '';
     switch (found.endpoint) {
@@ -278,8 +283,15 @@ export class Simulator implements RunningSimulator {
         return this.traffic.list(reply, org);
       case 'traffic-download':
         return this.traffic.download(reply, req, org, id);
+      case 'traffic-update-rules':
+        return this.traffic.updateRules(reply, org, id);
       case 'traffic-delete':
         return this.traffic.delete(reply, org, id);
+      case 'object': {
+        const object = data?.object(found.collection ?? '', this.clock.now());
+        if (object) return reply.json(200, object);
+        return reply.error(404, 'not_found', `Object /orgs/${org}/${found.collection ?? ''} not found`);
+      }
       case 'other':
         return this.other(reply, url.pathname);
       default:
@@ -299,21 +311,6 @@ export class Simulator implements RunningSimulator {
     return keyOk && secretOk;
   }
 
-  private respondFault(res: ServerResponse, f: Extract<Fault, { kind: 'respond' }>): Promise<void> {
-    const reply = new Reply(res, bodyFaults([]));
-    for (const [name, value] of Object.entries(f.headers ?? {})) reply.header(name, value);
-    if (f.retryAfter !== undefined) reply.header('retry-after', String(f.retryAfter));
-    const contentType = Object.entries(f.headers ?? {}).find(
-      ([n]) => n.toLowerCase() === 'content-type',
-    )?.[1];
-    if (f.body !== undefined) {
-      if (typeof f.body === 'string') return reply.raw(f.status, f.body, contentType ?? 'application/json');
-      return reply.json(f.status, f.body);
-    }
-    if (f.status >= 400) return reply.error(f.status, tokenFor(f.status), `Simulated ${f.status} response`);
-    return reply.empty(f.status);
-  }
-
   /** `/health` and `/product_version`. */
   private other(reply: Reply, path: string): Promise<void> {
     if (path.endsWith('/product_version'))
@@ -330,7 +327,7 @@ export class Simulator implements RunningSimulator {
         type: 'snc',
         fqdn: 'pce.corp.example.com',
         available_seconds: 31_536_000,
-        generated_at: new Date().toISOString(),
+        generated_at: new Date(this.clock.now()).toISOString(),
         nodes: [{ hostname: 'pce-core0', type: 'core0', status: 'normal' }],
       },
     ]);

@@ -1,6 +1,17 @@
-/** Services (well-known ports with their processes), and the ports traffic flows use. */
+/**
+ * Services (well-known ports with their processes), and the ports traffic flows use. A
+ * revision gives a few of them another port, removes a few and adds a few.
+ */
 import { type CollectionSpec, containsCi, type OrgBasis, type PceObject, parseIntParam } from './basis';
-import { type PolicyVersion, policyHref, policyMeta } from './policy';
+import {
+  numericId,
+  type PolicyVersion,
+  policyHref,
+  policyMeta,
+  type Revised,
+  revisedSpec,
+  revisedTimes,
+} from './policy';
 
 /** Well-known services: name, ports ([port, proto] or [port, proto, toPort]) and a process. */
 const SERVICES: readonly (readonly [string, readonly (readonly number[])[], string | null])[] = [
@@ -83,16 +94,38 @@ function servicePorts(i: number): PceObject[] {
 /** `sec_policy/{pversion}/services`: service 0 is All Services, then the well-known ones, then app ports. */
 export function servicesCollection(basis: OrgBasis, pversion: PolicyVersion): CollectionSpec {
   const salt = 0x5e2;
+  const build = (i: number): Revised => {
+    const known = SERVICES[i - 1];
+    const edited = basis.view.edit('services', i);
+    const last = edited || basis.view.plan('services').addedIn(i);
+    const ports = servicePorts(i);
+    if (edited !== 0) ports.push({ port: 20_000 + edited, proto: 6 });
+    return {
+      object: {
+        href: policyHref(basis, pversion, 'services', i + 1),
+        ...revisedTimes(basis, 'services', i, last, policyMeta(basis, salt, i, pversion)),
+        name: serviceName(i),
+        description: edited === 0 ? null : `Updated in revision ${edited}`,
+        description_url: null,
+        process_name: known?.[2] ?? null,
+        service_ports: ports,
+        external_data_set: null,
+        external_data_reference: null,
+      },
+      last,
+    };
+  };
+  const portsOf = (i: number) => build(i).object.service_ports as PceObject[];
   return {
     path: `sec_policy/${pversion}/services`,
-    size: basis.sizes.services,
+    ...revisedSpec(basis, 'services', build, numericId),
     filters: {
       name: (value) => (i) => containsCi(serviceName(i), value),
       port: (value) => {
         const port = parseIntParam(value, 'port');
         if (typeof port === 'string') return port;
         return (i) =>
-          servicePorts(i).some((p) => {
+          portsOf(i).some((p) => {
             const from = typeof p.port === 'number' ? p.port : undefined;
             const to = typeof p.to_port === 'number' ? p.to_port : from;
             return from !== undefined && to !== undefined && port >= from && port <= to;
@@ -101,22 +134,8 @@ export function servicesCollection(basis: OrgBasis, pversion: PolicyVersion): Co
       proto: (value) => {
         const proto = parseIntParam(value, 'proto');
         if (typeof proto === 'string') return proto;
-        return (i) => servicePorts(i).some((p) => p.proto === proto);
+        return (i) => portsOf(i).some((p) => p.proto === proto);
       },
-    },
-    object: (i) => {
-      const known = SERVICES[i - 1];
-      return {
-        href: policyHref(basis, pversion, 'services', i + 1),
-        ...policyMeta(basis, salt, i, pversion),
-        name: serviceName(i),
-        description: null,
-        description_url: null,
-        process_name: known?.[2] ?? null,
-        service_ports: servicePorts(i),
-        external_data_set: null,
-        external_data_reference: null,
-      };
     },
   };
 }

@@ -1,10 +1,11 @@
 import { Readable } from 'node:stream';
+import type { WorkflowState } from '../../lambdas/contracts/state';
 import type { PollSettings } from '../../lambdas/export/env';
 import type { ExportLogger } from '../../lambdas/export/logger';
 import { pollExport } from '../../lambdas/export/poll-job';
-import type { WorkflowState } from '../../lambdas/export/state';
 import { submitExport } from '../../lambdas/export/submit-job';
-import type { PceClient, PollResult } from '../../lambdas/pce/types';
+import type { PceClient } from '../../lambdas/pce/client';
+import type { AsyncJobApi, PollResult } from '../../lambdas/pce/jobs';
 
 /*
  * A discrete-time run of the real Submit and Poll logic (submitExport, pollExport and therefore
@@ -47,7 +48,7 @@ export async function simulatePolls(options: PollSimOptions): Promise<PollSimRes
   const now = () => new Date(start + clock * 1000);
   const jobHref = '/orgs/1/jobs/bench-job';
   const retryAfterSeconds = options.retryAfterSeconds;
-  const client: PceClient = {
+  const jobs: AsyncJobApi<unknown> = {
     async submit() {
       return { jobHref, retryAfterSeconds };
     },
@@ -56,12 +57,12 @@ export async function simulatePolls(options: PollSimOptions): Promise<PollSimRes
         ? { status: 'done', resultHref: '/orgs/1/datafiles/bench-file', retryAfterSeconds }
         : { status: clock < options.jobSeconds * 0.2 ? 'pending' : 'running', retryAfterSeconds };
     },
-    async openDatafile() {
+    async open() {
       return { body: Readable.from([]) };
     },
-    async deleteJob() {},
-    async close() {},
+    async delete() {},
   };
+  const client: PceClient = { collections: jobs, traffic: jobs, async close() {} };
   const poll = options.poll ?? POLL_SETTINGS;
   const connect = async () => client;
   let state: WorkflowState = await submitExport(

@@ -14,10 +14,9 @@
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { OutputFormat } from '../../lambdas/contracts/input';
 import { copyToS3 } from '../../lambdas/export/copy';
-import type { OutputFormat } from '../../lambdas/export/state';
-import { createPceClient } from '../../lambdas/pce/client';
-import type { PceClient } from '../../lambdas/pce/types';
+import { createPceClient, type PceClient } from '../../lambdas/pce/client';
 import { serve } from '../lib/ipc';
 import { cpuDelta, cpuSeconds, peakRssBytes, RssSampler } from '../lib/process-stats';
 
@@ -69,9 +68,9 @@ function s3Client(endpoint: string): S3Client {
 
 /** Submits an export of all workloads and waits until the datafile is ready. */
 async function finishedJob(client: PceClient): Promise<{ jobHref: string; resultHref: string }> {
-  const { jobHref } = await client.submit('/workloads');
+  const { jobHref } = await client.collections.submit({ path: '/workloads' });
   for (;;) {
-    const result = await client.poll(jobHref);
+    const result = await client.collections.poll(jobHref);
     if (result.status === 'done' && result.resultHref) return { jobHref, resultHref: result.resultHref };
     if (result.status === 'failed') throw new Error(`job failed: ${result.message ?? ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -125,7 +124,7 @@ async function measure(request: TransferRequest): Promise<TransferResult> {
   let objectCount: number | undefined;
 
   if (mode === 'download') {
-    const datafile = await need(pce, 'pce').openDatafile(need(resultHref, 'a job'));
+    const datafile = await need(pce, 'pce').collections.open(need(resultHref, 'a job'));
     for await (const chunk of datafile.body as AsyncIterable<Buffer>) sourceBytes += chunk.length;
   } else if (mode === 'upload') {
     const total = need(request.bytes, 'bytes');
@@ -140,7 +139,7 @@ async function measure(request: TransferRequest): Promise<TransferResult> {
     sourceBytes = total;
     storedBytes = total;
   } else if (mode === 'copy') {
-    const datafile = await need(pce, 'pce').openDatafile(need(resultHref, 'a job'));
+    const datafile = await need(pce, 'pce').collections.open(need(resultHref, 'a job'));
     const copied = await copyToS3({
       s3: need(s3, 's3'),
       source: datafile.body,
@@ -157,7 +156,7 @@ async function measure(request: TransferRequest): Promise<TransferResult> {
     storedBytes = copied.bytes;
     objectCount = copied.objectCount;
   } else {
-    const datafile = await need(pce, 'pce').openDatafile(need(resultHref, 'a job'));
+    const datafile = await need(pce, 'pce').collections.open(need(resultHref, 'a job'));
     const chunks: Buffer[] = [];
     for await (const chunk of datafile.body as AsyncIterable<Buffer>) {
       chunks.push(chunk);
@@ -175,7 +174,7 @@ async function measure(request: TransferRequest): Promise<TransferResult> {
   const cpu = cpuDelta(cpuBefore, cpuSeconds());
   const sampledPeakRssBytes = sampler.stop();
   if (s3 && mode !== 'download') await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-  if (job && pce) await pce.deleteJob(job.jobHref).catch(() => {});
+  if (job && pce) await pce.collections.delete(job.jobHref).catch(() => {});
   await pce?.close();
   s3?.destroy();
   return {

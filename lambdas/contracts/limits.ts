@@ -21,3 +21,52 @@ export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
 /** EventBridge: entries in one PutEvents request. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
+
+/** Step Functions: the longest a Standard execution may run (one year), whatever TimeoutSeconds says. */
+export const MAX_STANDARD_EXECUTION_SECONDS = 365 * 24 * 60 * 60;
+
+/** Step Functions: a Task state without TimeoutSeconds waits this long (the ASL default). */
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
+
+/** Step Functions: child workflow executions a Distributed Map runs at the same time at most. */
+export const MAX_DISTRIBUTED_MAP_CONCURRENCY = 10_000;
+
+/** S3: a key is at most 1,024 bytes; the prefix leaves room for the export's own part of it. */
+export const MAX_KEY_PREFIX_LENGTH = 512;
+
+/** S3: user metadata is capped at 2 KB in all; the query is the only value that can grow. */
+export const MAX_QUERY_METADATA_LENGTH = 1024;
+
+/*
+ * Limits the workflow sets itself, each to stay below one of AWS's or the PCE's.
+ */
+
+/** Longest a job may be waited for; keeps the poll loop far below the execution history limit. */
+export const MAX_WAIT_SECONDS_LIMIT = 86_400;
+
+/** Members per snapshot: keeps the Map's result (one small output per member) far below 256 KB. */
+export const MAX_SNAPSHOT_MEMBERS = 50;
+
+/** PCE: the most rows one Explorer traffic query returns. */
+export const MAX_TRAFFIC_RESULTS = 200_000;
+
+/** Query parameters of one collection export. */
+export const MAX_QUERY_PARAMETERS = 32;
+
+/** Actors in one include or exclude list of a traffic filter. */
+export const MAX_TRAFFIC_ACTORS = 64;
+
+/** Actors in all of a traffic query's filters: keeps the query, which travels in state, small. */
+export const MAX_TOTAL_TRAFFIC_ACTORS = 200;
+
+/** The longest relative traffic range accepted; older flows are beyond any PCE's retention anyway. */
+export const MAX_TRAFFIC_SINCE_SECONDS = 366 * 86_400;
+
+/** PCE: the longest Explorer query name. */
+export const MAX_TRAFFIC_QUERY_NAME_LENGTH = 255;
+
+/**
+ * The configured exports travel in a function's environment; the other variables need a few
+ * hundred bytes of the 4 KB.
+ */
+export const MAX_CONFIGURED_EXPORTS_BYTES = MAX_LAMBDA_ENVIRONMENT_BYTES - 1024;

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ExportStorageError, isExportError, PceUnavailable } from '../pce/errors';
+import { isExportError } from '../contracts/errors';
+import type { OutputFormat } from '../contracts/input';
+import { PceUnavailable } from '../pce/errors';
+import { ExportStorageError } from './errors';
 import { JsonArrayTransform } from './json-array';
 import { describeError, type ExportLogger } from './logger';
-import type { OutputFormat } from './state';
 
 /*
  * The streaming copy from the PCE datafile into S3:
@@ -24,7 +26,7 @@ import type { OutputFormat } from './state';
  * ExportStorageError with the S3 error as its cause.
  */
 
-export const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
+const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
 
 export interface CopyToS3Options {
   readonly s3: S3Client;
@@ -80,6 +82,16 @@ class DigestTap extends Transform {
 
 type Origin = 'source' | 'stream' | 'upload';
 
+/** The source's chunks; its own error is noted before it travels down the pipeline. */
+async function* readNoting(source: Readable, note: (error: unknown) => void): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of source) yield chunk as Buffer;
+  } catch (error) {
+    note(error);
+    throw error;
+  }
+}
+
 export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
   const { s3, source, bucket, key, logger } = options;
   const every = options.progressEveryBytes ?? PROGRESS_EVERY_BYTES;
@@ -108,8 +120,6 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
       origin = where;
       firstError = error;
     };
-  source.on('error', noteFailure('source'));
-  for (const stage of [...stages, tap]) stage.on('error', noteFailure('stream'));
 
   const upload = new Upload({
     client: s3,
@@ -125,9 +135,22 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
     leavePartsOnError: true,
   });
 
-  const streamed = pipeline([source, ...stages, tap]).then(
+  // One pipeline: an error of any stage destroys the others. The source is read through a
+  // generator that notes its own errors first, so a body cut off mid-stream is told apart from
+  // a stage that rejected what it read.
+  const streamed = pipeline([
+    Readable.from(readNoting(source, noteFailure('source')), { objectMode: false }),
+    ...stages,
+    tap,
+  ]).then(
     () => undefined,
-    (error: unknown) => error ?? new Error('stream failed'),
+    (error: unknown) => {
+      const reported = error ?? new Error('stream failed');
+      noteFailure('stream')(reported);
+      // The generator stops reading at its next chunk; the connection is released now.
+      if (!source.destroyed) source.destroy();
+      return reported;
+    },
   );
   const uploaded = upload.done().then(
     (output) => ({ etag: output.ETag }),

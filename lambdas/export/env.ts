@@ -1,7 +1,7 @@
-import { ExportConfigError } from '../pce/errors';
-import { isLoopbackHost } from '../pce/loopback';
+import { ExportConfigError } from '../contracts/errors';
+import type { ExportInput } from '../contracts/input';
+import { BUCKET_NAME, keyPrefixIssue, pceUrlIssue } from '../contracts/patterns';
 import type { RetryAfterBounds } from '../pce/types';
-import type { ExportInput } from './input';
 
 /*
  * Configuration comes from the Lambda environment and is read on every invocation (cheap, and
@@ -39,9 +39,6 @@ export interface StorageSettings {
 }
 
 const MIB = 1024 * 1024;
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-// Characters S3 documents as safe in keys.
-const PREFIX = /^[A-Za-z0-9!_.*'()=/-]*$/;
 
 function raw(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -69,36 +66,11 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return parsed;
 }
 
-/** `PCE_URL`: `https://host[:port]` (or http on loopback), optionally ending in `/api/v2`; no credentials, query or fragment. */
-export function parsePceUrl(value: string, name = 'PCE_URL'): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ExportConfigError(
-      `Environment variable ${name} is not a URL (expected https://pce.example.com:8443)`,
-    );
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ExportConfigError(
-      `Environment variable ${name} must use https (plain http is accepted only for a PCE on the loopback interface)`,
-    );
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new ExportConfigError(
-      `Environment variable ${name} must not carry credentials; they belong in the secret`,
-    );
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw new ExportConfigError(`Environment variable ${name} must not have a query or fragment`);
-  }
-  const path = url.pathname.replace(/\/+$/, '').replace(/\/api\/v2$/, '');
-  if (path !== '') {
-    throw new ExportConfigError(
-      `Environment variable ${name} must be the PCE's base URL, without a path other than /api/v2`,
-    );
-  }
-  return url.origin;
+/** `PCE_URL`: the PCE origin, by the rule every floor applies (`pceUrlIssue`). */
+function parsePceUrl(value: string, name = 'PCE_URL'): string {
+  const issue = pceUrlIssue(value);
+  if (issue !== undefined) throw new ExportConfigError(`Environment variable ${name} ${issue}`);
+  return new URL(value).origin;
 }
 
 export function readPceSettings(env: Env = process.env): PceSettings {
@@ -137,16 +109,16 @@ export function readPollSettings(env: Env = process.env): PollSettings {
   };
 }
 
-/** `EXPORT_PREFIX` normalised: no leading `/`, and a trailing `/` unless empty. */
+/**
+ * `EXPORT_PREFIX` normalised (no leading `/`, a trailing `/` unless empty), then held to the key
+ * prefix rule the deploy configuration and the IAM scoping use (`keyPrefixIssue`).
+ */
 export function normalisePrefix(value: string | undefined, name = 'EXPORT_PREFIX'): string {
   const trimmed = (value ?? '').trim().replace(/^\/+/, '');
-  if (trimmed === '') return '';
-  if (!PREFIX.test(trimmed) || trimmed.split('/').some((segment) => segment === '.' || segment === '..')) {
-    throw new ExportConfigError(
-      `Environment variable ${name} may hold only letters, digits and !_.*'()=/- and no "." or ".." segments`,
-    );
-  }
-  return trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
+  const prefix = trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
+  const issue = keyPrefixIssue(prefix);
+  if (issue !== undefined) throw new ExportConfigError(`Environment variable ${name} ${issue}`);
+  return prefix;
 }
 
 export function readStorageSettings(env: Env = process.env): StorageSettings {

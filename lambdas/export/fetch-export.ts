@@ -1,8 +1,11 @@
-import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ExportConfigError, ExportStorageError, isExportError } from '../pce/errors';
-import type { PceClient } from '../pce/types';
+import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ExportConfigError } from '../contracts/errors';
+import type { ExportOutput } from '../contracts/output';
+import type { WorkflowState } from '../contracts/state';
+import type { PceClient } from '../pce/client';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
+import { kindOf } from './kinds';
 import {
   buildManifest,
   contentTypeFor,
@@ -16,11 +19,11 @@ import {
   snapshotObjectKey,
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
-import type { ExportOutput, WorkflowState } from './state';
-import { openTrafficResult, type TrafficResultOptions, trafficApi } from './traffic-result';
+import { putJson, storage } from './storage';
+import type { TrafficResultOptions } from './traffic-result';
 
 /** CopyObject copies at most 5 GiB in one request. */
-export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 
 export interface FetchDeps {
   readonly connect: () => Promise<PceClient>;
@@ -82,11 +85,12 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   const log = deps.logger;
 
   const client = await deps.connect();
-  const traffic = request.kind === 'traffic' ? trafficApi(client) : undefined;
-  const datafile = traffic
-    ? await openTrafficResult(traffic, job.resultHref, { ...deps.emptyTrafficResult, logger: log })
-    : await client.openDatafile(job.resultHref);
-  log.info(traffic ? 'Opened traffic query download' : 'Opened datafile', {
+  const kind = kindOf(request);
+  const datafile = await kind.open(client, job.resultHref, {
+    logger: log,
+    ...(deps.emptyTrafficResult === undefined ? {} : { emptyTrafficResult: deps.emptyTrafficResult }),
+  });
+  log.info(kind.messages.opened, {
     resultHref: job.resultHref,
     contentLength: datafile.contentLength,
     key,
@@ -149,7 +153,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     executionName: execution.name,
     requestedAt: job.requestedAt,
     completedAt,
-    ...(request.traffic ? { kind: 'traffic' as const, traffic: request.traffic } : {}),
+    ...(request.traffic ? { traffic: request.traffic } : {}),
   });
   if (snapshotFolder === undefined) {
     await putJson(deps.s3, bucket, manifestKey, manifest);
@@ -158,8 +162,8 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   }
 
   try {
-    await (traffic ? traffic.delete(job.href) : client.deleteJob(job.href));
-    log.info(traffic ? 'Deleted PCE traffic query' : 'Deleted PCE job');
+    await kind.jobs(client).delete(job.href);
+    log.info(kind.messages.deleted);
   } catch (error) {
     log.warn('Deleting the PCE job failed; it stays on the PCE until it expires', {
       error: describeError(error),
@@ -200,28 +204,4 @@ function encodeKey(key: string): string {
     .split('/')
     .map((segment) => encodeURIComponent(segment).replaceAll('%3D', '='))
     .join('/');
-}
-
-async function putJson(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {
-  await storage(bucket, key, 'writing', () =>
-    s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(body, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    ),
-  );
-}
-
-async function storage<T>(bucket: string, key: string, action: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    if (isExportError(error)) throw error;
-    throw new ExportStorageError(`S3 failed ${action} s3://${bucket}/${key}: ${describeError(error)}`, {
-      cause: error,
-    });
-  }
 }

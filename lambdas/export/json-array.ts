@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import type { OutputFormat } from '../contracts/input';
 import { PceProtocolError } from '../pce/errors';
-import type { OutputFormat } from './state';
 
 /*
  * A byte-level scanner for one top-level JSON array, fed in arbitrary chunks. It never holds

@@ -1,7 +1,9 @@
-import { ExportConfigError } from '../pce/errors';
+import { ExportConfigError } from '../contracts/errors';
+import type { OutputFormat } from '../contracts/input';
+import { MAX_QUERY_METADATA_LENGTH } from '../contracts/limits';
+import type { ExportRequest } from '../contracts/state';
+import type { TrafficRequest } from '../contracts/traffic';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
-import type { ExportRequest, OutputFormat } from './state';
-import type { TrafficRequest } from './traffic-query';
 
 /*
  * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):
@@ -18,10 +20,7 @@ import type { TrafficRequest } from './traffic-query';
  *   {prefix}snapshots/{snapshotName}/latest.json
  */
 
-/** S3 caps user metadata at 2 KB in total; the query is the only value that can grow. */
-export const MAX_QUERY_METADATA_LENGTH = 1024;
-
-export function extensionFor(format: OutputFormat, gzip: boolean): string {
+function extensionFor(format: OutputFormat, gzip: boolean): string {
   return `${format === 'raw' ? 'json' : 'ndjson'}${gzip ? '.gz' : ''}`;
 }
 
@@ -37,7 +36,7 @@ export function contentTypeFor(format: OutputFormat): string {
 }
 
 /** Execution names end up in keys; anything outside a safe set becomes `_`. */
-export function safeKeySegment(value: string): string {
+function safeKeySegment(value: string): string {
   return (
     value
       .replace(/[^A-Za-z0-9_.-]/g, '_')

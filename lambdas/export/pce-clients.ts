@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { PceClient } from '../pce/client';
 import { createPceClient } from '../pce/client';
-import type { PceClient, PceClientOptions, PceConnection } from '../pce/types';
+import type { PceClientOptions, PceConnection } from '../pce/types';
 import type { PceSettings } from './env';
 import type { ExportLogger } from './logger';
 import { readPceConnection } from './secret';

@@ -1,9 +1,9 @@
+import type { JobState, WorkflowState } from '../contracts/state';
+import type { PceClient } from '../pce/client';
 import { PceProtocolError } from '../pce/errors';
-import type { PceClient } from '../pce/types';
 import type { PollSettings } from './env';
+import { kindOf } from './kinds';
 import type { ExportLogger } from './logger';
-import type { JobState, WorkflowState } from './state';
-import { trafficApi } from './traffic-result';
 import { nextWaitSeconds } from './workflow';
 
 export interface PollDeps {
@@ -22,8 +22,9 @@ export interface PollDeps {
 export async function pollExport(state: WorkflowState, deps: PollDeps): Promise<WorkflowState> {
   const { job } = state;
   const client = await deps.connect();
-  const traffic = state.export.kind === 'traffic';
-  const result = traffic ? await trafficApi(client).poll(job.href) : await client.poll(job.href);
+  const kind = kindOf(state.export);
+  const { noun } = kind;
+  const result = await kind.jobs(client).poll(job.href);
   const now = (deps.now ?? (() => new Date()))();
   const polls = job.polls + 1;
   const deadline = Date.parse(job.deadline);
@@ -43,12 +44,11 @@ export async function pollExport(state: WorkflowState, deps: PollDeps): Promise<
 
   let message: string | undefined;
   if (result.status === 'failed') {
-    message = `PCE ${traffic ? 'traffic query' : 'job'} ${job.href} failed: ${result.message?.trim() || 'the PCE gave no reason'}`;
+    message = `PCE ${noun} ${job.href} failed: ${result.message?.trim() || 'the PCE gave no reason'}`;
   } else if (timedOut) {
-    const what = traffic ? 'traffic query' : 'job';
     message = pastDeadline
-      ? `PCE ${what} ${job.href} did not finish within ${state.export.maxWaitSeconds} seconds (status ${result.status} after ${polls} polls)`
-      : `PCE ${what} ${job.href} did not finish within ${deps.poll.maxPolls} polls (status ${result.status} after ${elapsedSeconds} seconds)`;
+      ? `PCE ${noun} ${job.href} did not finish within ${state.export.maxWaitSeconds} seconds (status ${result.status} after ${polls} polls)`
+      : `PCE ${noun} ${job.href} did not finish within ${deps.poll.maxPolls} polls (status ${result.status} after ${elapsedSeconds} seconds)`;
   }
 
   const waitSeconds = nextWaitSeconds({

@@ -1,7 +1,7 @@
 import { GetParameterError, TransformParameterError } from '@aws-lambda-powertools/parameters';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
-import { ExportConfigError } from '../pce/errors';
+import { ExportConfigError } from '../contracts/errors';
 import type { PceConnection } from '../pce/types';
 import type { PceSettings } from './env';
 

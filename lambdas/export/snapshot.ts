@@ -1,14 +1,24 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { ExportConfigError, ExportStorageError, isExportError } from '../pce/errors';
+import { ExportConfigError } from '../contracts/errors';
+import {
+  type ExportInput,
+  exportNameSchema,
+  type SnapshotMember,
+  snapshotInputSchema,
+  snapshotMemberSchema,
+} from '../contracts/input';
+import { MAX_SNAPSHOT_MEMBERS } from '../contracts/limits';
+import type { SnapshotObject, SnapshotOutput } from '../contracts/output';
+import { exportOutputSchema } from '../contracts/output';
+import type { ExecutionRef } from '../contracts/state';
+import { executionSchema } from '../contracts/state';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import type { Env, StorageSettings } from './env';
-import { describeIssues, type ExportInput, exportInputSchema, resolveExportRequest } from './input';
+import { describeIssues, resolveExportRequest } from './input';
 import { s3Uri, snapshotFolderKey, snapshotLatestKey, snapshotManifestKey } from './layout';
-import { describeError, type ExportLogger } from './logger';
-import { exportOutputSchema } from './output';
-import type { ExecutionRef, SnapshotObject, SnapshotOutput } from './state';
-import { executionSchema } from './workflow';
+import type { ExportLogger } from './logger';
+import { putJson } from './storage';
 
 /*
  * Snapshot mode: one execution exports several collections into one dated folder with one
@@ -19,31 +29,6 @@ import { executionSchema } from './workflow';
  * are written only after every member's object is complete; a failed member fails the
  * execution before this step runs, so a folder without manifest.json is an incomplete run.
  */
-
-/** Members per snapshot: keeps the Map's result (one small output per member) far below 256 KB. */
-export const MAX_SNAPSHOT_MEMBERS = 50;
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const NAME_MESSAGE = 'letters, digits, "_" and "-", at most 64, starting with a letter or digit';
-
-/** A member: the name of a configured export, or an export input as a single execution takes it. */
-export const snapshotMemberSchema = z.union([z.string().regex(NAME, NAME_MESSAGE), exportInputSchema]);
-
-export const snapshotInputSchema = z
-  .object({
-    snapshot: z
-      .object({
-        /** Names the folder; a configured snapshot of that name supplies `exports`. */
-        name: z.string().regex(NAME, NAME_MESSAGE),
-        /** Default: the configured snapshot's exports. */
-        exports: z.array(snapshotMemberSchema).min(1).max(MAX_SNAPSHOT_MEMBERS).optional(),
-      })
-      .strict(),
-  })
-  .strict();
-
-export type SnapshotInput = z.input<typeof snapshotInputSchema>;
-export type SnapshotMember = z.input<typeof snapshotMemberSchema>;
 
 /** What PlanSnapshot puts in the state, for the Map and for WriteSnapshotManifest. */
 export interface SnapshotPlan {
@@ -146,7 +131,7 @@ export interface CompleteDeps {
 }
 
 const planSchema = z.object({
-  name: z.string().regex(NAME, NAME_MESSAGE),
+  name: exportNameSchema,
   folder: z.string().min(1).max(1024),
   manifestKey: z.string().min(1).max(1024),
   members: z.array(z.unknown()).min(1).max(MAX_SNAPSHOT_MEMBERS),
@@ -256,7 +241,7 @@ function parseExecutionRef(value: unknown): ExecutionRef {
 export function readConfiguredSnapshots(env: Env = process.env): Record<string, SnapshotMember[]> {
   const value = env.PCE_SNAPSHOTS?.trim();
   if (value === undefined || value === '') return {};
-  const parsed = z.record(z.string().regex(NAME), z.array(snapshotMemberSchema)).safeParse(safeJson(value));
+  const parsed = z.record(exportNameSchema, z.array(snapshotMemberSchema)).safeParse(safeJson(value));
   if (!parsed.success) {
     throw new ExportConfigError(
       `Environment variable PCE_SNAPSHOTS must be a JSON object of snapshot name → list of exports: ${describeIssues(parsed.error, 'PCE_SNAPSHOTS')}`,
@@ -270,23 +255,5 @@ function safeJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-async function putJson(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {
-  try {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(body, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    );
-  } catch (error) {
-    if (isExportError(error)) throw error;
-    throw new ExportStorageError(`S3 failed writing s3://${bucket}/${key}: ${describeError(error)}`, {
-      cause: error,
-    });
   }
 }

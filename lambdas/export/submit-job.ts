@@ -1,10 +1,10 @@
-import type { PceClient } from '../pce/types';
+import type { ExportInput } from '../contracts/input';
+import type { ExportRequest, SubmitEvent, WorkflowState } from '../contracts/state';
+import type { PceClient } from '../pce/client';
 import type { PollSettings } from './env';
-import { type ExportInput, resolveExportRequest } from './input';
+import { resolveExportRequest } from './input';
+import { kindOf } from './kinds';
 import type { ExportLogger } from './logger';
-import type { ExportRequest, SubmitEvent, WorkflowState } from './state';
-import { trafficQueryBody } from './traffic-query';
-import { trafficApi } from './traffic-result';
 import { nextWaitSeconds, parseExecution } from './workflow';
 
 export interface SubmitDeps {
@@ -29,21 +29,15 @@ export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promis
   const request = resolveExportRequest(event.input ?? {}, deps.configuredExports, {
     now: new Date(execution.startTime),
   });
-  const trafficBody =
-    request.traffic === undefined
-      ? undefined
-      : trafficQueryBody(request.traffic, {
-          exportName: request.name,
-          executionName: execution.name,
-          orgId: deps.orgId,
-        });
+  const kind = kindOf(request);
+  const job = kind.prepare(request, {
+    exportName: request.name,
+    executionName: execution.name,
+    orgId: deps.orgId,
+  });
   deps.onRequest?.(request, execution);
 
-  const client = await deps.connect();
-  const submitted =
-    trafficBody === undefined
-      ? await client.submit(request.path, request.query)
-      : await trafficApi(client).submit(trafficBody);
+  const submitted = await job.submit(await deps.connect());
   const requestedAt = (deps.now ?? (() => new Date()))();
   const deadline = new Date(requestedAt.getTime() + request.maxWaitSeconds * 1000);
   const waitSeconds = nextWaitSeconds({
@@ -52,11 +46,9 @@ export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promis
     maxIntervalSeconds: deps.poll.maxIntervalSeconds,
     secondsToDeadline: request.maxWaitSeconds,
   });
-  deps.logger.info(trafficBody ? 'Submitted PCE traffic query' : 'Submitted PCE async job', {
+  deps.logger.info(kind.messages.submitted, {
     jobHref: submitted.jobHref,
-    path: request.path,
-    query: request.query,
-    ...(request.traffic ? { traffic: request.traffic } : {}),
+    ...job.logged,
     retryAfterSeconds: submitted.retryAfterSeconds,
     waitSeconds,
     deadline: deadline.toISOString(),

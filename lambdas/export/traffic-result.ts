@@ -1,21 +1,12 @@
-import { PassThrough, type Readable } from 'node:stream';
-import { ExportConfigError } from '../pce/errors';
-import type { Datafile, PceClient, PceTrafficApi } from '../pce/types';
+import { Readable } from 'node:stream';
+import type { AsyncJobApi, Datafile } from '../pce/jobs';
 import type { ExportLogger } from './logger';
 
 /** How often a completed query that serves an empty result is downloaded again. */
-export const DEFAULT_EMPTY_RESULT_REFETCHES = 3;
-export const DEFAULT_EMPTY_RESULT_DELAY_MS = 2_000;
+const DEFAULT_EMPTY_RESULT_REFETCHES = 3;
+const DEFAULT_EMPTY_RESULT_DELAY_MS = 2_000;
 /** Leading whitespace looked through before a body counts as data; JSON arrays start at once. */
 const MAX_PEEK_BYTES = 64 * 1024;
-
-/** The client's traffic API; a client without one cannot run a traffic export. */
-export function trafficApi(client: PceClient): PceTrafficApi {
-  if (client.traffic === undefined) {
-    throw new ExportConfigError('The PCE client in use does not support traffic queries');
-  }
-  return client.traffic;
-}
 
 export type BodyShape = 'data' | 'empty-array' | 'blank';
 
@@ -25,62 +16,49 @@ export type BodyShape = 'data' | 'empty-array' | 'blank';
  * array, or something the JSON scanner will reject). `body` replays the bytes looked at and
  * then the rest; destroying it destroys `source`. An error of `source` before the answer rejects.
  */
-export function peekJsonArray(source: Readable): Promise<{ shape: BodyShape; body: Readable }> {
-  return new Promise((resolve, reject) => {
-    const seen: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-
-    const finish = (shape: BodyShape, ended: boolean) => {
-      settled = true;
-      source.off('data', onData);
-      source.off('end', onEnd);
-      source.off('error', onError);
-      const body = new PassThrough();
-      body.write(Buffer.concat(seen));
-      source.on('error', (error) => body.destroy(error));
-      body.on('close', () => {
-        if (!source.destroyed) source.destroy();
-      });
-      if (ended) body.end();
-      else source.pipe(body);
-      resolve({ shape, body });
-    };
-    const classify = (ended: boolean): BodyShape | undefined => {
-      const bytes = Buffer.concat(seen);
-      let i = 0;
-      const skipSpace = () => {
-        while (i < bytes.length && isSpace(bytes[i])) i++;
-      };
-      skipSpace();
-      if (i === bytes.length) return ended ? 'blank' : undefined;
-      if (bytes[i] !== 0x5b) return 'data';
-      i++;
-      skipSpace();
-      if (i === bytes.length) return ended ? 'data' : undefined;
-      return bytes[i] === 0x5d ? 'empty-array' : 'data';
-    };
-    const onData = (chunk: Buffer) => {
-      seen.push(chunk);
-      size += chunk.length;
-      const shape = classify(false) ?? (size > MAX_PEEK_BYTES ? 'data' : undefined);
-      if (shape === undefined) return;
-      // pipe() resumes the source once it is attached.
-      source.pause();
-      finish(shape, false);
-    };
-    const onEnd = () => {
-      if (!settled) finish(classify(true) ?? 'data', true);
-    };
-    const onError = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      reject(error);
-    };
-    source.on('data', onData);
-    source.on('end', onEnd);
-    source.on('error', onError);
+export async function peekJsonArray(source: Readable): Promise<{ shape: BodyShape; body: Readable }> {
+  const iterator: AsyncIterator<Buffer> = source[Symbol.asyncIterator]();
+  const seen: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  let shape: BodyShape | undefined;
+  while (shape === undefined) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      shape = classify(Buffer.concat(seen), true) ?? 'data';
+      break;
+    }
+    seen.push(next.value);
+    size += next.value.length;
+    shape = classify(Buffer.concat(seen), false) ?? (size > MAX_PEEK_BYTES ? 'data' : undefined);
+  }
+  async function* replayed(): AsyncGenerator<Buffer> {
+    const head = Buffer.concat(seen);
+    if (head.length > 0) yield head;
+    if (ended) return;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  const body = Readable.from(replayed(), { objectMode: false });
+  body.once('close', () => {
+    if (!source.destroyed) source.destroy();
   });
+  return { shape, body };
+}
+
+/** The shape of the bytes seen so far; undefined while they do not tell yet. */
+function classify(bytes: Buffer, ended: boolean): BodyShape | undefined {
+  let i = 0;
+  const skipSpace = () => {
+    while (i < bytes.length && isSpace(bytes[i])) i++;
+  };
+  skipSpace();
+  if (i === bytes.length) return ended ? 'blank' : undefined;
+  if (bytes[i] !== 0x5b) return 'data';
+  i++;
+  skipSpace();
+  if (i === bytes.length) return ended ? 'data' : undefined;
+  return bytes[i] === 0x5d ? 'empty-array' : 'data';
 }
 
 function isSpace(byte: number | undefined): boolean {
@@ -102,7 +80,7 @@ export interface TrafficResultOptions {
  * with `delayMs` between, before it is accepted as it is. `downloads` counts the downloads made.
  */
 export async function openTrafficResult(
-  traffic: PceTrafficApi,
+  traffic: Pick<AsyncJobApi<unknown>, 'open'>,
   downloadHref: string,
   options: TrafficResultOptions,
 ): Promise<Datafile & { readonly downloads: number }> {
@@ -110,7 +88,7 @@ export async function openTrafficResult(
   const delayMs = options.delayMs ?? DEFAULT_EMPTY_RESULT_DELAY_MS;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   for (let downloads = 1; ; downloads++) {
-    const download = await traffic.openDownload(downloadHref);
+    const download = await traffic.open(downloadHref);
     const { shape, body } = await peekJsonArray(download.body);
     if (shape === 'data') return { ...download, body, downloads };
     if (downloads > refetches) {

@@ -1,8 +1,13 @@
-import { z } from 'zod';
-import { ExportConfigError } from '../pce/errors';
-import { COLLECTION_PATH, describeIssues, MAX_WAIT_SECONDS_LIMIT, QUERY_KEY, QUERY_VALUE } from './input';
-import type { WorkflowState } from './state';
-import { trafficRequestSchema } from './traffic-query';
+import { ExportConfigError } from '../contracts/errors';
+import {
+  type ExecutionRef,
+  executionSchema,
+  JOB_HREFS,
+  type WorkflowState,
+  workflowStateSchema,
+} from '../contracts/state';
+import { describeIssues } from './input';
+import { kindOf } from './kinds';
 
 /*
  * The state that passes between Submit, Poll and Fetch comes back to the Lambdas from the state
@@ -10,74 +15,6 @@ import { trafficRequestSchema } from './traffic-query';
  * on another org, a path with `..`, a non-ISO deadline) fails with ExportConfigError before
  * anything is sent to the PCE.
  */
-
-const EXPORT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
-export const JOB_HREF = /^\/orgs\/([0-9]+)\/jobs\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-export const DATAFILE_HREF = /^\/orgs\/([0-9]+)\/datafiles\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-export const TRAFFIC_QUERY_HREF =
-  /^\/orgs\/([0-9]+)\/traffic_flows\/async_queries\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-export const TRAFFIC_DOWNLOAD_HREF =
-  /^\/orgs\/([0-9]+)\/traffic_flows\/async_queries\/[A-Za-z0-9][A-Za-z0-9_-]{0,127}\/download$/;
-
-const isoTime = z
-  .string()
-  .max(64)
-  .refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), {
-    message: 'must be an ISO 8601 time',
-  });
-
-export const executionSchema = z.object({
-  name: z.string().min(1).max(256),
-  startTime: isoTime,
-  /** Set on the members of a snapshot run (see snapshot.ts). */
-  snapshot: z.string().regex(EXPORT_NAME, 'letters, digits, "_" and "-", at most 64').optional(),
-});
-
-export const exportRequestSchema = z.object({
-  kind: z.enum(['collection', 'traffic']).optional(),
-  name: z.string().regex(EXPORT_NAME, 'letters, digits, "_" and "-", at most 64'),
-  path: z
-    .string()
-    .max(256)
-    .regex(COLLECTION_PATH, 'must be an org-relative collection path such as "/workloads"'),
-  query: z.record(
-    z.string().regex(QUERY_KEY, 'query keys are letters, digits, "_", "." and "[]"'),
-    z
-      .string()
-      .regex(QUERY_VALUE, 'must not contain control characters, "?" or "#"')
-      .refine((v) => !v.split('/').includes('..'), { message: 'must not contain ".." path traversal' }),
-  ),
-  format: z.enum(['raw', 'ndjson']),
-  gzip: z.boolean(),
-  maxWaitSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS_LIMIT),
-  traffic: trafficRequestSchema.optional(),
-});
-
-export const jobStateSchema = z.object({
-  href: z.string().refine((v) => JOB_HREF.test(v) || TRAFFIC_QUERY_HREF.test(v), {
-    message: 'must be a job href /orgs/{org}/jobs/{id} or a traffic query href',
-  }),
-  status: z.enum(['pending', 'running', 'done', 'failed']),
-  polls: z.number().int().min(0).max(1_000_000),
-  waitSeconds: z.number().int().min(1),
-  retryAfterSeconds: z.number().min(0),
-  requestedAt: isoTime,
-  deadline: isoTime,
-  timedOut: z.boolean(),
-  resultHref: z
-    .string()
-    .refine((v) => DATAFILE_HREF.test(v) || TRAFFIC_DOWNLOAD_HREF.test(v), {
-      message: 'must be a datafile href /orgs/{org}/datafiles/{id} or a traffic query download href',
-    })
-    .optional(),
-  message: z.string().max(4096).optional(),
-});
-
-export const workflowStateSchema = z.object({
-  export: exportRequestSchema,
-  execution: executionSchema,
-  job: jobStateSchema,
-});
 
 /**
  * Parses the workflow state a state machine passed in. Unknown keys are dropped; the hrefs must
@@ -88,21 +25,20 @@ export function parseWorkflowState(value: unknown, orgId: number): WorkflowState
   if (!parsed.success)
     throw new ExportConfigError(`Invalid workflow state: ${describeIssues(parsed.error, 'state')}`);
   const state = parsed.data;
-  const traffic = state.export.kind === 'traffic';
-  if (traffic !== (state.export.traffic !== undefined)) {
+  // A kind that takes a traffic query carries it in the state, and only such a kind does.
+  const takesTraffic = kindOf(state.export).fields.includes('traffic');
+  if (takesTraffic !== (state.export.traffic !== undefined)) {
     throw new ExportConfigError(
-      `Invalid workflow state: state.export.traffic ${traffic ? 'is missing for a traffic export' : 'belongs to a traffic export only'}`,
+      `Invalid workflow state: state.export.traffic ${takesTraffic ? 'is missing for a traffic export' : 'belongs to a traffic export only'}`,
     );
   }
-  const hrefShapes = traffic
-    ? ([TRAFFIC_QUERY_HREF, TRAFFIC_DOWNLOAD_HREF, 'a traffic query'] as const)
-    : ([JOB_HREF, DATAFILE_HREF, 'a collection job'] as const);
+  const hrefs = JOB_HREFS[state.export.kind ?? 'collection'];
   if (
-    !hrefShapes[0].test(state.job.href) ||
-    (state.job.resultHref !== undefined && !hrefShapes[1].test(state.job.resultHref))
+    !hrefs.job.test(state.job.href) ||
+    (state.job.resultHref !== undefined && !hrefs.result.test(state.job.resultHref))
   ) {
     throw new ExportConfigError(
-      `Invalid workflow state: state.job does not hold the hrefs of ${hrefShapes[2]}, as state.export.kind requires`,
+      `Invalid workflow state: state.job does not hold the hrefs of ${hrefs.what}, as state.export.kind requires`,
     );
   }
   for (const [field, href] of [
@@ -121,7 +57,7 @@ export function parseWorkflowState(value: unknown, orgId: number): WorkflowState
 }
 
 /** Parses the `execution` object the state machine adds to Submit's event. */
-export function parseExecution(value: unknown): WorkflowState['execution'] {
+export function parseExecution(value: unknown): ExecutionRef {
   const parsed = executionSchema.safeParse(value);
   if (!parsed.success)
     throw new ExportConfigError(`Invalid event: ${describeIssues(parsed.error, 'execution')}`);

@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import type { Context } from 'aws-lambda';
+import { ExportConfigError } from '../contracts/errors';
+import type { SnapshotOutput } from '../contracts/output';
 import { readConfiguredExports, readStorageSettings } from '../export/env';
-import { createLogger, startInvocation } from '../export/logger';
 import {
   type CompleteEvent,
   completeSnapshot,
@@ -10,10 +10,8 @@ import {
   readConfiguredSnapshots,
   type SnapshotPlan,
 } from '../export/snapshot';
-import type { SnapshotOutput } from '../export/state';
-import { ExportConfigError } from '../pce/errors';
+import { appendKeys, lambdaHandler, logger } from './powertools';
 
-const logger = createLogger();
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.
 const s3 = new S3Client({});
 
@@ -26,12 +24,10 @@ export type SnapshotEvent = ({ step: 'plan' } & PlanEvent) | ({ step: 'complete'
  * - `complete`: `{snapshot, results, execution}` → the execution output, after writing the
  *   snapshot's manifest and latest.json.
  */
-export async function handler(
-  event: SnapshotEvent,
-  context?: Context,
-): Promise<{ snapshot: SnapshotPlan } | SnapshotOutput> {
-  startInvocation(logger, { executionName: executionNameOf(event) }, context);
-  try {
+export const handler = lambdaHandler(
+  'Snapshot step',
+  async (event: SnapshotEvent): Promise<{ snapshot: SnapshotPlan } | SnapshotOutput> => {
+    appendKeys({ executionName: executionNameOf(event) });
     const storage = readStorageSettings();
     switch (event?.step) {
       case 'plan': {
@@ -40,7 +36,7 @@ export async function handler(
           configuredSnapshots: readConfiguredSnapshots(),
           prefix: storage.prefix,
         });
-        logger.appendKeys({ snapshot: plan.snapshot.name });
+        appendKeys({ snapshot: plan.snapshot.name });
         logger.info('Planned snapshot', {
           folder: plan.snapshot.folder,
           exports: plan.snapshot.members.length,
@@ -59,11 +55,8 @@ export async function handler(
       default:
         throw new ExportConfigError('Invalid event: step must be "plan" or "complete"');
     }
-  } catch (error) {
-    logger.error('Snapshot step failed', error as Error);
-    throw error;
-  }
-}
+  },
+);
 
 function executionNameOf(event: unknown): string | undefined {
   const name = (event as { execution?: { name?: unknown } } | null)?.execution?.name;

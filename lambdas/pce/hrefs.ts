@@ -1,4 +1,6 @@
-import { ExportConfigError, PceProtocolError } from './errors';
+import { ExportConfigError } from '../contracts/errors';
+import { API_PREFIX, COLLECTION_PATH, HREF_ID, pceUrlIssue, TRAFFIC_QUERIES } from '../contracts/patterns';
+import { PceProtocolError } from './errors';
 
 /**
  * Href handling for one org of one PCE. The hrefs the PCE hands out (`Location`, `result.href`)
@@ -8,7 +10,6 @@ import { ExportConfigError, PceProtocolError } from './errors';
  * request is sent to it.
  */
 
-export const API_PREFIX = '/api/v2';
 export type HrefKind = 'jobs' | 'datafiles' | 'traffic_flows/async_queries';
 
 /** What each kind of href is called in messages. */
@@ -26,13 +27,11 @@ export interface PceBase {
 }
 
 const MAX_HREF_LENGTH = 2048;
-const ID = /^[A-Za-z0-9-]{1,64}$/;
 /** Printable ASCII without space: anything else (whitespace, controls, non-ASCII) has no place in an href. */
 const PRINTABLE = /^[\x21-\x7e]+$/;
 const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
-const COLLECTION_SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$/;
 
-/** Validates the configured PCE URL and org id; anything off is an ExportConfigError. */
+/** Validates the configured PCE URL (`pceUrlIssue`) and org id; anything off is an ExportConfigError. */
 export function parsePceBase(baseUrl: unknown, orgId: unknown): PceBase {
   if (typeof orgId !== 'number' || !Number.isSafeInteger(orgId) || orgId < 1) {
     throw new ExportConfigError('The PCE org id must be a positive integer');
@@ -40,30 +39,9 @@ export function parsePceBase(baseUrl: unknown, orgId: unknown): PceBase {
   if (typeof baseUrl !== 'string' || baseUrl.trim() === '') {
     throw new ExportConfigError('The PCE URL is missing; give it as https://<pce-host>:<port>');
   }
-  let url: URL;
-  try {
-    url = new URL(baseUrl.trim());
-  } catch (cause) {
-    throw new ExportConfigError('The PCE URL is not a valid URL; give it as https://<pce-host>:<port>', {
-      cause,
-    });
-  }
-  if (url.username !== '' || url.password !== '') {
-    // Not echoed: whatever is in the user info may be a credential.
-    throw new ExportConfigError('The PCE URL must not contain user info; credentials belong in the secret');
-  }
-  const shown = `${url.origin}${url.pathname}`;
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ExportConfigError(`The PCE URL ${shown} must use https (or http for a local simulator)`);
-  }
-  if (url.search !== '' || url.hash !== '' || /[?#]/.test(baseUrl)) {
-    throw new ExportConfigError(`The PCE URL ${shown} must not have a query or fragment`);
-  }
-  if (url.pathname !== '/') {
-    const hint = url.pathname.replace(/\/+$/, '') === API_PREFIX ? ` (leave out ${API_PREFIX})` : '';
-    throw new ExportConfigError(`The PCE URL ${shown} must not have a path${hint}; give it as ${url.origin}`);
-  }
-  return { origin: url.origin, orgId };
+  const issue = pceUrlIssue(baseUrl);
+  if (issue !== undefined) throw new ExportConfigError(`The PCE URL ${issue}`);
+  return { origin: new URL(baseUrl.trim()).origin, orgId };
 }
 
 /** The absolute URL of an org-relative href (`/orgs/1/jobs/x` → `https://host/api/v2/orgs/1/jobs/x`). */
@@ -81,19 +59,13 @@ export function collectionRequest(
   path: unknown,
   query: Readonly<Record<string, string>> = {},
 ): { href: string; url: string } {
-  if (typeof path !== 'string' || path.length > 512 || !path.startsWith('/')) {
-    throw new ExportConfigError('The collection path must be an org-relative path such as "/workloads"');
-  }
-  const segments = path.slice(1).split('/');
-  if (!segments.every((segment) => COLLECTION_SEGMENT.test(segment))) {
-    throw new ExportConfigError(
-      `The collection path ${JSON.stringify(truncate(path, 100))} must be an org-relative path such as "/workloads"`,
-    );
-  }
-  if (segments[0] === 'orgs') {
-    throw new ExportConfigError(
-      `The collection path ${JSON.stringify(truncate(path, 100))} is relative to the org: use "/workloads", not "/orgs/${base.orgId}/workloads"`,
-    );
+  if (typeof path !== 'string' || path.length > 512 || !COLLECTION_PATH.test(path)) {
+    const shown = typeof path === 'string' ? ` ${JSON.stringify(truncate(path, 100))}` : '';
+    const hint =
+      typeof path === 'string' && /^\/orgs(?:\/|$)/.test(path)
+        ? ` is relative to the org: use "/workloads", not "/orgs/${base.orgId}/workloads"`
+        : ' must be an org-relative path such as "/workloads"';
+    throw new ExportConfigError(`The collection path${shown}${hint}`);
   }
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
@@ -156,14 +128,14 @@ export function resolveHref(base: PceBase, raw: unknown, kind: HrefKind, source:
   if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) path = path.slice(API_PREFIX.length);
   // Traffic queries live two segments deep (`traffic_flows/async_queries`); jobs and datafiles one.
   const match =
-    kind === 'traffic_flows/async_queries'
+    kind === TRAFFIC_QUERIES
       ? /^\/orgs\/([^/]+)\/([^/]+\/[^/]+)\/([^/]+)$/.exec(path)
       : /^\/orgs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
   if (!match) return reject(`${shown} is not of the form ${expected}`);
   const [, org, collection, id] = match;
   if (org !== String(base.orgId)) reject(`${shown} names another org than ${base.orgId}`);
   if (collection !== kind) reject(`${shown} is not a ${what} href`);
-  if (id === undefined || !ID.test(id)) reject(`${shown} has an invalid ${what} id`);
+  if (id === undefined || !HREF_ID.test(id)) reject(`${shown} has an invalid ${what} id`);
   return `/orgs/${base.orgId}/${kind}/${id}`;
 }
 

@@ -2,17 +2,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { ExportConfigError, type ExportError, isExportError } from '../contracts/errors';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
-import {
-  ExportConfigError,
-  type ExportError,
-  isExportError,
-  PceAuthError,
-  PceProtocolError,
-  PceRateLimited,
-  PceRequestError,
-  PceUnavailable,
-} from './errors';
+import { PceAuthError, PceProtocolError, PceRateLimited, PceRequestError, PceUnavailable } from './errors';
 
 /** HTTP plumbing shared by the PCE client: headers, bounded body reads, status and transport error mapping. */
 
@@ -192,7 +184,7 @@ export function errorForStatus(ctx: StatusErrorContext): ExportError {
 }
 
 /** Certificate verification failures: fixed by configuration, never by retrying. */
-export const TLS_TRUST_ERROR_CODES: ReadonlySet<string> = new Set([
+const TLS_TRUST_ERROR_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -242,7 +234,7 @@ const TRANSPORT_DESCRIPTIONS: Readonly<Record<string, string>> = {
 };
 
 /** The codes in an error and its cause chain (and an AggregateError's errors), outermost first. */
-export function errorCodes(error: unknown): string[] {
+function errorCodes(error: unknown): string[] {
   const codes: string[] = [];
   const seen = new Set<unknown>();
   const visit = (value: unknown, depth: number): void => {

@@ -1,4 +1,4 @@
-import { ExportConfigError } from './errors';
+import { ExportConfigError } from '../contracts/errors';
 import type { RetryAfterBounds } from './types';
 
 export const DEFAULT_RETRY_AFTER_BOUNDS: RetryAfterBounds = Object.freeze({
@@ -32,7 +32,7 @@ export function resolveRetryAfterBounds(partial: Partial<RetryAfterBounds> = {})
 }
 
 /** Clamps seconds into [minSeconds, maxSeconds]. */
-export function clampSeconds(seconds: number, bounds: RetryAfterBounds): number {
+function clampSeconds(seconds: number, bounds: RetryAfterBounds): number {
   return Math.min(bounds.maxSeconds, Math.max(bounds.minSeconds, seconds));
 }
 

@@ -58,7 +58,7 @@ const MISTAKES: readonly Mistake[] = [
   {
     what: 'the API prefix in --pce-url',
     args: ['run', '--pce-url', 'https://pce.example.com:8443/api/v2', '--org', '1', '--path', '/labels'],
-    says: '--pce-url must be the PCE origin only, without a path, query or fragment: use --pce-url https://pce.example.com:8443',
+    says: '--pce-url must be the PCE origin only: leave out /api/v2 and give "https://pce.example.com:8443"',
   },
   {
     what: 'credentials in --pce-url',

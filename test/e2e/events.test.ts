@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportOutput } from '../../lambdas/export/state';
+import type { ExportOutput } from '../../lambdas/contracts/output';
 import { localExecutionArn, type RunOutcome } from '../../local/runner';
 import { fault } from '../../simulator/index';
 import { type Harness, startHarness, succeeded } from './harness';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportOutput } from '../../lambdas/export/state';
+import type { ExportOutput } from '../../lambdas/contracts/output';
 import { fault } from '../../simulator/index';
 import { BUCKET, failed, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
 

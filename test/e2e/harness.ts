@@ -82,14 +82,14 @@ export async function startHarness(options: SimulatorOptions = {}): Promise<Harn
     async datafile(path, query = {}) {
       const client = createPceClient({ ...pce, baseUrl: pce.url });
       try {
-        const { jobHref } = await client.submit(path, query);
+        const { jobHref } = await client.collections.submit({ path: path, query: query });
         for (let i = 0; i < 50; i++) {
-          const job = await client.poll(jobHref);
+          const job = await client.collections.poll(jobHref);
           if (job.status === 'done' && job.resultHref) {
-            const file = await client.openDatafile(job.resultHref);
+            const file = await client.collections.open(job.resultHref);
             const chunks: Buffer[] = [];
             for await (const chunk of file.body) chunks.push(chunk as Buffer);
-            await client.deleteJob(jobHref);
+            await client.collections.delete(jobHref);
             return Buffer.concat(chunks);
           }
           await new Promise((resolve) => setTimeout(resolve, 200));

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -14,8 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  *   - PCE_API_KEY / PCE_API_SECRET are the simulator's (an `export` of them is left out);
  *   - `$ cat FILE` followed by the file's content writes FILE;
  *   - `find DIR -type f | sort` lists the files the README shows, and must list exactly those;
- *   - `simulate --port N` listens on a free port instead, prints what the README shows and is
- *     the PCE of the other blocks;
+ *   - the README's first `simulate --port N` listens on a free port instead, prints what the
+ *     README shows and is the PCE of the other blocks; another `simulate` (with its faults, say)
+ *     is started the same way and is the PCE of the next block that calls the command line ("in
+ *     another shell"), with the key the README shows it taking from PCE_API_KEY;
+ *   - a path under /tmp is one under the block's own directory, and a simulator's CA file
+ *     (`/tmp/pce-simulator-…/ca.pem`) that of the simulator the block runs against;
  *   - `npm ci` and `npm test` are what CI runs anyway; anything else fails the test, so that a
  *     new kind of command in the README is noticed.
  * The JSON line shown for a command (its last line starting with "{") is compared field by
@@ -145,15 +150,26 @@ function runnableOf(block: Block, scripts: Readonly<Record<string, string>>): Ru
   return runsCli ? { block, steps } : undefined;
 }
 
+/** A progress line on stderr: `[   5.6s] Execution succeeded`. */
+const PROGRESS_LINE = /^\[ *\d+\.\ds\] /;
+/** Progress lines that a faster or a slower machine prints more or fewer of: waits and samples. */
+const MACHINE_PACED = /^\[ *\d+\.\ds\] (Poll \d+: job (pending|running); next poll|Fetch: .* so far$)/;
+
 /** A regular expression for a value the README shows, with what varies from run to run left open. */
 function shownPattern(shown: string): RegExp {
+  // In a progress line, every number (a time, a poll count, a size) depends on the machine.
+  const progress = PROGRESS_LINE.test(shown);
   const varying: [RegExp, string][] = [
     [/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, '[0-9a-f-]{36}'],
     [/^[0-9a-f]{8}-…/, '[0-9a-f-]{36}'],
     [/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/, '\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z'],
     [/^\d{4}-\d{2}-\d{2}/, '\\d{4}-\\d{2}-\\d{2}'],
     [/^\d{6}Z_/, '\\d{6}Z_'],
+    [/^pce-simulator-[A-Za-z0-9]{6}/, 'pce-simulator-[A-Za-z0-9]{6}'],
+    [/^\[ *\d+\.\ds\]/, '\\[ *\\d+\\.\\ds\\]'],
+    [/^127\.0\.0\.1:\d+/, '127\\.0\\.0\\.1:\\d+'],
     [/^…/, '.*?'],
+    ...(progress ? ([[/^\d+(\.\d+)?/, '\\d+(?:\\.\\d+)?']] as [RegExp, string][]) : []),
   ];
   let source = '';
   for (let rest = shown; rest.length > 0; ) {
@@ -201,15 +217,28 @@ interface Simulator {
   readonly exited: Promise<number | null>;
 }
 
-async function startSimulate(args: readonly string[], cwd: string): Promise<Simulator> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: withoutCredentials() });
+/** The key the README shows a simulator taking from PCE_API_KEY, if it shows one. */
+function keyFromEnvironment(shown: readonly string[]): string | undefined {
+  for (const line of shown) {
+    const key = /^ {2}api key: +(\S+) \(from PCE_API_KEY/.exec(line)?.[1];
+    if (key) return key;
+  }
+  return undefined;
+}
+
+async function startSimulate(args: readonly string[], cwd: string, apiKey?: string): Promise<Simulator> {
+  const credentials = apiKey ? { PCE_API_KEY: apiKey, PCE_API_SECRET: randomUUID() } : {};
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...withoutCredentials(), ...credentials },
+  });
   let stdout = '';
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
   const ready = await new Promise<Simulator['ready']>((done, fail) => {
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');
       const line = stdout.split('\n').find((text) => text.startsWith('{"event":"ready"'));
-      if (line) done(JSON.parse(line) as Simulator['ready']);
+      if (line) done({ apiSecret: credentials.PCE_API_SECRET, ...JSON.parse(line) } as Simulator['ready']);
     });
     child.on('exit', (code) =>
       fail(new Error(`simulate ${args.join(' ')} exited with ${code} before it was ready`)),
@@ -250,9 +279,42 @@ async function listFiles(root: string, dir: string): Promise<string[]> {
 
 /** What running a block's steps found, one entry per step. */
 type StepResult =
-  | { readonly step: Step & { kind: 'cli' }; readonly outcome: Outcome; readonly expected: readonly string[] }
+  | {
+      readonly step: Step & { kind: 'cli' };
+      readonly outcome: Outcome;
+      readonly expected: readonly string[];
+      /** For a `simulate` step: the simulator it started. */
+      readonly started?: Simulator;
+    }
   | { readonly step: Step & { kind: 'find' }; readonly files: readonly string[] }
   | { readonly step: Step & { kind: 'file' } };
+
+/** Whether every line `listed` matches a line of `actual`, in the order listed (others may come between). */
+function listedInOrder(actual: readonly string[], listed: readonly string[]): boolean {
+  let from = 0;
+  for (const shown of listed) {
+    const pattern = shownPattern(shown);
+    const at = actual.findIndex((line, i) => i >= from && pattern.test(line));
+    if (at < 0) return false;
+    from = at + 1;
+  }
+  return true;
+}
+
+/** A CA file the README shows a `simulate --tls` writing. */
+const SIMULATOR_CA = /^\/tmp\/pce-simulator-[^/]+\/ca\.pem$/;
+
+/**
+ * Whether `actual` reads as the lines `shown`: each shown line matches one actual line
+ * (`shownPattern`), and a shown line that is only `…` stands for any number of lines.
+ */
+function linesMatch(actual: readonly string[], shown: readonly string[]): boolean {
+  const [first, ...rest] = shown;
+  if (first === undefined) return actual.length === 0;
+  if (first === '…') return actual.some((_, i) => linesMatch(actual.slice(i), rest)) || linesMatch([], rest);
+  const [line, ...others] = actual;
+  return line !== undefined && shownPattern(first).test(line) && linesMatch(others, rest);
+}
 
 const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
 const scripts = (
@@ -291,10 +353,8 @@ describe('the README', () => {
     const simulateStep = readmeSimulate?.steps.find(isSimulate);
     if (!readmeSimulate || simulateStep?.kind !== 'cli')
       throw new Error('the README shows no simulate command');
-    const port = simulateStep.args.indexOf('--port');
-    const args = simulateStep.args.map((arg, i) => (i === port + 1 ? '0' : arg));
     [plain, tls] = await Promise.all([
-      startSimulate(args, work),
+      startSimulate(onFreePort(simulateStep.args), work),
       startSimulate(['simulate', '--tls', '--port', '0'], work),
     ]);
     simulators.push(plain, tls);
@@ -302,18 +362,34 @@ describe('the README', () => {
       {
         step: simulateStep,
         outcome: { code: 0, stdout: plain.stdout(), stderr: '' },
-        expected: onPlain(simulateStep.shown),
+        expected: onHost(simulateStep.shown, plain),
+        started: plain,
       },
     ]);
 
+    // A block that starts a simulator of its own goes with the next block, which runs against it.
     const others = runnables.filter((runnable) => runnable !== readmeSimulate);
-    const queue = [...others];
+    const queue: Runnable[][] = [];
+    for (let i = 0; i < others.length; i++) {
+      const runnable = others[i] as Runnable;
+      const next = others[i + 1];
+      if (runnable.steps.some(isSimulate) && next && !next.steps.some(isSimulate)) {
+        queue.push([runnable, next]);
+        i++;
+      } else queue.push([runnable]);
+    }
     const worker = async () => {
-      for (let runnable = queue.shift(); runnable; runnable = queue.shift())
-        results.set(
-          runnable,
-          await runBlock(runnable, await mkdtemp(join(work, `line-${runnable.block.line}-`))),
-        );
+      for (let group = queue.shift(); group; group = queue.shift()) {
+        let pce: Simulator | undefined;
+        for (const runnable of group) {
+          const cwd = await mkdtemp(join(work, `line-${runnable.block.line}-`));
+          const found = await runBlock(runnable, cwd, pce);
+          results.set(runnable, found);
+          pce = found
+            .flatMap((result) => ('started' in result && result.started ? [result.started] : []))
+            .at(-1);
+        }
+      }
     };
     await Promise.all([worker(), worker(), worker()]);
   }, 300_000);
@@ -325,34 +401,59 @@ describe('the README', () => {
   });
 
   /** Lines the README shows for the simulator on port 18443, for the one the test started. */
-  function onPlain(lines: readonly string[]): string[] {
-    return lines.map((line) => line.replaceAll(`127.0.0.1:${README_PORT}`, new URL(plain.ready.url).host));
+  function onHost(lines: readonly string[], simulator: Simulator): string[] {
+    const host = new URL(simulator.ready.url).host;
+    return lines.map((line) => line.replaceAll(`127.0.0.1:${README_PORT}`, host));
   }
 
-  async function runBlock(runnable: Runnable, cwd: string): Promise<StepResult[]> {
+  function onFreePort(args: readonly string[]): string[] {
+    const port = args.indexOf('--port');
+    return args.map((arg, i) => (port >= 0 && i === port + 1 ? '0' : arg));
+  }
+
+  /** A path the README shows, as the block's run uses it: see the rules at the top. */
+  function localPath(arg: string, cwd: string, pce: Simulator): string {
+    if (SIMULATOR_CA.test(arg)) return pce.ready.caFile ?? arg;
+    return arg.startsWith('/tmp/') ? join(cwd, arg) : arg;
+  }
+
+  async function runBlock(runnable: Runnable, cwd: string, own?: Simulator): Promise<StepResult[]> {
     const found: StepResult[] = [];
     for (const step of runnable.steps) {
       if (step.kind === 'file') {
-        await mkdir(dirname(join(cwd, step.name)), { recursive: true });
-        await writeFile(join(cwd, step.name), step.content);
+        const file = join(cwd, step.name);
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, step.content);
         found.push({ step });
       } else if (step.kind === 'find') {
         found.push({ step, files: await listFiles(cwd, step.dir) });
+      } else if (isSimulate(step)) {
+        const args = onFreePort(step.args).map((arg) => (arg.startsWith('/tmp/') ? join(cwd, arg) : arg));
+        const started = await startSimulate(args, cwd, keyFromEnvironment(step.shown));
+        simulators.push(started);
+        const stdout = started.stdout().replaceAll(cwd, '');
+        found.push({
+          step,
+          outcome: { code: 0, stdout, stderr: '' },
+          expected: onHost(step.shown, started),
+          started,
+        });
       } else {
+        const pce = own ?? (step.args.includes('--ca-file') ? tls : plain);
         const caFile = step.args[step.args.indexOf('--ca-file') + 1];
-        const pce = step.args.includes('--ca-file') ? tls : plain;
-        if (caFile && pce.ready.caFile) await copyFile(pce.ready.caFile, join(cwd, caFile));
+        if (step.args.includes('--ca-file') && caFile && !SIMULATOR_CA.test(caFile) && pce.ready.caFile)
+          await copyFile(pce.ready.caFile, join(cwd, caFile));
         const args = step.args.map((arg) =>
           arg === EXAMPLE_PCE
             ? pce.ready.url
-            : arg.replace(`127.0.0.1:${README_PORT}`, new URL(pce.ready.url).host),
+            : localPath(arg, cwd, pce).replace(`127.0.0.1:${README_PORT}`, new URL(pce.ready.url).host),
         );
         const env = { ...process.env, PCE_API_KEY: pce.ready.apiKey, PCE_API_SECRET: pce.ready.apiSecret };
         const outcome =
           step.args[0] === '<not runnable>'
             ? { code: null, stdout: '', stderr: '' }
             : await runCli(args, cwd, env);
-        found.push({ step, outcome, expected: onPlain(step.shown) });
+        found.push({ step, outcome, expected: onHost(step.shown, pce) });
       }
     }
     return found;
@@ -381,16 +482,26 @@ describe('the README', () => {
         }
         if (result.step.kind !== 'cli' || !('outcome' in result)) continue;
         const { outcome, expected, step } = result;
-        if (isSimulate(step)) {
-          checkSimulate(outcome.stdout, expected);
+        if (isSimulate(step) && 'started' in result && result.started) {
+          checkSimulate(outcome.stdout, expected, result.started);
           continue;
         }
         const shownJson = expected.findLast((line) => line.startsWith('{'));
         const fields = shownJson === undefined ? [] : shownFields(shownJson);
         const error = fields.find(([key]) => key === 'error')?.[1];
-        expect(outcome.code, `${step.text}\n${outcome.stderr}`).toBe(
-          error === undefined ? 0 : error === 'UsageError' ? 2 : 1,
+        const stderr = outcome.stderr.trimEnd().split('\n');
+        const listed = expected.filter(
+          (line) => line !== shownJson && line !== '…' && !MACHINE_PACED.test(line),
         );
+        expect(
+          listedInOrder(stderr, listed),
+          `${step.text}: the README lists\n${listed.join('\n')}\non stderr, the run printed\n${outcome.stderr}`,
+        ).toBe(true);
+        // Output that ends in "…" leaves the end of the run out: what it lists is what is checked.
+        if (shownJson !== undefined || expected.at(-1) !== '…')
+          expect(outcome.code, `${step.text}\n${outcome.stderr}`).toBe(
+            error === undefined ? 0 : error === 'UsageError' ? 2 : 1,
+          );
         const lines = outcome.stdout.trimEnd().split('\n');
         expect(lines, step.text).toHaveLength(1);
         const actual = allFields(JSON.parse(lines[0] ?? ''));
@@ -411,18 +522,27 @@ describe('the README', () => {
   );
 
   /** The lines `simulate` prints up to its ready line, with the README's example credentials standing for the generated ones. */
-  function checkSimulate(stdout: string, shown: readonly string[]): void {
+  function checkSimulate(stdout: string, shown: readonly string[], simulator: Simulator): void {
     const readyShown = shown.find((line) => line.startsWith('{"event":"ready"')) ?? '';
     const example = Object.fromEntries(shownFields(readyShown));
+    const generated: [unknown, string | undefined][] = [
+      [example.apiKey, simulator.ready.apiKey],
+      [example.apiSecret, simulator.ready.apiSecret],
+    ];
     const expected = shown.map((line) =>
-      line
-        .replaceAll(String(example.apiKey), plain.ready.apiKey)
-        .replaceAll(String(example.apiSecret), plain.ready.apiSecret),
+      generated.reduce(
+        (text, [shownValue, value]) =>
+          typeof shownValue === 'string' && value ? text.replaceAll(shownValue, value) : text,
+        line,
+      ),
     );
     const actual = stdout.trimEnd().split('\n');
-    expect(actual).toHaveLength(expected.length);
-    actual.forEach((line, i) => {
-      expect(line).toMatch(shownPattern(expected[i] ?? ''));
-    });
+    if (!expected.includes('…')) {
+      expect(actual).toHaveLength(expected.length);
+      actual.forEach((line, i) => {
+        expect(line).toMatch(shownPattern(expected[i] ?? ''));
+      });
+    }
+    expect(linesMatch(actual, expected), `simulate prints\n${actual.join('\n')}`).toBe(true);
   }
 });

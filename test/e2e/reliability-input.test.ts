@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportOutput } from '../../lambdas/export/state';
+import type { ExportOutput } from '../../lambdas/contracts/output';
 import { BUCKET, type Harness, PREFIX, sha256, succeeded } from './harness';
 import { eventLog, failed, startQuickHarness, taskRetries } from './reliability-support';
 

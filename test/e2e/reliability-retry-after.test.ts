@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportOutput, JobState } from '../../lambdas/export/state';
+import type { ExportOutput } from '../../lambdas/contracts/output';
+import type { JobState } from '../../lambdas/contracts/state';
 import type { WorkflowEvent } from '../../local/runner';
 import { fault } from '../../simulator/index';
 import { type Harness, startHarness, succeeded } from './harness';

@@ -1,6 +1,6 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportOutput } from '../../lambdas/export/state';
+import type { ExportOutput } from '../../lambdas/contracts/output';
 import { fault } from '../../simulator/index';
 import { BUCKET, type Harness, PREFIX, sha256, succeeded } from './harness';
 import { callsTo, eventLog, failed, retriesOf, startQuickHarness, taskRetries } from './reliability-support';

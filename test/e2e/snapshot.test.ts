@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SnapshotOutput } from '../../lambdas/export/state';
+import type { SnapshotOutput } from '../../lambdas/contracts/output';
 import { localExecutionArn, type RunOutcome } from '../../local/runner';
 import { SCHEMA_DIR } from '../../schema/generate';
 import { fault, type RunningSimulator, startSimulator } from '../../simulator/index';

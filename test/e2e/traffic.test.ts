@@ -1,10 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ExportOutput } from '../../lambdas/contracts/output';
 import { resolveExportRequest } from '../../lambdas/export/input';
-import type { ExportOutput } from '../../lambdas/export/state';
 import { trafficQueryBody } from '../../lambdas/export/traffic-query';
 import { createPceClient } from '../../lambdas/pce/client';
-import type { PceTrafficApi } from '../../lambdas/pce/types';
 import type { RunOutcome } from '../../local/runner';
 import { fault } from '../../simulator/index';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
@@ -49,7 +48,7 @@ describe('traffic exports, run locally against the simulator', () => {
       ...h.simulator.credentials,
       caBundle: h.simulator.caPem,
     });
-    const traffic = client.traffic as PceTrafficApi;
+    const traffic = client.traffic;
     try {
       const { traffic: query } = resolveExportRequest({ kind: 'traffic', traffic: TRAFFIC });
       if (!query) throw new Error('the traffic input did not resolve to a query');
@@ -62,8 +61,7 @@ describe('traffic exports, run locally against the simulator', () => {
         const query = await traffic.poll(jobHref);
         if (query.status === 'done' && query.resultHref) {
           const chunks: Buffer[] = [];
-          for await (const chunk of (await traffic.openDownload(query.resultHref)).body)
-            chunks.push(chunk as Buffer);
+          for await (const chunk of (await traffic.open(query.resultHref)).body) chunks.push(chunk as Buffer);
           await traffic.delete(jobHref);
           return Buffer.concat(chunks);
         }

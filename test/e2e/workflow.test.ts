@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportOutput } from '../../lambdas/export/state';
+import type { ExportOutput } from '../../lambdas/contracts/output';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
 
 const KEY_SHAPE = /^pce\/workloads\/dt=\d{4}-\d{2}-\d{2}\/\d{6}Z_[A-Za-z0-9_.-]+\.(json|ndjson)(\.gz)?$/;

@@ -4,7 +4,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../lambdas/pce/errors';
+import { ERROR_NAMES } from '../../lambdas/export/errors';
 import { ExportWorkflow } from '../../lib/export-workflow';
 import {
   actionsOf,

@@ -4,7 +4,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../lambdas/pce/errors';
+import { ERROR_NAMES } from '../../lambdas/export/errors';
 import { ExportWorkflow, type ExportWorkflowProps } from '../../lib/export-workflow';
 import {
   actionsOf,
@@ -225,12 +225,24 @@ describe('ExportWorkflow state machine definition', () => {
   });
 
   it.each(['Submit', 'Poll', 'Fetch'])(
-    '%s catches exactly the nine named errors, the error replacing the state, and hands them to DescribeFailure',
+    '%s catches exactly the named errors (PRODUCT.md 3.3), the error replacing the state, and hands them to DescribeFailure',
     (name) => {
       expect(stateOf(definition, name).Catch).toEqual([
         { ErrorEquals: [...ERROR_NAMES], Next: 'DescribeFailure' },
       ]);
-      expect(ERROR_NAMES).toHaveLength(9);
+      expect(ERROR_NAMES).toEqual([
+        'PceAuthError',
+        'PceRequestError',
+        'PceRateLimited',
+        'PceUnavailable',
+        'PceProtocolError',
+        'PceJobFailed',
+        'PceJobTimeout',
+        'ExportConfigError',
+        'ExportStorageError',
+        'TrafficIncomplete',
+        'ExportInternalError',
+      ]);
     },
   );
 
@@ -303,44 +315,61 @@ describe('ExportWorkflow functions', () => {
     expect(logGroup).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
   });
 
-  const common = (id: { Ref: string }, bucket: { Ref: string }) => ({
+  const defaults = {
     NODE_OPTIONS: '--enable-source-maps',
     POWERTOOLS_SERVICE_NAME: 'pce-export',
     POWERTOOLS_LOG_LEVEL: 'INFO',
+  };
+  const pce = (secret: { Ref: string }) => ({
+    ...defaults,
     PCE_URL: 'https://pce.example.com:8443',
     PCE_ORG_ID: '7',
-    PCE_SECRET_ID: id,
-    EXPORT_BUCKET: bucket,
-    EXPORT_PREFIX: 'pce/',
+    PCE_SECRET_ID: secret,
   });
 
-  it('Submit is told the PCE, the secret, the bucket and the configured exports', () => {
+  it('Submit is told the PCE, the secret, the configured exports and the longest poll interval, not the bucket', () => {
     expect(functionProperties(template, ids.submit).Environment).toEqual({
       Variables: {
-        ...common({ Ref: ids.secret }, { Ref: ids.bucket }),
+        ...pce({ Ref: ids.secret }),
         PCE_EXPORTS: JSON.stringify(EXPORTS),
+        POLL_MAX_INTERVAL_SECONDS: '300',
       },
     });
   });
 
-  it('Poll is told the PCE, the secret, the bucket and the longest poll interval', () => {
+  it('Poll is told the PCE, the secret and the longest poll interval, not the bucket', () => {
     expect(functionProperties(template, ids.poll).Environment).toEqual({
-      Variables: { ...common({ Ref: ids.secret }, { Ref: ids.bucket }), POLL_MAX_INTERVAL_SECONDS: '300' },
+      Variables: { ...pce({ Ref: ids.secret }), POLL_MAX_INTERVAL_SECONDS: '300' },
     });
   });
 
   it('Fetch is told the PCE, the secret and the bucket', () => {
     expect(functionProperties(template, ids.fetch).Environment).toEqual({
-      Variables: common({ Ref: ids.secret }, { Ref: ids.bucket }),
+      Variables: { ...pce({ Ref: ids.secret }), EXPORT_BUCKET: { Ref: ids.bucket }, EXPORT_PREFIX: 'pce/' },
+    });
+  });
+
+  it('the snapshot step is told the org, the bucket and the configured exports and snapshots, not the PCE or the secret', () => {
+    expect(functionProperties(template, ids.snapshot).Environment).toEqual({
+      Variables: {
+        ...defaults,
+        PCE_ORG_ID: '7',
+        PCE_EXPORTS: JSON.stringify(EXPORTS),
+        PCE_SNAPSHOTS: '{}',
+        EXPORT_BUCKET: { Ref: ids.bucket },
+        EXPORT_PREFIX: 'pce/',
+      },
     });
   });
 
   it('passes the configured poll interval and log retention through', () => {
     const custom = build({ maxPollIntervalSeconds: 60, logRetention: RetentionDays.ONE_WEEK });
 
-    expect(functionProperties(custom.template, custom.ids.poll).Environment).toMatchObject({
-      Variables: { POLL_MAX_INTERVAL_SECONDS: '60' },
-    });
+    for (const fn of [custom.ids.submit, custom.ids.poll]) {
+      expect(functionProperties(custom.template, fn).Environment).toMatchObject({
+        Variables: { POLL_MAX_INTERVAL_SECONDS: '60' },
+      });
+    }
     expect(
       Object.values(custom.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties),
     ).toEqual(Array(5).fill({ RetentionInDays: 7 }));
@@ -350,7 +379,10 @@ describe('ExportWorkflow functions', () => {
     const bare = build({ prefix: undefined, exports: undefined });
 
     expect(functionProperties(bare.template, bare.ids.submit).Environment).toMatchObject({
-      Variables: { EXPORT_PREFIX: '', PCE_EXPORTS: '{}' },
+      Variables: { PCE_EXPORTS: '{}' },
+    });
+    expect(functionProperties(bare.template, bare.ids.fetch).Environment).toMatchObject({
+      Variables: { EXPORT_PREFIX: '' },
     });
   });
 });
@@ -519,5 +551,43 @@ describe('ExportWorkflow props validation', () => {
     ['a state machine name with spaces', { stateMachineName: 'pce export' }, /stateMachineName must be/],
   ])('rejects %s, naming the prop', (_, props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+});
+
+describe('ExportWorkflow bindings', () => {
+  const { template, ids } = build();
+  const variables = (fn: keyof typeof ids) =>
+    Object.keys((functionProperties(template, ids[fn]).Environment as { Variables: object }).Variables);
+  const actions = (fn: keyof typeof ids, service: string) =>
+    statementsOfRole(template, roleIdOf(template, ids[fn]))
+      .flatMap(actionsOf)
+      .filter((action) => action.startsWith(`${service}:`));
+
+  it.each(['submit', 'poll', 'fetch', 'snapshot'] as const)(
+    '%s has the secret variable exactly when it may read the secret',
+    (fn) => {
+      expect(variables(fn).includes('PCE_SECRET_ID')).toBe(actions(fn, 'secretsmanager').length > 0);
+    },
+  );
+
+  it.each(['submit', 'poll', 'fetch', 'snapshot'] as const)(
+    '%s has the bucket variables exactly when it may write to the bucket',
+    (fn) => {
+      const told = variables(fn).filter((name) => name === 'EXPORT_BUCKET' || name === 'EXPORT_PREFIX');
+      expect(told).toEqual(actions(fn, 's3').length > 0 ? ['EXPORT_BUCKET', 'EXPORT_PREFIX'] : []);
+    },
+  );
+
+  it('gives the bucket to Fetch and the snapshot step only, and the secret to the three PCE steps only', () => {
+    expect(actions('submit', 's3')).toEqual([]);
+    expect(actions('poll', 's3')).toEqual([]);
+    expect(actions('snapshot', 's3')).toEqual(['s3:PutObject']);
+    expect(actions('snapshot', 'secretsmanager')).toEqual([]);
+    for (const fn of ['submit', 'poll', 'fetch'] as const) {
+      expect(actions(fn, 'secretsmanager')).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import type { ExportInput } from '../../lambdas/export/input';
+import type { ExportInput } from '../../lambdas/contracts/input';
 import { exportInputOf, loadConfig, parseConfig } from '../../lib/config';
 import { ExportWorkflow } from '../../lib/export-workflow';
 import { REPO_ROOT } from '../../lib/lambda-defaults';

@@ -9,7 +9,7 @@ import {
   rewordCredentialMessage,
   rewordHandlerMessage,
 } from '../../cli/wording';
-import { exportInputSchema } from '../../lambdas/export/input';
+import { exportInputSchema } from '../../lambdas/contracts/input';
 
 const FLAGS = { kind: 'flags' } as const;
 const FILE = { kind: 'file', file: 'in.json' } as const;

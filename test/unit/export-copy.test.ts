@@ -13,8 +13,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CopyToS3Options, copyToS3 } from '../../lambdas/export/copy';
+import { ExportStorageError } from '../../lambdas/export/errors';
 import type { ExportLogger } from '../../lambdas/export/logger';
-import { ExportStorageError, PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
+import { PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
 
 const MIB = 1024 * 1024;
 const PART = 5 * MIB;

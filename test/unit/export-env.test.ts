@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
 import {
   normalisePrefix,
   readConfiguredExports,
@@ -6,7 +7,6 @@ import {
   readPollSettings,
   readStorageSettings,
 } from '../../lambdas/export/env';
-import { ExportConfigError } from '../../lambdas/pce/errors';
 
 const PCE = { PCE_URL: 'https://pce.example.com:8443', PCE_ORG_ID: '3', PCE_SECRET_ID: 'pce-export/api-key' };
 
@@ -31,9 +31,11 @@ describe('readPceSettings', () => {
     });
   });
 
-  it('accepts a URL ending in /api/v2 and strips it', () => {
-    expect(readPceSettings({ ...PCE, PCE_URL: 'https://scp1.illum.io/api/v2/' }).baseUrl).toBe(
-      'https://scp1.illum.io',
+  it('rejects a URL ending in /api/v2, naming what to leave out (the deploy configuration does too)', () => {
+    expect(
+      configError(() => readPceSettings({ ...PCE, PCE_URL: 'https://scp1.illum.io/api/v2/' })).message,
+    ).toBe(
+      'Environment variable PCE_URL must be the PCE origin only: leave out /api/v2 and give "https://scp1.illum.io"',
     );
   });
 

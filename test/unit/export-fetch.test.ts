@@ -3,11 +3,13 @@ import { gunzipSync } from 'node:zlib';
 import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { WorkflowState } from '../../lambdas/contracts/state';
+import { ExportStorageError } from '../../lambdas/export/errors';
 import { type FetchDeps, fetchExport } from '../../lambdas/export/fetch-export';
 import type { ExportLogger } from '../../lambdas/export/logger';
-import type { WorkflowState } from '../../lambdas/export/state';
-import { ExportConfigError, ExportStorageError, PceRequestError } from '../../lambdas/pce/errors';
-import type { PceClient } from '../../lambdas/pce/types';
+import type { PceClient } from '../../lambdas/pce/client';
+import { PceRequestError } from '../../lambdas/pce/errors';
 import { TOOL_VERSION } from '../../lambdas/version';
 import { datafileClient } from '../support/fake-pce';
 
@@ -93,7 +95,7 @@ describe('fetchExport', () => {
     expect(gunzipSync(stored).toString()).toBe(
       '{"href":"/orgs/1/labels/1","key":"role","value":"web"}\n{"href":"/orgs/1/labels/2","key":"env","value":"prod"}\n',
     );
-    expect(client.openDatafile).toHaveBeenCalledWith(DATAFILE);
+    expect(client.collections.open).toHaveBeenCalledWith(DATAFILE);
     expect(output).toEqual({
       exportName: 'labels',
       bucket: 'exports',
@@ -191,18 +193,20 @@ describe('fetchExport', () => {
 
   it('deletes the PCE job after the manifest and latest.json are written', async () => {
     const client = fakeClient();
-    client.deleteJob.mockImplementation(async () => {
+    client.collections.delete.mockImplementation(async () => {
       expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(3);
     });
 
     await fetchExport(doneState(), deps(client));
 
-    expect(client.deleteJob).toHaveBeenCalledWith(JOB);
+    expect(client.collections.delete).toHaveBeenCalledWith(JOB);
   });
 
   it('succeeds with a warning when deleting the job fails', async () => {
     const client = fakeClient();
-    client.deleteJob.mockRejectedValue(new PceRequestError('404 from /orgs/1/jobs/…', { status: 404 }));
+    client.collections.delete.mockRejectedValue(
+      new PceRequestError('404 from /orgs/1/jobs/…', { status: 404 }),
+    );
     const log = logger();
 
     const output = await fetchExport(doneState(), deps(client, log));
@@ -223,7 +227,7 @@ describe('fetchExport', () => {
     expect(error).toBeInstanceOf(ExportStorageError);
     expect(putTo(MANIFEST_KEY)).toBeUndefined();
     expect(putTo('pce/labels/latest.json')).toBeUndefined();
-    expect(client.deleteJob).not.toHaveBeenCalled();
+    expect(client.collections.delete).not.toHaveBeenCalled();
   });
 
   it('fails with ExportStorageError and writes no latest.json when the manifest cannot be written', async () => {
@@ -242,6 +246,6 @@ describe('fetchExport', () => {
     const running = { ...state, job: { ...state.job, status: 'running' as const, resultHref: undefined } };
 
     await expect(fetchExport(running, deps(client))).rejects.toBeInstanceOf(ExportConfigError);
-    expect(client.openDatafile).not.toHaveBeenCalled();
+    expect(client.collections.open).not.toHaveBeenCalled();
   });
 });

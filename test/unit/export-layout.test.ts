@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_QUERY_METADATA_LENGTH } from '../../lambdas/contracts/limits';
+import type { ExportRequest } from '../../lambdas/contracts/state';
 import {
   buildManifest,
   contentTypeFor,
   encodeQuery,
   latestKeyFor,
-  MAX_QUERY_METADATA_LENGTH,
   manifestKeyFor,
   objectKey,
   objectMetadata,
 } from '../../lambdas/export/layout';
-import type { ExportRequest } from '../../lambdas/export/state';
 import { TOOL_VERSION } from '../../lambdas/version';
 
 const request: ExportRequest = {

@@ -1,13 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { PceClientCache } from '../../lambdas/export/pce-clients';
-import type { PceClient, PceConnection } from '../../lambdas/pce/types';
+import type { PceClient } from '../../lambdas/pce/client';
+import type { PceConnection } from '../../lambdas/pce/types';
+import { unusedJobs } from '../support/fake-pce';
 
 function fakeClient(): PceClient & { close: ReturnType<typeof vi.fn> } {
   return {
-    submit: vi.fn(),
-    poll: vi.fn(),
-    openDatafile: vi.fn(),
-    deleteJob: vi.fn(),
+    collections: unusedJobs('collection job'),
+    traffic: unusedJobs('traffic query'),
     close: vi.fn(async () => undefined),
   };
 }

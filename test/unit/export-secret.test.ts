@@ -7,9 +7,9 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
 import type { PceSettings } from '../../lambdas/export/env';
 import { connectionFromSecret, readPceConnection } from '../../lambdas/export/secret';
-import { ExportConfigError } from '../../lambdas/pce/errors';
 
 const secretsMock = mockClient(SecretsManagerClient);
 const SECRET_ID = 'pce-export/api-key';

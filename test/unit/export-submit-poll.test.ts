@@ -1,10 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { SubmitEvent, WorkflowState } from '../../lambdas/contracts/state';
 import type { ExportLogger } from '../../lambdas/export/logger';
 import { pollExport } from '../../lambdas/export/poll-job';
-import type { SubmitEvent, WorkflowState } from '../../lambdas/export/state';
 import { submitExport } from '../../lambdas/export/submit-job';
-import { ExportConfigError, PceAuthError, PceProtocolError } from '../../lambdas/pce/errors';
-import type { PceClient, PollResult } from '../../lambdas/pce/types';
+import type { PceClient } from '../../lambdas/pce/client';
+import { PceAuthError, PceProtocolError } from '../../lambdas/pce/errors';
+import type { PollResult } from '../../lambdas/pce/jobs';
+import { unusedJobs } from '../support/fake-pce';
 
 const JOB = '/orgs/1/jobs/8f3c0a52-1d8e-4a3e-9f4b-2c1d0e9f8a7b';
 const DATAFILE = '/orgs/1/datafiles/5a1f6d2e-7c3b-4e8a-b9d0-1f2e3d4c5b6a';
@@ -12,10 +15,13 @@ const T0 = new Date('2026-03-04T05:06:08.000Z');
 
 function fakeClient(poll?: Partial<PollResult>) {
   return {
-    submit: vi.fn(async () => ({ jobHref: JOB, retryAfterSeconds: 10 })),
-    poll: vi.fn(async (): Promise<PollResult> => ({ status: 'running', retryAfterSeconds: 10, ...poll })),
-    openDatafile: vi.fn(),
-    deleteJob: vi.fn(async () => undefined),
+    collections: {
+      submit: vi.fn(async () => ({ jobHref: JOB, retryAfterSeconds: 10 })),
+      poll: vi.fn(async (): Promise<PollResult> => ({ status: 'running', retryAfterSeconds: 10, ...poll })),
+      open: vi.fn(),
+      delete: vi.fn(async () => undefined),
+    },
+    traffic: unusedJobs('traffic query'),
     close: vi.fn(async () => undefined),
   } satisfies PceClient;
 }
@@ -50,7 +56,10 @@ describe('submitExport', () => {
 
     const state = await submitExport(event, deps(client).deps);
 
-    expect(client.submit).toHaveBeenCalledWith('/workloads', { managed: 'true' });
+    expect(client.collections.submit).toHaveBeenCalledWith({
+      path: '/workloads',
+      query: { managed: 'true' },
+    });
     expect(state).toEqual({
       export: {
         name: 'workloads',
@@ -85,7 +94,7 @@ describe('submitExport', () => {
       deps(client, configured).deps,
     );
 
-    expect(client.submit).toHaveBeenCalledWith('/labels', { key: 'role' });
+    expect(client.collections.submit).toHaveBeenCalledWith({ path: '/labels', query: { key: 'role' } });
     expect(state.export).toEqual({
       name: 'labels',
       path: '/labels',
@@ -98,7 +107,7 @@ describe('submitExport', () => {
 
   it('caps the first wait at the maximum wait of the export', async () => {
     const client = fakeClient();
-    client.submit.mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 300 });
+    client.collections.submit.mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 300 });
 
     const state = await submitExport(
       { input: { path: '/labels', maxWaitSeconds: 30 }, execution },
@@ -130,7 +139,7 @@ describe('submitExport', () => {
     expect(error).toBeInstanceOf(ExportConfigError);
     expect((error as Error).message).toContain(named);
     expect(connect).not.toHaveBeenCalled();
-    expect(client.submit).not.toHaveBeenCalled();
+    expect(client.collections.submit).not.toHaveBeenCalled();
   });
 
   it('rejects an event without execution context', async () => {
@@ -139,13 +148,13 @@ describe('submitExport', () => {
     await expect(
       submitExport({ input: { path: '/labels' } } as unknown as SubmitEvent, deps(client).deps),
     ).rejects.toThrow(/execution/);
-    expect(client.submit).not.toHaveBeenCalled();
+    expect(client.collections.submit).not.toHaveBeenCalled();
   });
 
   it('lets PCE errors through unchanged', async () => {
     const client = fakeClient();
     const denied = new PceAuthError('401 from /orgs/1/labels', { status: 401 });
-    client.submit.mockRejectedValue(denied);
+    client.collections.submit.mockRejectedValue(denied);
 
     await expect(submitExport({ input: { path: '/labels' }, execution }, deps(client).deps)).rejects.toBe(
       denied,
@@ -195,7 +204,7 @@ describe('pollExport', () => {
 
     const next = await pollExport(state({ polls: 3 }), deps(client, at(60)));
 
-    expect(client.poll).toHaveBeenCalledWith(JOB);
+    expect(client.collections.poll).toHaveBeenCalledWith(JOB);
     expect(next.job).toMatchObject({
       status: 'running',
       polls: 4,

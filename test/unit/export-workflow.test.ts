@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkflowState } from '../../lambdas/export/state';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { WorkflowState } from '../../lambdas/contracts/state';
 import {
   nextWaitSeconds,
   POLL_GRACE_SECONDS,
   parseExecution,
   parseWorkflowState,
 } from '../../lambdas/export/workflow';
-import { ExportConfigError } from '../../lambdas/pce/errors';
 
 describe('nextWaitSeconds', () => {
   const base = { maxIntervalSeconds: 300 };

@@ -5,13 +5,15 @@ import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { WorkflowState } from '../../lambdas/contracts/state';
 import { pceClients } from '../../lambdas/export/pce-clients';
-import type { WorkflowState } from '../../lambdas/export/state';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch';
 import { handler as pollHandler } from '../../lambdas/handlers/poll';
 import { handler as submitHandler } from '../../lambdas/handlers/submit';
-import { ExportConfigError } from '../../lambdas/pce/errors';
-import type { PceClient, PollResult } from '../../lambdas/pce/types';
+import type { PceClient } from '../../lambdas/pce/client';
+import type { PollResult } from '../../lambdas/pce/jobs';
+import { unusedJobs } from '../support/fake-pce';
 
 const { createPceClient } = vi.hoisted(() => ({ createPceClient: vi.fn() }));
 vi.mock('../../lambdas/pce/client', () => ({ createPceClient }));
@@ -27,10 +29,8 @@ const BODY =
 const execution = { name: 'run-42', startTime: '2026-03-04T05:06:07.000Z' };
 
 const pce = {
-  submit: vi.fn(),
-  poll: vi.fn(),
-  openDatafile: vi.fn(),
-  deleteJob: vi.fn(),
+  collections: { submit: vi.fn(), poll: vi.fn(), open: vi.fn(), delete: vi.fn() },
+  traffic: unusedJobs('traffic query'),
   close: vi.fn(),
 } satisfies PceClient;
 
@@ -42,7 +42,7 @@ function secret(value: unknown): void {
 
 function pollReturns(...results: Partial<PollResult>[]): void {
   for (const result of results)
-    pce.poll.mockResolvedValueOnce({ status: 'running', retryAfterSeconds: 2, ...result });
+    pce.collections.poll.mockResolvedValueOnce({ status: 'running', retryAfterSeconds: 2, ...result });
 }
 
 function logs(): Record<string, unknown>[] {
@@ -76,10 +76,12 @@ beforeEach(async () => {
 
   createPceClient.mockReset();
   createPceClient.mockImplementation(() => pce);
-  pce.submit.mockReset().mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 3 });
-  pce.poll.mockReset();
-  pce.openDatafile.mockReset().mockImplementation(async () => ({ body: Readable.from([Buffer.from(BODY)]) }));
-  pce.deleteJob.mockReset().mockResolvedValue(undefined);
+  pce.collections.submit.mockReset().mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 3 });
+  pce.collections.poll.mockReset();
+  pce.collections.open
+    .mockReset()
+    .mockImplementation(async () => ({ body: Readable.from([Buffer.from(BODY)]) }));
+  pce.collections.delete.mockReset().mockResolvedValue(undefined);
   pce.close.mockReset().mockResolvedValue(undefined);
 
   logLines = [];
@@ -123,7 +125,7 @@ describe('the handlers called as plain functions, without a Lambda context', () 
         .toString()
         .split('\n'),
     ).toHaveLength(3);
-    expect(pce.deleteJob).toHaveBeenCalledWith(JOB);
+    expect(pce.collections.delete).toHaveBeenCalledWith(JOB);
   });
 
   it('connect with the secret and the Retry-After bounds from the environment, reusing one client', async () => {
@@ -182,14 +184,14 @@ describe('Submit handler', () => {
 
     expect(error).toBeInstanceOf(ExportConfigError);
     expect((error as Error).message).toContain('Secret pce-export/api-key still holds the placeholder');
-    expect(pce.submit).not.toHaveBeenCalled();
+    expect(pce.collections.submit).not.toHaveBeenCalled();
   });
 
   it('names a missing environment variable', async () => {
     vi.stubEnv('PCE_URL', '');
 
     await expect(submitHandler({ input: { path: '/labels' }, execution })).rejects.toThrow(/PCE_URL/);
-    expect(pce.submit).not.toHaveBeenCalled();
+    expect(pce.collections.submit).not.toHaveBeenCalled();
   });
 
   it('rejects an invalid PCE_EXPORTS by name', async () => {
@@ -212,7 +214,7 @@ describe('Poll handler', () => {
     );
 
     expect(error).toBeInstanceOf(ExportConfigError);
-    expect(pce.poll).not.toHaveBeenCalled();
+    expect(pce.collections.poll).not.toHaveBeenCalled();
   });
 
   it('reports a failed job for the Choice state', async () => {
@@ -241,7 +243,7 @@ describe('Fetch handler', () => {
     const state = await submitHandler({ input: { path: '/labels' }, execution });
 
     await expect(fetchHandler(state)).rejects.toBeInstanceOf(ExportConfigError);
-    expect(pce.openDatafile).not.toHaveBeenCalled();
+    expect(pce.collections.open).not.toHaveBeenCalled();
   });
 
   it('names EXPORT_BUCKET when it is missing', async () => {

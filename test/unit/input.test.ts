@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_MAX_WAIT_SECONDS,
-  exportNameFromPath,
-  MAX_WAIT_SECONDS_LIMIT,
-  resolveExportRequest,
-} from '../../lambdas/export/input';
-import { ExportConfigError } from '../../lambdas/pce/errors';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import { MAX_WAIT_SECONDS_LIMIT } from '../../lambdas/contracts/limits';
+import { DEFAULT_MAX_WAIT_SECONDS, resolveExportRequest } from '../../lambdas/export/input';
+import { exportNameFromPath } from '../../lambdas/export/kinds';
 
 function rejection(input: unknown, configured = {}): string {
   try {

@@ -17,7 +17,7 @@ function entry(overrides: Record<string, unknown> = {}) {
 }
 
 describe('the local EventBridge stand-in', () => {
-  it('records each entry with the execution and state machine ARNs appended to its resources', async () => {
+  it('records each entry with the state machine and execution ARNs appended to its resources, in that order', async () => {
     const events = createLocalEvents();
 
     const response = await events.putEvents({ Entries: [entry()] }, CONTEXT);
@@ -30,7 +30,7 @@ describe('the local EventBridge stand-in', () => {
         detailType: 'Export Succeeded',
         detail: { key: 'pce/labels/dt=2026-03-04/x.ndjson.gz' },
         eventBusName: 'arn:aws:events:us-east-1:000000000000:event-bus/default',
-        resources: [CONTEXT.executionArn, CONTEXT.stateMachineArn],
+        resources: [CONTEXT.stateMachineArn, CONTEXT.executionArn],
       },
     ]);
     expect(response).toEqual({ Entries: [{ EventId: events.sent[0]?.id }], FailedEntryCount: 0 });
@@ -47,7 +47,7 @@ describe('the local EventBridge stand-in', () => {
   });
 
   it.each([
-    ['a source in the aws. namespace', { Source: 'aws.states' }, 'must not start with "aws."'],
+    ['a source in the aws. namespace', { Source: 'aws.states' }, 'must not start with aws.'],
     ['a missing detail type', { DetailType: '' }, 'DetailType is required'],
     ['a detail that is not an object', { Detail: '[1, 2]' }, 'Detail must be a JSON object'],
     ['a malformed bus', { EventBusName: 'not a bus' }, 'is not a bus name or ARN'],

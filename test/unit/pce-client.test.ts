@@ -7,16 +7,17 @@ import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { MockAgent, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { PceClient } from '../../lambdas/pce/client';
 import { createPceClient, type PceClientRuntime } from '../../lambdas/pce/client';
 import {
-  ExportConfigError,
   PceAuthError,
   PceProtocolError,
   PceRateLimited,
   PceRequestError,
   PceUnavailable,
 } from '../../lambdas/pce/errors';
-import type { PceClient, PceClientOptions, PceConnection } from '../../lambdas/pce/types';
+import type { PceClientOptions, PceConnection } from '../../lambdas/pce/types';
 import { TOOL_VERSION } from '../../lambdas/version';
 import { collect, failure } from '../support/async';
 import { createTestCa } from '../support/tls';
@@ -153,7 +154,7 @@ describe('submit', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(202, '', { headers: { location: JOB, 'retry-after': '7' } });
 
-    const result = await mockClient(agent).submit('/labels');
+    const result = await mockClient(agent).collections.submit({ path: '/labels' });
 
     expect(result).toEqual({ jobHref: JOB, retryAfterSeconds: 7 });
     const headers = sentHeaders(calls()[0]);
@@ -174,7 +175,10 @@ describe('submit', () => {
       })
       .reply(202, '', { headers: { location: JOB } });
 
-    await mockClient(agent).submit('/workloads', { managed: 'true', max_results: '5' });
+    await mockClient(agent).collections.submit({
+      path: '/workloads',
+      query: { managed: 'true', max_results: '5' },
+    });
 
     expect(calls()[0]?.fullUrl).toBe(`${ORIGIN}/api/v2/orgs/1/workloads?managed=true&max_results=5`);
   });
@@ -185,7 +189,7 @@ describe('submit', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(202, '', { headers: { location: `${ORIGIN}/api/v2${JOB}`, 'retry-after': '5' } });
 
-    const result = await mockClient(agent).submit('/labels');
+    const result = await mockClient(agent).collections.submit({ path: '/labels' });
 
     expect(result.jobHref).toBe(JOB);
   });
@@ -196,7 +200,7 @@ describe('submit', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(202, '', { headers: { LOCATION: JOB, 'RETRY-AFTER': '11' } });
 
-    const result = await mockClient(agent).submit('/labels');
+    const result = await mockClient(agent).collections.submit({ path: '/labels' });
 
     expect(result).toEqual({ jobHref: JOB, retryAfterSeconds: 11 });
   });
@@ -214,7 +218,7 @@ describe('submit', () => {
     if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
     pce.intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' }).reply(202, '', { headers });
 
-    const result = await mockClient(agent).submit('/labels');
+    const result = await mockClient(agent).collections.submit({ path: '/labels' });
 
     expect(result.retryAfterSeconds).toBe(expected);
   });
@@ -226,7 +230,7 @@ describe('submit', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(202, '', { headers: { location: JOB, 'retry-after': 'Wed, 15 Jan 2025 12:00:42 GMT' } });
 
-    const result = await mockClient(agent).submit('/labels');
+    const result = await mockClient(agent).collections.submit({ path: '/labels' });
 
     expect(result.retryAfterSeconds).toBe(42);
   });
@@ -237,7 +241,9 @@ describe('submit', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(202, '', { headers: { location: JOB, 'retry-after': '120' } });
 
-    const result = await mockClient(agent, { retryAfter: { maxSeconds: 60 } }).submit('/labels');
+    const result = await mockClient(agent, { retryAfter: { maxSeconds: 60 } }).collections.submit({
+      path: '/labels',
+    });
 
     expect(result.retryAfterSeconds).toBe(60);
   });
@@ -253,7 +259,7 @@ describe('submit', () => {
     const { agent, pce } = mockPce();
     pce.intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' }).reply(202, '', { headers: { location } });
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(error.message).toMatch(/^The Location header of the 202 response to GET \/orgs\/1\/labels /);
@@ -265,7 +271,7 @@ describe('submit', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(202, '', { headers: { 'retry-after': '5' } });
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(error.message).toContain('is missing');
@@ -277,7 +283,7 @@ describe('submit', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(202, '', { headers: { location: [JOB, `/orgs/1/jobs/${randomUUID()}`] } });
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceProtocolError);
   });
@@ -292,7 +298,7 @@ describe('submit', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(status, status === 200 ? '[]' : '', { headers: { location: JOB } });
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(error.message).toBe(
@@ -303,7 +309,7 @@ describe('submit', () => {
   it('fails with ExportConfigError on a path that leaves the org, without sending a request', async () => {
     const { agent, calls } = mockPce();
 
-    const error = await failure(mockClient(agent).submit('/../2/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/../2/labels' }));
 
     expect(error).toBeInstanceOf(ExportConfigError);
     expect(calls()).toHaveLength(0);
@@ -322,7 +328,7 @@ describe('poll', () => {
     const { agent, pce } = mockPce();
     replyJob(pce, job(status));
 
-    const result = await mockClient(agent).poll(JOB);
+    const result = await mockClient(agent).collections.poll(JOB);
 
     expect(result.status).toBe(expected);
     expect(result.resultHref).toBeUndefined();
@@ -332,7 +338,7 @@ describe('poll', () => {
     const { agent, pce, calls } = mockPce();
     replyJob(pce, job('running'));
 
-    await mockClient(agent).poll(JOB);
+    await mockClient(agent).collections.poll(JOB);
 
     const headers = sentHeaders(calls()[0]);
     expect(headers.authorization).toBe(`Basic ${BASIC}`);
@@ -347,7 +353,7 @@ describe('poll', () => {
       'retry-after': '2',
     });
 
-    const result = await mockClient(agent).poll(JOB);
+    const result = await mockClient(agent).collections.poll(JOB);
 
     expect(result).toEqual({
       status: 'done',
@@ -362,7 +368,7 @@ describe('poll', () => {
     const { agent, pce } = mockPce();
     replyJob(pce, job('DONE', { result: { href: `${ORIGIN}/api/v2${DATAFILE}` } }));
 
-    const result = await mockClient(agent).poll(`${ORIGIN}/api/v2${JOB}`);
+    const result = await mockClient(agent).collections.poll(`${ORIGIN}/api/v2${JOB}`);
 
     expect(result.status).toBe('done');
     expect(result.resultHref).toBe(DATAFILE);
@@ -372,7 +378,7 @@ describe('poll', () => {
     const { agent, pce } = mockPce();
     replyJob(pce, job('running'));
 
-    const result = await mockClient(agent).poll(JOB);
+    const result = await mockClient(agent).collections.poll(JOB);
 
     expect(result.retryAfterSeconds).toBe(5);
   });
@@ -381,7 +387,7 @@ describe('poll', () => {
     const { agent, pce } = mockPce();
     replyJob(pce, job('failed', { result: { message: 'Exceeded the time limit' } }));
 
-    const result = await mockClient(agent).poll(JOB);
+    const result = await mockClient(agent).collections.poll(JOB);
 
     expect(result.status).toBe('failed');
     expect(result.message).toBe('Exceeded the time limit');
@@ -393,7 +399,7 @@ describe('poll', () => {
       const { agent, pce } = mockPce();
       replyJob(pce, job(status, { result: { message: 'Cancelled by admin' } }));
 
-      const result = await mockClient(agent).poll(JOB);
+      const result = await mockClient(agent).collections.poll(JOB);
 
       expect(result.status).toBe('failed');
       expect(result.message).toBe(`The PCE job ${JOB} was cancelled: Cancelled by admin`);
@@ -404,7 +410,7 @@ describe('poll', () => {
     const { agent, pce } = mockPce();
     replyJob(pce, job('cancelled'));
 
-    const result = await mockClient(agent).poll(JOB);
+    const result = await mockClient(agent).collections.poll(JOB);
 
     expect(result).toMatchObject({ status: 'failed', message: `The PCE job ${JOB} was cancelled` });
   });
@@ -415,7 +421,7 @@ describe('poll', () => {
       const { agent, pce } = mockPce();
       replyJob(pce, job(status));
 
-      const error = await failure(mockClient(agent).poll(JOB));
+      const error = await failure(mockClient(agent).collections.poll(JOB));
 
       expect(error).toBeInstanceOf(PceProtocolError);
       expect(error.message).toContain('unknown job status');
@@ -437,7 +443,7 @@ describe('poll', () => {
     const { agent, pce } = mockPce();
     replyJob(pce, body);
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceProtocolError);
   });
@@ -455,7 +461,7 @@ describe('poll', () => {
     const { agent, pce } = mockPce();
     pce.intercept({ path: `/api/v2${JOB}`, method: 'GET' }).reply(200, body, { headers });
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(error.message).toMatch(new RegExp(`^GET ${JOB} returned 200 OK .*${says}`));
@@ -467,7 +473,7 @@ describe('poll', () => {
       headers: { 'content-type': 'application/json; charset=utf-8' },
     });
 
-    const result = await mockClient(agent).poll(JOB);
+    const result = await mockClient(agent).collections.poll(JOB);
 
     expect(result.status).toBe('running');
   });
@@ -480,7 +486,7 @@ describe('poll', () => {
         headers: { ...JSON_HEADERS, 'content-encoding': 'gzip' },
       });
 
-    const result = await mockClient(agent).poll(JOB);
+    const result = await mockClient(agent).collections.poll(JOB);
 
     expect(result.resultHref).toBe(DATAFILE);
   });
@@ -491,7 +497,7 @@ describe('poll', () => {
       .intercept({ path: `/api/v2${JOB}`, method: 'GET' })
       .reply(200, 'xx', { headers: { ...JSON_HEADERS, 'content-encoding': 'br' } });
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceProtocolError);
   });
@@ -501,7 +507,7 @@ describe('poll', () => {
     const body = JSON.stringify(job('running', { description: 'x'.repeat(1024 * 1024) }));
     pce.intercept({ path: `/api/v2${JOB}`, method: 'GET' }).reply(200, body, { headers: JSON_HEADERS });
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(error.message).toContain('larger than');
@@ -515,7 +521,7 @@ describe('poll', () => {
         headers: JSON_HEADERS,
       });
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceRequestError);
     expect(error.message).toBe(`GET ${JOB} returned 404 Not Found (not_found: Job not found)`);
@@ -541,7 +547,7 @@ describe('href arguments from state-machine data', () => {
   it.each(tampered)('poll rejects %s with PceProtocolError before any request', async (_label, href) => {
     const { agent, calls } = mockPce();
 
-    const error = await failure(mockClient(agent).poll(href));
+    const error = await failure(mockClient(agent).collections.poll(href));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(error.message).toMatch(/^The job href given to poll /);
@@ -551,7 +557,7 @@ describe('href arguments from state-machine data', () => {
   it.each(tampered)('deleteJob rejects %s with PceProtocolError before any request', async (_label, href) => {
     const { agent, calls } = mockPce();
 
-    const error = await failure(mockClient(agent).deleteJob(href));
+    const error = await failure(mockClient(agent).collections.delete(href));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(calls()).toHaveLength(0);
@@ -563,7 +569,7 @@ describe('href arguments from state-machine data', () => {
   ])('openDatafile rejects %s with PceProtocolError before any request', async (_label, href) => {
     const { agent, calls } = mockPce();
 
-    const error = await failure(mockClient(agent).openDatafile(href as string));
+    const error = await failure(mockClient(agent).collections.open(href as string));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(calls()).toHaveLength(0);
@@ -574,7 +580,7 @@ describe('href arguments from state-machine data', () => {
     async (value) => {
       const { agent, calls } = mockPce();
 
-      const error = await failure(mockClient(agent).poll(value as unknown as string));
+      const error = await failure(mockClient(agent).collections.poll(value as unknown as string));
 
       expect(error).toBeInstanceOf(PceProtocolError);
       expect(calls()).toHaveLength(0);
@@ -591,7 +597,7 @@ describe('HTTP errors', () => {
         headers: JSON_HEADERS,
       });
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceAuthError);
     expect(error.name).toBe('PceAuthError');
@@ -606,7 +612,7 @@ describe('HTTP errors', () => {
     const { agent, pce } = mockPce();
     pce.intercept({ path: `/api/v2${JOB}`, method: 'GET' }).reply(403, '');
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceAuthError);
     expect(error.message).toMatch(new RegExp(`^GET ${JOB} returned 403 Forbidden\\. Check the API key`));
@@ -626,7 +632,9 @@ describe('HTTP errors', () => {
         headers: JSON_HEADERS,
       });
 
-    const error = await failure(mockClient(agent).submit('/labels', { key: 'bogus' }));
+    const error = await failure(
+      mockClient(agent).collections.submit({ path: '/labels', query: { key: 'bogus' } }),
+    );
 
     expect(error).toBeInstanceOf(PceRequestError);
     expect(error.message).toBe(
@@ -643,7 +651,7 @@ describe('HTTP errors', () => {
         headers: { 'content-type': 'text/html', 'retry-after': '30' },
       });
 
-      const error = await failure(mockClient(agent).poll(JOB));
+      const error = await failure(mockClient(agent).collections.poll(JOB));
 
       expect(error).toBeInstanceOf(PceUnavailable);
       expect(error).toMatchObject({ status, retryAfterSeconds: 30 });
@@ -658,7 +666,7 @@ describe('HTTP errors', () => {
     const { agent, pce } = mockPce();
     pce.intercept({ path: `/api/v2${JOB}`, method: 'GET' }).reply(503, '');
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error).toMatchObject({ name: 'PceUnavailable', retryAfterSeconds: 5 });
   });
@@ -671,7 +679,7 @@ describe('HTTP errors', () => {
     ];
     pce.intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' }).reply(400, JSON.stringify(body));
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error.message).toContain('(input_validation_error: Bad key; second_error: Bad value)');
     expect(error).toMatchObject({ token: 'input_validation_error' });
@@ -690,7 +698,7 @@ describe('HTTP errors', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .reply(400, body, { headers: { 'content-type': contentType } });
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceRequestError);
     expect(error.message).toBe(`GET /orgs/1/labels returned 400 Bad Request${said}`);
@@ -701,7 +709,7 @@ describe('HTTP errors', () => {
     const body = JSON.stringify([{ token: 'long', message: 'x'.repeat(5000) }]);
     pce.intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' }).reply(400, body);
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error.message.length).toBeLessThan(500);
     expect(error).toMatchObject({ token: 'long' });
@@ -715,7 +723,7 @@ describe('HTTP errors', () => {
         headers: { ...JSON_HEADERS, 'content-encoding': 'gzip' },
       });
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error.message).toBe(`GET ${JOB} returned 404 Not Found (not_found: No such job)`);
   });
@@ -729,7 +737,7 @@ describe('HTTP errors', () => {
     const client = loopbackClient(server.origin, { bodyTimeoutMs: 20_000 });
     const started = Date.now();
 
-    const error = await failure(client.submit('/labels'));
+    const error = await failure(client.collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceRequestError);
     expect(error.message).toBe('GET /orgs/1/labels returned 400 Bad Request');
@@ -745,7 +753,7 @@ describe('rate limiting', () => {
     pce.intercept(route).reply(202, '', { headers: { location: JOB, 'retry-after': '5' } });
     const { waits, runtime } = sleepRecorder();
 
-    const result = await mockClient(agent, {}, runtime).submit('/labels');
+    const result = await mockClient(agent, {}, runtime).collections.submit({ path: '/labels' });
 
     expect(result.jobHref).toBe(JOB);
     expect(waits).toEqual([2000]);
@@ -762,7 +770,7 @@ describe('rate limiting', () => {
       .times(4);
     const { waits, runtime } = sleepRecorder();
 
-    const error = await failure(mockClient(agent, {}, runtime).poll(JOB));
+    const error = await failure(mockClient(agent, {}, runtime).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceRateLimited);
     expect(error).toMatchObject({ status: 429, retryAfterSeconds: 1, token: 'too_many_requests' });
@@ -781,7 +789,7 @@ describe('rate limiting', () => {
       .times(2);
     const { waits, runtime } = sleepRecorder();
 
-    const error = await failure(mockClient(agent, {}, runtime).poll(JOB));
+    const error = await failure(mockClient(agent, {}, runtime).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceRateLimited);
     expect(error).toMatchObject({ retryAfterSeconds: 15 });
@@ -796,7 +804,7 @@ describe('rate limiting', () => {
       .reply(429, '', { headers: { 'retry-after': '60' } });
     const { waits, runtime } = sleepRecorder();
 
-    const error = await failure(mockClient(agent, {}, runtime).poll(JOB));
+    const error = await failure(mockClient(agent, {}, runtime).collections.poll(JOB));
 
     expect(error).toMatchObject({ name: 'PceRateLimited', retryAfterSeconds: 60 });
     expect(waits).toEqual([]);
@@ -810,7 +818,7 @@ describe('rate limiting', () => {
     pce.intercept(route).reply(204, '');
     const { waits, runtime } = sleepRecorder();
 
-    await mockClient(agent, {}, runtime).deleteJob(JOB);
+    await mockClient(agent, {}, runtime).collections.delete(JOB);
 
     expect(waits).toEqual([5000]);
   });
@@ -822,7 +830,7 @@ describe('rate limiting', () => {
       .reply(429, '', { headers: { 'retry-after': '1' } });
     const { waits, runtime } = sleepRecorder();
 
-    const error = await failure(mockClient(agent, { rateLimitRetries: 0 }, runtime).poll(JOB));
+    const error = await failure(mockClient(agent, { rateLimitRetries: 0 }, runtime).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceRateLimited);
     expect(waits).toEqual([]);
@@ -835,7 +843,7 @@ describe('rate limiting', () => {
     pce.intercept(route).reply(429, '', { headers: { 'retry-after': '0' } });
     replyJob(pce, job('running'));
 
-    const result = await mockClient(agent, { retryAfter: { minSeconds: 0 } }).poll(JOB);
+    const result = await mockClient(agent, { retryAfter: { minSeconds: 0 } }).collections.poll(JOB);
 
     expect(result.status).toBe('running');
   });
@@ -861,7 +869,7 @@ describe('transport errors', () => {
     const cause = makeError();
     pce.intercept({ path: `/api/v2${JOB}`, method: 'GET' }).replyWithError(cause);
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceUnavailable);
     expect(error.message).toMatch(new RegExp(`^GET ${JOB} failed: .*${mentioned}`));
@@ -873,7 +881,7 @@ describe('transport errors', () => {
     const cause = systemError('ECONNRESET', 'read ECONNRESET');
     pce.intercept({ path: `/api/v2${JOB}`, method: 'GET' }).replyWithError(cause);
 
-    const error = await failure(mockClient(agent).poll(JOB));
+    const error = await failure(mockClient(agent).collections.poll(JOB));
 
     expect(error.cause).toBe(cause);
   });
@@ -892,7 +900,7 @@ describe('transport errors', () => {
       .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
       .replyWithError(systemError(code, 'tls says no'));
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(ExportConfigError);
     expect(error).not.toBeInstanceOf(PceUnavailable);
@@ -908,7 +916,7 @@ describe('transport errors', () => {
     });
     pce.intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' }).replyWithError(wrapped);
 
-    const error = await failure(mockClient(agent).submit('/labels'));
+    const error = await failure(mockClient(agent).collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(ExportConfigError);
   });
@@ -919,7 +927,7 @@ describe('transport errors', () => {
     });
     const client = loopbackClient(server.origin, { headersTimeoutMs: 200 });
 
-    const error = await failure(client.submit('/labels'));
+    const error = await failure(client.collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceUnavailable);
     expect(error.message).toContain('UND_ERR_HEADERS_TIMEOUT');
@@ -931,7 +939,7 @@ describe('transport errors', () => {
     await cleanups.pop()?.();
     const client = loopbackClient(origin);
 
-    const error = await failure(client.poll(JOB));
+    const error = await failure(client.collections.poll(JOB));
 
     expect(error).toBeInstanceOf(PceUnavailable);
     expect(error.message).toContain('ECONNREFUSED');
@@ -941,7 +949,7 @@ describe('transport errors', () => {
     const server = await serve((req) => req.socket.destroy());
     const client = loopbackClient(server.origin);
 
-    const error = await failure(client.deleteJob(JOB));
+    const error = await failure(client.collections.delete(JOB));
 
     expect(error).toBeInstanceOf(PceUnavailable);
   });
@@ -968,7 +976,7 @@ describe('openDatafile', () => {
     });
     const client = loopbackClient(server.origin);
 
-    const datafile = await client.openDatafile(DATAFILE);
+    const datafile = await client.collections.open(DATAFILE);
     const bytes = await collect(datafile.body);
 
     expect(bytes.equals(payload)).toBe(true);
@@ -985,7 +993,7 @@ describe('openDatafile', () => {
     });
     const client = loopbackClient(server.origin);
 
-    const datafile = await client.openDatafile(`${server.origin}/api/v2${DATAFILE}`);
+    const datafile = await client.collections.open(`${server.origin}/api/v2${DATAFILE}`);
     const bytes = await collect(datafile.body);
 
     expect(bytes.equals(payload)).toBe(true);
@@ -1016,7 +1024,7 @@ describe('openDatafile', () => {
     });
     const client = loopbackClient(server.origin);
 
-    const datafile = await client.openDatafile(DATAFILE);
+    const datafile = await client.collections.open(DATAFILE);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const writtenWhileIdle = written;
     datafile.body.destroy();
@@ -1033,7 +1041,7 @@ describe('openDatafile', () => {
     });
     const client = loopbackClient(server.origin);
 
-    const datafile = await client.openDatafile(DATAFILE);
+    const datafile = await client.collections.open(DATAFILE);
     const error = await failure(collect(datafile.body));
 
     expect(error).toBeInstanceOf(PceUnavailable);
@@ -1050,7 +1058,7 @@ describe('openDatafile', () => {
     });
     const client = loopbackClient(server.origin);
 
-    const datafile = await client.openDatafile(DATAFILE);
+    const datafile = await client.collections.open(DATAFILE);
     const error = await failure(collect(datafile.body));
 
     expect(error.name).toBe('PceUnavailable');
@@ -1068,7 +1076,7 @@ describe('openDatafile', () => {
     });
     const client = loopbackClient(server.origin);
 
-    const datafile = await client.openDatafile(DATAFILE);
+    const datafile = await client.collections.open(DATAFILE);
     const error = await failure(collect(datafile.body));
 
     expect(error.name).toBe('PceUnavailable');
@@ -1082,7 +1090,7 @@ describe('openDatafile', () => {
     });
     const client = loopbackClient(server.origin);
 
-    const datafile = await client.openDatafile(DATAFILE);
+    const datafile = await client.collections.open(DATAFILE);
     const error = await failure(collect(datafile.body));
 
     expect(error.name).toBe('PceUnavailable');
@@ -1096,7 +1104,7 @@ describe('openDatafile', () => {
     });
     const client = loopbackClient(server.origin, { bodyTimeoutMs: 300 });
 
-    const datafile = await client.openDatafile(DATAFILE);
+    const datafile = await client.collections.open(DATAFILE);
     const error = await failure(collect(datafile.body));
 
     expect(error.name).toBe('PceUnavailable');
@@ -1111,7 +1119,7 @@ describe('openDatafile', () => {
         headers: JSON_HEADERS,
       });
 
-    const error = await failure(mockClient(agent).openDatafile(DATAFILE));
+    const error = await failure(mockClient(agent).collections.open(DATAFILE));
 
     expect(error).toBeInstanceOf(PceRequestError);
     expect(error.message).toBe(`GET ${DATAFILE} returned 404 Not Found (not_found: Datafile expired)`);
@@ -1123,7 +1131,7 @@ describe('openDatafile', () => {
       .intercept({ path: `/api/v2${DATAFILE}`, method: 'GET' })
       .reply(200, 'xx', { headers: { ...JSON_HEADERS, 'content-encoding': 'br' } });
 
-    const error = await failure(mockClient(agent).openDatafile(DATAFILE));
+    const error = await failure(mockClient(agent).collections.open(DATAFILE));
 
     expect(error).toBeInstanceOf(PceProtocolError);
   });
@@ -1132,7 +1140,7 @@ describe('openDatafile', () => {
     const { agent, pce } = mockPce();
     pce.intercept({ path: `/api/v2${DATAFILE}`, method: 'GET' }).reply(204, '');
 
-    const error = await failure(mockClient(agent).openDatafile(DATAFILE));
+    const error = await failure(mockClient(agent).collections.open(DATAFILE));
 
     expect(error).toBeInstanceOf(PceProtocolError);
   });
@@ -1143,7 +1151,7 @@ describe('deleteJob', () => {
     const { agent, pce, calls } = mockPce();
     pce.intercept({ path: `/api/v2${JOB}`, method: 'DELETE' }).reply(status, '');
 
-    await mockClient(agent).deleteJob(JOB);
+    await mockClient(agent).collections.delete(JOB);
 
     expect(calls()[0]?.method).toBe('DELETE');
     expect(sentHeaders(calls()[0]).authorization).toBe(`Basic ${BASIC}`);
@@ -1153,7 +1161,7 @@ describe('deleteJob', () => {
     const { agent, pce, calls } = mockPce();
     pce.intercept({ path: `/api/v2${JOB}`, method: 'DELETE' }).reply(404, '[{"token":"not_found"}]');
 
-    await mockClient(agent).deleteJob(`${ORIGIN}/api/v2${JOB}`);
+    await mockClient(agent).collections.delete(`${ORIGIN}/api/v2${JOB}`);
 
     expect(calls()).toHaveLength(1);
   });
@@ -1162,7 +1170,7 @@ describe('deleteJob', () => {
     const { agent, pce } = mockPce();
     pce.intercept({ path: `/api/v2${JOB}`, method: 'DELETE' }).reply(401, '');
 
-    const error = await failure(mockClient(agent).deleteJob(JOB));
+    const error = await failure(mockClient(agent).collections.delete(JOB));
 
     expect(error).toBeInstanceOf(PceAuthError);
     expect(error.message).toMatch(new RegExp(`^DELETE ${JOB} returned 401 Unauthorized`));
@@ -1172,7 +1180,7 @@ describe('deleteJob', () => {
     const { agent, pce } = mockPce();
     pce.intercept({ path: `/api/v2${JOB}`, method: 'DELETE' }).reply(500, '');
 
-    const error = await failure(mockClient(agent).deleteJob(JOB));
+    const error = await failure(mockClient(agent).collections.delete(JOB));
 
     expect(error).toBeInstanceOf(PceUnavailable);
   });
@@ -1189,9 +1197,9 @@ describe('TLS and connections', () => {
       { key: keyPem, cert: certPem },
     );
 
-    const untrusted = await failure(loopbackClient(server.origin).submit('/labels'));
+    const untrusted = await failure(loopbackClient(server.origin).collections.submit({ path: '/labels' }));
     const requestsWithoutCa = server.requests.length;
-    const trusted = await loopbackClient(server.origin, {}, caPem).submit('/labels');
+    const trusted = await loopbackClient(server.origin, {}, caPem).collections.submit({ path: '/labels' });
 
     expect(untrusted).toBeInstanceOf(ExportConfigError);
     // The server sends its certificate with the CA, as a PCE's nginx does.
@@ -1219,7 +1227,7 @@ describe('TLS and connections', () => {
     const server = await serve((_req, res) => res.end());
     const client = loopbackClient(server.origin.replace('http:', 'https:'));
 
-    const error = await failure(client.submit('/labels'));
+    const error = await failure(client.collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(ExportConfigError);
   });
@@ -1236,12 +1244,12 @@ describe('TLS and connections', () => {
     });
     const client = loopbackClient(server.origin);
 
-    const { jobHref } = await client.submit('/labels');
+    const { jobHref } = await client.collections.submit({ path: '/labels' });
     // Between requests the workflow waits out the Retry-After; a tick lets the pool see the socket free.
     await new Promise((resolve) => setImmediate(resolve));
-    await client.poll(jobHref);
+    await client.collections.poll(jobHref);
     await new Promise((resolve) => setImmediate(resolve));
-    const polled = await client.poll(jobHref);
+    const polled = await client.collections.poll(jobHref);
 
     expect(polled.status).toBe('running');
     expect(server.requests).toHaveLength(3);
@@ -1254,10 +1262,10 @@ describe('TLS and connections', () => {
       res.end();
     });
     const client = loopbackClient(server.origin);
-    await client.submit('/labels');
+    await client.collections.submit({ path: '/labels' });
 
     await client.close();
-    const error = await failure(client.submit('/labels'));
+    const error = await failure(client.collections.submit({ path: '/labels' }));
 
     expect(error).toBeInstanceOf(PceUnavailable);
     expect(server.requests).toHaveLength(1);
@@ -1270,7 +1278,7 @@ describe('TLS and connections', () => {
     const client = mockClient(agent);
 
     await client.close();
-    const result = await client.poll(JOB);
+    const result = await client.collections.poll(JOB);
 
     expect(result.status).toBe('running');
   });
@@ -1324,7 +1332,7 @@ describe('credentials', () => {
         pce
           .intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' })
           .reply(401, JSON.stringify([{ token: 'authentication_failed', message: echo }]));
-        return failure(mockClient(agent).submit('/labels'));
+        return failure(mockClient(agent).collections.submit({ path: '/labels' }));
       },
     ],
     [
@@ -1335,7 +1343,7 @@ describe('credentials', () => {
         pce
           .intercept({ path: `/api/v2${JOB}`, method: 'GET' })
           .reply(400, echo, { headers: { 'content-type': 'text/plain' } });
-        return failure(mockClient(agent).poll(JOB));
+        return failure(mockClient(agent).collections.poll(JOB));
       },
     ],
     [
@@ -1348,7 +1356,7 @@ describe('credentials', () => {
           .reply(429, JSON.stringify([{ token: 'rate', message: echo }]), {
             headers: { 'retry-after': '999' },
           });
-        return failure(mockClient(agent).poll(JOB));
+        return failure(mockClient(agent).collections.poll(JOB));
       },
     ],
     [
@@ -1359,7 +1367,7 @@ describe('credentials', () => {
         pce
           .intercept({ path: `/api/v2${JOB}`, method: 'DELETE' })
           .reply(503, JSON.stringify({ message: echo }));
-        return failure(mockClient(agent).deleteJob(JOB));
+        return failure(mockClient(agent).collections.delete(JOB));
       },
     ],
     [
@@ -1372,7 +1380,7 @@ describe('credentials', () => {
           headers: { authorization: `Basic ${BASIC}` },
         });
         pce.intercept({ path: `/api/v2${JOB}`, method: 'GET' }).replyWithError(leaky);
-        return failure(mockClient(agent).poll(JOB));
+        return failure(mockClient(agent).collections.poll(JOB));
       },
     ],
     [
@@ -1380,7 +1388,7 @@ describe('credentials', () => {
       'PceUnavailable',
       async () => {
         const { agent } = mockPce();
-        return failure(mockClient(agent).poll(JOB));
+        return failure(mockClient(agent).collections.poll(JOB));
       },
     ],
     [
@@ -1392,7 +1400,7 @@ describe('credentials', () => {
           res.write('[');
           setTimeout(() => res.socket?.destroy(), 50);
         });
-        const datafile = await loopbackClient(server.origin).openDatafile(DATAFILE);
+        const datafile = await loopbackClient(server.origin).collections.open(DATAFILE);
         return failure(collect(datafile.body));
       },
     ],
@@ -1404,7 +1412,7 @@ describe('credentials', () => {
         pce.intercept({ path: '/api/v2/orgs/1/labels', method: 'GET' }).reply(202, '', {
           headers: { location: `https://${KEY}:${SECRET}@evil.example.com/api/v2${JOB}` },
         });
-        return failure(mockClient(agent).submit('/labels'));
+        return failure(mockClient(agent).collections.submit({ path: '/labels' }));
       },
     ],
     [
@@ -1413,7 +1421,7 @@ describe('credentials', () => {
       async () => {
         const { agent, pce } = mockPce();
         replyJob(pce, job(`weird ${SECRET}`));
-        return failure(mockClient(agent).poll(JOB));
+        return failure(mockClient(agent).collections.poll(JOB));
       },
     ],
     [
@@ -1426,7 +1434,7 @@ describe('credentials', () => {
           .replyWithError(
             Object.assign(new Error(`bad cert ${echo}`), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
           );
-        return failure(mockClient(agent).submit('/labels'));
+        return failure(mockClient(agent).collections.submit({ path: '/labels' }));
       },
     ],
   ];

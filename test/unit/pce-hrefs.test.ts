@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ExportConfigError, PceProtocolError } from '../../lambdas/pce/errors';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import { PceProtocolError } from '../../lambdas/pce/errors';
 import { apiUrl, collectionRequest, parsePceBase, resolveHref, showHref } from '../../lambdas/pce/hrefs';
 
 const base = parsePceBase('https://pce.example.com:8443', 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExportConfigError } from '../../lambdas/pce/errors';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
 import {
   ABSURD_RETRY_AFTER_SECONDS,
   DEFAULT_RETRY_AFTER_BOUNDS,

@@ -5,15 +5,15 @@ import { Ajv2020 } from 'ajv/dist/2020';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { z } from 'zod';
-import { fetchExport } from '../../lambdas/export/fetch-export';
-import type * as state from '../../lambdas/export/state';
-import type { ExportErrorName } from '../../lambdas/pce/errors';
-import { exportInputOf, loadConfig } from '../../lib/config';
 import {
   executionInputSchema,
-  type exportExecutionInputSchema,
-  type snapshotExecutionInputSchema,
-} from '../../schema/definitions';
+  type exportInputSchema as exportExecutionInputSchema,
+  type snapshotInputSchema as snapshotExecutionInputSchema,
+} from '../../lambdas/contracts/input';
+import type * as state from '../../lambdas/contracts/output';
+import type { ExportErrorName } from '../../lambdas/export/errors';
+import { fetchExport } from '../../lambdas/export/fetch-export';
+import { exportInputOf, loadConfig } from '../../lib/config';
 import { generateSchemas, SCHEMA_DIR } from '../../schema/generate';
 import type * as published from '../../schema/index';
 import { datafileClient } from '../support/fake-pce';
@@ -88,7 +88,7 @@ describe('the execution input schema', () => {
     [
       'a nested query value',
       { path: '/labels', query: { key: { role: 'web' } } },
-      'must be string,number,boolean',
+      '/query/key must be string; /query/key must be number; /query/key must be boolean',
     ],
     [
       'a snapshot with no exports',

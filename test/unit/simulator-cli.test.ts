@@ -34,6 +34,8 @@ describe('pce-export simulate', () => {
     [['--workloads', '-5'], 'workloads'],
     [['--host', '0.0.0.0'], 'loopback'],
     [['--job-seconds', 'soon'], '--job-seconds'],
+    [['--flows-per-day', '0'], '--flows-per-day'],
+    [['--traffic-days', 'x'], '--traffic-days'],
     [['--frobnicate'], 'frobnicate'],
     [['extra'], 'extra'],
   ])('exits 2 with a helpful message for %j', async (argv, mention) => {
@@ -96,8 +98,56 @@ describe('pce-export simulate', () => {
     expect(res.headers.get('x-total-count')).toBe('1000');
     stop.abort();
     expect(await running).toBe(0);
-    expect(c.out()).toContain('Stopped.');
+    expect(c.err()).toBe('Stopping the PCE simulator…\nStopped.\n');
+    expect(c.out()).not.toContain('Stop');
+    expect(JSON.parse(c.out().trimEnd().split('\n').at(-1) ?? '')).toEqual(ready);
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('serves the traffic population that --flows-per-day and --traffic-days describe', async () => {
+    const c = capture();
+    const stop = new AbortController();
+    const running = runSimulate(
+      ['--workloads', '50', '--job-seconds', '0', '--flows-per-day', '3000', '--traffic-days', '2'],
+      { ...c.io, signal: stop.signal, env: {} },
+    );
+    await until(() => c.out().includes('"event":"ready"'));
+    const ready = JSON.parse(c.out().trimEnd().split('\n').at(-1) ?? '') as Record<string, string>;
+    const auth = {
+      authorization: basicAuth(ready.apiKey ?? '', ready.apiSecret ?? ''),
+      'content-type': 'application/json',
+    };
+    const now = Date.now();
+    const count = async (hoursBack: number) => {
+      const created = await fetch(`${ready.apiBase}/orgs/1/traffic_flows/async_queries`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({
+          query_name: 'cli',
+          start_date: new Date(now - (hoursBack + 24) * 3_600_000).toISOString(),
+          end_date: new Date(now - hoursBack * 3_600_000).toISOString(),
+          max_results: 10,
+        }),
+      });
+      const { href } = (await created.json()) as { href: string };
+      for (;;) {
+        const q = (await (await fetch(`${ready.url}/api/v2${href}`, { headers: auth })).json()) as {
+          status: string;
+          matches_count?: number;
+        };
+        if (q.status === 'completed') return q.matches_count;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      expect(c.out()).toContain('3,000 flows a day over the last 2 days');
+      expect(await count(0)).toBeGreaterThan(2900);
+      expect(await count(0)).toBeLessThan(3300);
+      expect(await count(72)).toBe(0);
+    } finally {
+      stop.abort();
+      expect(await running).toBe(0);
+    }
   });
 
   it('takes credentials from the environment and never prints the secret', async () => {
@@ -129,7 +179,7 @@ describe('pce-export simulate', () => {
     expect(existsSync(caPath)).toBe(false);
   });
 
-  it('stops cleanly with exit code 0 on SIGTERM', async () => {
+  it('stops cleanly with exit code 0 on SIGTERM, its lifecycle lines on stderr', async () => {
     const cli = fileURLToPath(new URL('../../simulator/cli.ts', import.meta.url));
     const child = spawn(
       process.execPath,
@@ -143,11 +193,15 @@ describe('pce-export simulate', () => {
       { env: { ...process.env, PCE_API_KEY: '', PCE_API_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
+    let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await until(() => out.includes('Press Ctrl+C'), 20_000);
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await until(() => out.includes('"event":"ready"'), 20_000);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out).toContain('Stopped.');
+    expect(err).toContain('Stopped.');
+    // The JSON ready line is still the last line on stdout after the simulator stopped.
+    expect(JSON.parse(out.trimEnd().split('\n').at(-1) ?? '')).toMatchObject({ event: 'ready' });
   });
 });

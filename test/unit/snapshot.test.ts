@@ -4,6 +4,8 @@ import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { Ajv2020 } from 'ajv/dist/2020';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { ExportOutput } from '../../lambdas/contracts/output';
 import { fetchExport } from '../../lambdas/export/fetch-export';
 import {
   completeSnapshot,
@@ -11,8 +13,6 @@ import {
   readConfiguredSnapshots,
   type SnapshotPlan,
 } from '../../lambdas/export/snapshot';
-import type { ExportOutput } from '../../lambdas/export/state';
-import { ExportConfigError } from '../../lambdas/pce/errors';
 import { SCHEMA_DIR } from '../../schema/generate';
 import { datafileClient } from '../support/fake-pce';
 
@@ -229,7 +229,7 @@ describe('fetchExport in a snapshot run', () => {
     expect(s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input.Metadata).toMatchObject({
       snapshot: 'morning',
     });
-    expect(client.deleteJob).toHaveBeenCalledWith('/orgs/1/jobs/42');
+    expect(client.collections.delete).toHaveBeenCalledWith('/orgs/1/jobs/42');
   });
 });
 

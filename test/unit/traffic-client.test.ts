@@ -13,7 +13,7 @@ import {
   PceRequestError,
   PceUnavailable,
 } from '../../lambdas/pce/errors';
-import type { PceTrafficApi, TrafficQueryBody } from '../../lambdas/pce/types';
+import type { TrafficQueryBody } from '../../lambdas/pce/types';
 import { collect, failure } from '../support/async';
 
 const ORIGIN = 'https://pce.example.com:8443';
@@ -55,7 +55,7 @@ function mockPce() {
     { dispatcher: agent },
     { sleep: async () => {} },
   );
-  const traffic = client.traffic as PceTrafficApi;
+  const traffic = client.traffic;
   return { pce: agent.get(ORIGIN), traffic, calls: () => agent.getCallHistory()?.calls() ?? [] };
 }
 
@@ -341,7 +341,7 @@ describe('traffic query download', () => {
     const { pce, traffic, calls } = mockPce();
     download(pce, json, JSON_HEADERS);
 
-    const file = await traffic.openDownload(DOWNLOAD);
+    const file = await traffic.open(DOWNLOAD);
 
     expect((await collect(file.body)).equals(json)).toBe(true);
     expect(calls()[0]?.headers).toMatchObject({ accept: 'application/json', 'accept-encoding': 'gzip' });
@@ -352,7 +352,7 @@ describe('traffic query download', () => {
     const { pce, traffic } = mockPce();
     download(pce, gzipSync(json), { ...JSON_HEADERS, 'content-encoding': 'gzip' });
 
-    const file = await traffic.openDownload(DOWNLOAD);
+    const file = await traffic.open(DOWNLOAD);
 
     expect((await collect(file.body)).equals(json)).toBe(true);
   });
@@ -361,7 +361,7 @@ describe('traffic query download', () => {
     const { pce, traffic } = mockPce();
     download(pce, gzipSync(json), JSON_HEADERS);
 
-    const file = await traffic.openDownload(DOWNLOAD);
+    const file = await traffic.open(DOWNLOAD);
 
     expect((await collect(file.body)).equals(json)).toBe(true);
   });
@@ -370,7 +370,7 @@ describe('traffic query download', () => {
     const { pce, traffic } = mockPce();
     download(pce, gzipSync(gzipSync(json)), { ...JSON_HEADERS, 'content-encoding': 'gzip' });
 
-    const file = await traffic.openDownload(DOWNLOAD);
+    const file = await traffic.open(DOWNLOAD);
 
     expect((await collect(file.body)).equals(json)).toBe(true);
   });
@@ -383,7 +383,7 @@ describe('traffic query download', () => {
     const { pce, traffic } = mockPce();
     download(pce, body, JSON_HEADERS);
 
-    const file = await traffic.openDownload(DOWNLOAD);
+    const file = await traffic.open(DOWNLOAD);
 
     expect((await collect(file.body)).equals(body)).toBe(true);
   });
@@ -394,7 +394,7 @@ describe('traffic query download', () => {
     corrupt.fill(0x41, 12, 40);
     download(pce, corrupt, JSON_HEADERS);
 
-    const file = await traffic.openDownload(DOWNLOAD);
+    const file = await traffic.open(DOWNLOAD);
     const error = await failure(collect(file.body));
 
     expect(error).toBeInstanceOf(PceUnavailable);
@@ -410,7 +410,7 @@ describe('traffic query download', () => {
     const client = createPceClient({ baseUrl: origin, orgId: 1, apiKey: KEY, apiSecret: SECRET });
     cleanups.push(() => client.close());
 
-    const file = await (client.traffic as PceTrafficApi).openDownload(DOWNLOAD);
+    const file = await client.traffic.open(DOWNLOAD);
     const error = await failure(collect(file.body));
 
     expect(error).toBeInstanceOf(PceUnavailable);
@@ -423,15 +423,13 @@ describe('traffic query download', () => {
       .intercept({ path: `/api/v2${DOWNLOAD}`, method: 'GET' })
       .reply(404, [{ token: 'not_found', message: 'no results' }], { headers: JSON_HEADERS });
 
-    expect(await failure(traffic.openDownload(DOWNLOAD))).toBeInstanceOf(PceRequestError);
+    expect(await failure(traffic.open(DOWNLOAD))).toBeInstanceOf(PceRequestError);
   });
 
   it('refuses a download href of another org and sends nothing', async () => {
     const { traffic, calls } = mockPce();
 
-    const error = await failure(
-      traffic.openDownload(`/orgs/2/traffic_flows/async_queries/${QUERY_ID}/download`),
-    );
+    const error = await failure(traffic.open(`/orgs/2/traffic_flows/async_queries/${QUERY_ID}/download`));
 
     expect(error).toBeInstanceOf(PceProtocolError);
     expect(calls()).toHaveLength(0);

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { WorkflowState } from '../../lambdas/contracts/state';
+import { parseSince, type TrafficRequest } from '../../lambdas/contracts/traffic';
 import { parseExportInput, resolveExportRequest } from '../../lambdas/export/input';
-import type { WorkflowState } from '../../lambdas/export/state';
-import {
-  parseSince,
-  type TrafficRequest,
-  trafficActor,
-  trafficQueryBody,
-} from '../../lambdas/export/traffic-query';
+import { trafficActor, trafficQueryBody } from '../../lambdas/export/traffic-query';
 import { parseWorkflowState } from '../../lambdas/export/workflow';
-import { ExportConfigError } from '../../lambdas/pce/errors';
 
 const NOW = new Date('2026-03-04T05:06:07.890Z');
 

@@ -3,15 +3,19 @@ import { pipeline } from 'node:stream/promises';
 import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ExportConfigError } from '../../lambdas/contracts/errors';
+import type { WorkflowState } from '../../lambdas/contracts/state';
 import { type FetchDeps, fetchExport } from '../../lambdas/export/fetch-export';
 import { resolveExportRequest } from '../../lambdas/export/input';
 import type { ExportLogger } from '../../lambdas/export/logger';
 import { pollExport } from '../../lambdas/export/poll-job';
-import type { WorkflowState } from '../../lambdas/export/state';
 import { submitExport } from '../../lambdas/export/submit-job';
 import { openTrafficResult, peekJsonArray } from '../../lambdas/export/traffic-result';
-import { ExportConfigError, PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
-import type { Datafile, PceClient, PceTrafficApi, PollResult } from '../../lambdas/pce/types';
+import type { PceClient } from '../../lambdas/pce/client';
+import { PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
+import type { AsyncJobApi, Datafile, PollResult } from '../../lambdas/pce/jobs';
+import type { TrafficQueryBody } from '../../lambdas/pce/types';
+import { unusedJobs } from '../support/fake-pce';
 
 const QUERY = '/orgs/1/traffic_flows/async_queries/3f2b9a51-7c1e-4a0b-9d7e-0c1b2a3d4e5f';
 const DOWNLOAD = `${QUERY}/download`;
@@ -36,19 +40,11 @@ function trafficClient(options: { poll?: Partial<PollResult>; bodies?: string[] 
     poll: vi.fn(
       async (): Promise<PollResult> => ({ status: 'running', retryAfterSeconds: 5, ...options.poll }),
     ),
-    openDownload: vi.fn(async () =>
-      download(bodies.length > 1 ? (bodies.shift() as string) : (bodies[0] as string)),
-    ),
+    open: vi.fn(async () => download(bodies.length > 1 ? (bodies.shift() as string) : (bodies[0] as string))),
     delete: vi.fn(async () => undefined),
-  } satisfies PceTrafficApi;
-  const unused = () => {
-    throw new Error('a collection method was called for a traffic export');
-  };
+  } satisfies AsyncJobApi<TrafficQueryBody>;
   const client = {
-    submit: vi.fn(unused),
-    poll: vi.fn(unused),
-    openDatafile: vi.fn(unused),
-    deleteJob: vi.fn(unused),
+    collections: unusedJobs('collection job'),
     close: vi.fn(async () => undefined),
     traffic,
   } satisfies PceClient;
@@ -146,15 +142,6 @@ describe('Submit for a traffic export', () => {
     expect(error).toBeInstanceOf(ExportConfigError);
     expect((error as Error).message).toContain('traffic.sources.exclude[0]');
     expect(connect).not.toHaveBeenCalled();
-  });
-
-  it('fails with ExportConfigError when the client cannot run traffic queries', async () => {
-    const { client } = trafficClient();
-    const { traffic: _none, ...collectionOnly } = client;
-
-    await expect(
-      submitExport({ input: { kind: 'traffic' }, execution }, deps(collectionOnly)),
-    ).rejects.toThrow(ExportConfigError);
   });
 });
 
@@ -254,7 +241,7 @@ describe('Fetch for a traffic export', () => {
       traffic: trafficState().export.traffic,
       objectCount: 2,
     });
-    expect(traffic.openDownload).toHaveBeenCalledTimes(1);
+    expect(traffic.open).toHaveBeenCalledTimes(1);
     expect(traffic.delete).toHaveBeenCalledWith(QUERY);
   });
 
@@ -266,7 +253,7 @@ describe('Fetch for a traffic export', () => {
       fetchDeps(client),
     );
 
-    expect(traffic.openDownload).toHaveBeenCalledTimes(3);
+    expect(traffic.open).toHaveBeenCalledTimes(3);
     expect(output.objectCount).toBe(2);
   });
 
@@ -279,7 +266,7 @@ describe('Fetch for a traffic export', () => {
       fetchDeps(client, log),
     );
 
-    expect(traffic.openDownload).toHaveBeenCalledTimes(4);
+    expect(traffic.open).toHaveBeenCalledTimes(4);
     expect(output.objectCount).toBe(0);
     expect(Buffer.from(putTo(output.key)?.Body as Uint8Array).toString()).toBe('[]');
     expect(log.warn).toHaveBeenCalledWith(
@@ -297,7 +284,7 @@ describe('Fetch for a traffic export', () => {
     ).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(PceProtocolError);
-    expect(traffic.openDownload).toHaveBeenCalledTimes(4);
+    expect(traffic.open).toHaveBeenCalledTimes(4);
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 });

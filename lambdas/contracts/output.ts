@@ -1,16 +1,13 @@
 import { z } from 'zod';
+import { OUTPUT_FORMATS } from './input';
+import { MAX_SNAPSHOT_MEMBERS } from './limits';
+import { isoTime } from './time';
 
 /*
- * The execution outputs as zod schemas: what Fetch returns for one export, and what a snapshot
- * run returns. The snapshot step validates the members' outputs with them; `schema/` publishes
- * them as JSON Schema.
+ * The execution outputs (PRODUCT.md 3.3) as zod schemas: what Fetch returns for one export, and
+ * what a snapshot run returns. The snapshot step validates the members' outputs with them;
+ * `schema/` publishes them as JSON Schema and TypeScript types.
  */
-
-/** `Date.prototype.toISOString()` output: UTC, milliseconds optional. */
-const isoTime = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/)
-  .meta({ format: 'date-time' });
 
 const objectFields = {
   exportName: z
@@ -31,7 +28,7 @@ const objectFields = {
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .meta({ description: 'Hex SHA-256 of the stored bytes, as `sha256sum` prints it for the object.' }),
-  format: z.enum(['raw', 'ndjson']).meta({
+  format: z.enum(OUTPUT_FORMATS).meta({
     description: 'raw: the JSON array as the PCE served it; ndjson: one object per line.',
   }),
   gzip: z
@@ -61,8 +58,18 @@ export const exportOutputSchema = z.looseObject({
   }),
 });
 
-/** One object of a snapshot. */
-export const snapshotObjectSchema = z.looseObject(objectFields);
+/**
+ * The fields a schema names, without the index signature of a loose object: the schemas let
+ * later versions add fields, the types name the ones this version has.
+ */
+type Known<T> = { [K in keyof T as string extends K ? never : K]: T[K] };
+
+/** Output of a successful single-export execution. */
+export type ExportOutput = Known<z.output<typeof exportOutputSchema>>;
+
+/** One object of a snapshot: an export's output without a manifest of its own. */
+const snapshotObjectSchema = z.looseObject(objectFields);
+export type SnapshotObject = Known<z.output<typeof snapshotObjectSchema>>;
 
 /** What a successful snapshot execution returns: the folder, its manifest and every object in it. */
 export const snapshotOutputSchema = z.looseObject({
@@ -84,7 +91,16 @@ export const snapshotOutputSchema = z.looseObject({
   objects: z
     .array(snapshotObjectSchema)
     .min(1)
+    .max(MAX_SNAPSHOT_MEMBERS)
     .meta({ description: 'Every object of the snapshot, one per export, in the order requested.' }),
   startedAt: isoTime.meta({ description: 'When the execution started (ISO 8601, UTC).' }),
   completedAt: isoTime.meta({ description: 'When the manifest was written (ISO 8601, UTC).' }),
 });
+
+/** Output of a successful snapshot execution. */
+export type SnapshotOutput = Omit<Known<z.output<typeof snapshotOutputSchema>>, 'objects'> & {
+  objects: SnapshotObject[];
+};
+
+/** Every output a successful execution may return: tell them apart by `snapshotName`. */
+export const executionOutputSchema = z.union([exportOutputSchema, snapshotOutputSchema]);

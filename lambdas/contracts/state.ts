@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import {
+  collectionPathSchema,
+  EXPORT_KINDS,
+  type ExportKind,
+  exportNameSchema,
+  OUTPUT_FORMATS,
+  queryKeySchema,
+  queryTextSchema,
+} from './input';
+import { MAX_WAIT_SECONDS_LIMIT } from './limits';
+import { DATAFILE_HREF, JOB_HREF, TRAFFIC_DOWNLOAD_HREF, TRAFFIC_QUERY_HREF } from './patterns';
+import { isoTime } from './time';
+import { trafficRequestSchema } from './traffic';
+
+/*
+ * The data that passes between the states of the export workflow. It stays small (a few KB):
+ * nothing large and no credential ever goes through state. It comes back to the Lambdas from
+ * the state machine, so each step validates it like any other input.
+ */
+
+/** A job's status as the workflow tracks it; the PCE's own status words are mapped onto these. */
+const JOB_STATUSES = ['pending', 'running', 'done', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/**
+ * The execution an export runs in. `snapshot` names the snapshot when the export is one member
+ * of a snapshot run (its object then goes to the snapshot's folder).
+ */
+export const executionSchema = z.object({
+  name: z.string().min(1).max(256),
+  startTime: isoTime,
+  /** Set on the members of a snapshot run. */
+  snapshot: exportNameSchema.optional(),
+});
+export type ExecutionRef = z.infer<typeof executionSchema>;
+
+/** A validated, fully-defaulted export request (what Submit makes of the execution input). */
+const exportRequestSchema = z.object({
+  /** Absent: a collection export, as in state written before traffic exports existed. */
+  kind: z.enum(EXPORT_KINDS).optional(),
+  name: exportNameSchema,
+  /** Org-relative collection path, e.g. `/workloads`; `/traffic_flows/async_queries` for traffic. */
+  path: collectionPathSchema,
+  query: z.record(queryKeySchema, queryTextSchema),
+  format: z.enum(OUTPUT_FORMATS),
+  gzip: z.boolean(),
+  maxWaitSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS_LIMIT),
+  /** The resolved traffic query (absolute times), for `kind: 'traffic'`. */
+  traffic: trafficRequestSchema.optional(),
+});
+export type ExportRequest = z.infer<typeof exportRequestSchema>;
+
+/** The hrefs of each kind's job and result, as they travel in `job`. */
+export const JOB_HREFS: Readonly<
+  Record<ExportKind, { readonly job: RegExp; readonly result: RegExp; readonly what: string }>
+> = {
+  collection: { job: JOB_HREF, result: DATAFILE_HREF, what: 'a collection job' },
+  traffic: { job: TRAFFIC_QUERY_HREF, result: TRAFFIC_DOWNLOAD_HREF, what: 'a traffic query' },
+};
+
+const jobStateSchema = z.object({
+  /** `/orgs/{org}/jobs/{id}`; for traffic, the query `/orgs/{org}/traffic_flows/async_queries/{id}`. */
+  href: z.string().refine((v) => JOB_HREF.test(v) || TRAFFIC_QUERY_HREF.test(v), {
+    message: 'must be a job href /orgs/{org}/jobs/{id} or a traffic query href',
+  }),
+  status: z.enum(JOB_STATUSES),
+  polls: z.number().int().min(0).max(1_000_000),
+  /** Seconds the Wait state waits before the next poll (always ≥ 1 and within the deadline). */
+  waitSeconds: z.number().int().min(1),
+  /** Latest Retry-After the PCE sent, clamped. */
+  retryAfterSeconds: z.number().min(0),
+  /** When Submit got the PCE's answer. */
+  requestedAt: isoTime,
+  /** After this, Poll reports timedOut. */
+  deadline: isoTime,
+  /** True once the deadline or the poll limit has passed without the job being done. */
+  timedOut: z.boolean(),
+  /** `/orgs/{org}/datafiles/{id}` once done; for traffic, the query's `…/download`. */
+  resultHref: z
+    .string()
+    .refine((v) => DATAFILE_HREF.test(v) || TRAFFIC_DOWNLOAD_HREF.test(v), {
+      message: 'must be a datafile href /orgs/{org}/datafiles/{id} or a traffic query download href',
+    })
+    .optional(),
+  /** Human sentence for failed or timed-out jobs (becomes the Fail state's Cause). */
+  message: z.string().max(4096).optional(),
+});
+export type JobState = z.infer<typeof jobStateSchema>;
+
+/** The state after Submit and after every Poll. */
+export const workflowStateSchema = z.object({
+  export: exportRequestSchema,
+  execution: executionSchema,
+  job: jobStateSchema,
+});
+export type WorkflowState = z.infer<typeof workflowStateSchema>;
+
+/** Event Submit receives: the execution input plus the context the state machine adds. */
+export interface SubmitEvent {
+  readonly input: unknown;
+  readonly execution: ExecutionRef;
+}

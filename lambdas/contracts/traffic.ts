@@ -1,0 +1,200 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import {
+  MAX_TOTAL_TRAFFIC_ACTORS,
+  MAX_TRAFFIC_ACTORS,
+  MAX_TRAFFIC_QUERY_NAME_LENGTH,
+  MAX_TRAFFIC_RESULTS,
+  MAX_TRAFFIC_SINCE_SECONDS,
+} from './limits';
+import { isoDateOrTime, isoTime } from './time';
+
+/*
+ * The traffic query of a traffic export, in the two forms it takes: the friendly `traffic`
+ * object of the execution input, and the resolved request (absolute times, defaults filled in)
+ * that travels in the workflow state.
+ *
+ *   {"since": "24h"}                               the 24 hours before the execution started
+ *   {"start": "2026-01-01T00:00:00Z", "end": …}    an absolute range (end defaults to the start of the run)
+ *   {"policyDecisions": ["blocked"], "maxResults": 50000,
+ *    "sources": {"include": ["/orgs/1/labels/7", ["/orgs/1/labels/3", "/orgs/1/labels/9"]],
+ *                "exclude": ["10.0.0.0/8"]}}
+ *
+ * An include entry is one actor or a list of actors that must all match (AND); the entries are
+ * alternatives (OR), as in Explorer. Actors are label, label group, workload and IP list hrefs,
+ * IP addresses and CIDR blocks.
+ */
+
+const POLICY_DECISIONS = ['allowed', 'potentially_blocked', 'blocked', 'unknown'] as const;
+
+const DECISION_MESSAGE = `must be one of ${POLICY_DECISIONS.join(', ')}`;
+const policyDecision = z.enum(POLICY_DECISIONS, { error: DECISION_MESSAGE });
+const maxResults = z
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(MAX_TRAFFIC_RESULTS, `must be at most ${MAX_TRAFFIC_RESULTS}`);
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { m: 60, h: 3_600, d: 86_400, w: 604_800 };
+/** `word` matched in any case, without the `i` flag (which a JSON Schema pattern cannot carry). */
+const anyCase = (word: string) => [...word].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join('');
+const UNITS = [
+  `${anyCase('m')}(?:${anyCase('in')}(?:${anyCase('s')}|${anyCase('ute')}${anyCase('s')}?)?)?`,
+  `${anyCase('h')}(?:${anyCase('r')}${anyCase('s')}?|${anyCase('our')}${anyCase('s')}?)?`,
+  `${anyCase('d')}(?:${anyCase('ay')}${anyCase('s')}?)?`,
+  `${anyCase('w')}(?:${anyCase('eek')}${anyCase('s')}?)?`,
+].join('|');
+/** `24h`, `last 7 days`, `90 minutes` (any case, spaces around allowed). */
+const SINCE = new RegExp(String.raw`^\s*(?:${anyCase('last')}\s+)?([1-9]\d{0,5})\s*(${UNITS})\s*$`);
+
+/** `"24h"`, `"last 7 days"`, `"90 minutes"` → `{seconds, canonical: "7d"}`; undefined if not a duration. */
+export function parseSince(text: string): { seconds: number; canonical: string } | undefined {
+  const match = SINCE.exec(text);
+  if (!match?.[1] || !match[2]) return undefined;
+  const unit = match[2].charAt(0).toLowerCase();
+  const perUnit = UNIT_SECONDS[unit];
+  if (perUnit === undefined) return undefined;
+  const amount = Number(match[1]);
+  return { seconds: amount * perUnit, canonical: `${amount}${unit}` };
+}
+
+/** What a traffic filter string stands for. */
+export type TrafficActorKind = 'label' | 'label_group' | 'workload' | 'ip_list' | 'ip_address';
+
+const ORG_HREF = String.raw`\/orgs\/([1-9]\d{0,9})`;
+const ACTOR_HREFS: readonly { readonly pattern: RegExp; readonly kind: TrafficActorKind }[] = [
+  { pattern: new RegExp(`^${ORG_HREF}\\/labels\\/\\d{1,12}$`), kind: 'label' },
+  {
+    pattern: new RegExp(`^${ORG_HREF}\\/sec_policy\\/(?:active|draft)\\/label_groups\\/[A-Za-z0-9-]{1,64}$`),
+    kind: 'label_group',
+  },
+  { pattern: new RegExp(`^${ORG_HREF}\\/workloads\\/[A-Za-z0-9-]{1,64}$`), kind: 'workload' },
+  {
+    pattern: new RegExp(`^${ORG_HREF}\\/sec_policy\\/(?:active|draft)\\/ip_lists\\/\\d{1,12}$`),
+    kind: 'ip_list',
+  },
+];
+
+/** An IPv4/IPv6 address or CIDR block. */
+function isIpOrCidr(value: string): boolean {
+  const slash = value.indexOf('/');
+  if (slash < 0) return isIP(value) !== 0;
+  const version = isIP(value.slice(0, slash));
+  const bits = value.slice(slash + 1);
+  if (version === 0 || !/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (version === 4 ? 32 : 128);
+}
+
+/** The kind of actor a filter string stands for; undefined when it is none of the accepted forms. */
+export function trafficActorKind(value: string): TrafficActorKind | undefined {
+  if (isIpOrCidr(value)) return 'ip_address';
+  return ACTOR_HREFS.find(({ pattern }) => pattern.test(value))?.kind;
+}
+
+const actorSchema = z
+  .string()
+  .max(256)
+  .refine((value) => trafficActorKind(value) !== undefined, {
+    message:
+      'must be a label, label group, workload or IP list href (e.g. "/orgs/1/labels/7") or an IP address or CIDR block',
+  });
+
+const ACTORS_MESSAGE = `must have at most ${MAX_TRAFFIC_ACTORS} entries`;
+
+const filterSchema = z
+  .object({
+    /** Alternatives (OR); an entry that is a list matches when all its actors match (AND). */
+    include: z
+      .array(z.union([actorSchema, z.array(actorSchema).min(1).max(MAX_TRAFFIC_ACTORS, ACTORS_MESSAGE)]))
+      .max(MAX_TRAFFIC_ACTORS, ACTORS_MESSAGE)
+      .optional(),
+    exclude: z.array(actorSchema).max(MAX_TRAFFIC_ACTORS, ACTORS_MESSAGE).optional(),
+  })
+  .strict();
+
+const sinceSchema = z.string().max(32).regex(SINCE, {
+  message: 'must be a duration such as "24h", "last 7d" or "90m" (m, h, d or w)',
+  abort: true,
+});
+
+/** The `traffic` object of an export's input: the friendly form of the query. */
+export const trafficInputSchema = z
+  .object({
+    /** A range relative to the execution's start: "24h", "last 7d", "90 minutes". */
+    since: sinceSchema
+      .refine((v) => (parseSince(v)?.seconds ?? 0) <= MAX_TRAFFIC_SINCE_SECONDS, {
+        message: 'must be at most 366 days',
+      })
+      .optional(),
+    /** Absolute start; excludes `since`. */
+    start: isoDateOrTime.optional(),
+    /** Absolute end. @default the execution's start time */
+    end: isoDateOrTime.optional(),
+    /** @default every decision */
+    policyDecisions: z
+      .array(policyDecision)
+      .max(POLICY_DECISIONS.length)
+      .refine((list) => new Set(list).size === list.length, { message: 'must not repeat a decision' })
+      .optional(),
+    sources: filterSchema.optional(),
+    destinations: filterSchema.optional(),
+    /** @default 100000 */
+    maxResults: maxResults.optional(),
+    /** Name shown in the PCE's Explorer. @default "pce-export <exportName> <executionName>" */
+    queryName: z
+      .string()
+      .min(1)
+      .max(MAX_TRAFFIC_QUERY_NAME_LENGTH)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+      .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
+      .optional(),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.since !== undefined && (spec.start !== undefined || spec.end !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['since'], message: 'cannot be combined with start or end' });
+    }
+    if (spec.end !== undefined && spec.start === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'needs a start' });
+    }
+    if (
+      spec.start !== undefined &&
+      spec.end !== undefined &&
+      Date.parse(spec.end) <= Date.parse(spec.start)
+    ) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+    }
+    const actors = [spec.sources, spec.destinations]
+      .flatMap((filter) => [...(filter?.include ?? []), ...(filter?.exclude ?? [])])
+      .flat().length;
+    if (actors > MAX_TOTAL_TRAFFIC_ACTORS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `names ${actors} actors in its filters; at most ${MAX_TOTAL_TRAFFIC_ACTORS} in all`,
+      });
+    }
+  });
+
+const filterStateSchema = z.object({
+  include: z
+    .array(z.array(actorSchema).max(MAX_TRAFFIC_ACTORS, ACTORS_MESSAGE))
+    .max(MAX_TRAFFIC_ACTORS, ACTORS_MESSAGE),
+  exclude: z.array(actorSchema).max(MAX_TRAFFIC_ACTORS, ACTORS_MESSAGE),
+});
+
+/** A resolved traffic query as it travels in the workflow state (validated again on each step). */
+export const trafficRequestSchema = z.object({
+  /** The relative range it was resolved from, e.g. "24h". */
+  since: sinceSchema.optional(),
+  startDate: isoTime,
+  endDate: isoTime,
+  policyDecisions: z.array(policyDecision).max(POLICY_DECISIONS.length),
+  maxResults,
+  sources: filterStateSchema,
+  destinations: filterStateSchema,
+  queryName: z.string().min(1).max(MAX_TRAFFIC_QUERY_NAME_LENGTH).optional(),
+});
+
+/** The traffic query of an export request: absolute times, defaults filled in. */
+export type TrafficRequest = z.output<typeof trafficRequestSchema>;

@@ -1,0 +1,35 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isExportError } from '../contracts/errors';
+import { ExportStorageError } from './errors';
+import { describeError } from './logger';
+
+/** Runs one S3 request; an unnamed failure becomes ExportStorageError naming the object and the action. */
+export async function storage<T>(
+  bucket: string,
+  key: string,
+  action: string,
+  send: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (isExportError(error)) throw error;
+    throw new ExportStorageError(`S3 failed ${action} s3://${bucket}/${key}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Writes a small JSON document (a manifest, a latest pointer) in one PutObject. */
+export async function putJson(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {
+  await storage(bucket, key, 'writing', () =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(body, null, 2)}\n`,
+        ContentType: 'application/json',
+      }),
+    ),
+  );
+}

@@ -1,0 +1,218 @@
+import { TRAFFIC_QUERIES } from '../contracts/patterns';
+import type { JobStatus } from '../contracts/state';
+import { deleteAnswered, timestamp } from './collection-jobs';
+import { PceProtocolError } from './errors';
+import { cleanText, header, statusLine, transportError } from './http';
+import type { AsyncJobApi, PollResult } from './jobs';
+import { gunzipIfCompressed } from './streams';
+import type { Transport } from './transport';
+import type { TrafficQueryBody } from './types';
+
+/*
+ * Explorer's async traffic queries (PRODUCT.md section 2):
+ *
+ *   POST /orgs/{org}/traffic_flows/async_queries      JSON body → 202 {href, status: "queued"}
+ *   GET  /orgs/{org}/traffic_flows/async_queries/{id} → queued → working → completed
+ *                                                       (or failed, cancel_requested, cancelled)
+ *   GET  {href}/download                              → the flows as one JSON array, possibly
+ *                                                       gzip-compressed bytes with or without
+ *                                                       Content-Encoding
+ *   DELETE {href}                                     → removes the query
+ *
+ * Statuses are mapped onto the job ones: `queued` → pending, `working` → running, `completed` →
+ * done, `failed`, `cancel_requested` and `cancelled` → failed (with a message); anything else is
+ * a PceProtocolError.
+ */
+
+const MAX_MESSAGE_LENGTH = 1000;
+
+export function createTrafficQueries(transport: Transport): AsyncJobApi<TrafficQueryBody> {
+  const { base } = transport;
+  const collectionHref = `/orgs/${base.orgId}/${TRAFFIC_QUERIES}`;
+
+  return {
+    submit(body) {
+      return transport.guarded(async () => {
+        const exchange = transport.exchange('POST', collectionHref, {
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const response = await transport.send(exchange);
+        const query = await transport.readObject(exchange, response, 'traffic query', [202, 201]);
+        const jobHref = transport.href(
+          query.href,
+          TRAFFIC_QUERIES,
+          `the href of the ${statusLine(response.statusCode)} response to POST ${collectionHref}`,
+        );
+        if (typeof query.status !== 'string' || !STATUSES.has(query.status.trim().toLowerCase())) {
+          throw transport.protocolError(
+            exchange,
+            response.statusCode,
+            `with the ${describeStatus(query.status)} for the new traffic query ${jobHref}`,
+          );
+        }
+        return { jobHref, retryAfterSeconds: transport.retryAfterSeconds(response.headers) };
+      });
+    },
+
+    poll(queryHrefArgument) {
+      return transport.guarded(async () => {
+        const queryHref = transport.href(
+          queryHrefArgument,
+          TRAFFIC_QUERIES,
+          'the traffic query href given to poll',
+        );
+        const exchange = transport.exchange('GET', queryHref, { headers: { 'accept-encoding': 'gzip' } });
+        const response = await transport.send(exchange);
+        const query = await transport.readObject(exchange, response, 'traffic query');
+        return interpretQuery(transport, queryHref, query, transport.retryAfterSeconds(response.headers));
+      });
+    },
+
+    open(downloadHrefArgument) {
+      return transport.guarded(async () => {
+        const href = resolveDownloadHref(
+          transport,
+          downloadHrefArgument,
+          'the download href given to openDownload',
+        );
+        const exchange = transport.exchange('GET', href, { headers: { 'accept-encoding': 'gzip' } });
+        const response = await transport.send(exchange);
+        if (response.statusCode !== 200) {
+          await transport.discard(response);
+          throw transport.protocolError(
+            exchange,
+            response.statusCode,
+            'instead of 200 OK with the traffic flows',
+          );
+        }
+        const { body: decoded } = transport.openBody(exchange, response, 'download');
+        const body = gunzipIfCompressed(decoded, (error) =>
+          transportError(error, {
+            method: 'GET',
+            href,
+            origin: base.origin,
+            during: 'failed while decompressing the download',
+          }),
+        );
+        return { body, contentType: header(response.headers, 'content-type') };
+      });
+    },
+
+    delete(queryHrefArgument) {
+      return transport.guarded(async () => {
+        const queryHref = transport.href(
+          queryHrefArgument,
+          TRAFFIC_QUERIES,
+          'the traffic query href given to delete',
+        );
+        await deleteAnswered(transport, queryHref);
+      });
+    },
+  };
+}
+
+/** PCE traffic query statuses and the job status each one counts as. */
+const STATUSES: ReadonlyMap<string, JobStatus> = new Map([
+  ['queued', 'pending'],
+  ['working', 'running'],
+  ['completed', 'done'],
+  ['failed', 'failed'],
+  ['cancel_requested', 'failed'],
+  ['cancelled', 'failed'],
+  ['canceled', 'failed'],
+]);
+
+function describeStatus(value: unknown): string {
+  return typeof value === 'string'
+    ? `unknown status ${JSON.stringify(cleanText(value, 40))}`
+    : value === undefined
+      ? 'status missing'
+      : `status of type ${value === null ? 'null' : typeof value}`;
+}
+
+/**
+ * Turns a traffic query document into a PollResult. A completed query's download href is its
+ * `result` when the PCE names one (it must be this query's `/download`), else `{href}/download`.
+ */
+function interpretQuery(
+  transport: Transport,
+  queryHref: string,
+  query: Record<string, unknown>,
+  retryAfterSeconds: number,
+): PollResult {
+  const raw = typeof query.status === 'string' ? query.status.trim().toLowerCase() : undefined;
+  const status = raw === undefined ? undefined : STATUSES.get(raw);
+  if (raw === undefined || status === undefined) {
+    throw new PceProtocolError(
+      `GET ${queryHref} returned a traffic query with the ${describeStatus(query.status)}`,
+      {
+        href: queryHref,
+        status: 200,
+      },
+    );
+  }
+  const terminal = status === 'done' || status === 'failed';
+  const times = {
+    requestedAt: timestamp(query.created_at),
+    terminatedAt: terminal ? timestamp(query.updated_at) : undefined,
+  };
+  if (status === 'done') {
+    const resultHref =
+      query.result === undefined || query.result === null
+        ? `${queryHref}/download`
+        : resolveDownloadHref(
+            transport,
+            query.result,
+            `the result of the completed traffic query ${queryHref}`,
+          );
+    if (resultHref !== `${queryHref}/download`) {
+      throw new PceProtocolError(
+        `The result of the completed traffic query ${queryHref} names another query's download (${resultHref})`,
+        { href: queryHref, status: 200 },
+      );
+    }
+    return { status, resultHref, retryAfterSeconds, ...times };
+  }
+  if (status === 'failed') {
+    const reason = pceMessage(query);
+    const message =
+      raw === 'failed'
+        ? reason
+        : `The PCE traffic query ${queryHref} was cancelled (${raw})${reason ? `: ${reason}` : ''}`;
+    return { status, message, retryAfterSeconds, ...times };
+  }
+  return { status, retryAfterSeconds, ...times };
+}
+
+/** The PCE's explanation of a failed query, wherever this PCE version puts it. */
+function pceMessage(query: Record<string, unknown>): string | undefined {
+  const result =
+    query.result !== null && typeof query.result === 'object'
+      ? (query.result as Record<string, unknown>)
+      : {};
+  for (const value of [query.error_message, query.message, result.message, query.error]) {
+    if (typeof value === 'string' && value.trim() !== '') return cleanText(value, MAX_MESSAGE_LENGTH);
+  }
+  return undefined;
+}
+
+/**
+ * Resolves an untrusted download href (`/orgs/1/traffic_flows/async_queries/<id>/download`,
+ * relative, under `/api/v2` or absolute) to its normalised form; anything else is a
+ * PceProtocolError naming `source`.
+ */
+function resolveDownloadHref(transport: Transport, raw: unknown, source: string): string {
+  const { base } = transport;
+  const suffix = '/download';
+  if (typeof raw !== 'string' || !raw.endsWith(suffix)) {
+    const shown =
+      typeof raw === 'string'
+        ? JSON.stringify(cleanText(raw, 200))
+        : `of type ${raw === null ? 'null' : typeof raw}`;
+    throw new PceProtocolError(
+      `${source.charAt(0).toUpperCase()}${source.slice(1)} ${shown} is not a download href; expected /orgs/${base.orgId}/${TRAFFIC_QUERIES}/{id}/download on ${base.origin}`,
+    );
+  }
+  return `${transport.href(raw.slice(0, -suffix.length), TRAFFIC_QUERIES, source)}${suffix}`;
+}

@@ -1,0 +1,378 @@
+import { X509Certificate } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher, request } from 'undici';
+import { ExportConfigError } from '../contracts/errors';
+import { PceProtocolError } from './errors';
+import { apiUrl, type HrefKind, type PceBase, parsePceBase, resolveHref } from './hrefs';
+import {
+  type ContentCoding,
+  cleanText,
+  contentCoding,
+  decodedBody,
+  errorForStatus,
+  type Headers,
+  header,
+  headerValues,
+  MAX_ERROR_BODY_BYTES,
+  parsePceErrorBody,
+  readCapped,
+  statusLine,
+  transportError,
+  userAgent,
+} from './http';
+import { Redactor } from './redact';
+import { parseRetryAfter, resolveRetryAfterBounds } from './retry-after';
+import { streamDatafile } from './streams';
+import type { PceClientOptions, PceConnection } from './types';
+
+/*
+ * One transport per PCE client: the connection pool, the credentials and their redaction, 429
+ * waits, the mapping of statuses and transport failures to named errors, href validation and
+ * bounded reads of small JSON bodies. The job implementations only know their API's shape.
+ */
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_HEADERS_TIMEOUT_MS = 30_000;
+const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+const DEFAULT_RATE_LIMIT_WAIT_BUDGET_SECONDS = 20;
+const DEFAULT_RATE_LIMIT_RETRIES = 3;
+/** A job document is a few hundred bytes; a poll body larger than this is not a job. */
+const MAX_JOB_BODY_BYTES = 1024 * 1024;
+
+/** Seams for tests. */
+export interface PceClientRuntime {
+  /** How the client waits out a 429's Retry-After. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** One request as the transport sends it. */
+interface Exchange {
+  readonly method: 'GET' | 'DELETE' | 'POST';
+  /** Org-relative href for messages. */
+  readonly href: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Request body (POST), already serialised. */
+  readonly body?: string;
+  /** Error statuses that are answers here rather than failures (404 on DELETE). */
+  readonly tolerate?: (status: number) => boolean;
+}
+
+type Response = Dispatcher.ResponseData;
+
+export interface Transport {
+  readonly base: PceBase;
+  /** A request to an org-relative href with the credentials, User-Agent and `Accept: application/json`. */
+  exchange(
+    method: Exchange['method'],
+    href: string,
+    extra?: Pick<Exchange, 'body' | 'tolerate'> & { readonly headers?: Readonly<Record<string, string>> },
+  ): Exchange;
+  /** Sends one request, waiting out 429s within the budget; 4xx/5xx (not tolerated) throw named errors. */
+  send(exchange: Exchange): Promise<Response>;
+  /** Runs one operation; whatever it throws leaves with credentials scrubbed. */
+  guarded<T>(operation: () => Promise<T>): Promise<T>;
+  /** Resolves an untrusted href of `kind` against the PCE (see `resolveHref`). */
+  href(raw: unknown, kind: HrefKind, source: string): string;
+  /** The response's Retry-After, parsed and clamped (the default when there is none). */
+  retryAfterSeconds(headers: Headers): number;
+  /** Reads a small JSON object body with one of the `expected` statuses; anything else is a PceProtocolError. */
+  readObject(
+    exchange: Exchange,
+    response: Response,
+    what: string,
+    expected?: readonly number[],
+  ): Promise<Record<string, unknown>>;
+  /** A 200 body as a stream, decoded from its transport coding; its errors arrive named and scrubbed. */
+  openBody(exchange: Exchange, response: Response, what: string): { body: Readable; coding: ContentCoding };
+  /** Reads and drops a (small) body so the connection can be reused. */
+  discard(response: Response): Promise<void>;
+  /** `METHOD href returned STATUS problem` as a PceProtocolError. */
+  protocolError(exchange: Exchange, status: number, problem: string): PceProtocolError;
+  close(): Promise<void>;
+}
+
+export function createTransport(
+  connection: PceConnection,
+  options: PceClientOptions = {},
+  runtime: PceClientRuntime = {},
+): Transport {
+  const base = parsePceBase(connection.baseUrl, connection.orgId);
+  const { apiKey, apiSecret } = validateCredentials(connection);
+  const basic = Buffer.from(`${apiKey}:${apiSecret}`, 'utf8').toString('base64');
+  const redactor = new Redactor([apiSecret, basic, `${apiKey}:${apiSecret}`, apiKey]);
+  const bounds = resolveRetryAfterBounds(options.retryAfter);
+  const connectTimeoutMs = positive(options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 'connectTimeoutMs');
+  const headersTimeoutMs = positive(options.headersTimeoutMs, DEFAULT_HEADERS_TIMEOUT_MS, 'headersTimeoutMs');
+  const bodyTimeoutMs = positive(options.bodyTimeoutMs, DEFAULT_BODY_TIMEOUT_MS, 'bodyTimeoutMs');
+  const waitBudgetSeconds = nonNegative(
+    options.rateLimitWaitBudgetSeconds,
+    DEFAULT_RATE_LIMIT_WAIT_BUDGET_SECONDS,
+    'rateLimitWaitBudgetSeconds',
+  );
+  const rateLimitRetries = nonNegative(
+    options.rateLimitRetries,
+    DEFAULT_RATE_LIMIT_RETRIES,
+    'rateLimitRetries',
+  );
+  if (!Number.isInteger(rateLimitRetries)) {
+    throw new ExportConfigError('rateLimitRetries must be a whole number');
+  }
+  const extraCas = parseCaBundle(connection.caBundle);
+  const sleep = runtime.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+
+  // One keep-alive pool per client. TLS verification stays on; a private CA is trusted in
+  // addition to the system roots, never instead of verification.
+  const ownAgent = options.dispatcher
+    ? undefined
+    : new Agent({
+        connect: {
+          timeout: connectTimeoutMs,
+          ...(extraCas.length > 0 ? { ca: [...rootCertificates, ...extraCas] } : {}),
+        },
+        headersTimeout: headersTimeoutMs,
+        bodyTimeout: bodyTimeoutMs,
+      });
+  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Agent);
+  let closed = false;
+
+  const commonHeaders = {
+    authorization: `Basic ${basic}`,
+    'user-agent': userAgent(),
+    accept: 'application/json',
+  } as const;
+  const retryAfterSeconds = (headers: Headers) =>
+    parseRetryAfter(headerValues(headers, 'retry-after'), bounds);
+  const protocolError = (exchange: Exchange, status: number, problem: string) =>
+    new PceProtocolError(`${exchange.method} ${exchange.href} returned ${statusLine(status)} ${problem}`, {
+      status,
+      href: exchange.href,
+    });
+
+  return {
+    base,
+    exchange: (method, href, extra = {}) => ({
+      method,
+      href,
+      url: apiUrl(base, href),
+      headers: { ...commonHeaders, ...extra.headers },
+      ...(extra.body === undefined ? {} : { body: extra.body }),
+      ...(extra.tolerate === undefined ? {} : { tolerate: extra.tolerate }),
+    }),
+
+    async send(exchange) {
+      let waitedSeconds = 0;
+      for (let retries = 0; ; retries++) {
+        let response: Response;
+        try {
+          response = await request(exchange.url, {
+            method: exchange.method,
+            headers: exchange.headers,
+            ...(exchange.body === undefined ? {} : { body: exchange.body }),
+            dispatcher,
+            headersTimeout: headersTimeoutMs,
+            bodyTimeout: bodyTimeoutMs,
+          });
+        } catch (error) {
+          throw transportError(error, { method: exchange.method, href: exchange.href, origin: base.origin });
+        }
+        const status = response.statusCode;
+        if (status < 400 || exchange.tolerate?.(status)) return response;
+
+        const wait = retryAfterSeconds(response.headers);
+        const detail = await readErrorDetail(response);
+        if (status === 429 && retries < rateLimitRetries && waitedSeconds + wait <= waitBudgetSeconds) {
+          waitedSeconds += wait;
+          await sleep(wait * 1000);
+          continue;
+        }
+        throw errorForStatus({
+          method: exchange.method,
+          href: exchange.href,
+          status,
+          detail,
+          retryAfterSeconds: wait,
+          rateLimitRetries: retries,
+        });
+      }
+    },
+
+    async guarded(operation) {
+      try {
+        return await operation();
+      } catch (error) {
+        throw redactor.error(error);
+      }
+    },
+
+    href: (raw, kind, source) => resolveHref(base, raw, kind, source),
+    retryAfterSeconds,
+    readObject: (exchange, response, what, expected = [200]) =>
+      readObject(exchange, response, what, expected, protocolError),
+
+    openBody(exchange, response, what) {
+      let coding: ContentCoding;
+      try {
+        coding = contentCoding(response.headers, `${exchange.method} ${exchange.href}`);
+      } catch (error) {
+        release(response.body);
+        throw error;
+      }
+      const body = streamDatafile(response.body, coding, (error) =>
+        redactor.exportError(
+          transportError(error, {
+            method: exchange.method,
+            href: exchange.href,
+            origin: base.origin,
+            during: `failed while streaming the ${what}`,
+          }),
+        ),
+      );
+      return { body, coding };
+    },
+
+    discard,
+    protocolError,
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await ownAgent?.close();
+    },
+  };
+}
+
+/**
+ * Reads and parses a small JSON object (a job, a traffic query), bounded; anything but a JSON
+ * object with one of the `expected` statuses is a PceProtocolError.
+ */
+async function readObject(
+  exchange: Exchange,
+  response: Response,
+  what: string,
+  expected: readonly number[],
+  protocolError: Transport['protocolError'],
+): Promise<Record<string, unknown>> {
+  const { statusCode: status, headers, body } = response;
+  const fail = (problem: string): never => {
+    release(body);
+    throw protocolError(exchange, status, problem);
+  };
+  if (!expected.includes(status))
+    fail(`instead of ${expected.map(statusLine).join(' or ')} with the ${what}`);
+  const contentType = header(headers, 'content-type');
+  if (contentType === undefined || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())) {
+    fail(`with Content-Type ${JSON.stringify(cleanText(contentType ?? '(none)', 80))} instead of JSON`);
+  }
+  let coding: ContentCoding;
+  try {
+    coding = contentCoding(headers, `${exchange.method} ${exchange.href}`);
+  } catch (error) {
+    release(body);
+    throw error;
+  }
+  let read: { buffer: Buffer; truncated: boolean };
+  try {
+    read = await readCapped(decodedBody(body, coding), MAX_JOB_BODY_BYTES);
+  } catch (error) {
+    throw transportError(error, {
+      method: exchange.method,
+      href: exchange.href,
+      origin: new URL(exchange.url).origin,
+      during: `failed while reading the ${what}`,
+    });
+  }
+  if (read.truncated) fail(`with a body larger than ${MAX_JOB_BODY_BYTES} bytes, which is not a ${what}`);
+  const text = read.buffer.toString('utf8');
+  if (text.trim() === '') fail(`with an empty body instead of the ${what}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    fail('with a body that is not JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    fail(
+      `with ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`} instead of a ${what} object`,
+    );
+  }
+  return parsed as Record<string, unknown>;
+}
+
+async function readErrorDetail(response: Response) {
+  try {
+    const coding = contentCoding(response.headers, 'error body');
+    const { buffer } = await readCapped(decodedBody(response.body, coding), MAX_ERROR_BODY_BYTES);
+    return parsePceErrorBody(buffer.toString('utf8'), header(response.headers, 'content-type'));
+  } catch {
+    release(response.body);
+    return {};
+  }
+}
+
+async function discard(response: Response): Promise<void> {
+  try {
+    await response.body.dump({ limit: 64 * 1024 });
+  } catch {
+    release(response.body);
+  }
+}
+
+/**
+ * Drops a response body that will not be read. undici answers the destroy of an unread body with
+ * an AbortError 'error' event; without a listener that is an uncaught exception, which would end
+ * the Lambda process after the real (named) error had been thrown.
+ */
+function release(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+function validateCredentials(connection: PceConnection): { apiKey: string; apiSecret: string } {
+  const { apiKey, apiSecret } = connection;
+  if (typeof apiKey !== 'string' || apiKey.trim() === '') {
+    throw new ExportConfigError('The secret has no apiKey (the API key auth_username, api_…)');
+  }
+  if (apiKey.includes(':')) throw new ExportConfigError('The secret apiKey must not contain ":"');
+  if (typeof apiSecret !== 'string' || apiSecret === '') {
+    throw new ExportConfigError('The secret has no apiSecret');
+  }
+  return { apiKey, apiSecret };
+}
+
+/** The certificates of a PEM bundle, each checked to parse; none given means the system roots only. */
+function parseCaBundle(caBundle: string | undefined): string[] {
+  if (caBundle === undefined || caBundle.trim() === '') return [];
+  if (typeof caBundle !== 'string') throw new ExportConfigError('The secret caBundle must be a PEM string');
+  const blocks = caBundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) {
+    throw new ExportConfigError('The secret caBundle holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  }
+  blocks.forEach((block, index) => {
+    try {
+      new X509Certificate(block);
+    } catch (cause) {
+      throw new ExportConfigError(`Certificate ${index + 1} of the secret caBundle cannot be parsed`, {
+        cause,
+      });
+    }
+  });
+  return blocks;
+}
+
+function positive(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ExportConfigError(`${field} must be a positive number`);
+  }
+  return value;
+}
+
+function nonNegative(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ExportConfigError(`${field} must be a number, 0 or more`);
+  }
+  return value;
+}

@@ -1,0 +1,111 @@
+import { Token } from 'aws-cdk-lib';
+import { type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
+import { MAX_CONFIGURED_EXPORTS_BYTES, MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
+import { EXPORT_NAME, EXPORT_NAME_RULE, keyPrefixIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
+import { describeIssues, kindIssues } from '../lambdas/export/input';
+import type { ExportWorkflowProps } from './export-workflow';
+
+/*
+ * Synth-time checks of the workflow construct's props: each failure names the construct path
+ * and the field, as aws-cdk's own constructs do.
+ */
+
+/** At most one poll a second each: 8 exports polling flat out stay below 500 requests a minute. */
+const MAX_SNAPSHOT_CONCURRENCY = 8;
+
+export class WorkflowPropsValidator {
+  /** `path` is the construct's path, named in every message. */
+  constructor(private readonly path: string) {}
+
+  validate(
+    props: ExportWorkflowProps,
+    resolved: {
+      prefix: string;
+      exports: Readonly<Record<string, ExportInput>>;
+      exportsJson: string;
+      maxPollIntervalSeconds: number;
+    },
+  ): void {
+    const fail = (field: string, issue: string): never => {
+      throw new Error(`${this.path}: ${field} ${issue}`);
+    };
+    const urlIssue = Token.isUnresolved(props.pceUrl) ? undefined : pceUrlIssue(props.pceUrl);
+    if (urlIssue) fail('pceUrl', urlIssue);
+    if (!Token.isUnresolved(props.orgId) && !(Number.isSafeInteger(props.orgId) && props.orgId > 0)) {
+      fail('orgId', 'must be a positive integer');
+    }
+    const prefixIssue = Token.isUnresolved(resolved.prefix) ? undefined : keyPrefixIssue(resolved.prefix);
+    if (prefixIssue) fail('prefix', prefixIssue);
+    const interval = resolved.maxPollIntervalSeconds;
+    if (!Number.isInteger(interval) || interval < 1 || interval > 3600) {
+      fail('maxPollIntervalSeconds', `must be an integer from 1 to 3600 (got ${interval})`);
+    }
+    if (props.stateMachineName !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(props.stateMachineName)) {
+      fail('stateMachineName', 'must be 1 to 80 letters, digits, "_" or "-"');
+    }
+    for (const [name, input] of Object.entries(resolved.exports)) {
+      const field = `exports[${JSON.stringify(name)}]`;
+      const named = exportInputSchema.safeParse({ exportName: name });
+      if (!named.success) fail(field, `has an invalid name: ${describeIssues(named.error, 'exportName')}`);
+      const parsed = exportInputSchema.safeParse(input);
+      if (!parsed.success) fail(field, `is not a valid export input: ${describeIssues(parsed.error, field)}`);
+      if (input.exportName !== undefined && input.exportName !== name) {
+        fail(`${field}.exportName`, `must be "${name}", the key it is configured under`);
+      }
+      for (const issue of kindIssues(input)) fail(`${field}.${issue.field}`, issue.message);
+      if (input.kind !== 'traffic' && input.path === undefined) {
+        fail(`${field}.path`, 'is required for a configured collection export');
+      }
+    }
+    const bytes = Buffer.byteLength(resolved.exportsJson);
+    if (bytes > MAX_CONFIGURED_EXPORTS_BYTES) {
+      fail(
+        'exports',
+        `take ${bytes} bytes as JSON, more than the ${MAX_CONFIGURED_EXPORTS_BYTES} that fit in the Submit function's environment`,
+      );
+    }
+  }
+
+  validateSnapshots(
+    exports: Readonly<Record<string, ExportInput>>,
+    snapshots: Readonly<Record<string, readonly string[]>>,
+    exportsJson: string,
+    snapshotsJson: string,
+    maxConcurrency: number,
+  ): void {
+    const fail = (field: string, issue: string): never => {
+      throw new Error(`${this.path}: ${field} ${issue}`);
+    };
+    if (
+      !Number.isInteger(maxConcurrency) ||
+      maxConcurrency < 1 ||
+      maxConcurrency > MAX_SNAPSHOT_CONCURRENCY
+    ) {
+      fail(
+        'snapshotMaxConcurrency',
+        `must be an integer from 1 to ${MAX_SNAPSHOT_CONCURRENCY} (got ${maxConcurrency}): each running export may poll once a second, and the PCE allows 500 requests a minute`,
+      );
+    }
+    for (const [name, members] of Object.entries(snapshots)) {
+      const field = `snapshots[${JSON.stringify(name)}]`;
+      if (!EXPORT_NAME.test(name)) {
+        fail(field, `has an invalid name: ${EXPORT_NAME_RULE}`);
+      }
+      if (members.length < 1 || members.length > MAX_SNAPSHOT_MEMBERS) {
+        fail(field, `must list 1 to ${MAX_SNAPSHOT_MEMBERS} exports, not ${members.length}`);
+      }
+      members.forEach((member, index) => {
+        if (exports[member] === undefined)
+          fail(`${field}[${index}]`, `names export "${member}", which is not configured`);
+        if (members.indexOf(member) !== index) fail(`${field}[${index}]`, `repeats export "${member}"`);
+      });
+    }
+    const bytes = Buffer.byteLength(exportsJson) + Buffer.byteLength(snapshotsJson);
+    if (bytes > MAX_CONFIGURED_EXPORTS_BYTES) {
+      fail(
+        'snapshots',
+        `take ${bytes} bytes as JSON together with the exports, more than the ${MAX_CONFIGURED_EXPORTS_BYTES} that fit in the Snapshot function's environment`,
+      );
+    }
+  }
+}

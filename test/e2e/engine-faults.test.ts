@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalEngine, type LocalRunOptions, startLocalEngine } from '../../local/engine';
+import { type RunningSimulator, startSimulator } from '../../simulator/index';
+
+const BUCKET = 'exports';
+const ROOT = join(import.meta.dirname, '..', '..');
+
+describe('faults of the AWS stand-ins, met by the real handlers', () => {
+  let simulator: RunningSimulator;
+  let engine: LocalEngine;
+  let target: Omit<LocalRunOptions, 'input'>;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({
+      tls: true,
+      jobDurationMs: 300,
+      retryAfterSeconds: 1,
+      dataset: { labels: 20 },
+    });
+    engine = await startLocalEngine({ s3: { embedded: true, bucket: BUCKET } });
+    target = {
+      pce: {
+        url: simulator.url,
+        orgId: 1,
+        apiKey: simulator.credentials.apiKey,
+        apiSecret: simulator.credentials.apiSecret,
+        caBundle: simulator.caPem,
+      },
+      bucket: BUCKET,
+      prefix: 'pce/',
+      retryIntervalOverrides: { Submit: 0, Poll: 0, Fetch: 0, NotifySucceeded: 0 },
+    };
+  });
+  afterEach(() => {
+    engine.faults.lambda.clear();
+    engine.faults.s3?.clear();
+    engine.faults.secrets.clear();
+    engine.faults.events.clear();
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await simulator?.close();
+  });
+
+  const exportLabels = () => engine.run({ ...target, input: { exportName: 'labels', path: '/labels' } });
+
+  it('stores the export when S3 answers one write with SlowDown, which the SDK retries', async () => {
+    engine.faults.s3?.inject(
+      { operation: ['PutObject', 'UploadPart'], key: 'pce/labels/*' },
+      { code: 'SlowDown' },
+    );
+
+    const outcome = await exportLabels();
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(engine.faults.s3?.delivered).toHaveLength(1);
+  });
+
+  it('reads the secret when Secrets Manager throttles once, which the SDK retries', async () => {
+    engine.faults.secrets.inject({}, { code: 'ThrottlingException' });
+
+    const outcome = await exportLabels();
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(engine.faults.secrets.delivered).toHaveLength(1);
+  });
+
+  it('retries a Poll the Lambda service fails with ServiceException, as the definition says', async () => {
+    engine.faults.lambda.inject({ state: 'Poll' }, { error: 'Lambda.ServiceException' });
+
+    const outcome = await exportLabels();
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(engine.faults.lambda.delivered.map((d) => d.request)).toEqual([
+      { functionId: expect.stringMatching(/^WorkflowPollFunction/), handler: 'poll', state: 'Poll' },
+    ]);
+  });
+
+  it('fails each attempt of a notification EventBridge refuses, with the attempts in the history', async () => {
+    engine.faults.events.inject({ detailType: 'Export Succeeded' }, { kind: 'service' }, { times: 10 });
+
+    const outcome = await exportLabels();
+
+    expect(engine.faults.events.delivered.length).toBeGreaterThan(1);
+    expect(outcome.history.byType.TaskFailed).toBe(engine.faults.events.delivered.length);
+  });
+});
+
+/** Runs an engine in a process of its own, whose Submit handler is `submit` (JavaScript source). */
+function runWithSubmit(submit: string): { error?: string; cause?: string } {
+  const script = `
+    import { startLocalEngine } from ${JSON.stringify(join(ROOT, 'local/engine.ts'))};
+    const engine = await startLocalEngine({ s3: { embedded: true, bucket: 'b' }, handlers: { submit: ${submit} } });
+    const pce = { url: 'https://127.0.0.1:9', orgId: 1, apiKey: 'api_x', apiSecret: 'x' };
+    const outcome = await engine.run({ pce, bucket: 'b', input: { path: '/labels' } });
+    await engine.close();
+    process.stdout.write(JSON.stringify(outcome) + '\\n');
+  `;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+  const line = child.stdout.trim().split('\n').at(-1) ?? '';
+  if (!line.startsWith('{')) throw new Error(`the engine process printed no outcome: ${child.stderr}`);
+  return JSON.parse(line) as { error?: string; cause?: string };
+}
+
+describe('a function that crashes', () => {
+  it('fails with Runtime.UnhandledPromiseRejection when a promise it left behind rejects', () => {
+    const outcome = runWithSubmit(
+      `async () => { void Promise.reject(new Error('lost')); await new Promise((r) => setTimeout(r, 5000)); return {}; }`,
+    );
+
+    expect(outcome.error).toBe('Runtime.UnhandledPromiseRejection');
+    expect(JSON.parse(String(outcome.cause))).toMatchObject({
+      errorType: 'Runtime.UnhandledPromiseRejection',
+      errorMessage: 'Error: lost',
+    });
+  });
+
+  it('fails with the error of an exception thrown outside its promise chain', () => {
+    const outcome = runWithSubmit(
+      `async () => { setTimeout(() => { throw new RangeError('out of range'); }, 10); await new Promise((r) => setTimeout(r, 5000)); return {}; }`,
+    );
+
+    expect(outcome.error).toBe('RangeError');
+    expect(JSON.parse(String(outcome.cause))).toMatchObject({
+      errorType: 'RangeError',
+      errorMessage: 'out of range',
+    });
+  });
+});
