@@ -109,6 +109,11 @@ const MISTAKES: readonly Mistake[] = [
     says: '--org must be a positive integer, not "abc"',
   },
   {
+    what: 'an org id no PCE hands out',
+    args: ['run', '--pce-url', 'https://pce.example.com:8443', '--org', '2147483648', '--path', '/labels'],
+    says: '--org must be at most 2147483647, not "2147483648"',
+  },
+  {
     what: 'an unknown flag',
     args: ['run', ...PCE, '--path', '/labels', '--bogus'],
     says: 'unknown option --bogus',
