@@ -20,7 +20,7 @@ import { ExportInternalError } from './errors';
  */
 
 /** Values the stack's placeholder secret holds until someone fills it in. */
-const PLACEHOLDERS: ReadonlySet<string> = new Set(['api_REPLACE_ME', 'REPLACE_ME']);
+export const PLACEHOLDERS: ReadonlySet<string> = new Set(['api_REPLACE_ME', 'REPLACE_ME']);
 
 /** Secrets Manager errors that mean "fix the secret or the permissions", not "try again". */
 const CONFIGURATION_FAILURES: ReadonlySet<string> = new Set([

@@ -583,6 +583,7 @@ describe('ExportWorkflow props validation', () => {
     ],
     ['org id 0', { orgId: 0 }, /orgId must be a positive integer/],
     ['a fractional org id', { orgId: 1.5 }, /orgId must be a positive integer/],
+    ['an org id above 2147483647', { orgId: 2 ** 31 }, /orgId must be at most 2147483647/],
     ['a prefix without a trailing slash', { prefix: 'pce' }, /prefix must be empty or end with "\/"/],
     ['a prefix with a leading slash', { prefix: '/pce/' }, /prefix must not start with "\/"/],
     ['a wildcard in the prefix', { prefix: 'pce*/' }, /prefix may only contain/],
