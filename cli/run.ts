@@ -21,8 +21,10 @@ Options:
   --out s3://BUCKET/PREFIX
                          write to S3 (AWS credentials from the standard chain)
   --s3-endpoint URL      S3-compatible endpoint for --out s3://…
-  --format raw|ndjson    raw = the PCE's JSON array byte for byte; ndjson = one object per line (default ndjson)
-  --gzip | --no-gzip     gzip the object (default --gzip)
+  --format raw|ndjson|parquet
+                         raw = the PCE's JSON array byte for byte; ndjson = one object per line;
+                         parquet = one row per object in typed columns (default ndjson)
+  --gzip | --no-gzip     gzip the object (default --gzip); with parquet, GZIP pages, else Snappy
   --ca-file PEM          CA bundle to trust for the PCE's certificate, in addition to the system roots
   --max-wait SECONDS     give up on the job after this long, 1 to 86400 (default 3600)
   --input-json FILE      the whole execution input from a JSON file, instead of the export flags:

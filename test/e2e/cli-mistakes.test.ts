@@ -166,7 +166,7 @@ const MISTAKES: readonly Mistake[] = [
   {
     what: 'a format that does not exist',
     args: ['run', ...PCE, '--path', '/labels', '--format', 'csv'],
-    says: '--format must be raw or ndjson, not "csv"',
+    says: '--format must be raw, ndjson or parquet, not "csv"',
   },
   {
     what: 'a duration with an unknown unit',
