@@ -1,7 +1,16 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { OutputFormat } from '../contracts/input';
 import { PceProtocolError } from '../pce/errors';
-import { describeByte, isDigit, isHex, isScalar, isToken, isTokenByte, isWhitespace } from './json-bytes';
+import {
+  describeByte,
+  isDigit,
+  isEscape,
+  isHex,
+  isScalar,
+  isToken,
+  isTokenByte,
+  isWhitespace,
+} from './json-bytes';
 
 /*
  * A byte-level scanner for one top-level JSON array, fed in arbitrary chunks. It never holds
@@ -11,14 +20,8 @@ import { describeByte, isDigit, isHex, isScalar, isToken, isTokenByte, isWhitesp
  * element with the whitespace outside strings removed and a newline after each element.
  * Strings are copied byte for byte: only ASCII bytes are structural in UTF-8, so multi-byte
  * characters split across chunks need no special care.
- *
- * It runs on every byte of every datafile, so the hot path is written for V8: one loop over the
- * chunk with the state in local variables, string bodies run through in a tight inner loop,
- * numbers and literals checked on the bytes in place (no string is built unless a token is cut
- * by the chunk's end), the bracket stack a typed array, and no closure over mutable locals.
  */
 
-// Scanner states.
 const BEFORE = 0; // before the opening `[`
 const ARRAY_FIRST = 1; // after `[`: a value or `]`
 const VALUE = 2; // after `,` in an array or `:` in an object: a value
@@ -58,15 +61,13 @@ export interface JsonArrayScannerOptions {
 }
 
 export class JsonArrayScanner {
-  /** Top-level elements completed so far. */
+  /** Top-level elements completed, and bytes consumed, so far. */
   elements = 0;
-  /** Bytes consumed so far. */
   bytes = 0;
 
   private state = BEFORE;
-  /** Open containers. */
+  /** Open containers; `closers` holds the closing byte of each, innermost at `depth - 1`. */
   private depth = 0;
-  /** Closing byte of each open container, innermost at `depth - 1`. */
   private readonly closers = new Uint8Array(MAX_DEPTH + 1);
   private stringIsKey = false;
   private unicodeLeft = 0;
@@ -120,10 +121,10 @@ export class JsonArrayScanner {
   }
 
   /**
-   * The loop over one chunk; returns the state after it (the depth is kept on `this` as it
-   * changes). Nothing follows the loop: V8 compiles the loop on stack replacement while the first
-   * chunk runs, and code after it that had not run yet would throw that code away again on every
-   * chunk.
+   * The loop over one chunk (its state in locals, no closure over them: it runs on every byte);
+   * returns the state after it (the depth is kept on `this` as it changes). Nothing follows the
+   * loop: V8 compiles it on stack replacement during the first chunk, and code after it that had
+   * not run yet would throw that code away again on every chunk.
    */
   private scan(chunk: Buffer, n: number): number {
     const ndjson = this.ndjson;
@@ -160,16 +161,7 @@ export class JsonArrayScanner {
         if (b === 0x75 /* u */) {
           this.unicodeLeft = 4;
           state = UNICODE;
-        } else if (
-          b === QUOTE ||
-          b === BACKSLASH ||
-          b === 0x2f /* / */ ||
-          b === 0x62 /* b */ ||
-          b === 0x66 /* f */ ||
-          b === 0x6e /* n */ ||
-          b === 0x72 /* r */ ||
-          b === 0x74 /* t */
-        ) {
+        } else if (isEscape(b)) {
           state = STRING;
         } else {
           this.fail(`invalid escape \\${String.fromCharCode(b)} in a string`, i);

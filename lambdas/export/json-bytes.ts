@@ -35,6 +35,20 @@ export function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
 }
 
+/** The bytes that may follow a backslash, but for `u`: `" \\ / b f n r t`. */
+export function isEscape(b: number): boolean {
+  return (
+    b === 0x22 ||
+    b === 0x5c ||
+    b === 0x2f ||
+    b === 0x62 ||
+    b === 0x66 ||
+    b === 0x6e ||
+    b === 0x72 ||
+    b === 0x74
+  );
+}
+
 export function isHex(b: number): boolean {
   return (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46);
 }
