@@ -8,8 +8,10 @@ import { join } from 'node:path';
 // V8's compiled code of every module, kept for the next start (Node.js 22.1 and later).
 module.enableCompileCache?.(join(import.meta.dirname, '..', 'node_modules', '.cache', 'pce-export', 'v8'));
 const { loadCli } = await import('./cli-bundle.mjs');
-const { main } = await loadCli();
-const code = await main(process.argv.slice(2));
+const { claimProcessIo, main } = await loadCli();
+// Before any command loads: from here on only the result reaches stdout.
+const io = claimProcessIo();
+const code = await main(process.argv.slice(2), io);
 // Keep-alive connection pools would hold the process open; stdout and stderr are synchronous
 // for files and pipes, so nothing printed is lost by leaving now.
 process.exit(code);

@@ -1,6 +1,6 @@
 import { ExportConfigError } from '../contracts/errors';
 import type { ExportInput } from '../contracts/input';
-import { BUCKET_NAME, keyPrefixIssue, pceUrlIssue } from '../contracts/patterns';
+import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../contracts/patterns';
 import type { RetryAfterBounds } from '../pce/types';
 
 /*
@@ -77,8 +77,10 @@ export function readPceSettings(env: Env = process.env): PceSettings {
   const baseUrl = parsePceUrl(
     required(env, 'PCE_URL', 'the PCE base URL, e.g. https://pce.example.com:8443'),
   );
-  required(env, 'PCE_ORG_ID', 'the PCE org id, e.g. 1');
-  const orgId = integer(env, 'PCE_ORG_ID', 0, 1, 2 ** 31 - 1);
+  const orgText = required(env, 'PCE_ORG_ID', 'the PCE org id, e.g. 1');
+  const orgId = /^[0-9]+$/.test(orgText) ? Number(orgText) : Number.NaN;
+  const orgIssue = orgIdIssue(orgId);
+  if (orgIssue) throw new ExportConfigError(`Environment variable PCE_ORG_ID ${orgIssue}, got "${orgText}"`);
   const secretId = required(env, 'PCE_SECRET_ID', 'the Secrets Manager secret holding the PCE API key');
   const minSeconds = integer(env, 'RETRY_AFTER_MIN_SECONDS', 1, 0, 3600);
   const maxSeconds = integer(env, 'RETRY_AFTER_MAX_SECONDS', 300, 1, 3600);
