@@ -3,5 +3,8 @@ export function cliBundle(root?: string): Promise<string>;
 /** The command line's modules, from the bundle (or through tsx with PCE_EXPORT_BUNDLE=off). */
 export function loadCli(): Promise<{
   claimProcessIo(): { stdout(line: string): void; stderr(line: string): void };
-  main(argv: readonly string[], io: { stdout(line: string): void; stderr(line: string): void }): Promise<number>;
+  main(
+    argv: readonly string[],
+    io: { stdout(line: string): void; stderr(line: string): void },
+  ): Promise<number>;
 }>;
