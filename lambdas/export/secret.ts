@@ -21,7 +21,7 @@ import type { PceSettings } from './env';
  */
 
 /** Values the stack's placeholder secret holds until someone fills it in. */
-export const PLACEHOLDERS: ReadonlySet<string> = new Set(['api_REPLACE_ME', 'REPLACE_ME']);
+const PLACEHOLDERS: ReadonlySet<string> = new Set(['api_REPLACE_ME', 'REPLACE_ME']);
 
 /** Secrets Manager errors that mean "fix the secret or the permissions", not "try again". */
 const CONFIGURATION_FAILURES: ReadonlySet<string> = new Set([

@@ -253,7 +253,7 @@ const MISTAKES: readonly Mistake[] = [
     what: 'the placeholder key of a fresh deployment',
     args: ['run', ...PCE, '--path', '/labels'],
     env: { PCE_API_KEY: 'api_REPLACE_ME' },
-    says: "PCE_API_KEY holds the placeholder api_REPLACE_ME: set it to the API key's username (api_…)",
+    says: "PCE_API_KEY still holds the placeholder; put the PCE API key's username (api_…) in PCE_API_KEY and its secret in PCE_API_SECRET",
   },
   {
     what: 'a key pasted with a space',
@@ -274,7 +274,7 @@ const MISTAKES: readonly Mistake[] = [
   {
     what: 'a --ca-file with a broken certificate',
     args: ['run', ...PCE, '--path', '/labels', '--ca-file', 'broken.pem'],
-    says: "--ca-file broken.pem: certificate 1 is not a valid PEM certificate; give the PEM file of the PCE's CA",
+    says: 'Certificate 1 of --ca-file broken.pem cannot be parsed',
   },
   {
     what: 'demo --workloads -5',

@@ -3,12 +3,7 @@ import { z } from 'zod';
 import { EXIT_CODES_HELP } from '../../cli/errors';
 import type { CliIo } from '../../cli/io';
 import { main } from '../../cli/main';
-import {
-  describeInputIssues,
-  projectWording,
-  rewordCredentialMessage,
-  rewordHandlerMessage,
-} from '../../cli/wording';
+import { describeInputIssues, projectWording, rewordHandlerMessage } from '../../cli/wording';
 import { exportInputSchema } from '../../lambdas/contracts/input';
 
 const FLAGS = { kind: 'flags' } as const;
@@ -87,17 +82,6 @@ describe('validation wording', () => {
     expect(
       rewordHandlerMessage('Invalid input: input.traffic.end must be after input.traffic.start', FLAGS),
     ).toBe('--end must be after --start');
-  });
-
-  it('rewords the secret check for credentials from the environment and --ca-file', () => {
-    expect(
-      rewordCredentialMessage(
-        'Secret run is malformed: field apiKey must be the API key username (api_…) without spaces or ":"; field caBundle must be PEM certificates',
-        'ca.pem',
-      ),
-    ).toBe(
-      'PCE_API_KEY must be the API key username (api_…) without spaces or ":"; --ca-file ca.pem must be PEM certificates',
-    );
   });
 });
 
