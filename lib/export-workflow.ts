@@ -13,6 +13,7 @@ import { bindBucket, bindSecret } from './bindings';
 import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
 import { WorkflowDefinition } from './workflow-definition';
+import { executionTimeoutSeconds } from './workflow-timeout';
 import { WorkflowPropsValidator } from './workflow-validation';
 
 export interface ExportWorkflowProps {
@@ -198,6 +199,18 @@ export class ExportWorkflow extends Construct {
           this.eventBus,
         ).build(snapshotMaxConcurrency),
       ),
+      // The longest an execution the definition allows can take: one that runs longer is stuck.
+      timeout: Duration.seconds(
+        executionTimeoutSeconds({
+          functionTimeouts: {
+            submit: timeoutOf(this.submitFunction),
+            poll: timeoutOf(this.pollFunction),
+            fetch: timeoutOf(this.fetchFunction),
+            snapshot: timeoutOf(this.snapshotFunction),
+          },
+          snapshotMaxConcurrency,
+        }),
+      ),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
@@ -243,4 +256,8 @@ export class ExportWorkflow extends Construct {
       });
     }
   }
+}
+
+function timeoutOf(fn: NodejsFunction): number {
+  return fn.timeout?.toSeconds() ?? 3;
 }
