@@ -2,8 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { failed, type Harness, startHarness } from './harness';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
 
 /*
  * A failure that the user fixes where the credentials come from names that place: in run mode

@@ -3,9 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CliIo } from '../../cli/io';
 import { main } from '../../cli/main';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
 
 /*
  * The mistakes a new user makes on the command line, each with the sentence it must get. Every

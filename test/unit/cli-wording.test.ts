@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { EXIT_CODES_HELP } from '../../cli/errors';
 import type { CliIo } from '../../cli/io';
 import { main } from '../../cli/main';
 import { describeInputIssues, projectWording, rewordHandlerMessage } from '../../cli/wording';
 import { exportInputSchema } from '../../lambdas/contracts/input';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
 
 const FLAGS = { kind: 'flags' } as const;
 const FILE = { kind: 'file', file: 'in.json' } as const;

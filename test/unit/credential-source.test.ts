@@ -1,5 +1,5 @@
 import { MockAgent } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   authAdvice,
   type CredentialSource,
@@ -17,6 +17,9 @@ import { connectionFromSecret } from '../../lambdas/export/secret';
 import { createPceClient, type PceClient } from '../../lambdas/pce/client';
 import { PceAuthError } from '../../lambdas/pce/errors';
 import type { PceConnection } from '../../lambdas/pce/types';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
 
 const ORIGIN = 'https://pce.example.com:8443';
 const KEY = 'api_1a2b3c4d';
