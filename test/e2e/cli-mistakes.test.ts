@@ -36,6 +36,7 @@ interface Mistake {
 const FILES: Readonly<Record<string, string>> = {
   'unknown-export.json': JSON.stringify({ exportName: 'nightly-workloads' }),
   'unknown-field.json': JSON.stringify({ path: '/labels', colour: 'red' }),
+  'one-label.json': JSON.stringify({ path: '/labels/3' }),
   'unknown-snapshot.json': JSON.stringify({ snapshot: { name: 'nightly' } }),
   'snapshot-member.json': JSON.stringify({ snapshot: { name: 'morning', exports: ['labels', 'lables'] } }),
   'other-org.json': JSON.stringify({
@@ -95,6 +96,16 @@ const MISTAKES: readonly Mistake[] = [
     what: 'a query in --path',
     args: ['run', ...PCE, '--path', '/labels?key=env'],
     says: '--path "/labels?key=env" holds a query: use --path /labels --query key=env',
+  },
+  {
+    what: "one object's href in --path",
+    args: ['run', ...PCE, '--path', '/labels/3'],
+    says: '--path "/labels/3" names one object (an export takes a collection): use --path /labels',
+  },
+  {
+    what: "one object's href in --input-json",
+    args: ['run', ...PCE, '--input-json', 'one-label.json'],
+    says: '--input-json one-label.json: path names one object, not a collection: export "/labels" with a query to filter it',
   },
   {
     what: 'a path without its leading slash',
