@@ -11,8 +11,11 @@ import { MAX_KEY_PREFIX_LENGTH } from './limits';
 export const EXPORT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const EXPORT_NAME_RULE = 'letters, digits, "_" and "-", at most 64, starting with a letter or digit';
 
-/** Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`; never `/orgs/...`. */
-export const COLLECTION_PATH = /^(?!\/orgs(?:\/|$))(\/[a-z0-9][a-z0-9_]*)+$/;
+/**
+ * Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`; never `/orgs/...`, and
+ * never one object (`/labels/3`): the last segment names a collection, so it starts with a letter.
+ */
+export const COLLECTION_PATH = /^(?!\/orgs(?:\/|$))(\/[a-z0-9][a-z0-9_]*)*\/[a-z][a-z0-9_]*$/;
 
 /** A collection export's query parameter name, e.g. `managed`, `labels`, `max_results`. */
 export const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;

@@ -1,3 +1,8 @@
+import {
+  CREDENTIAL_SOURCE_VARIABLE,
+  type CredentialSource,
+  credentialSourceSchema,
+} from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
 import type { ExportInput } from '../contracts/input';
 import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../contracts/patterns';
@@ -20,6 +25,8 @@ export interface PceSettings {
   readonly secretId: string;
   /** How long a fetched secret is reused. */
   readonly secretCacheSeconds: number;
+  /** Where the secret's values come from, as messages name them (`PCE_CREDENTIAL_SOURCE`). @default the secret's fields */
+  readonly credentialSource?: CredentialSource;
   readonly retryAfter: RetryAfterBounds;
 }
 
@@ -95,13 +102,33 @@ export function readPceSettings(env: Env = process.env): PceSettings {
       `Environment variable RETRY_AFTER_DEFAULT_SECONDS (${defaultSeconds}) must lie between RETRY_AFTER_MIN_SECONDS (${minSeconds}) and RETRY_AFTER_MAX_SECONDS (${maxSeconds})`,
     );
   }
+  const credentialSource = readCredentialSource(env);
   return {
     baseUrl,
     orgId,
     secretId,
     secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0, 86_400),
     retryAfter: { minSeconds, maxSeconds, defaultSeconds },
+    ...(credentialSource === undefined ? {} : { credentialSource }),
   };
+}
+
+/** `PCE_CREDENTIAL_SOURCE`: where the secret's values come from, when not from the secret itself. */
+function readCredentialSource(env: Env): CredentialSource | undefined {
+  const value = raw(env, CREDENTIAL_SOURCE_VARIABLE);
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const source = credentialSourceSchema.safeParse(parsed);
+  if (!source.success)
+    throw new ExportConfigError(
+      `Environment variable ${CREDENTIAL_SOURCE_VARIABLE} must be a JSON object {"apiKey", "apiSecret", "caBundle"} of names`,
+    );
+  return source.data;
 }
 
 export function readPollSettings(env: Env = process.env): PollSettings {

@@ -51,7 +51,7 @@ async function writeParquet(
   await pipeline([
     Readable.from(chunks),
     new JsonArrayTransform({ format: output.scan }),
-    ...output.stages,
+    ...(output.stage ? [output.stage] : []),
     createWriteStream(file),
   ]);
   return sqlString(file);

@@ -30,8 +30,8 @@ export interface FormatStageOptions {
 export interface FormatStages {
   /** How the JSON array scanner hands the datafile on. */
   readonly scan: 'raw' | 'ndjson';
-  /** What follows the scanner, in order. */
-  readonly stages: readonly Transform[];
+  /** The encoder between the scanner and the upload (gzip or the Parquet writer), if any. */
+  readonly stage?: Transform;
 }
 
 interface FormatDefinition {
@@ -42,19 +42,19 @@ interface FormatDefinition {
   stages(options: FormatStageOptions): Promise<FormatStages>;
 }
 
-const gzipStage = (options: FormatStageOptions): Transform[] =>
-  options.gzip ? [createGzip({ level: options.gzipLevel ?? 6 })] : [];
+const gzipStage = (options: FormatStageOptions): { stage?: Transform } =>
+  options.gzip ? { stage: createGzip({ level: options.gzipLevel ?? 6 }) } : {};
 
 const FORMATS: Readonly<Record<OutputFormat, FormatDefinition>> = {
   raw: {
     extension: (gzip) => (gzip ? 'json.gz' : 'json'),
     contentType: 'application/json',
-    stages: async (options) => ({ scan: 'raw', stages: gzipStage(options) }),
+    stages: async (options) => ({ scan: 'raw', ...gzipStage(options) }),
   },
   ndjson: {
     extension: (gzip) => (gzip ? 'ndjson.gz' : 'ndjson'),
     contentType: 'application/x-ndjson',
-    stages: async (options) => ({ scan: 'ndjson', stages: gzipStage(options) }),
+    stages: async (options) => ({ scan: 'ndjson', ...gzipStage(options) }),
   },
   parquet: {
     extension: () => 'parquet',
@@ -71,7 +71,7 @@ const FORMATS: Readonly<Record<OutputFormat, FormatDefinition>> = {
         ...(options.gzipLevel === undefined ? {} : { gzipLevel: options.gzipLevel }),
         ...options.rowGroup,
       });
-      return { scan: 'ndjson', stages: [stage] };
+      return { scan: 'ndjson', stage };
     },
   },
 };
