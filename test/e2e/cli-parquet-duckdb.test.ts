@@ -3,10 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { columnsOf } from '../../lambdas/export/formats/tables';
 import { fault, type RunningSimulator, startSimulator } from '../../simulator/index';
 import { type Duck, ndjsonObjects, openDuck, parquetObjects, sqlString } from '../support/duckdb';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
 
 /*
  * The issue's acceptance, through the command line as a user runs it: the same simulated data,
