@@ -1,5 +1,4 @@
 import { ExportConfigError } from '../contracts/errors';
-import type { ExportInput } from '../contracts/input';
 import { BUCKET_NAME, keyPrefixIssue, pceUrlIssue } from '../contracts/patterns';
 import type { RetryAfterBounds } from '../pce/types';
 
@@ -135,29 +134,4 @@ export function readStorageSettings(env: Env = process.env): StorageSettings {
     partSizeBytes: integer(env, 'UPLOAD_PART_SIZE_MIB', 8, 5, 5120) * MIB,
     queueSize: integer(env, 'UPLOAD_QUEUE_SIZE', 4, 1, 64),
   };
-}
-
-/** `PCE_EXPORTS`: a JSON object of export name → export input. Entries are validated when used. */
-export function readConfiguredExports(env: Env = process.env): Record<string, ExportInput> {
-  const value = raw(env, 'PCE_EXPORTS');
-  if (value === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new ExportConfigError(
-      'Environment variable PCE_EXPORTS is not valid JSON (expected {"name": {"path": …}})',
-    );
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ExportConfigError(
-      'Environment variable PCE_EXPORTS must be a JSON object of export name → export input',
-    );
-  }
-  for (const [name, entry] of Object.entries(parsed)) {
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-      throw new ExportConfigError(`Environment variable PCE_EXPORTS entry "${name}" must be a JSON object`);
-    }
-  }
-  return parsed as Record<string, ExportInput>;
 }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ExportConfigError } from '../../lambdas/contracts/errors';
 import {
   normalisePrefix,
-  readConfiguredExports,
   readPceSettings,
   readPollSettings,
   readStorageSettings,
@@ -100,27 +99,6 @@ describe('readStorageSettings', () => {
   ])('names %s when it is missing or invalid', (name, env) => {
     expect(configError(() => readStorageSettings(env)).message).toContain(name);
   });
-});
-
-describe('readConfiguredExports', () => {
-  it('is empty when PCE_EXPORTS is unset', () => {
-    expect(readConfiguredExports({})).toEqual({});
-  });
-
-  it('parses a JSON object of named exports', () => {
-    const exports = { workloads: { path: '/workloads', format: 'raw' } };
-
-    expect(readConfiguredExports({ PCE_EXPORTS: JSON.stringify(exports) })).toEqual(exports);
-  });
-
-  it.each([['not json {'], ['[1, 2]'], ['{"labels": "/labels"}']])(
-    'rejects %s naming PCE_EXPORTS',
-    (value) => {
-      expect(configError(() => readConfiguredExports({ PCE_EXPORTS: value })).message).toContain(
-        'PCE_EXPORTS',
-      );
-    },
-  );
 });
 
 describe('plain http PCE URLs', () => {
