@@ -1,5 +1,7 @@
 import { ExportConfigError } from '../contracts/errors';
 import { BUCKET_NAME, keyPrefixIssue, pceUrlIssue } from '../contracts/patterns';
+import { NO_PROXY_ENTRY, NO_PROXY_ENTRY_RULE, proxyUrlIssue } from '../contracts/proxy';
+import type { PceProxy } from '../pce/dispatcher';
 import type { RetryAfterBounds } from '../pce/types';
 
 /*
@@ -20,6 +22,8 @@ export interface PceSettings {
   /** How long a fetched secret is reused. */
   readonly secretCacheSeconds: number;
   readonly retryAfter: RetryAfterBounds;
+  /** `PCE_PROXY_URL` and `PCE_NO_PROXY`: the proxy PCE requests go through, if any. */
+  readonly proxy?: PceProxy;
 }
 
 export interface PollSettings {
@@ -92,13 +96,35 @@ export function readPceSettings(env: Env = process.env): PceSettings {
       `Environment variable RETRY_AFTER_DEFAULT_SECONDS (${defaultSeconds}) must lie between RETRY_AFTER_MIN_SECONDS (${minSeconds}) and RETRY_AFTER_MAX_SECONDS (${maxSeconds})`,
     );
   }
+  const proxy = readProxy(env);
   return {
     baseUrl,
     orgId,
     secretId,
     secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0, 86_400),
     retryAfter: { minSeconds, maxSeconds, defaultSeconds },
+    ...(proxy ? { proxy } : {}),
   };
+}
+
+/** `PCE_PROXY_URL` (http(s)://host:port) and `PCE_NO_PROXY` (comma-separated hosts), by the rules of the deploy configuration. */
+function readProxy(env: Env): PceProxy | undefined {
+  const url = raw(env, 'PCE_PROXY_URL');
+  const noProxy = (raw(env, 'PCE_NO_PROXY') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (url === undefined) {
+    if (noProxy.length > 0)
+      throw new ExportConfigError('Environment variable PCE_NO_PROXY is set without PCE_PROXY_URL');
+    return undefined;
+  }
+  const issue = proxyUrlIssue(url);
+  if (issue !== undefined) throw new ExportConfigError(`Environment variable PCE_PROXY_URL ${issue}`);
+  const bad = noProxy.find((entry) => !NO_PROXY_ENTRY.test(entry));
+  if (bad !== undefined)
+    throw new ExportConfigError(`Environment variable PCE_NO_PROXY entry "${bad}" ${NO_PROXY_ENTRY_RULE}`);
+  return { url: new URL(url).origin, noProxy };
 }
 
 export function readPollSettings(env: Env = process.env): PollSettings {

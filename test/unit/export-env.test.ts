@@ -115,3 +115,31 @@ describe('plain http PCE URLs', () => {
     expect(error.message).toMatch(/PCE_URL must use https/);
   });
 });
+
+describe('the proxy of the PCE requests', () => {
+  it('is read from PCE_PROXY_URL and PCE_NO_PROXY', () => {
+    expect(
+      readPceSettings({
+        ...PCE,
+        PCE_PROXY_URL: 'http://proxy.corp.example:3128',
+        PCE_NO_PROXY: 'pce-internal.corp.example, .lab.corp.example',
+      }).proxy,
+    ).toEqual({
+      url: 'http://proxy.corp.example:3128',
+      noProxy: ['pce-internal.corp.example', '.lab.corp.example'],
+    });
+  });
+
+  it('is absent when PCE_PROXY_URL is unset or empty', () => {
+    expect(readPceSettings({ ...PCE, PCE_PROXY_URL: '' }).proxy).toBeUndefined();
+  });
+
+  it.each([
+    [{ PCE_PROXY_URL: 'socks5://proxy:1080' }, /PCE_PROXY_URL must be an http:\/\/ or https:\/\/ proxy URL/],
+    [{ PCE_PROXY_URL: 'http://user:pass@proxy:3128' }, /PCE_PROXY_URL must not carry credentials/],
+    [{ PCE_PROXY_URL: 'http://proxy:3128', PCE_NO_PROXY: '10.0.0.0/8' }, /PCE_NO_PROXY entry "10.0.0.0\/8"/],
+    [{ PCE_NO_PROXY: 'pce.corp.example' }, /PCE_NO_PROXY is set without PCE_PROXY_URL/],
+  ])('rejects %j by name', (env, message) => {
+    expect(configError(() => readPceSettings({ ...PCE, ...env })).message).toMatch(message);
+  });
+});
