@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pceNameSchema } from '../lambdas/contracts/input';
-import { pceUrlIssue } from '../lambdas/contracts/patterns';
+import { orgIdIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
 import {
   type NetworkConfig,
   networkConfigSchema,
@@ -32,7 +32,10 @@ const pceUrlSchema = z
     if (issue) ctx.addIssue({ code: 'custom', message: issue });
   })
   .transform((url) => new URL(url).origin);
-const orgIdSchema = z.number().int().positive();
+const orgIdSchema = z.number().superRefine((orgId, ctx) => {
+  const issue = orgIdIssue(orgId);
+  if (issue) ctx.addIssue({ code: 'custom', message: issue });
+});
 
 export const pceConfigSchema = z.object({ url: pceUrlSchema, orgId: orgIdSchema }).strict();
 

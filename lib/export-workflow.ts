@@ -16,6 +16,7 @@ import { createExportFunction, type FunctionPlacement, HANDLERS_DIR } from './la
 import { nagResourceFinding } from './nag';
 import type { ProxyConfig } from './network-config';
 import { WorkflowDefinition } from './workflow-definition';
+import { executionTimeoutSeconds } from './workflow-timeout';
 import { WorkflowPropsValidator } from './workflow-validation';
 
 export interface ExportWorkflowProps {
@@ -250,6 +251,18 @@ export class ExportWorkflow extends Construct {
           this.eventBus,
         ).build(snapshotMaxConcurrency),
       ),
+      // The longest an execution the definition allows can take: one that runs longer is stuck.
+      timeout: Duration.seconds(
+        executionTimeoutSeconds({
+          functionTimeouts: {
+            submit: timeoutOf(this.submitFunction),
+            poll: timeoutOf(this.pollFunction),
+            fetch: timeoutOf(this.fetchFunction),
+            snapshot: timeoutOf(this.snapshotFunction),
+          },
+          snapshotMaxConcurrency,
+        }),
+      ),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
@@ -295,4 +308,8 @@ export class ExportWorkflow extends Construct {
       });
     }
   }
+}
+
+function timeoutOf(fn: NodejsFunction): number {
+  return fn.timeout?.toSeconds() ?? 3;
 }

@@ -1,7 +1,13 @@
 import { Token } from 'aws-cdk-lib';
 import { type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
 import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
-import { EXPORT_NAME, EXPORT_NAME_RULE, keyPrefixIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
+import {
+  EXPORT_NAME,
+  EXPORT_NAME_RULE,
+  keyPrefixIssue,
+  orgIdIssue,
+  pceUrlIssue,
+} from '../lambdas/contracts/patterns';
 import { describeIssues, kindIssues } from '../lambdas/export/input';
 import type { ExportWorkflowProps } from './export-workflow';
 
@@ -30,9 +36,8 @@ export class WorkflowPropsValidator {
     };
     const urlIssue = Token.isUnresolved(props.pceUrl) ? undefined : pceUrlIssue(props.pceUrl);
     if (urlIssue) fail('pceUrl', urlIssue);
-    if (!Token.isUnresolved(props.orgId) && !(Number.isSafeInteger(props.orgId) && props.orgId > 0)) {
-      fail('orgId', 'must be a positive integer');
-    }
+    const orgIssue = Token.isUnresolved(props.orgId) ? undefined : orgIdIssue(props.orgId);
+    if (orgIssue) fail('orgId', orgIssue);
     const prefixIssue = Token.isUnresolved(resolved.prefix) ? undefined : keyPrefixIssue(resolved.prefix);
     if (prefixIssue) fail('prefix', prefixIssue);
     const interval = resolved.maxPollIntervalSeconds;

@@ -69,6 +69,19 @@ export const TRAFFIC_DOWNLOAD_HREF = new RegExp(
 /** One id as the PCE client checks it after resolving an href. */
 export const HREF_ID = new RegExp(`^${ID}$`);
 
+/** The largest org id: what an org href's segment and the functions' `PCE_ORG_ID` hold. */
+const MAX_ORG_ID = 2 ** 31 - 1;
+
+/**
+ * The PCE org id rule (the deploy configuration, the construct's props, the Lambda environment,
+ * the command line's --org): a positive integer up to MAX_ORG_ID. A phrase completing
+ * "<field> …", or undefined when it is fine.
+ */
+export function orgIdIssue(orgId: number): string | undefined {
+  if (!Number.isSafeInteger(orgId) || orgId <= 0) return 'must be a positive integer';
+  return orgId > MAX_ORG_ID ? `must be at most ${MAX_ORG_ID}` : undefined;
+}
+
 /** Where the PCE's REST API lives below its origin. */
 export const API_PREFIX = '/api/v2';
 

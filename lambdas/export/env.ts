@@ -1,5 +1,5 @@
 import { ExportConfigError } from '../contracts/errors';
-import { BUCKET_NAME, keyPrefixIssue, pceUrlIssue } from '../contracts/patterns';
+import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../contracts/patterns';
 import { NO_PROXY_ENTRY, NO_PROXY_ENTRY_RULE, proxyUrlIssue } from '../contracts/proxy';
 import type { PceProxy } from '../pce/dispatcher';
 import type { RetryAfterBounds } from '../pce/types';
@@ -80,8 +80,10 @@ export function readPceSettings(env: Env = process.env): PceSettings {
   const baseUrl = parsePceUrl(
     required(env, 'PCE_URL', 'the PCE base URL, e.g. https://pce.example.com:8443'),
   );
-  required(env, 'PCE_ORG_ID', 'the PCE org id, e.g. 1');
-  const orgId = integer(env, 'PCE_ORG_ID', 0, 1, 2 ** 31 - 1);
+  const orgText = required(env, 'PCE_ORG_ID', 'the PCE org id, e.g. 1');
+  const orgId = /^[0-9]+$/.test(orgText) ? Number(orgText) : Number.NaN;
+  const orgIssue = orgIdIssue(orgId);
+  if (orgIssue) throw new ExportConfigError(`Environment variable PCE_ORG_ID ${orgIssue}, got "${orgText}"`);
   const secretId = required(env, 'PCE_SECRET_ID', 'the Secrets Manager secret holding the PCE API key');
   const minSeconds = integer(env, 'RETRY_AFTER_MIN_SECONDS', 1, 0, 3600);
   const maxSeconds = integer(env, 'RETRY_AFTER_MAX_SECONDS', 300, 1, 3600);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ExportConfigError } from '../contracts/errors';
 import type { PceConnection } from '../pce/types';
 import type { PceSettings } from './env';
+import { ExportInternalError } from './errors';
 
 /*
  * The PCE API key lives in Secrets Manager as JSON:
@@ -14,10 +15,15 @@ import type { PceSettings } from './env';
  * SECRET_CACHE_SECONDS, with the client below (which the handlers hand to the tracer). Every
  * error message names the secret id and the field involved, never a
  * value: not even the JSON parser's message, which quotes the text it failed on.
+ *
+ * Throttling, 5xx and network failures of Secrets Manager are retried here, with backoff and full
+ * jitter, on top of the SDK's own retries; one that persists becomes ExportInternalError naming
+ * the secret and the service's error code. Errors that configuration must fix become
+ * ExportConfigError at once.
  */
 
 /** Values the stack's placeholder secret holds until someone fills it in. */
-const PLACEHOLDERS: ReadonlySet<string> = new Set(['api_REPLACE_ME', 'REPLACE_ME']);
+export const PLACEHOLDERS: ReadonlySet<string> = new Set(['api_REPLACE_ME', 'REPLACE_ME']);
 
 /** Secrets Manager errors that mean "fix the secret or the permissions", not "try again". */
 const CONFIGURATION_FAILURES: ReadonlySet<string> = new Set([
@@ -60,23 +66,100 @@ export const secretsManager = new SecretsManagerClient({});
 // getSecret's provider, made with that client (and emptied by Powertools' clearCaches()).
 DEFAULT_PROVIDERS.secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 
+/** Secrets Manager errors that go away by themselves: throttling and the service's own failures. */
+const TRANSIENT_FAILURES: ReadonlySet<string> = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'InternalServiceError',
+  'InternalServiceErrorException',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+
+/** Network failures on the way to Secrets Manager. */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Reads of the secret, the first included, before a transient failure is final. */
+const SECRET_READ_ATTEMPTS = 4;
+/** The first backoff, doubled for each further attempt (full jitter). */
+const SECRET_RETRY_BASE_MS = 1000;
+
+export interface SecretRuntime {
+  /** @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
 /** Fetches the API key from Secrets Manager and returns the connection for the configured PCE. */
-export async function readPceConnection(settings: PceSettings): Promise<PceConnection> {
+export async function readPceConnection(
+  settings: PceSettings,
+  runtime: SecretRuntime = {},
+): Promise<PceConnection> {
   const { secretId } = settings;
+  const sleep = runtime.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = runtime.random ?? Math.random;
   let value: unknown;
-  try {
-    value = await getSecret(secretId, { transform: 'json', maxAge: settings.secretCacheSeconds });
-  } catch (error) {
-    throw secretReadError(secretId, error);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      value = await getSecret(secretId, { transform: 'json', maxAge: settings.secretCacheSeconds });
+      break;
+    } catch (error) {
+      const failure = secretReadError(secretId, error, attempt);
+      if (!(failure instanceof TransientSecretFailure)) throw failure;
+      if (attempt >= SECRET_READ_ATTEMPTS) throw failure.final();
+      await sleep(Math.floor(random() * SECRET_RETRY_BASE_MS * 2 ** (attempt - 1)));
+    }
   }
   return connectionFromSecret(secretId, value, settings);
 }
 
-function secretReadError(secretId: string, error: unknown): unknown {
+/** A failure worth another read; `final()` is the error once there are none left. */
+class TransientSecretFailure {
+  constructor(
+    private readonly secretId: string,
+    private readonly cause: unknown,
+    private readonly attempts: number,
+  ) {}
+
+  final(): ExportInternalError {
+    const code = errorName(this.cause) ?? 'an unknown error';
+    const status = (this.cause as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata
+      ?.httpStatusCode;
+    return new ExportInternalError(
+      `Secrets Manager kept failing to return secret ${this.secretId} (${code}${typeof status === 'number' ? `, HTTP ${status}` : ''}) after ${this.attempts} reads with backoff; try again later`,
+      { cause: this.cause },
+    );
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  const name = errorName(error);
+  if (name !== undefined && TRANSIENT_FAILURES.has(name)) return true;
+  const details = error as { $metadata?: { httpStatusCode?: unknown }; $retryable?: unknown; code?: unknown };
+  const status = details?.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 500) return true;
+  if (details?.$retryable !== undefined && details.$retryable !== null) return true;
+  return typeof details?.code === 'string' && TRANSIENT_CODES.has(details.code);
+}
+
+function secretReadError(secretId: string, error: unknown, attempt: number): unknown {
   if (error instanceof TransformParameterError) {
     // Deliberately no cause: the parser's message quotes part of the secret.
     return new ExportConfigError(
@@ -99,8 +182,11 @@ function secretReadError(secretId: string, error: unknown): unknown {
   if (name !== undefined && CONFIGURATION_FAILURES.has(name)) {
     return new ExportConfigError(`Secret ${secretId} cannot be read (${name})`, { cause });
   }
-  // Throttling, timeouts and 5xx from Secrets Manager are transient: surface the SDK's own error.
-  return cause;
+  if (isTransient(cause)) return new TransientSecretFailure(secretId, cause, attempt);
+  return new ExportInternalError(
+    `Reading secret ${secretId} from Secrets Manager failed with ${name ?? 'an error that is not an Error'}`,
+    { cause },
+  );
 }
 
 /** Validates the secret's JSON value; exported for tests. */

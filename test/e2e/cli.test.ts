@@ -128,7 +128,7 @@ describe('pce-export command line', () => {
   it.each([
     [
       ['run', '--pce-url', 'https://pce.example.com', '--org', '1', '--path', '/labels', '--bogus'],
-      /Unknown option '--bogus'/,
+      /unknown option --bogus/,
     ],
     [
       ['run', '--pce-url', 'https://pce.example.com', '--org', '0', '--path', '/labels'],
@@ -136,7 +136,7 @@ describe('pce-export command line', () => {
     ],
     [
       ['run', '--pce-url', 'https://pce.example.com', '--org', '1', '--path', '/labels', '--format', 'csv'],
-      /--format is raw or ndjson/,
+      /--format must be raw or ndjson/,
     ],
     [['run', '--pce-url', 'https://pce.example.com', '--org', '1', '--path', '/labels?x=1'], /path/],
     [

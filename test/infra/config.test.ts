@@ -185,7 +185,7 @@ describe('deploy configuration', () => {
       (config) => {
         config.pce.orgId = 1.5;
       },
-      'pce.orgId must be an integer',
+      'pce.orgId must be a positive integer',
     ],
     [
       'a missing org id',
@@ -308,7 +308,7 @@ describe('deploy configuration', () => {
       config.pce.orgId = -1;
       writeFileSync(file, JSON.stringify(config));
 
-      expect(() => loadConfig(file)).toThrow(/invalid\.json: pce\.orgId must be greater than 0/);
+      expect(() => loadConfig(file)).toThrow(/invalid\.json: pce\.orgId must be a positive integer/);
     });
   });
 });

@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import { executionInputSchema } from '../../lambdas/contracts/input';
 import { executionOutputSchema } from '../../lambdas/contracts/output';
-import { keyPrefixIssue, pceUrlIssue } from '../../lambdas/contracts/patterns';
+import { keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../../lambdas/contracts/patterns';
 import { workflowStateSchema } from '../../lambdas/contracts/state';
 import { readPceSettings, readStorageSettings } from '../../lambdas/export/env';
 import { resolveExportRequest } from '../../lambdas/export/input';
@@ -191,6 +191,38 @@ describe('one PCE URL rule in the deploy configuration, the Lambda environment a
       `Environment variable PCE_URL ${hint}`,
     );
     expect(() => parsePceBase(url, 1)).toThrow(`The PCE URL ${hint}`);
+  });
+});
+
+describe('one org id rule in the deploy configuration and the Lambda environment', () => {
+  const configWithOrg = (orgId: number) => {
+    const config = configObject();
+    config.pce.orgId = orgId;
+    return config;
+  };
+
+  it.each<[string, number, boolean]>([
+    ['org 1', 1, true],
+    ['the largest org id', 2 ** 31 - 1, true],
+    ['org 0', 0, false],
+    ['a negative org id', -3, false],
+    ['a fraction', 1.5, false],
+    ['an org id above 2147483647', 2 ** 31, false],
+  ])('agree on %s', (_what, orgId, valid) => {
+    expect(orgIdIssue(orgId) === undefined).toBe(valid);
+    expect(accepts(() => parseConfig(configWithOrg(orgId), 'test'))).toBe(valid);
+    expect(
+      accepts(() =>
+        readPceSettings({ ...PCE_ENV, PCE_URL: 'https://pce.example.com:8443', PCE_ORG_ID: String(orgId) }),
+      ),
+    ).toBe(valid);
+  });
+
+  it('says the same of an org id that is too large, in each place', () => {
+    expect(() => parseConfig(configWithOrg(2 ** 31), 'test')).toThrow('pce.orgId must be at most 2147483647');
+    expect(() =>
+      readPceSettings({ ...PCE_ENV, PCE_URL: 'https://pce.example.com:8443', PCE_ORG_ID: '2147483648' }),
+    ).toThrow('Environment variable PCE_ORG_ID must be at most 2147483647, got "2147483648"');
   });
 });
 
