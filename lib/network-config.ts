@@ -16,13 +16,7 @@ export type EndpointService = (typeof ENDPOINT_SERVICES)[number];
  * What `"endpoints": true` creates: S3 (a gateway endpoint) and an interface endpoint for each
  * service the README's deploy section lists. Step Functions is left out: no function calls it.
  */
-const DEFAULT_ENDPOINTS: readonly EndpointService[] = [
-  's3',
-  'secretsmanager',
-  'events',
-  'logs',
-  'xray',
-];
+const DEFAULT_ENDPOINTS: readonly EndpointService[] = ['s3', 'secretsmanager', 'events', 'logs', 'xray'];
 
 /** Lambda takes at most 16 subnets and 5 security groups per function. */
 const MAX_SUBNETS = 16;
