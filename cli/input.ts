@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ExportConfigError } from '../lambdas/contracts/errors';
 import { exportInputSchema, snapshotInputSchema } from '../lambdas/contracts/input';
-import { COLLECTION_PATH } from '../lambdas/contracts/patterns';
+import { COLLECTION_PATH, HREF_ID } from '../lambdas/contracts/patterns';
 import type { ConfiguredExports } from '../lambdas/export/exports-config';
 import { resolveExportRequest } from '../lambdas/export/input';
 import { planSnapshot } from '../lambdas/export/snapshot';
@@ -229,8 +229,8 @@ function trafficInput(flags: InputFlags): Record<string, unknown> {
 }
 
 /**
- * A `--path` with the API prefix, the org or a query in it: the path to give instead, built from
- * the user's own. Anything else wrong with the path is the schema's to say.
+ * A `--path` with the API prefix, the org, a query or one object's id in it: the path to give
+ * instead, built from the user's own. Anything else wrong with the path is the schema's to say.
  */
 function pathHint(path: string, orgId: number): void {
   const question = path.indexOf('?');
@@ -252,13 +252,22 @@ function pathHint(path: string, orgId: number): void {
     collection = `/${collection}`;
     reasons.push('does not start with "/"');
   }
+  if (collection.length > 1 && collection.endsWith('/')) {
+    collection = collection.replace(/\/+$/, '');
+    reasons.push('ends with "/"');
+  }
+  const [, parent = '', id = ''] = /^(.*)\/([^/]+)$/.exec(collection) ?? [];
+  if (!COLLECTION_PATH.test(collection) && COLLECTION_PATH.test(parent) && HREF_ID.test(id)) {
+    collection = parent;
+    reasons.push('names one object (an export takes a collection)');
+  }
   if (reasons.length === 0 || !COLLECTION_PATH.test(collection)) return;
   const queryFlags = [...new URLSearchParams(query)].map(
     ([key, value]) => ` --query ${shellWord(`${key}=${value}`)}`,
   );
   const relative = org ? ' (the path is relative to the org, which --org gives)' : '';
   throw new UsageError(
-    `--path ${JSON.stringify(path)} ${reasons.join(' and ')}: use --path ${collection}${queryFlags.join('')}${otherOrg ? ` --org ${otherOrg}` : ''}${relative}`,
+    `--path ${JSON.stringify(path)} ${listed(reasons)}: use --path ${collection}${queryFlags.join('')}${otherOrg ? ` --org ${otherOrg}` : ''}${relative}`,
   );
 }
 
@@ -270,6 +279,11 @@ function actorHint(flag: (typeof ACTOR_FLAGS)[number], actors: string, orgId: nu
     if (trafficActor(href) !== undefined)
       throw new UsageError(`--${flag} ${JSON.stringify(actor)} is not an href: use --${flag} ${href}`);
   }
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(items: readonly string[]): string {
+  return items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)}` : (items[0] ?? '');
 }
 
 function shellWord(text: string): string {

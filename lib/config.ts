@@ -127,6 +127,8 @@ const configSchema = z
       }),
     exports: z.array(exportSchema),
     maxPollIntervalSeconds: z.number().int().min(1).max(3600).default(300),
+    /** Memory of the Fetch function in MB; its CPU share grows with it (ExportWorkflowProps.fetchMemorySize). */
+    fetchMemoryMb: z.number().int().min(128).max(10_240).optional(),
     logRetentionDays: z
       .number()
       .refine((days) => LOG_RETENTION_DAYS.includes(days), {

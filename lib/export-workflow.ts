@@ -98,9 +98,18 @@ export interface ExportWorkflowProps {
    * @default 5
    */
   readonly snapshotMaxConcurrency?: number;
+  /**
+   * Memory of the Fetch function in MB (128 to 10240). Lambda's CPU share grows with it (1,769 MB
+   * is one vCPU), and the streaming copy is CPU-bound: below one vCPU a GiB costs the same at any
+   * size and only takes longer, above it the copy gains little (BENCHMARKS.md, the Lambda model).
+   * @default 1769 - one vCPU: the fastest copy at the lowest cost per GiB
+   */
+  readonly fetchMemorySize?: number;
 }
 
 const DEFAULT_SNAPSHOT_MAX_CONCURRENCY = 5;
+/** One vCPU (BENCHMARKS.md, the Lambda model for Fetch). */
+const DEFAULT_FETCH_MEMORY_MB = 1769;
 
 /**
  * Exports PCE collections to S3 through the PCE's asynchronous job API: a Standard state
@@ -160,7 +169,7 @@ export class ExportWorkflow extends Construct {
     const fetch = createExportFunction(this, 'FetchFunction', {
       entry: join(HANDLERS_DIR, 'fetch.ts'),
       description: 'pce-export Fetch: streams the job datafile into S3',
-      memorySize: 1024,
+      memorySize: props.fetchMemorySize ?? DEFAULT_FETCH_MEMORY_MB,
       timeout: Duration.minutes(15),
       logRetention,
       placement: props.placement,

@@ -118,6 +118,7 @@ export class PceExportStack extends Stack {
           }),
         ),
         maxPollIntervalSeconds: config.maxPollIntervalSeconds,
+        ...(config.fetchMemoryMb === undefined ? {} : { fetchMemorySize: config.fetchMemoryMb }),
         logRetention: config.logRetentionDays,
         eventBus,
         snapshots: Object.fromEntries(

@@ -44,6 +44,10 @@ export class WorkflowPropsValidator {
     if (!Number.isInteger(interval) || interval < 1 || interval > 3600) {
       fail('maxPollIntervalSeconds', `must be an integer from 1 to 3600 (got ${interval})`);
     }
+    const memory = props.fetchMemorySize;
+    if (memory !== undefined && (!Number.isInteger(memory) || memory < 128 || memory > 10_240)) {
+      fail('fetchMemorySize', `must be an integer from 128 to 10240 MB (got ${memory})`);
+    }
     if (props.stateMachineName !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(props.stateMachineName)) {
       fail('stateMachineName', 'must be 1 to 80 letters, digits, "_" or "-"');
     }

@@ -19,8 +19,11 @@ export const EXPORT_NAME_RULE = 'letters, digits, "_" and "-", at most 64, start
 export const PCE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 export const PCE_NAME_RULE = 'lowercase letters, digits and "-", at most 32, starting with a letter';
 
-/** Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`; never `/orgs/...`. */
-export const COLLECTION_PATH = /^(?!\/orgs(?:\/|$))(\/[a-z0-9][a-z0-9_]*)+$/;
+/**
+ * Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`; never `/orgs/...`, and
+ * never one object (`/labels/3`): the last segment names a collection, so it starts with a letter.
+ */
+export const COLLECTION_PATH = /^(?!\/orgs(?:\/|$))(\/[a-z0-9][a-z0-9_]*)*\/[a-z][a-z0-9_]*$/;
 
 /** A collection export's query parameter name, e.g. `managed`, `labels`, `max_results`. */
 export const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;

@@ -1,3 +1,8 @@
+import {
+  CREDENTIAL_SOURCE_VARIABLE,
+  type CredentialSource,
+  credentialSourceSchema,
+} from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
 import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../contracts/patterns';
 import { NO_PROXY_ENTRY, NO_PROXY_ENTRY_RULE, proxyUrlIssue } from '../contracts/proxy';
@@ -21,6 +26,8 @@ export interface PceSettings {
   readonly secretId: string;
   /** How long a fetched secret is reused. */
   readonly secretCacheSeconds: number;
+  /** Where the secret's values come from, as messages name them (`PCE_CREDENTIAL_SOURCE`). @default the secret's fields */
+  readonly credentialSource?: CredentialSource;
   readonly retryAfter: RetryAfterBounds;
   /** `PCE_PROXY_URL` and `PCE_NO_PROXY`: the proxy PCE requests go through, if any. */
   readonly proxy?: PceProxy;
@@ -99,6 +106,7 @@ export function readPceSettings(env: Env = process.env): PceSettings {
     );
   }
   const proxy = readProxy(env);
+  const credentialSource = readCredentialSource(env);
   return {
     baseUrl,
     orgId,
@@ -106,6 +114,7 @@ export function readPceSettings(env: Env = process.env): PceSettings {
     secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0, 86_400),
     retryAfter: { minSeconds, maxSeconds, defaultSeconds },
     ...(proxy ? { proxy } : {}),
+    ...(credentialSource === undefined ? {} : { credentialSource }),
   };
 }
 
@@ -127,6 +136,24 @@ function readProxy(env: Env): PceProxy | undefined {
   if (bad !== undefined)
     throw new ExportConfigError(`Environment variable PCE_NO_PROXY entry "${bad}" ${NO_PROXY_ENTRY_RULE}`);
   return { url: new URL(url).origin, noProxy };
+}
+
+/** `PCE_CREDENTIAL_SOURCE`: where the secret's values come from, when not from the secret itself. */
+function readCredentialSource(env: Env): CredentialSource | undefined {
+  const value = raw(env, CREDENTIAL_SOURCE_VARIABLE);
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const source = credentialSourceSchema.safeParse(parsed);
+  if (!source.success)
+    throw new ExportConfigError(
+      `Environment variable ${CREDENTIAL_SOURCE_VARIABLE} must be a JSON object {"apiKey", "apiSecret", "caBundle"} of names`,
+    );
+  return source.data;
 }
 
 export function readPollSettings(env: Env = process.env): PollSettings {

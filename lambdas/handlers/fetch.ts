@@ -1,14 +1,14 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import type { ExportOutput } from '../contracts/output';
 import { readPceSettings, readStorageSettings } from '../export/env';
 import { fetchExport } from '../export/fetch-export';
 import { pceConnector } from '../export/pce-clients';
 import { secretsManager } from '../export/secret';
+import { createUploadClient } from '../export/upload-client';
 import { parseWorkflowState } from '../export/workflow';
 import { appendKeys, lambdaHandler, logger, recordExport, traceClient } from './powertools';
 
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.
-const s3 = traceClient(new S3Client({}));
+const s3 = traceClient(createUploadClient());
 traceClient(secretsManager);
 
 /**

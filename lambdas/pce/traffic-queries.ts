@@ -93,6 +93,7 @@ export function createTrafficQueries(transport: Transport): AsyncJobApi<TrafficQ
             href,
             origin: base.origin,
             during: 'failed while decompressing the download',
+            source: transport.credentialSource,
           }),
         );
         return { body, contentType: header(response.headers, 'content-type') };

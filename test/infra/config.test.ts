@@ -261,6 +261,13 @@ describe('deploy configuration', () => {
       'logRetentionDays must be one of 1, 3, 5, 7, 14, 30,',
     ],
     [
+      'a Fetch memory size above the Lambda limit of 10,240 MB',
+      (config) => {
+        config.fetchMemoryMb = 20_000;
+      },
+      'fetchMemoryMb must be',
+    ],
+    [
       'an invalid alarm email',
       (config) => {
         config.alarmEmail = 'ops at example.com';

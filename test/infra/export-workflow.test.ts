@@ -369,7 +369,7 @@ describe('ExportWorkflow functions', () => {
   it.each([
     ['submit', 256, 90],
     ['poll', 256, 90],
-    ['fetch', 1024, 900],
+    ['fetch', 1769, 900],
   ] as const)('%s runs Node.js 24 on arm64 with %i MB, %i s and X-Ray tracing', (fn, memory, timeout) => {
     expect(functionProperties(template, ids[fn])).toMatchObject({
       Runtime: 'nodejs24.x',
@@ -466,6 +466,13 @@ describe('ExportWorkflow functions', () => {
         EXPORT_PREFIX: 'pce/',
       },
     });
+  });
+
+  it('gives Fetch the configured memory size', () => {
+    const custom = build({ fetchMemorySize: 3008 });
+
+    expect(functionProperties(custom.template, custom.ids.fetch).MemorySize).toBe(3008);
+    expect(functionProperties(custom.template, custom.ids.submit).MemorySize).toBe(256);
   });
 
   it('passes the configured poll interval and log retention through', () => {
@@ -665,6 +672,12 @@ describe('ExportWorkflow props validation', () => {
       { maxPollIntervalSeconds: 0 },
       /maxPollIntervalSeconds must be an integer from 1 to 3600/,
     ],
+    [
+      'a Fetch memory size below 128 MB',
+      { fetchMemorySize: 64 },
+      /fetchMemorySize must be an integer from 128 to 10240 MB/,
+    ],
+    ['a fractional Fetch memory size', { fetchMemorySize: 1769.5 }, /fetchMemorySize must be an integer/],
     [
       'an invalid export name',
       { exports: { 'bad name': { path: '/labels' } } },
