@@ -28,6 +28,8 @@ export interface TableContext {
   /** The export's own table name. */
   readonly table: string;
   readonly exportName: string;
+  /** What the constructs' ids are made of: the export's name, `{pce}-{name}` with several PCEs. */
+  readonly id: string;
   readonly projection: Readonly<Record<string, string>>;
 }
 
@@ -44,7 +46,7 @@ const columnsOf = (columns: readonly (readonly [string, string])[]) =>
 /** `{table}_changes`: one row per href added, removed or changed, per run, by day. */
 export function changesTable(context: TableContext): CfnTable {
   const location = `${context.exportLocation}_changes/`;
-  return new CfnTable(context.scope, `Changes-${context.exportName}`, {
+  return new CfnTable(context.scope, `Changes-${context.id}`, {
     catalogId: context.catalogId,
     databaseName: context.databaseRef,
     tableInput: {
@@ -69,7 +71,7 @@ export function changesTable(context: TableContext): CfnTable {
 
 /** `{table}_current_run`: the newest complete run of the export, one row. */
 export function currentRunTable(context: TableContext): CfnTable {
-  return new CfnTable(context.scope, `CurrentRun-${context.exportName}`, {
+  return new CfnTable(context.scope, `CurrentRun-${context.id}`, {
     catalogId: context.catalogId,
     databaseName: context.databaseRef,
     tableInput: {
@@ -109,7 +111,7 @@ export function currentView(
     columns: all.map(([name, type]) => ({ name, type: prestoType(type) })),
   };
   const encoded = Buffer.from(JSON.stringify(definition)).toString('base64');
-  return new CfnTable(context.scope, `Current-${context.exportName}`, {
+  return new CfnTable(context.scope, `Current-${context.id}`, {
     catalogId: context.catalogId,
     databaseName: context.databaseRef,
     tableInput: {

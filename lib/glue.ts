@@ -31,6 +31,12 @@ export interface CatalogExport {
   readonly format?: OutputFormat;
   /** The export also writes its change history (a `{table}_changes` table). @default false */
   readonly changes?: boolean | object;
+  /**
+   * The export's PCE, in a deployment with several: the table is `{pce}_{name}` and reads
+   * `{prefix}{pce}/{name}/`.
+   * @default - the deployment's one PCE: `{name}`, reading `{prefix}{name}/`
+   */
+  readonly pce?: string;
 }
 
 export interface AnalyticsCatalogProps {
@@ -87,7 +93,7 @@ export function tableNameFor(exportName: string): string {
  */
 export class AnalyticsCatalog extends Construct {
   public readonly database: CfnDatabase;
-  /** Tables by export name. */
+  /** Tables by export name (`pce/export` with several PCEs). */
   public readonly tables: Readonly<Record<string, CfnTable>>;
 
   constructor(scope: Construct, id: string, props: AnalyticsCatalogProps) {
@@ -112,7 +118,7 @@ export class AnalyticsCatalog extends Construct {
         );
         continue;
       }
-      const name = tableNameFor(entry.name);
+      const name = tableNameFor(entry.pce === undefined ? entry.name : `${entry.pce}_${entry.name}`);
       for (const taken of [name, `${name}_current`, `${name}_current_run`, `${name}_changes`]) {
         const clash = byTableName.get(taken);
         if (clash !== undefined) {
@@ -124,14 +130,16 @@ export class AnalyticsCatalog extends Construct {
       for (const taken of [name, `${name}_current`, `${name}_current_run`, `${name}_changes`]) {
         byTableName.set(taken, entry.name);
       }
+      const prefix = entry.pce === undefined ? props.prefix : `${props.prefix}${entry.pce}/`;
       const context: TableContext = {
         scope: this,
         catalogId: account,
         databaseRef: this.database.ref,
         databaseName: props.databaseName,
-        exportLocation: `s3://${props.bucket.bucketName}/${props.prefix}${entry.name}/`,
+        exportLocation: `s3://${props.bucket.bucketName}/${prefix}${entry.name}/`,
         table: name,
         exportName: entry.name,
+        id: entry.pce === undefined ? entry.name : `${entry.pce}-${entry.name}`,
         projection: PROJECTION,
       };
       const columns =
@@ -139,7 +147,7 @@ export class AnalyticsCatalog extends Construct {
           ? hiveColumns(columnsOf({ kind: entry.kind, path: entry.path }), 'parquet')
           : columnsFor(entry);
       const table = this.table(entry, name, context, format, columns);
-      tables[entry.name] = table;
+      tables[entry.pce === undefined ? entry.name : `${entry.pce}/${entry.name}`] = table;
       const run = currentRunTable(context);
       const view = currentView(context, columns);
       view.addDependency(table);
@@ -164,7 +172,7 @@ export class AnalyticsCatalog extends Construct {
           ? 'audit events'
           : (entry.path ?? 'collection');
     const parquet = format === 'parquet';
-    return new CfnTable(this, `Table-${entry.name}`, {
+    return new CfnTable(this, `Table-${context.id}`, {
       catalogId: context.catalogId,
       // The database's Ref is its name; referring to it also orders the table after it.
       databaseName: context.databaseRef,

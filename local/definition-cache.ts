@@ -17,7 +17,7 @@ import { DEFAULT_CONFIG_PATH, type LocalDefinition, REPO_ROOT } from './stack';
 const SYNTH_MODULE = join(import.meta.dirname, 'definition.ts');
 
 /** Bumped when the cached document changes shape, so that no older entry is read as a newer one. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** Entries kept; older ones are removed when a new one is written. */
 const KEEP = 8;
