@@ -175,6 +175,15 @@ if (fetch) {
       met: growth <= 64 * MIB,
     });
   }
+  if (smallest && largest && smallest !== largest) {
+    const growth = largest.parquet.peakRssBytes - smallest.parquet.peakRssBytes;
+    targets.push({
+      section: 'fetch',
+      target: `parquet copy peak RSS at ${largest.label} ≤ peak RSS at ${smallest.label} + 64 MiB`,
+      measured: `${fmt.mib(largest.parquet.peakRssBytes)} vs ${fmt.mib(smallest.parquet.peakRssBytes)} (${growth >= 0 ? '+' : ''}${fmt.mib(growth, 1)}), stored ${fmt.mib(largest.parquet.storedBytes)} of ${fmt.mib(largest.parquet.sourceBytes)}`,
+      met: growth <= 64 * MIB,
+    });
+  }
   const at = fetch.find((s) => s.label === formatsAt);
   for (const f of at?.formats ?? []) {
     const ratio = f.mibPerSecond / (at?.copy.mibPerSecond ?? Number.NaN);

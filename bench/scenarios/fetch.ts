@@ -77,6 +77,8 @@ export interface SizeResult {
   readonly naive: Measurement | Skipped;
   /** ndjson / gzip variants, at the formats size only. */
   readonly formats: readonly Measurement[];
+  /** The copy to Parquet (GZIP pages, the workloads' typed columns), at every size. */
+  readonly parquet: Measurement;
 }
 
 export interface FetchOptions {
@@ -228,6 +230,7 @@ export async function runFetch(options: FetchOptions): Promise<SizeResult[]> {
         };
         options.log(`  ${naive.name.padEnd(22)} skipped: ${naive.skipped}`);
       }
+      const parquet = await run('copy parquet', { mode: 'copy', format: 'parquet', gzip: true });
       const formats: Measurement[] = [];
       if (size.label === options.formatsAt) {
         formats.push(await run('copy ndjson', { mode: 'copy', format: 'ndjson', gzip: false }));
@@ -253,6 +256,7 @@ export async function runFetch(options: FetchOptions): Promise<SizeResult[]> {
             (copy.sourceBytes / MIB)),
         naive,
         formats,
+        parquet,
       });
     } finally {
       await Promise.all([simulator.close(), s3.close(60_000)]);
