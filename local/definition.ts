@@ -8,6 +8,7 @@ import { type ExportConfig, loadConfig } from '../lib/config';
 import { HANDLER_MODULE_METADATA } from '../lib/lambda-defaults';
 import { PceExportStack } from '../lib/pce-export-stack';
 import { cacheDirectory, cached, definitionCacheKey } from './definition-cache';
+import { validateDefinition } from './prepare';
 import {
   type AslDefinition,
   allStates,
@@ -25,6 +26,7 @@ import {
   type TaskTarget,
   workflowName,
 } from './stack';
+import { markAllValidated } from './validated';
 
 export type { AslDefinition, AslState, LocalDefinition } from './stack';
 export { DEFAULT_CONFIG_PATH } from './stack';
@@ -72,7 +74,15 @@ export function synthesizeLocalDefinition(
   }
   const source = config ?? { file: readFileSync(DEFAULT_CONFIG_PATH, 'utf8') };
   const key = definitionCacheKey(source, REPO_ROOT, [import.meta.filename]);
-  return cached(cacheDirectory(REPO_ROOT), key, () => synthesize(config ?? loadConfig(DEFAULT_CONFIG_PATH)));
+  // Validated before it is written, so that a run from the cache can skip the validation.
+  return markAllValidated(
+    cached(cacheDirectory(REPO_ROOT), key, () => {
+      const local = synthesize(config ?? loadConfig(DEFAULT_CONFIG_PATH));
+      validateDefinition(local.definition);
+      for (const machine of Object.values(local.stateMachines)) validateDefinition(machine.definition);
+      return local;
+    }),
+  );
 }
 
 function synthesize(config: ExportConfig): LocalDefinition {

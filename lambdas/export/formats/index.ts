@@ -19,7 +19,7 @@ import type { TableSubject } from './tables';
 
 export interface FormatStageOptions {
   readonly gzip: boolean;
-  /** zlib level. @default 6 */
+  /** zlib level. @default 1 */
   readonly gzipLevel?: number;
   /** What the export holds, which picks its table's columns (parquet only). @default the generic columns */
   readonly table?: TableSubject;
@@ -43,7 +43,7 @@ interface FormatDefinition {
 }
 
 const gzipStage = (options: FormatStageOptions): { stage?: Transform } =>
-  options.gzip ? { stage: createGzip({ level: options.gzipLevel ?? 6 }) } : {};
+  options.gzip ? { stage: createGzip({ level: options.gzipLevel ?? 1 }) } : {};
 
 const FORMATS: Readonly<Record<OutputFormat, FormatDefinition>> = {
   raw: {

@@ -24,7 +24,7 @@ export interface ParquetStageOptions {
   readonly columns: Fields;
   /** Page compression: GZIP (zlib) or Snappy. */
   readonly codec: 'GZIP' | 'SNAPPY';
-  /** zlib level for GZIP pages. @default 6 */
+  /** zlib level for GZIP pages. @default 1 */
   readonly gzipLevel?: number;
   /** @default DEFAULT_ROW_GROUP_ROWS */
   readonly rowGroupRows?: number;
@@ -72,7 +72,7 @@ class ParquetEncoder extends Transform {
     // Each row group's bytes go downstream as soon as it is written.
     output.flush = () => this.pushWritten();
     this.output = output;
-    const level = options.gzipLevel ?? 6;
+    const level = options.gzipLevel ?? 1;
     this.parquet = new module.ParquetWriter({
       writer: output,
       schema: schema as ConstructorParameters<HyparquetWriter['ParquetWriter']>[0]['schema'],
