@@ -26,7 +26,7 @@ export const OUTPUT_FORMATS = ['raw', 'ndjson'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** An export name, as the input and the configuration give it. */
-export const exportNameSchema = z.string().regex(EXPORT_NAME, EXPORT_NAME_RULE);
+export const exportNameSchema = z.string().regex(EXPORT_NAME, `must be ${EXPORT_NAME_RULE}`);
 
 /** An org-relative collection path, with a message that says what is wrong with a `/orgs/...` or one object's path. */
 export const collectionPathSchema = z
