@@ -428,12 +428,12 @@ const MISTAKES: readonly Mistake[] = [
   {
     what: 'a format in capitals',
     args: ['run', ...PCE, '--path', '/labels', '--format', 'NDJSON'],
-    says: '--format must be raw or ndjson, not "NDJSON"',
+    says: '--format must be raw, ndjson or parquet, not "NDJSON"',
   },
   {
     what: '--format json',
     args: ['run', ...PCE, '--path', '/labels', '--format', 'json'],
-    says: '--format must be raw or ndjson, not "json"',
+    says: '--format must be raw, ndjson or parquet, not "json"',
   },
   {
     what: 'an export name with a space',
