@@ -1,6 +1,10 @@
 import { Token } from 'aws-cdk-lib';
 import { type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
-import { MAX_CONFIGURED_EXPORTS_BYTES, MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
+import {
+  MAX_CONFIGURED_EXPORTS_BYTES,
+  MAX_SNAPSHOT_MEMBERS,
+  MAX_SUBMIT_RETRY_WINDOW_SECONDS,
+} from '../lambdas/contracts/limits';
 import {
   EXPORT_NAME,
   EXPORT_NAME_RULE,
@@ -30,6 +34,7 @@ export class WorkflowPropsValidator {
       exports: Readonly<Record<string, ExportInput>>;
       exportsJson: string;
       maxPollIntervalSeconds: number;
+      submitRetryWindowSeconds: number;
     },
   ): void {
     const fail = (field: string, issue: string): never => {
@@ -44,6 +49,13 @@ export class WorkflowPropsValidator {
     const interval = resolved.maxPollIntervalSeconds;
     if (!Number.isInteger(interval) || interval < 1 || interval > 3600) {
       fail('maxPollIntervalSeconds', `must be an integer from 1 to 3600 (got ${interval})`);
+    }
+    const window = resolved.submitRetryWindowSeconds;
+    if (!Number.isInteger(window) || window < 0 || window > MAX_SUBMIT_RETRY_WINDOW_SECONDS) {
+      fail(
+        'submitRetryWindowSeconds',
+        `must be an integer from 0 to ${MAX_SUBMIT_RETRY_WINDOW_SECONDS} (got ${window})`,
+      );
     }
     if (props.stateMachineName !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(props.stateMachineName)) {
       fail('stateMachineName', 'must be 1 to 80 letters, digits, "_" or "-"');

@@ -1,7 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { ExportOutput } from '../contracts/output';
+import type { WorkflowState } from '../contracts/state';
 import { readPceSettings, readStorageSettings } from '../export/env';
-import { fetchExport } from '../export/fetch-export';
+import { fetchStep } from '../export/fetch-export';
 import { pceConnector } from '../export/pce-clients';
 import { parseWorkflowState } from '../export/workflow';
 import { appendKeys, lambdaHandler, logger } from './powertools';
@@ -11,18 +12,26 @@ const s3 = new S3Client({});
 
 /**
  * Fetch: WorkflowState (status done, resultHref set) → ExportOutput. Streams the result into
- * S3, writes the manifest and latest.json, then deletes the PCE job.
+ * S3, writes the manifest and latest.json, then deletes the PCE job. A download the PCE cut short
+ * or did not answer gives the WorkflowState back, with the wait before the next download.
  */
-export const handler = lambdaHandler('Fetch', async (event: unknown): Promise<ExportOutput> => {
-  const pce = readPceSettings();
-  const storage = readStorageSettings();
-  const state = parseWorkflowState(event, pce.orgId);
-  appendKeys({ exportName: state.export.name, executionName: state.execution.name, jobHref: state.job.href });
-  return await fetchExport(state, {
-    connect: pceConnector(pce, logger),
-    s3,
-    storage,
-    orgId: pce.orgId,
-    logger,
-  });
-});
+export const handler = lambdaHandler(
+  'Fetch',
+  async (event: unknown): Promise<ExportOutput | WorkflowState> => {
+    const pce = readPceSettings();
+    const storage = readStorageSettings();
+    const state = parseWorkflowState(event, pce.orgId);
+    appendKeys({
+      exportName: state.export.name,
+      executionName: state.execution.name,
+      jobHref: state.job.href,
+    });
+    return await fetchStep(state, {
+      connect: pceConnector(pce, logger),
+      s3,
+      storage,
+      orgId: pce.orgId,
+      logger,
+    });
+  },
+);

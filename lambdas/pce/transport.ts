@@ -84,6 +84,8 @@ export interface Transport {
     what: string,
     expected?: readonly number[],
   ): Promise<Record<string, unknown>>;
+  /** Reads a small JSON array body (200 OK); anything else is a PceProtocolError. */
+  readList(exchange: Exchange, response: Response, what: string): Promise<unknown[]>;
   /** A 200 body as a stream, decoded from its transport coding; its errors arrive named and scrubbed. */
   openBody(exchange: Exchange, response: Response, what: string): { body: Readable; coding: ContentCoding };
   /** Reads and drops a (small) body so the connection can be reused. */
@@ -209,7 +211,11 @@ export function createTransport(
     href: (raw, kind, source) => resolveHref(base, raw, kind, source),
     retryAfterSeconds,
     readObject: (exchange, response, what, expected = [200]) =>
-      readObject(exchange, response, what, expected, protocolError),
+      readJson(exchange, response, what, expected, protocolError, 'object') as Promise<
+        Record<string, unknown>
+      >,
+    readList: (exchange, response, what) =>
+      readJson(exchange, response, what, [200], protocolError, 'array') as Promise<unknown[]>,
 
     openBody(exchange, response, what) {
       let coding: ContentCoding;
@@ -247,13 +253,14 @@ export function createTransport(
  * Reads and parses a small JSON object (a job, a traffic query), bounded; anything but a JSON
  * object with one of the `expected` statuses is a PceProtocolError.
  */
-async function readObject(
+async function readJson(
   exchange: Exchange,
   response: Response,
   what: string,
   expected: readonly number[],
   protocolError: Transport['protocolError'],
-): Promise<Record<string, unknown>> {
+  shape: 'object' | 'array',
+): Promise<unknown> {
   const { statusCode: status, headers, body } = response;
   const fail = (problem: string): never => {
     release(body);
@@ -292,12 +299,20 @@ async function readObject(
   } catch {
     fail('with a body that is not JSON');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    fail(
-      `with ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`} instead of a ${what} object`,
-    );
+  if (shape === 'array') {
+    if (!Array.isArray(parsed)) fail(`with ${describeJson(parsed)} instead of a list of ${what}`);
+    return parsed;
   }
-  return parsed as Record<string, unknown>;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    fail(`with ${describeJson(parsed)} instead of a ${what} object`);
+  }
+  return parsed;
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 async function readErrorDetail(response: Response) {
