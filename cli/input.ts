@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { ExportConfigError } from '../lambdas/contracts/errors';
 import { exportInputSchema, snapshotInputSchema } from '../lambdas/contracts/input';
-import { COLLECTION_PATH } from '../lambdas/contracts/patterns';
-import { readConfiguredExports } from '../lambdas/export/env';
+import { COLLECTION_PATH, HREF_ID } from '../lambdas/contracts/patterns';
+import type { ConfiguredExports } from '../lambdas/export/exports-config';
 import { resolveExportRequest } from '../lambdas/export/input';
-import { planSnapshot, readConfiguredSnapshots } from '../lambdas/export/snapshot';
+import { planSnapshot } from '../lambdas/export/snapshot';
 import { trafficActor, trafficQueryBody } from '../lambdas/export/traffic-query';
 import { UsageError } from './errors';
 import { describeInputIssues, type InputSource, projectWording, rewordHandlerMessage } from './wording';
@@ -131,15 +131,18 @@ export function inputFromFile(file: string): RunInput {
 
 interface InputContext {
   readonly orgId: number;
-  /** The configured exports and snapshots, as the deployed functions get them (`PCE_EXPORTS`, `PCE_SNAPSHOTS`). */
-  readonly configuredExports: ReturnType<typeof readConfiguredExports>;
-  readonly configuredSnapshots: ReturnType<typeof readConfiguredSnapshots>;
+  /** The configured exports and snapshots, as the deployed functions read them from the configuration object. */
+  readonly configuredExports: ConfiguredExports['exports'];
+  readonly configuredSnapshots: ConfiguredExports['snapshots'];
   readonly now?: Date;
 }
 
-/** The configured exports and snapshots from the variables the local engine gives the functions. */
-export function configuredFrom(env: Readonly<Record<string, string>>) {
-  return { configuredExports: readConfiguredExports(env), configuredSnapshots: readConfiguredSnapshots(env) };
+/** The configured exports and snapshots in the configuration object the local engine writes for the run's workflow. */
+export function configuredFrom(configuration: string | undefined) {
+  const { exports, snapshots } = JSON.parse(
+    configuration ?? '{"exports":{},"snapshots":{}}',
+  ) as ConfiguredExports;
+  return { configuredExports: exports, configuredSnapshots: snapshots };
 }
 
 /**
@@ -226,8 +229,8 @@ function trafficInput(flags: InputFlags): Record<string, unknown> {
 }
 
 /**
- * A `--path` with the API prefix, the org or a query in it: the path to give instead, built from
- * the user's own. Anything else wrong with the path is the schema's to say.
+ * A `--path` with the API prefix, the org, a query or one object's id in it: the path to give
+ * instead, built from the user's own. Anything else wrong with the path is the schema's to say.
  */
 function pathHint(path: string, orgId: number): void {
   const question = path.indexOf('?');
@@ -249,13 +252,22 @@ function pathHint(path: string, orgId: number): void {
     collection = `/${collection}`;
     reasons.push('does not start with "/"');
   }
+  if (collection.length > 1 && collection.endsWith('/')) {
+    collection = collection.replace(/\/+$/, '');
+    reasons.push('ends with "/"');
+  }
+  const [, parent = '', id = ''] = /^(.*)\/([^/]+)$/.exec(collection) ?? [];
+  if (!COLLECTION_PATH.test(collection) && COLLECTION_PATH.test(parent) && HREF_ID.test(id)) {
+    collection = parent;
+    reasons.push('names one object (an export takes a collection)');
+  }
   if (reasons.length === 0 || !COLLECTION_PATH.test(collection)) return;
   const queryFlags = [...new URLSearchParams(query)].map(
     ([key, value]) => ` --query ${shellWord(`${key}=${value}`)}`,
   );
   const relative = org ? ' (the path is relative to the org, which --org gives)' : '';
   throw new UsageError(
-    `--path ${JSON.stringify(path)} ${reasons.join(' and ')}: use --path ${collection}${queryFlags.join('')}${otherOrg ? ` --org ${otherOrg}` : ''}${relative}`,
+    `--path ${JSON.stringify(path)} ${listed(reasons)}: use --path ${collection}${queryFlags.join('')}${otherOrg ? ` --org ${otherOrg}` : ''}${relative}`,
   );
 }
 
@@ -267,6 +279,11 @@ function actorHint(flag: (typeof ACTOR_FLAGS)[number], actors: string, orgId: nu
     if (trafficActor(href) !== undefined)
       throw new UsageError(`--${flag} ${JSON.stringify(actor)} is not an href: use --${flag} ${href}`);
   }
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(items: readonly string[]): string {
+  return items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)}` : (items[0] ?? '');
 }
 
 function shellWord(text: string): string {

@@ -1,10 +1,8 @@
 import '../local/polyfills';
 import { TOOL_VERSION } from '../lambdas/version';
-import { demoCommand } from './demo';
 import { EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 import { closestName } from './flags';
 import type { CliIo } from './io';
-import { runCommand } from './run';
 
 const USAGE = `Usage: pce-export <command> [options]
 
@@ -25,10 +23,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case 'demo':
+      // Each command loads what it needs when it runs, so that `--help` loads no engine and `asl` no S3.
+      case 'demo': {
+        const { demoCommand } = await import('./demo');
         return await demoCommand(rest, io);
-      case 'run':
+      }
+      case 'run': {
+        const { runCommand } = await import('./run');
         return await runCommand(rest, io);
+      }
       case 'simulate': {
         const { runSimulate } = await import('../simulator/cli');
         return await runSimulate([...rest], io);
@@ -36,8 +39,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case 'asl': {
         if (rest.length > 0)
           throw new UsageError(`asl takes no options, not ${JSON.stringify(rest.join(' '))}`);
-        const { synthesizeLocalDefinition } = await import('../local/definition');
-        io.stdout(JSON.stringify(synthesizeLocalDefinition().definition, null, 2));
+        // The cached definition when nothing that shapes it has changed; a synth otherwise.
+        const { loadLocalDefinition } = await import('../local/definition-cache');
+        io.stdout(JSON.stringify((await loadLocalDefinition()).definition, null, 2));
         return EXIT_OK;
       }
       case '--version':

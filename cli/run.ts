@@ -58,7 +58,11 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     io.stdout(RUN_USAGE);
     return EXIT_OK;
   }
-  const credentials = await readCredentials(process.env, args.caFile);
+  const credentials = await readCredentials(
+    process.env,
+    { url: args.pceUrl, orgId: args.orgId },
+    args.caFile,
+  );
   return executeExport({
     io,
     pce: { url: args.pceUrl, orgId: args.orgId, ...credentials },

@@ -217,24 +217,3 @@ export function rewordHandlerMessage(message: string, source: InputSource): stri
   if (configured) text += ` (with export "${configured[1]}" as configured in config/pce-export.json)`;
   return source.kind === 'flags' ? text : `--input-json ${source.file}: ${text}`;
 }
-
-/** Where run mode takes what the deployed functions read from their secret. */
-const CREDENTIAL_FIELDS: Readonly<Record<string, string>> = {
-  apiKey: 'PCE_API_KEY',
-  apiSecret: 'PCE_API_SECRET',
-  caBundle: '--ca-file',
-};
-
-/**
- * The secret check's "Secret … is malformed: field apiKey must …" for credentials that come
- * from the environment and `--ca-file`: "PCE_API_KEY must …".
- */
-export function rewordCredentialMessage(message: string, caFile?: string): string {
-  return message
-    .replace(/^Secret .*? is malformed: /, '')
-    .replace(/\bfield (apiKey|apiSecret|caBundle)\b/g, (_match, field: string) =>
-      field === 'caBundle' && caFile !== undefined
-        ? `--ca-file ${caFile}`
-        : (CREDENTIAL_FIELDS[field] ?? field),
-    );
-}

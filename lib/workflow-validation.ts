@@ -1,10 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
-import {
-  MAX_CONFIGURED_EXPORTS_BYTES,
-  MAX_SNAPSHOT_MEMBERS,
-  MAX_SUBMIT_RETRY_WINDOW_SECONDS,
-} from '../lambdas/contracts/limits';
+import { MAX_SNAPSHOT_MEMBERS, MAX_SUBMIT_RETRY_WINDOW_SECONDS } from '../lambdas/contracts/limits';
 import {
   EXPORT_NAME,
   EXPORT_NAME_RULE,
@@ -32,7 +28,6 @@ export class WorkflowPropsValidator {
     resolved: {
       prefix: string;
       exports: Readonly<Record<string, ExportInput>>;
-      exportsJson: string;
       maxPollIntervalSeconds: number;
       submitRetryWindowSeconds: number;
     },
@@ -57,6 +52,10 @@ export class WorkflowPropsValidator {
         `must be an integer from 0 to ${MAX_SUBMIT_RETRY_WINDOW_SECONDS} (got ${window})`,
       );
     }
+    const memory = props.fetchMemorySize;
+    if (memory !== undefined && (!Number.isInteger(memory) || memory < 128 || memory > 10_240)) {
+      fail('fetchMemorySize', `must be an integer from 128 to 10240 MB (got ${memory})`);
+    }
     if (props.stateMachineName !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(props.stateMachineName)) {
       fail('stateMachineName', 'must be 1 to 80 letters, digits, "_" or "-"');
     }
@@ -74,20 +73,11 @@ export class WorkflowPropsValidator {
         fail(`${field}.path`, 'is required for a configured collection export');
       }
     }
-    const bytes = Buffer.byteLength(resolved.exportsJson);
-    if (bytes > MAX_CONFIGURED_EXPORTS_BYTES) {
-      fail(
-        'exports',
-        `take ${bytes} bytes as JSON, more than the ${MAX_CONFIGURED_EXPORTS_BYTES} that fit in the Submit function's environment`,
-      );
-    }
   }
 
   validateSnapshots(
     exports: Readonly<Record<string, ExportInput>>,
     snapshots: Readonly<Record<string, readonly string[]>>,
-    exportsJson: string,
-    snapshotsJson: string,
     maxConcurrency: number,
   ): void {
     const fail = (field: string, issue: string): never => {
@@ -116,13 +106,6 @@ export class WorkflowPropsValidator {
           fail(`${field}[${index}]`, `names export "${member}", which is not configured`);
         if (members.indexOf(member) !== index) fail(`${field}[${index}]`, `repeats export "${member}"`);
       });
-    }
-    const bytes = Buffer.byteLength(exportsJson) + Buffer.byteLength(snapshotsJson);
-    if (bytes > MAX_CONFIGURED_EXPORTS_BYTES) {
-      fail(
-        'snapshots',
-        `take ${bytes} bytes as JSON together with the exports, more than the ${MAX_CONFIGURED_EXPORTS_BYTES} that fit in the Snapshot function's environment`,
-      );
     }
   }
 }

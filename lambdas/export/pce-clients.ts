@@ -34,6 +34,8 @@ export class PceClientCache {
       .update('\0')
       .update(connection.caBundle ?? '')
       .update('\0')
+      .update(JSON.stringify(connection.credentialSource ?? null))
+      .update('\0')
       .update(JSON.stringify(options, (k, v) => (k === 'dispatcher' ? undefined : v)))
       .digest('hex');
     const key = `${slot}|${fingerprint}`;
@@ -90,6 +92,10 @@ export function pceConnector(
 ): () => Promise<PceClient> {
   return async () => {
     const connection = await readPceConnection(settings);
-    return cache.get(connection, { retryAfter: settings.retryAfter }, logger);
+    return cache.get(
+      connection,
+      { retryAfter: settings.retryAfter, ...(settings.proxy ? { proxy: settings.proxy } : {}) },
+      logger,
+    );
   };
 }

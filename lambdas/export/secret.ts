@@ -1,6 +1,14 @@
 import { GetParameterError, TransformParameterError } from '@aws-lambda-powertools/parameters';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { DEFAULT_PROVIDERS } from '@aws-lambda-powertools/parameters/base';
+import { getSecret, SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import {
+  type Credential,
+  malformedMessage,
+  placeholderMessage,
+  secretSource,
+} from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
 import type { PceConnection } from '../pce/types';
 import type { PceSettings } from './env';
@@ -10,7 +18,9 @@ import { ExportInternalError } from './errors';
  * The PCE API key lives in Secrets Manager as JSON:
  *   {"apiKey": "api_…", "apiSecret": "…", "caBundle": "-----BEGIN CERTIFICATE-----…"}
  * (caBundle optional). It is fetched through Powertools Parameters, which caches it for
- * SECRET_CACHE_SECONDS. Every error message names the secret id and the field involved, never a
+ * SECRET_CACHE_SECONDS, with the client below (which the handlers hand to the tracer). Every
+ * error message names the secret id and the field involved (or, when PCE_CREDENTIAL_SOURCE says
+ * the values come from elsewhere, where they come from), never a
  * value: not even the JSON parser's message, which quotes the text it failed on.
  *
  * Throttling, 5xx and network failures of Secrets Manager are retried here, with backoff and full
@@ -20,7 +30,7 @@ import { ExportInternalError } from './errors';
  */
 
 /** Values the stack's placeholder secret holds until someone fills it in. */
-export const PLACEHOLDERS: ReadonlySet<string> = new Set(['api_REPLACE_ME', 'REPLACE_ME']);
+const PLACEHOLDERS: ReadonlySet<string> = new Set(['api_REPLACE_ME', 'REPLACE_ME']);
 
 /** Secrets Manager errors that mean "fix the secret or the permissions", not "try again". */
 const CONFIGURATION_FAILURES: ReadonlySet<string> = new Set([
@@ -57,6 +67,11 @@ const secretSchema = z.object({
     })
     .optional(),
 });
+
+/** The Secrets Manager client the secret is read with; the endpoint comes from AWS_ENDPOINT_URL_SECRETS_MANAGER when set. */
+export const secretsManager = new SecretsManagerClient({});
+// getSecret's provider, made with that client (and emptied by Powertools' clearCaches()).
+DEFAULT_PROVIDERS.secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 
 /** Secrets Manager errors that go away by themselves: throttling and the service's own failures. */
 const TRANSIENT_FAILURES: ReadonlySet<string> = new Set([
@@ -181,34 +196,34 @@ function secretReadError(secretId: string, error: unknown, attempt: number): unk
   );
 }
 
-/** Validates the secret's JSON value; exported for tests. */
+/**
+ * Validates the secret's JSON value. Messages about its fields name them where
+ * `settings.credentialSource` says they come from (by default, the fields of secret `secretId`).
+ */
 export function connectionFromSecret(
   secretId: string,
   value: unknown,
-  settings: Pick<PceSettings, 'baseUrl' | 'orgId'>,
+  settings: Pick<PceSettings, 'baseUrl' | 'orgId' | 'credentialSource'>,
 ): PceConnection {
+  const source = settings.credentialSource ?? secretSource(secretId);
   if (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ExportConfigError(
       `Secret ${secretId} must hold a JSON object {"apiKey": "api_…", "apiSecret": "…"} with an optional "caBundle"`,
     );
   }
-  const placeholders = ['apiKey', 'apiSecret'].filter((field) => {
+  const placeholders = (['apiKey', 'apiSecret'] as const).filter((field) => {
     const v = (value as Record<string, unknown>)[field];
     return typeof v === 'string' && PLACEHOLDERS.has(v.trim());
   });
-  if (placeholders.length > 0) {
-    throw new ExportConfigError(
-      `Secret ${secretId} still holds the placeholder in ${placeholders.join(' and ')}; put the PCE API key's username (api_…) in apiKey and its secret in apiSecret`,
-    );
-  }
+  if (placeholders.length > 0) throw new ExportConfigError(placeholderMessage(source, placeholders));
   const parsed = secretSchema.safeParse(value);
   if (!parsed.success) {
     const record = value as Record<string, unknown>;
     const problems = parsed.error.issues.map((issue) => {
-      const field = issue.path.map(String).join('.');
-      return record[field] === undefined ? `field ${field} is missing` : `field ${field} ${issue.message}`;
+      const credential = issue.path[0] as Credential;
+      return { credential, problem: record[credential] === undefined ? 'is missing' : issue.message };
     });
-    throw new ExportConfigError(`Secret ${secretId} is malformed: ${problems.join('; ')}`);
+    throw new ExportConfigError(malformedMessage(source, problems));
   }
   const { apiKey, apiSecret, caBundle } = parsed.data;
   return {
@@ -217,5 +232,6 @@ export function connectionFromSecret(
     apiKey,
     apiSecret,
     ...(caBundle !== undefined && caBundle.trim() !== '' ? { caBundle } : {}),
+    ...(settings.credentialSource === undefined ? {} : { credentialSource: settings.credentialSource }),
   };
 }

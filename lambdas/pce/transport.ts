@@ -1,13 +1,19 @@
 import { X509Certificate } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
+import {
+  type Credential,
+  type CredentialSource,
+  certificateIssue,
+  credentialIssue,
+  secretSource,
+} from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
+import { createDispatcher, proxyFailure } from './dispatcher';
 import { PceProtocolError } from './errors';
 import { apiUrl, type HrefKind, type PceBase, parsePceBase, resolveHref } from './hrefs';
 import {
   type ContentCoding,
-  cleanText,
   contentCoding,
   decodedBody,
   errorForStatus,
@@ -21,6 +27,7 @@ import {
   transportError,
   userAgent,
 } from './http';
+import { readJson, release } from './json-body';
 import { Redactor } from './redact';
 import { parseRetryAfter, resolveRetryAfterBounds } from './retry-after';
 import { streamDatafile } from './streams';
@@ -38,7 +45,6 @@ const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 const DEFAULT_RATE_LIMIT_WAIT_BUDGET_SECONDS = 20;
 const DEFAULT_RATE_LIMIT_RETRIES = 3;
 /** A job document is a few hundred bytes; a poll body larger than this is not a job. */
-const MAX_JOB_BODY_BYTES = 1024 * 1024;
 
 /** Seams for tests. */
 export interface PceClientRuntime {
@@ -63,6 +69,8 @@ type Response = Dispatcher.ResponseData;
 
 export interface Transport {
   readonly base: PceBase;
+  /** Where the credentials and the CA come from, as messages name it. */
+  readonly credentialSource: CredentialSource;
   /** A request to an org-relative href with the credentials, User-Agent and `Accept: application/json`. */
   exchange(
     method: Exchange['method'],
@@ -101,7 +109,8 @@ export function createTransport(
   runtime: PceClientRuntime = {},
 ): Transport {
   const base = parsePceBase(connection.baseUrl, connection.orgId);
-  const { apiKey, apiSecret } = validateCredentials(connection);
+  const source = connection.credentialSource ?? secretSource();
+  const { apiKey, apiSecret } = validateCredentials(connection, source);
   const basic = Buffer.from(`${apiKey}:${apiSecret}`, 'utf8').toString('base64');
   const redactor = new Redactor([apiSecret, basic, `${apiKey}:${apiSecret}`, apiKey]);
   const bounds = resolveRetryAfterBounds(options.retryAfter);
@@ -121,22 +130,22 @@ export function createTransport(
   if (!Number.isInteger(rateLimitRetries)) {
     throw new ExportConfigError('rateLimitRetries must be a whole number');
   }
-  const extraCas = parseCaBundle(connection.caBundle);
+  const extraCas = parseCaBundle(connection.caBundle, source);
   const sleep = runtime.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  // One keep-alive pool per client. TLS verification stays on; a private CA is trusted in
-  // addition to the system roots, never instead of verification.
+  // One keep-alive pool per client, straight to the PCE or through the proxy. TLS verification
+  // stays on; a private CA is trusted in addition to the system roots, never instead of
+  // verification.
   const ownAgent = options.dispatcher
     ? undefined
-    : new Agent({
-        connect: {
-          timeout: connectTimeoutMs,
-          ...(extraCas.length > 0 ? { ca: [...rootCertificates, ...extraCas] } : {}),
-        },
-        headersTimeout: headersTimeoutMs,
-        bodyTimeout: bodyTimeoutMs,
+    : createDispatcher({
+        connectTimeoutMs,
+        headersTimeoutMs,
+        bodyTimeoutMs,
+        extraCas,
+        ...(options.proxy ? { proxy: options.proxy } : {}),
       });
-  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Agent);
+  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Dispatcher);
   let closed = false;
 
   const commonHeaders = {
@@ -154,6 +163,7 @@ export function createTransport(
 
   return {
     base,
+    credentialSource: source,
     exchange: (method, href, extra = {}) => ({
       method,
       href,
@@ -177,7 +187,8 @@ export function createTransport(
             bodyTimeout: bodyTimeoutMs,
           });
         } catch (error) {
-          throw transportError(error, { method: exchange.method, href: exchange.href, origin: base.origin });
+          const where = { method: exchange.method, href: exchange.href, origin: base.origin };
+          throw proxyFailure(error, options.proxy, where) ?? transportError(error, { ...where, source });
         }
         const status = response.statusCode;
         if (status < 400 || exchange.tolerate?.(status)) return response;
@@ -196,6 +207,7 @@ export function createTransport(
           detail,
           retryAfterSeconds: wait,
           rateLimitRetries: retries,
+          source,
         });
       }
     },
@@ -211,11 +223,11 @@ export function createTransport(
     href: (raw, kind, source) => resolveHref(base, raw, kind, source),
     retryAfterSeconds,
     readObject: (exchange, response, what, expected = [200]) =>
-      readJson(exchange, response, what, expected, protocolError, 'object') as Promise<
+      readJson(exchange, response, what, expected, { protocolError, source }, 'object') as Promise<
         Record<string, unknown>
       >,
     readList: (exchange, response, what) =>
-      readJson(exchange, response, what, [200], protocolError, 'array') as Promise<unknown[]>,
+      readJson(exchange, response, what, [200], { protocolError, source }, 'array') as Promise<unknown[]>,
 
     openBody(exchange, response, what) {
       let coding: ContentCoding;
@@ -232,6 +244,7 @@ export function createTransport(
             href: exchange.href,
             origin: base.origin,
             during: `failed while streaming the ${what}`,
+            source,
           }),
         ),
       );
@@ -253,68 +266,6 @@ export function createTransport(
  * Reads and parses a small JSON object (a job, a traffic query), bounded; anything but a JSON
  * object with one of the `expected` statuses is a PceProtocolError.
  */
-async function readJson(
-  exchange: Exchange,
-  response: Response,
-  what: string,
-  expected: readonly number[],
-  protocolError: Transport['protocolError'],
-  shape: 'object' | 'array',
-): Promise<unknown> {
-  const { statusCode: status, headers, body } = response;
-  const fail = (problem: string): never => {
-    release(body);
-    throw protocolError(exchange, status, problem);
-  };
-  if (!expected.includes(status))
-    fail(`instead of ${expected.map(statusLine).join(' or ')} with the ${what}`);
-  const contentType = header(headers, 'content-type');
-  if (contentType === undefined || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())) {
-    fail(`with Content-Type ${JSON.stringify(cleanText(contentType ?? '(none)', 80))} instead of JSON`);
-  }
-  let coding: ContentCoding;
-  try {
-    coding = contentCoding(headers, `${exchange.method} ${exchange.href}`);
-  } catch (error) {
-    release(body);
-    throw error;
-  }
-  let read: { buffer: Buffer; truncated: boolean };
-  try {
-    read = await readCapped(decodedBody(body, coding), MAX_JOB_BODY_BYTES);
-  } catch (error) {
-    throw transportError(error, {
-      method: exchange.method,
-      href: exchange.href,
-      origin: new URL(exchange.url).origin,
-      during: `failed while reading the ${what}`,
-    });
-  }
-  if (read.truncated) fail(`with a body larger than ${MAX_JOB_BODY_BYTES} bytes, which is not a ${what}`);
-  const text = read.buffer.toString('utf8');
-  if (text.trim() === '') fail(`with an empty body instead of the ${what}`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    fail('with a body that is not JSON');
-  }
-  if (shape === 'array') {
-    if (!Array.isArray(parsed)) fail(`with ${describeJson(parsed)} instead of a list of ${what}`);
-    return parsed;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    fail(`with ${describeJson(parsed)} instead of a ${what} object`);
-  }
-  return parsed;
-}
-
-function describeJson(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
 async function readErrorDetail(response: Response) {
   try {
     const coding = contentCoding(response.headers, 'error body');
@@ -334,43 +285,33 @@ async function discard(response: Response): Promise<void> {
   }
 }
 
-/**
- * Drops a response body that will not be read. undici answers the destroy of an unread body with
- * an AbortError 'error' event; without a listener that is an uncaught exception, which would end
- * the Lambda process after the real (named) error had been thrown.
- */
-function release(body: Readable): void {
-  body.on('error', () => {});
-  body.destroy();
+/** An ExportConfigError about one credential, named where it comes from. */
+function credentialError(source: CredentialSource, credential: Credential, problem: string) {
+  return new ExportConfigError(credentialIssue(source, credential, problem));
 }
 
-function validateCredentials(connection: PceConnection): { apiKey: string; apiSecret: string } {
+function validateCredentials(connection: PceConnection, source: CredentialSource) {
   const { apiKey, apiSecret } = connection;
-  if (typeof apiKey !== 'string' || apiKey.trim() === '') {
-    throw new ExportConfigError('The secret has no apiKey (the API key auth_username, api_…)');
-  }
-  if (apiKey.includes(':')) throw new ExportConfigError('The secret apiKey must not contain ":"');
-  if (typeof apiSecret !== 'string' || apiSecret === '') {
-    throw new ExportConfigError('The secret has no apiSecret');
-  }
+  if (typeof apiKey !== 'string' || apiKey.trim() === '')
+    throw credentialError(source, 'apiKey', 'is missing (the API key auth_username, api_…)');
+  if (apiKey.includes(':')) throw credentialError(source, 'apiKey', 'must not contain ":"');
+  if (typeof apiSecret !== 'string' || apiSecret === '')
+    throw credentialError(source, 'apiSecret', 'is missing');
   return { apiKey, apiSecret };
 }
 
 /** The certificates of a PEM bundle, each checked to parse; none given means the system roots only. */
-function parseCaBundle(caBundle: string | undefined): string[] {
+function parseCaBundle(caBundle: string | undefined, source: CredentialSource): string[] {
   if (caBundle === undefined || caBundle.trim() === '') return [];
-  if (typeof caBundle !== 'string') throw new ExportConfigError('The secret caBundle must be a PEM string');
+  if (typeof caBundle !== 'string') throw credentialError(source, 'caBundle', 'must be a PEM string');
   const blocks = caBundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) {
-    throw new ExportConfigError('The secret caBundle holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
-  }
+  if (blocks.length === 0)
+    throw credentialError(source, 'caBundle', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
   blocks.forEach((block, index) => {
     try {
       new X509Certificate(block);
     } catch (cause) {
-      throw new ExportConfigError(`Certificate ${index + 1} of the secret caBundle cannot be parsed`, {
-        cause,
-      });
+      throw new ExportConfigError(certificateIssue(source, index + 1), { cause });
     }
   });
   return blocks;

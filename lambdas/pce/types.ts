@@ -1,3 +1,5 @@
+import type { CredentialSource } from '../contracts/credentials';
+
 /** What the PCE client needs to reach one org of one PCE. */
 export interface PceConnection {
   /** Base URL of the PCE, without `/api/v2`, e.g. `https://pce.example.com:8443`. */
@@ -10,6 +12,8 @@ export interface PceConnection {
   readonly apiSecret: string;
   /** PEM bundle of extra CAs trusted in addition to the system roots (the PCE's internal CA). */
   readonly caBundle?: string;
+  /** Where the key and the CA come from, as messages name it. @default the secret's fields (`secretSource()`) */
+  readonly credentialSource?: CredentialSource;
 }
 
 export interface RetryAfterBounds {
@@ -36,6 +40,8 @@ export interface PceClientOptions {
   readonly rateLimitWaitBudgetSeconds?: number;
   /** @default 3 */
   readonly rateLimitRetries?: number;
+  /** Send every request through this HTTP(S) proxy (CONNECT), but to the `noProxy` hosts. @default straight to the PCE */
+  readonly proxy?: import('./dispatcher').PceProxy;
   /** An undici Dispatcher to use instead of the client's own Agent (tests: MockAgent). */
   readonly dispatcher?: import('undici').Dispatcher;
 }

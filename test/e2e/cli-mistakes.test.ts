@@ -3,9 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CliIo } from '../../cli/io';
 import { main } from '../../cli/main';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
 
 /*
  * The mistakes a new user makes on the command line, each with the sentence it must get. Every
@@ -33,6 +36,7 @@ interface Mistake {
 const FILES: Readonly<Record<string, string>> = {
   'unknown-export.json': JSON.stringify({ exportName: 'nightly-workloads' }),
   'unknown-field.json': JSON.stringify({ path: '/labels', colour: 'red' }),
+  'one-label.json': JSON.stringify({ path: '/labels/3' }),
   'unknown-snapshot.json': JSON.stringify({ snapshot: { name: 'nightly' } }),
   'snapshot-member.json': JSON.stringify({ snapshot: { name: 'morning', exports: ['labels', 'lables'] } }),
   'other-org.json': JSON.stringify({
@@ -92,6 +96,16 @@ const MISTAKES: readonly Mistake[] = [
     what: 'a query in --path',
     args: ['run', ...PCE, '--path', '/labels?key=env'],
     says: '--path "/labels?key=env" holds a query: use --path /labels --query key=env',
+  },
+  {
+    what: "one object's href in --path",
+    args: ['run', ...PCE, '--path', '/labels/3'],
+    says: '--path "/labels/3" names one object (an export takes a collection): use --path /labels',
+  },
+  {
+    what: "one object's href in --input-json",
+    args: ['run', ...PCE, '--input-json', 'one-label.json'],
+    says: '--input-json one-label.json: path names one object, not a collection: export "/labels" with a query to filter it',
   },
   {
     what: 'a path without its leading slash',
@@ -253,7 +267,7 @@ const MISTAKES: readonly Mistake[] = [
     what: 'the placeholder key of a fresh deployment',
     args: ['run', ...PCE, '--path', '/labels'],
     env: { PCE_API_KEY: 'api_REPLACE_ME' },
-    says: "PCE_API_KEY holds the placeholder api_REPLACE_ME: set it to the API key's username (api_…)",
+    says: "PCE_API_KEY still holds the placeholder; put the PCE API key's username (api_…) in PCE_API_KEY and its secret in PCE_API_SECRET",
   },
   {
     what: 'a key pasted with a space',
@@ -274,7 +288,7 @@ const MISTAKES: readonly Mistake[] = [
   {
     what: 'a --ca-file with a broken certificate',
     args: ['run', ...PCE, '--path', '/labels', '--ca-file', 'broken.pem'],
-    says: "--ca-file broken.pem: certificate 1 is not a valid PEM certificate; give the PEM file of the PCE's CA",
+    says: 'Certificate 1 of --ca-file broken.pem cannot be parsed',
   },
   {
     what: 'demo --workloads -5',

@@ -101,7 +101,7 @@ function runWithSubmit(submit: string): { error?: string; cause?: string } {
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 600_000,
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
   });
   const line = child.stdout.trim().split('\n').at(-1) ?? '';

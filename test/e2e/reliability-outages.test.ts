@@ -5,14 +5,7 @@ import type { SubmitRetryState, WorkflowState } from '../../lambdas/contracts/st
 import type { WorkflowEvent } from '../../local/runner';
 import { fault } from '../../simulator/index';
 import { BUCKET, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
-import {
-  callsTo,
-  exitsOf,
-  failed,
-  startQuickHarness,
-  submitAttempts,
-  taskRetries,
-} from './reliability-support';
+import { callsTo, exitsOf, failed, submitAttempts, taskRetries } from './reliability-support';
 
 /*
  * A PCE restart while an export runs: minute-long outages, resets, refused connections, a
@@ -279,55 +272,5 @@ describe('a PCE restart while the export runs, on simulated time', () => {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: what the test looks for
       expect(cause).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
     });
-  });
-});
-
-describe('a traffic Submit made again', () => {
-  let h: Harness;
-
-  beforeAll(async () => {
-    // Traffic queries run on the system clock: short ones, and real (short) waits.
-    h = await startQuickHarness();
-  });
-  afterEach(() => {
-    h.reset();
-    h.engine.faults.lambda.clear();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  it('finds the query a Submit whose answer was lost left, by its name: one query on the PCE', async () => {
-    // The function ran and posted the query; Step Functions never got its answer, and retries.
-    h.engine.faults.lambda.inject(
-      { state: 'Submit' },
-      { error: 'Lambda.ClientExecutionTimeoutException', when: 'after' },
-    );
-
-    const outcome = await h.run(
-      { kind: 'traffic', traffic: { since: '24h' }, format: 'raw', gzip: false },
-      { retryIntervalOverrides: { Submit: 10 } },
-    );
-
-    succeeded(outcome);
-    expect(h.engine.faults.lambda.delivered).toHaveLength(1);
-    expect(callsTo(h.simulator.requests, 'traffic-submit').map((r) => r.status)).toEqual([202]);
-    // Each Submit looked for its query first: the first found none, the retry the first one's.
-    expect(callsTo(h.simulator.requests, 'traffic-list').map((r) => r.status)).toEqual([200, 200]);
-    const queries = h.simulator
-      .trafficQueries()
-      .filter((query) => query.queryName === `pce-export traffic ${outcome.executionName}`);
-    expect(queries).toHaveLength(1);
-    expect(queries[0]?.deletedAt).toBeDefined();
-  });
-
-  it('submits a query the input names every time, whatever queries of that name exist', async () => {
-    const input = { kind: 'traffic', traffic: { since: '24h', queryName: 'nightly flows' }, gzip: false };
-
-    succeeded(await h.run(input));
-    succeeded(await h.run(input));
-
-    expect(callsTo(h.simulator.requests, 'traffic-submit')).toHaveLength(2);
-    expect(callsTo(h.simulator.requests, 'traffic-list')).toHaveLength(0);
   });
 });

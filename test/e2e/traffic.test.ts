@@ -228,7 +228,7 @@ describe('traffic exports, run locally against the simulator', () => {
     expect(output.objectCount).toBe(0);
     expect((await h.getObject(output.key)).toString('utf8')).toBe('[]');
     expect(downloads()).toHaveLength(4);
-  }, 30_000);
+  });
 
   it('retries a download cut off mid-stream and stores the complete flows', async () => {
     h.simulator.faults.add(fault.cutBody(20_000, { endpoint: 'traffic-download' }));

@@ -60,7 +60,7 @@ describe('deploy configuration', () => {
     const config = configObject();
     config.pce.url = 'http://127.0.0.1:8443';
 
-    expect(parseConfig(config, 'test').pce.url).toBe('http://127.0.0.1:8443');
+    expect(parseConfig(config, 'test').pce?.url).toBe('http://127.0.0.1:8443');
   });
 
   it('turns a configured export into the execution input a schedule passes', () => {
@@ -259,6 +259,13 @@ describe('deploy configuration', () => {
         config.logRetentionDays = 31;
       },
       'logRetentionDays must be one of 1, 3, 5, 7, 14, 30,',
+    ],
+    [
+      'a Fetch memory size above the Lambda limit of 10,240 MB',
+      (config) => {
+        config.fetchMemoryMb = 20_000;
+      },
+      'fetchMemoryMb must be',
     ],
     [
       'an invalid alarm email',

@@ -319,9 +319,19 @@ describe('one collection path rule in the execution input and the PCE client', (
     ['a "~"', '/labels~', false],
     ['a segment starting with "_"', '/_labels', false],
     ['an org prefix', '/orgs/1/labels', false],
+    ['one object', '/labels/3', false],
+    ['the collection below an object', '/sec_policy/draft/rule_sets/2/sec_rules', true],
   ])('agree on %s', (_what, path, valid) => {
     expect(accepts(() => resolveExportRequest({ path }))).toBe(valid);
     expect(accepts(() => collectionRequest(base, path))).toBe(valid);
+  });
+});
+
+describe("one object's href in the execution input", () => {
+  it('is refused before anything is sent, naming the collection to export instead', () => {
+    expect(() => resolveExportRequest({ path: '/labels/3' })).toThrow(
+      'Invalid input: input.path names one object, not a collection: export "/labels" with a query to filter it',
+    );
   });
 });
 

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../cli/errors';
 import { RUN_USAGE } from '../../cli/run';
 import { parseRunArgs } from '../../cli/run-args';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
 
 const BASE = ['--pce-url', 'https://pce.example.com:8443', '--org', '1'];
 
