@@ -1,12 +1,18 @@
-import { MAX_SNAPSHOT_MEMBERS, MAX_WAIT_SECONDS_LIMIT } from '../lambdas/contracts/limits';
+import {
+  FETCH_MAX_FAILED_DOWNLOADS,
+  MAX_SNAPSHOT_MEMBERS,
+  MAX_TROUBLE_WAIT_SECONDS,
+  MAX_WAIT_SECONDS_LIMIT,
+} from '../lambdas/contracts/limits';
 import { ExportStorageError } from '../lambdas/export/errors';
-import { PceRateLimited, PceUnavailable } from '../lambdas/pce/errors';
 import { NOTIFY_RETRIES, NOTIFY_TIMEOUT_SECONDS } from './events';
 
 /*
  * The retries of the workflow's Lambda tasks, and the execution's time limit derived from them:
  * the state machine's TimeoutSeconds is the longest an execution the definition allows can take,
  * so that an execution that runs longer is stuck (and ends TIMED_OUT, which the alarm counts).
+ * Transient PCE trouble is not retried by Step Functions but by the definition's Wait loops
+ * (Submit within its retry window, Poll until the deadline, Fetch a bounded number of times).
  */
 
 /** Step Functions gives up on a Lambda task this long after the function's own timeout. */
@@ -31,20 +37,6 @@ const LAMBDA_SERVICE_ERRORS = [
 ];
 
 export const RETRIES = {
-  rateLimited: {
-    errors: [PceRateLimited.errorName],
-    intervalSeconds: 10,
-    backoffRate: 2,
-    maxAttempts: 4,
-    maxDelaySeconds: 120,
-  },
-  unavailable: {
-    errors: [PceUnavailable.errorName],
-    intervalSeconds: 2,
-    backoffRate: 2,
-    maxAttempts: 4,
-    maxDelaySeconds: 30,
-  },
   storage: {
     errors: [ExportStorageError.errorName],
     intervalSeconds: 2,
@@ -89,31 +81,36 @@ export interface ExecutionTimeoutInput {
     /** The change history step after a single export's Fetch. @default none */
     readonly changes?: number;
   };
+  readonly submitRetryWindowSeconds: number;
   readonly snapshotMaxConcurrency: number;
 }
 
 /**
  * The state machine's TimeoutSeconds: the longer of the longest single export and the longest
- * snapshot. A single export: Submit with all its retries, the job's longest wait
- * (MAX_WAIT_SECONDS_LIMIT) ended by one last Poll with all its retries, Fetch with all its
- * retries, the change history with all its retries, and one notification. A snapshot: its plan, its members in rounds of
+ * snapshot. A single export: Submit's retry window ended by one last Submit with all its
+ * retries, the job's longest wait (MAX_WAIT_SECONDS_LIMIT) ended by one last Poll with all its
+ * retries, every download Fetch may make with all their retries and the longest waits between
+ * them, the change history with all its retries, and one notification. A snapshot: its plan, its members in rounds of
  * `snapshotMaxConcurrency` (each as long as a single export), its manifest and its notification.
  */
 export function executionTimeoutSeconds(input: ExecutionTimeoutInput): number {
   const t = input.functionTimeouts;
-  const pce = [RETRIES.rateLimited, RETRIES.unavailable, RETRIES.lambdaService];
+  const lambda = [RETRIES.lambdaService];
+  const downloads = FETCH_MAX_FAILED_DOWNLOADS + 1;
   const exportSeconds =
-    taskBoundSeconds(t.submit, pce) +
+    input.submitRetryWindowSeconds +
+    taskBoundSeconds(t.submit, lambda) +
     MAX_WAIT_SECONDS_LIMIT +
-    taskBoundSeconds(t.poll, pce) +
-    taskBoundSeconds(t.fetch, [...pce, RETRIES.storage]);
-  const changes = t.changes === undefined ? 0 : taskBoundSeconds(t.changes, [...pce, RETRIES.storage]);
+    taskBoundSeconds(t.poll, lambda) +
+    downloads * taskBoundSeconds(t.fetch, [RETRIES.storage, ...lambda]) +
+    FETCH_MAX_FAILED_DOWNLOADS * MAX_TROUBLE_WAIT_SECONDS;
+  const changes = t.changes === undefined ? 0 : taskBoundSeconds(t.changes, [RETRIES.storage, ...lambda]);
   const single = exportSeconds + changes + notifyBoundSeconds();
   const rounds = Math.ceil(MAX_SNAPSHOT_MEMBERS / input.snapshotMaxConcurrency);
   const snapshot =
-    taskBoundSeconds(t.snapshot, [RETRIES.lambdaService]) +
+    taskBoundSeconds(t.snapshot, lambda) +
     rounds * exportSeconds +
-    taskBoundSeconds(t.snapshot, [RETRIES.storage, RETRIES.lambdaService]) +
+    taskBoundSeconds(t.snapshot, [RETRIES.storage, ...lambda]) +
     notifyBoundSeconds();
   return Math.max(single, snapshot);
 }

@@ -97,6 +97,24 @@ export interface TrafficBodyContext {
  * The PCE body for a resolved traffic query. An href of another org is an ExportConfigError
  * naming the field: the PCE would refuse it, and it says the configuration is wrong.
  */
+/**
+ * The query name of an execution's traffic query, unless the input names it: the same on every
+ * submit of the execution, so that a submit made again finds the query an earlier one left, and
+ * different for every execution (and for every window of one, once there are several).
+ */
+export function trafficQueryName(context: {
+  readonly exportName: string;
+  readonly executionName: string;
+  /** The window's id, when an execution submits one query per window. */
+  readonly windowId?: string;
+}): string {
+  const window = context.windowId === undefined ? '' : ` ${context.windowId}`;
+  return `pce-export ${context.exportName} ${context.executionName}${window}`.slice(
+    0,
+    MAX_TRAFFIC_QUERY_NAME_LENGTH,
+  );
+}
+
 export function trafficQueryBody(request: TrafficRequest, context: TrafficBodyContext): TrafficQueryBody {
   const actor = (value: string, field: string): TrafficActor => {
     const found = trafficActor(value);
@@ -121,9 +139,8 @@ export function trafficQueryBody(request: TrafficRequest, context: TrafficBodyCo
           ),
     exclude: filter.exclude.map((value, i) => actor(value, `traffic.${side}.exclude[${i}]`)),
   });
-  const name = request.queryName ?? `pce-export ${context.exportName} ${context.executionName}`;
   return {
-    query_name: name.slice(0, MAX_TRAFFIC_QUERY_NAME_LENGTH),
+    query_name: request.queryName ?? trafficQueryName(context),
     start_date: request.startDate,
     end_date: request.endDate,
     policy_decisions: [...request.policyDecisions],

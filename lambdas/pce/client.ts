@@ -1,8 +1,8 @@
 import { type CollectionQuery, createCollectionJobs } from './collection-jobs';
 import type { AsyncJobApi } from './jobs';
-import { createTrafficQueries } from './traffic-queries';
+import { createTrafficQueries, type TrafficQueryApi } from './traffic-queries';
 import { createTransport, type PceClientRuntime } from './transport';
-import type { PceClientOptions, PceConnection, TrafficQueryBody } from './types';
+import type { PceClientOptions, PceConnection } from './types';
 
 export type { PceClientRuntime } from './transport';
 
@@ -11,7 +11,7 @@ export interface PceClient {
   /** Collection jobs: GET {collection} with `Prefer: respond-async` → job → datafile. */
   readonly collections: AsyncJobApi<CollectionQuery>;
   /** Explorer traffic queries: POST async_queries → query → `/download`. */
-  readonly traffic: AsyncJobApi<TrafficQueryBody>;
+  readonly traffic: TrafficQueryApi;
   /** Closes the connection pool. */
   close(): Promise<void>;
 }

@@ -72,8 +72,6 @@ const retry = (errors: string[], interval: number, attempts: number, maxDelay?: 
   ...(maxDelay === undefined ? {} : { MaxDelaySeconds: maxDelay }),
   JitterStrategy: 'FULL',
 });
-const RATE_LIMITED = retry(['PceRateLimited'], 10, 4, 120);
-const UNAVAILABLE = retry(['PceUnavailable'], 2, 4, 30);
 const STORAGE = retry(['ExportStorageError'], 2, 3, 30);
 const LAMBDA_SERVICE = retry(
   [
@@ -104,12 +102,17 @@ describe('ExportWorkflow state machine definition', () => {
       WriteSnapshotManifest: 'Task',
       NotifySnapshotSucceeded: 'Task',
       Submit: 'Task',
+      SubmitStatus: 'Choice',
+      WaitToSubmit: 'Wait',
+      RetrySubmit: 'Task',
       WaitForJob: 'Wait',
       Poll: 'Task',
       JobStatus: 'Choice',
       JobFailed: 'Pass',
       JobTimedOut: 'Pass',
       Fetch: 'Task',
+      FetchStatus: 'Choice',
+      WaitToFetch: 'Wait',
       ChangeHistory: 'Choice',
       WriteChanges: 'Task',
       NotifySucceeded: 'Task',
@@ -156,7 +159,37 @@ describe('ExportWorkflow state machine definition', () => {
     expect(submit).not.toHaveProperty('ResultPath');
     expect(submit).not.toHaveProperty('ResultSelector');
     expect(submit).not.toHaveProperty('OutputPath');
-    expect(submit.Next).toBe('WaitForJob');
+    expect(submit.Next).toBe('SubmitStatus');
+  });
+
+  it('polls once Submit has a job, and otherwise waits the seconds the PCE asked for and submits again', () => {
+    expect(stateOf(definition, 'SubmitStatus')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.job', IsPresent: true, Next: 'WaitForJob' }],
+      Default: 'WaitToSubmit',
+    });
+    expect(stateOf(definition, 'WaitToSubmit')).toEqual({
+      Type: 'Wait',
+      SecondsPath: '$.submit.waitSeconds',
+      Next: 'RetrySubmit',
+    });
+    const retry = stateOf(definition, 'RetrySubmit');
+    expect(retry.Resource).toBe(`<${ids.submit}.Arn>`);
+    expect(retry).not.toHaveProperty('Parameters');
+    expect(retry.Next).toBe('SubmitStatus');
+  });
+
+  it('downloads again after the wait Fetch asked for when the PCE cut the download short, and otherwise goes on to the change history and the announcement', () => {
+    expect(stateOf(definition, 'FetchStatus')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.job', IsPresent: true, Next: 'WaitToFetch' }],
+      Default: 'ChangeHistory',
+    });
+    expect(stateOf(definition, 'WaitToFetch')).toEqual({
+      Type: 'Wait',
+      SecondsPath: '$.job.waitSeconds',
+      Next: 'Fetch',
+    });
   });
 
   it('WaitForJob waits the seconds the job state asks for, then polls', () => {
@@ -169,7 +202,7 @@ describe('ExportWorkflow state machine definition', () => {
 
   it.each([
     ['Poll', 'poll', 'JobStatus'],
-    ['Fetch', 'fetch', 'ChangeHistory'],
+    ['Fetch', 'fetch', 'FetchStatus'],
     ['WriteChanges', 'changes', 'NotifySucceeded'],
   ] as const)('%s gets the whole state as its event and its result replaces the state', (name, fn, next) => {
     const state = stateOf(definition, name);
@@ -199,16 +232,11 @@ describe('ExportWorkflow state machine definition', () => {
       Choices: [{ Variable: '$.changes', IsPresent: true, Next: 'WriteChanges' }],
       Default: 'NotifySucceeded',
     });
-    expect(stateOf(definition, 'WriteChanges').Retry).toEqual([
-      RATE_LIMITED,
-      UNAVAILABLE,
-      STORAGE,
-      LAMBDA_SERVICE,
-    ]);
+    expect(stateOf(definition, 'WriteChanges').Retry).toEqual([STORAGE, LAMBDA_SERVICE]);
   });
 
   it("ends a successful run in Done with Fetch's result as the output, once the event is sent", () => {
-    expect(stateOf(definition, 'Fetch').Next).toBe('ChangeHistory');
+    expect(stateOf(definition, 'FetchStatus').Default).toBe('ChangeHistory');
     expect(stateOf(definition, 'NotifySucceeded')).toMatchObject({ ResultPath: null, Next: 'Done' });
     expect(stateOf(definition, 'Done')).toEqual({ Type: 'Succeed' });
   });
@@ -230,19 +258,28 @@ describe('ExportWorkflow state machine definition', () => {
     }
   });
 
-  it.each(['Submit', 'Poll'])(
-    '%s retries rate limiting, PCE unavailability and Lambda service errors with backoff and full jitter',
+  it.each(['Submit', 'RetrySubmit', 'Poll'])(
+    '%s retries the Lambda service errors with backoff and full jitter',
     (name) => {
-      expect(stateOf(definition, name).Retry).toEqual([RATE_LIMITED, UNAVAILABLE, LAMBDA_SERVICE]);
+      expect(stateOf(definition, name).Retry).toEqual([LAMBDA_SERVICE]);
     },
   );
 
   it('Fetch also retries S3 storage errors', () => {
-    expect(stateOf(definition, 'Fetch').Retry).toEqual([RATE_LIMITED, UNAVAILABLE, STORAGE, LAMBDA_SERVICE]);
+    expect(stateOf(definition, 'Fetch').Retry).toEqual([STORAGE, LAMBDA_SERVICE]);
+  });
+
+  it('leaves PCE unavailability and rate limiting to the Wait loops, which honour Retry-After', () => {
+    const retried = ['Submit', 'RetrySubmit', 'Poll', 'Fetch'].flatMap((name) =>
+      (stateOf(definition, name).Retry as { ErrorEquals: string[] }[]).flatMap((rule) => rule.ErrorEquals),
+    );
+
+    expect(retried).not.toContain('PceUnavailable');
+    expect(retried).not.toContain('PceRateLimited');
   });
 
   it('never retries authentication, request, protocol or configuration errors, nor everything at once', () => {
-    const retried = ['Submit', 'Poll', 'Fetch'].flatMap((name) =>
+    const retried = ['Submit', 'RetrySubmit', 'Poll', 'Fetch'].flatMap((name) =>
       (stateOf(definition, name).Retry as { ErrorEquals: string[] }[]).flatMap((rule) => rule.ErrorEquals),
     );
 
@@ -253,14 +290,19 @@ describe('ExportWorkflow state machine definition', () => {
     expect(retried).not.toContain('States.TaskFailed');
   });
 
-  it.each(['Submit', 'Poll', 'Fetch', 'PlanSnapshot', 'ExportSnapshot', 'WriteSnapshotManifest'])(
-    '%s catches every error, the error replacing the state, and hands it to ClassifyFailure',
-    (name) => {
-      expect(stateOf(definition, name).Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], Next: 'ClassifyFailure' },
-      ]);
-    },
-  );
+  it.each([
+    'Submit',
+    'RetrySubmit',
+    'Poll',
+    'Fetch',
+    'PlanSnapshot',
+    'ExportSnapshot',
+    'WriteSnapshotManifest',
+  ])('%s catches every error, the error replacing the state, and hands it to ClassifyFailure', (name) => {
+    expect(stateOf(definition, name).Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], Next: 'ClassifyFailure' },
+    ]);
+  });
 
   it('names errors with the eleven names of PRODUCT.md 3.3', () => {
     expect(ERROR_NAMES).toEqual([
@@ -342,12 +384,19 @@ describe('ExportWorkflow state machine definition', () => {
   it('gives every Lambda task a timeout 30 s past its function timeout', () => {
     expect(
       Object.fromEntries(
-        ['Submit', 'Poll', 'Fetch', 'PlanSnapshot', 'WriteSnapshotManifest'].map((name) => [
+        ['Submit', 'RetrySubmit', 'Poll', 'Fetch', 'PlanSnapshot', 'WriteSnapshotManifest'].map((name) => [
           name,
           stateOf(definition, name).TimeoutSeconds,
         ]),
       ),
-    ).toEqual({ Submit: 120, Poll: 120, Fetch: 930, PlanSnapshot: 90, WriteSnapshotManifest: 90 });
+    ).toEqual({
+      Submit: 120,
+      RetrySubmit: 120,
+      Poll: 120,
+      Fetch: 930,
+      PlanSnapshot: 90,
+      WriteSnapshotManifest: 90,
+    });
   });
 
   it('is a Standard state machine with X-Ray tracing and full logging, execution data included', () => {
@@ -425,6 +474,7 @@ describe('ExportWorkflow functions', () => {
       Variables: {
         ...pce({ Ref: ids.secret }),
         ...configObject,
+        SUBMIT_RETRY_WINDOW_SECONDS: '600',
         POLL_MAX_INTERVAL_SECONDS: '300',
       },
     });
