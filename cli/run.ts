@@ -1,6 +1,5 @@
 import { readCredentials } from './credentials';
 import { EXIT_CODES_HELP, EXIT_OK } from './errors';
-import { executeExport } from './execute';
 import type { CliIo } from './io';
 import { parseRunArgs } from './run-args';
 
@@ -66,6 +65,8 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     { url: args.pceUrl, orgId: args.orgId },
     args.caFile,
   );
+  // The engine loads only once the command line is known to be right, so a mistake is answered at once.
+  const { executeExport } = await import('./execute');
   return executeExport({
     io,
     pce: { url: args.pceUrl, orgId: args.orgId, ...credentials },
