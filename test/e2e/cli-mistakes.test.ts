@@ -356,6 +356,16 @@ const MISTAKES: readonly Mistake[] = [
     says: 'unknown option --until: did you mean --end?',
   },
   {
+    what: 'a mistyped --until',
+    args: ['run', ...PCE, '--traffic', '--start', '2026-03-01T00:00:00Z', '--untl', '2026-03-02T00:00:00Z'],
+    says: 'unknown option --untl: did you mean --end?',
+  },
+  {
+    what: 'a flag with a letter left out, close to a hinted one too',
+    args: ['run', ...PCE, '--path', '/labels', '--ot', 'exports'],
+    says: 'unknown option --ot: did you mean --out?',
+  },
+  {
     what: '--from for --start',
     args: ['run', ...PCE, '--traffic', '--from', '2026-03-01T00:00:00Z'],
     says: 'unknown option --from: did you mean --start?',
