@@ -6,6 +6,7 @@ import { parseFlags } from './flags';
 import { INPUT_FLAGS, inputFromFile, inputFromFlags, type RunInput } from './input';
 import { checkOutDirectory } from './out-dir';
 import type { OutTarget } from './output';
+import { type RunProxy, runProxy } from './proxy';
 
 /** The flags of `pce-export run`. */
 const RUN_FLAGS = {
@@ -20,6 +21,7 @@ const RUN_FLAGS = {
   gzip: { type: 'boolean' },
   'no-gzip': { type: 'boolean' },
   'ca-file': { type: 'string' },
+  proxy: { type: 'string' },
   'max-wait': { type: 'string' },
   traffic: { type: 'boolean' },
   since: { type: 'string' },
@@ -75,10 +77,16 @@ interface RunArgs {
   readonly out: OutTarget;
   readonly s3Endpoint?: string;
   readonly caFile?: string;
+  /** `--proxy`, or HTTPS_PROXY with NO_PROXY. */
+  readonly proxy?: RunProxy;
 }
 
 /** Parses and checks the `run` flags: everything that can be checked before the engine starts. */
-export function parseRunArgs(argv: readonly string[], now = new Date()): RunArgs | 'help' {
+export function parseRunArgs(
+  argv: readonly string[],
+  now = new Date(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RunArgs | 'help' {
   const values = parseFlags(argv, RUN_FLAGS, RUN_HINTS);
   if (values.help) return 'help';
 
@@ -99,7 +107,8 @@ export function parseRunArgs(argv: readonly string[], now = new Date()): RunArgs
     if (out.kind !== 's3') throw new UsageError('--s3-endpoint goes with --out s3://BUCKET/PREFIX');
     parseEndpoint(s3Endpoint);
   }
-  return { pceUrl, orgId, input, out, s3Endpoint, caFile: values['ca-file'] };
+  const proxy = runProxy(values.proxy, env);
+  return { pceUrl, orgId, input, out, s3Endpoint, caFile: values['ca-file'], ...(proxy ? { proxy } : {}) };
 }
 
 function required(value: string | undefined, flag: string, example: string): string {

@@ -23,6 +23,9 @@ Options:
   --format raw|ndjson    raw = the PCE's JSON array byte for byte; ndjson = one object per line (default ndjson)
   --gzip | --no-gzip     gzip the object (default --gzip)
   --ca-file PEM          CA bundle to trust for the PCE's certificate, in addition to the system roots
+  --proxy URL            HTTP(S) proxy the PCE requests go through with CONNECT, TLS still verified
+                         end to end (default: HTTPS_PROXY; the hosts in NO_PROXY are reached
+                         directly); AWS requests never use it
   --max-wait SECONDS     give up on the job after this long, 1 to 86400 (default 3600)
   --input-json FILE      the whole execution input from a JSON file, instead of the export flags:
                          one export's input, or a snapshot {"snapshot": {"name": "morning",
@@ -70,5 +73,6 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     input: args.input,
     out: args.out,
     s3Endpoint: args.s3Endpoint,
+    ...(args.proxy ? { proxy: args.proxy } : {}),
   });
 }
