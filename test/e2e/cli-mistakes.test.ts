@@ -386,6 +386,11 @@ const MISTAKES: readonly Mistake[] = [
     says: "unknown option --insecure: the PCE's certificate is always verified: give the CA that issued it with --ca-file PEM",
   },
   {
+    what: "curl's -x for the proxy",
+    args: ['run', ...PCE, '--path', '/labels', '-x', 'http://proxy.example.com:3128'],
+    says: 'unknown option -x: did you mean --proxy?',
+  },
+  {
     what: '--verbose',
     args: ['run', ...PCE, '--path', '/labels', '--verbose'],
     says: "unknown option --verbose: progress always goes to stderr; POWERTOOLS_LOG_LEVEL=DEBUG in the environment adds the functions' log lines",
