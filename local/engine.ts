@@ -231,7 +231,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     events,
     local,
     faults,
-    run: (run) => runStateMachine(workflowFor(local, run.pceName, run.input).stateMachine, run),
+    run: async (run) => runStateMachine(workflowFor(local, run.pceName, run.input).stateMachine, run),
     runStateMachine,
     async close() {
       await Promise.all([secrets.close(), s3?.close()]);

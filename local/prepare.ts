@@ -53,7 +53,8 @@ const prepared = new WeakMap<object, PreparedDefinition>();
  */
 export function validateDefinition(definition: AslDefinition): void {
   if (isValidated(definition)) return;
-  new StateMachine(definition as unknown as StateMachineDefinition, {
+  // On a copy: the validator writes its schema's defaults (QueryLanguage) into what it checks.
+  new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition, {
     validationOptions: { checkPaths: true, checkArn: true },
   });
   markValidated(definition);
