@@ -183,6 +183,15 @@ if (fetch) {
       met: growth <= 64 * MIB,
     });
   }
+  if (smallest && largest && smallest !== largest) {
+    const growth = largest.parquet.peakRssBytes - smallest.parquet.peakRssBytes;
+    targets.push({
+      section: 'fetch',
+      target: `parquet copy peak RSS at ${largest.label} ≤ peak RSS at ${smallest.label} + 64 MiB`,
+      measured: `${fmt.mib(largest.parquet.peakRssBytes)} vs ${fmt.mib(smallest.parquet.peakRssBytes)} (${growth >= 0 ? '+' : ''}${fmt.mib(growth, 1)}), stored ${fmt.mib(largest.parquet.storedBytes)} of ${fmt.mib(largest.parquet.sourceBytes)}`,
+      met: growth <= 64 * MIB,
+    });
+  }
   for (const size of fetch) {
     const alone = size.download.cpuSeconds.worker + size.upload.cpuSeconds.worker;
     targets.push({

@@ -4,7 +4,7 @@ import { inputFromFlags } from './input';
 import type { CliIo } from './io';
 import { checkOutDirectory } from './out-dir';
 
-const DEMO_USAGE = `Usage: pce-export demo [--workloads N] [--out DIR] [--format raw|ndjson] [--no-gzip]
+const DEMO_USAGE = `Usage: pce-export demo [--workloads N] [--out DIR] [--format raw|ndjson|parquet] [--no-gzip]
 
 Runs the whole workflow on this machine with nothing to set up: an embedded PCE simulator
 (HTTPS with its own private CA, org 1), an embedded S3-compatible server and a Secrets Manager
@@ -13,8 +13,9 @@ stand-in. Exports /workloads through the async job API and writes the result und
 Options:
   --workloads N          workloads in the simulated org, 1 to 10000000 (default 50000)
   --out DIR              where the exported object lands (default ./pce-export-demo)
-  --format raw|ndjson    default ndjson
-  --no-gzip              store uncompressed
+  --format raw|ndjson|parquet
+                         default ndjson
+  --no-gzip              store uncompressed (parquet: Snappy pages instead of GZIP)
   -h, --help             this help
 
 Progress goes to stderr; stdout carries one line, one JSON object: the execution output.

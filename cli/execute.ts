@@ -6,7 +6,7 @@ import { pendingUploadBytes } from '../local/s3';
 import { EXIT_FAILED, EXIT_OK } from './errors';
 import { checkInput, configuredFrom, type RunInput } from './input';
 import type { CliIo } from './io';
-import { copyToDirectory, keysOf, type OutTarget, snapshotKeysOf } from './output';
+import { copyToDirectory, keysOf, type OutTarget, seedStateFromDirectory, snapshotKeysOf } from './output';
 import { causeText, createProgress, type Transfer } from './progress';
 
 /** The bucket of the embedded S3 that `--out DIR` runs write to. */
@@ -54,6 +54,7 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
   try {
     const workflow = workflowFor(engine.local, undefined, options.input.value);
     checkInput(options.input, { orgId: options.pce.orgId, ...configuredFrom(workflow.configuration) });
+    if (out.kind === 'dir' && engine.s3) await seedStateFromDirectory(engine.s3.endpoint, bucket, out.dir);
     const outcome = await engine.run({
       pce: options.pce,
       bucket,

@@ -1,19 +1,59 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ExportOutput, SnapshotOutput } from '../lambdas/contracts/output';
+import { changesStateKey, currentRunKey } from '../lambdas/export/layout';
 
 /** Where `--out` points: a local directory (through the embedded S3) or an S3 location. */
 export type OutTarget =
   | { readonly kind: 'dir'; readonly dir: string }
   | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string };
 
-/** The objects a run leaves: the export itself, its manifest and the export's latest.json. */
+/**
+ * The objects a run leaves: the export itself, its manifest, the export's latest.json and
+ * `_current/run.json`, and with a change history the changes, the run's digest and the state
+ * that points the next run at it.
+ */
 export function keysOf(output: ExportOutput, prefix: string): string[] {
-  return [output.key, output.manifestKey, `${prefix}${output.exportName}/latest.json`];
+  const changes = output.changes;
+  return [
+    output.key,
+    output.manifestKey,
+    `${prefix}${output.exportName}/latest.json`,
+    currentRunKey(prefix, output.exportName),
+    ...(changes?.key === undefined ? [] : [changes.key]),
+    ...(changes?.digestKey === undefined
+      ? []
+      : [changes.digestKey, changesStateKey(prefix, output.exportName)]),
+  ];
+}
+
+/**
+ * Puts the change-history state a directory holds (`{export}/_state/…` of earlier runs into
+ * it) into the embedded S3, so that a run into the same directory compares with the previous one.
+ */
+export async function seedStateFromDirectory(endpoint: string, bucket: string, dir: string): Promise<void> {
+  const root = resolve(dir);
+  const exports = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const s3 = new S3Client({ endpoint, forcePathStyle: true });
+  try {
+    for (const entry of exports) {
+      if (!entry.isDirectory()) continue;
+      const state = join(root, entry.name, '_state');
+      const files = await readdir(state, { recursive: true, withFileTypes: true }).catch(() => []);
+      for (const file of files) {
+        if (!file.isFile()) continue;
+        const path = join(file.parentPath, file.name);
+        const key = relative(root, path).split(sep).join('/');
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path) }));
+      }
+    }
+  } finally {
+    s3.destroy();
+  }
 }
 
 /** The objects a snapshot run leaves: every object of its folder, the manifest and its latest.json. */

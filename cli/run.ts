@@ -20,8 +20,10 @@ Options:
   --out s3://BUCKET/PREFIX
                          write to S3 (AWS credentials from the standard chain)
   --s3-endpoint URL      S3-compatible endpoint for --out s3://…
-  --format raw|ndjson    raw = the PCE's JSON array byte for byte; ndjson = one object per line (default ndjson)
-  --gzip | --no-gzip     gzip the object (default --gzip)
+  --format raw|ndjson|parquet
+                         raw = the PCE's JSON array byte for byte; ndjson = one object per line;
+                         parquet = one row per object in typed columns (default ndjson)
+  --gzip | --no-gzip     gzip the object (default --gzip); with parquet, GZIP pages, else Snappy
   --ca-file PEM          CA bundle to trust for the PCE's certificate, in addition to the system roots
   --proxy URL            HTTP(S) proxy the PCE requests go through with CONNECT, TLS still verified
                          end to end (default: HTTPS_PROXY; the hosts in NO_PROXY are reached

@@ -69,6 +69,10 @@ function sentence(source: InputSource, path: Path, phrase: string): string {
 const plural = (count: number, unit: string | undefined) =>
   unit === undefined ? '' : ` ${unit}${count === 1 ? '' : 's'}`;
 
+/** `a`, `a or b`, `a, b or c`. */
+const alternatives = (words: readonly string[]) =>
+  words.length <= 2 ? words.join(' or ') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+
 const TYPE_WORDS: Readonly<Record<string, string>> = {
   int: 'a whole number',
   number: 'a number',
@@ -109,7 +113,7 @@ export const projectWording: z.core.$ZodErrorMap = (issue) => {
       if (issue.input === undefined) return 'is required';
       return `must be ${TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`}${unit && issue.expected === 'number' ? ` of ${unit}s` : ''}`;
     case 'invalid_value':
-      return `must be ${issue.values.map(String).join(' or ')}`;
+      return `must be ${alternatives(issue.values.map(String))}`;
     case 'invalid_format':
       return 'is not in the expected format';
     case 'not_multiple_of':

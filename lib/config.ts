@@ -164,11 +164,13 @@ export type ExportDefinition = ExportConfig['exports'][number];
 
 /** The execution input a configured export stands for: `{"exportName": name}` plus its fields. */
 export function exportInputOf(definition: ExportDefinition): ExportInput & { exportName: string } {
-  const { name, pce, kind, path, query, format, gzip, maxWaitSeconds, traffic } = definition;
+  const { name, pce, kind, path, query, format, gzip, maxWaitSeconds, traffic, events, changes } = definition;
   return {
     exportName: name,
     ...(pce === undefined ? {} : { pce }),
-    ...(kind === 'traffic' ? { kind, ...(traffic === undefined ? {} : { traffic }) } : { path }),
+    ...(kind === 'traffic' ? { kind, ...(traffic === undefined ? {} : { traffic }) } : {}),
+    ...(kind === 'events' ? { kind, ...(events === undefined ? {} : { events }) } : {}),
+    ...(kind === 'collection' ? { path, ...(changes === undefined ? {} : { changes }) } : {}),
     ...(query === undefined ? {} : { query }),
     ...(format === undefined ? {} : { format }),
     ...(gzip === undefined ? {} : { gzip }),

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Size, Validations } from 'aws-cdk-lib';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -139,6 +139,8 @@ export class ExportWorkflow extends Construct {
   public readonly fetchFunction: NodejsFunction;
   /** Plans a snapshot run and writes its manifest. */
   public readonly snapshotFunction: NodejsFunction;
+  /** Writes the change history of exports that ask for it (`changes`). */
+  public readonly changesFunction: NodejsFunction;
   /** Log group of the state machine's execution history (level ALL, with execution data). */
   public readonly logGroup: LogGroup;
   /** Where the completion and failure events go. */
@@ -190,6 +192,15 @@ export class ExportWorkflow extends Construct {
       timeout: Duration.seconds(60),
       logRetention,
     });
+    const changes = createExportFunction(this, 'ChangesFunction', {
+      entry: join(HANDLERS_DIR, 'changes.ts'),
+      description: 'pce-export Changes: writes what changed since the previous successful run',
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+      ephemeralStorageSize: Size.gibibytes(2),
+      logRetention,
+    });
+    this.changesFunction = changes.function;
     this.submitFunction = submit.function;
     this.pollFunction = poll.function;
     this.fetchFunction = fetch.function;
@@ -252,6 +263,23 @@ export class ExportWorkflow extends Construct {
       kmsActions: S3_KMS_ACTIONS.write,
     });
 
+    // Changes reads the run's object back (and the previous run's digest), and writes the
+    // changes and the digest beside the export's data: {export}/_changes/ and {export}/_state/.
+    const readArn = bindBucket(this.changesFunction, props.bucket, {
+      prefix,
+      keys: '*',
+      actions: ['s3:GetObject'],
+      kmsActions: ['kms:Decrypt'],
+    });
+    const changesArns = ['*/_changes/*', '*/_state/*'].map((keys) =>
+      bindBucket(this.changesFunction, props.bucket, {
+        prefix,
+        keys,
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        kmsActions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      }),
+    );
+
     this.logGroup = new LogGroup(this, 'StateMachineLogGroup', { retention: logRetention });
     this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
 
@@ -266,6 +294,7 @@ export class ExportWorkflow extends Construct {
             poll: this.pollFunction,
             fetch: this.fetchFunction,
             snapshot: this.snapshotFunction,
+            changes: this.changesFunction,
           },
           this.eventBus,
         ).build(snapshotMaxConcurrency),
@@ -278,6 +307,7 @@ export class ExportWorkflow extends Construct {
             poll: timeoutOf(this.pollFunction),
             fetch: timeoutOf(this.fetchFunction),
             snapshot: timeoutOf(this.snapshotFunction),
+            changes: timeoutOf(this.changesFunction),
           },
           submitRetryWindowSeconds,
           snapshotMaxConcurrency,
@@ -287,16 +317,31 @@ export class ExportWorkflow extends Construct {
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
 
-    this.acknowledgeNagFindings(objectsArn, snapshotsArn);
+    this.acknowledgeNagFindings(objectsArn, snapshotsArn, [readArn, ...changesArns]);
   }
 
   /**
    * cdk-nag acknowledgements, each for one named finding: the wildcards that remain are the
    * ones IAM cannot scope further.
    */
-  private acknowledgeNagFindings(objectsArn: string, snapshotsArn: string): void {
+  private acknowledgeNagFindings(objectsArn: string, snapshotsArn: string, changesArns: string[]): void {
     const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.';
-    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction, this.snapshotFunction]) {
+    if (this.changesFunction.role) {
+      for (const arn of changesArns) {
+        Validations.of(this.changesFunction.role).acknowledge({
+          id: `AwsSolutions-IAM5[${nagResourceFinding(this, arn)}]`,
+          reason:
+            'Changes reads the export objects below the prefix and writes change histories and digests under generated keys in each export folder; the grants cover those keys only.',
+        });
+      }
+    }
+    for (const fn of [
+      this.submitFunction,
+      this.pollFunction,
+      this.fetchFunction,
+      this.snapshotFunction,
+      this.changesFunction,
+    ]) {
       if (fn.role)
         Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: xray });
     }
@@ -320,7 +365,13 @@ export class ExportWorkflow extends Construct {
       reason:
         'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing actions do not support resource-level permissions.',
     });
-    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction, this.snapshotFunction]) {
+    for (const fn of [
+      this.submitFunction,
+      this.pollFunction,
+      this.fetchFunction,
+      this.snapshotFunction,
+      this.changesFunction,
+    ]) {
       stateMachineRole.acknowledge({
         id: `AwsSolutions-IAM5[${nagResourceFinding(this, `${fn.functionArn}:*`)}]`,
         reason:

@@ -1,5 +1,5 @@
 import { join, relative, resolve } from 'node:path';
-import type { Duration } from 'aws-cdk-lib';
+import type { Duration, Size } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -62,6 +62,11 @@ export interface ExportFunctionProps {
    */
   readonly logLevel?: LogLevel;
   /**
+   * Size of /tmp.
+   * @default 512 MiB, Lambda's default
+   */
+  readonly ephemeralStorageSize?: Size;
+  /**
    * Runs the function in these subnets of a VPC, with these security groups.
    * @default - not in a VPC: Lambda's own network, with internet access
    */
@@ -106,6 +111,7 @@ export function createExportFunction(
     architecture: Architecture.ARM_64,
     memorySize: props.memorySize,
     timeout: props.timeout,
+    ...(props.ephemeralStorageSize === undefined ? {} : { ephemeralStorageSize: props.ephemeralStorageSize }),
     role,
     logGroup,
     tracing: Tracing.ACTIVE,

@@ -36,6 +36,8 @@ export interface WorkflowFunctions {
   readonly poll: NodejsFunction;
   readonly fetch: NodejsFunction;
   readonly snapshot: NodejsFunction;
+  /** Writes the change history after Fetch, for an export that asks for it. */
+  readonly changes: NodejsFunction;
 }
 
 /** Builds the states in `scope` (their ids are the state names). */
@@ -60,12 +62,15 @@ export class WorkflowDefinition {
     // One export: Submit → WaitForJob → Poll → JobStatus → Fetch, each outcome announced.
     const single = this.exportChain('', failure, {
       submitPayload: TaskInput.fromObject({ input: JsonPath.entirePayload, execution }),
-      afterFetch: notifyTask(this.scope, 'NotifySucceeded', {
-        eventBus: this.eventBus,
-        detailType: DETAIL_TYPES.exportSucceeded,
-        detail: TaskInput.fromJsonPathAt('$'),
-        next: done,
-      }),
+      afterFetch: this.changeHistory(
+        notifyTask(this.scope, 'NotifySucceeded', {
+          eventBus: this.eventBus,
+          detailType: DETAIL_TYPES.exportSucceeded,
+          detail: TaskInput.fromJsonPathAt('$'),
+          next: done,
+        }),
+        failure,
+      ),
     });
 
     // A snapshot: the same chain per export in an inline Map. A member's failure ends its
@@ -114,6 +119,20 @@ export class WorkflowDefinition {
     return new Choice(this.scope, 'IsSnapshot')
       .when(Condition.isPresent('$.snapshot'), snapshotRun)
       .otherwise(single.chain);
+  }
+
+  /**
+   * After Fetch: an export whose output names `changes` (it asked for its change history) goes
+   * through WriteChanges, which replaces `changes` with what it wrote; any other goes on as it is.
+   */
+  private changeHistory(next: IChainable, failure: FailurePath): IChainable {
+    const writeChanges = this.task('WriteChanges', this.functions.changes, {
+      retries: [RETRIES.storage, RETRIES.lambdaService],
+    });
+    writeChanges.addCatch(failure.entry, { errors: ['States.ALL'] });
+    return new Choice(this.scope, 'ChangeHistory')
+      .when(Condition.isPresent('$.changes'), writeChanges.next(next))
+      .otherwise(next);
   }
 
   /**

@@ -78,6 +78,8 @@ export interface ExecutionTimeoutInput {
     readonly poll: number;
     readonly fetch: number;
     readonly snapshot: number;
+    /** The change history step after a single export's Fetch. @default none */
+    readonly changes?: number;
   };
   readonly submitRetryWindowSeconds: number;
   readonly snapshotMaxConcurrency: number;
@@ -88,7 +90,7 @@ export interface ExecutionTimeoutInput {
  * snapshot. A single export: Submit's retry window ended by one last Submit with all its
  * retries, the job's longest wait (MAX_WAIT_SECONDS_LIMIT) ended by one last Poll with all its
  * retries, every download Fetch may make with all their retries and the longest waits between
- * them, and one notification. A snapshot: its plan, its members in rounds of
+ * them, the change history with all its retries, and one notification. A snapshot: its plan, its members in rounds of
  * `snapshotMaxConcurrency` (each as long as a single export), its manifest and its notification.
  */
 export function executionTimeoutSeconds(input: ExecutionTimeoutInput): number {
@@ -102,7 +104,8 @@ export function executionTimeoutSeconds(input: ExecutionTimeoutInput): number {
     taskBoundSeconds(t.poll, lambda) +
     downloads * taskBoundSeconds(t.fetch, [RETRIES.storage, ...lambda]) +
     FETCH_MAX_FAILED_DOWNLOADS * MAX_TROUBLE_WAIT_SECONDS;
-  const single = exportSeconds + notifyBoundSeconds();
+  const changes = t.changes === undefined ? 0 : taskBoundSeconds(t.changes, [RETRIES.storage, ...lambda]);
+  const single = exportSeconds + changes + notifyBoundSeconds();
   const rounds = Math.ceil(MAX_SNAPSHOT_MEMBERS / input.snapshotMaxConcurrency);
   const snapshot =
     taskBoundSeconds(t.snapshot, lambda) +

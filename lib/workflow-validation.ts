@@ -69,7 +69,7 @@ export class WorkflowPropsValidator {
         fail(`${field}.exportName`, `must be "${name}", the key it is configured under`);
       }
       for (const issue of kindIssues(input)) fail(`${field}.${issue.field}`, issue.message);
-      if (input.kind !== 'traffic' && input.path === undefined) {
+      if ((input.kind ?? 'collection') === 'collection' && input.path === undefined) {
         fail(`${field}.path`, 'is required for a configured collection export');
       }
     }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { OutputFormat } from '../../lambdas/contracts/input';
 import { DEFAULT_DATASET, OrgData } from '../../simulator/data';
 import type { SimulatorStats } from '../hosts/simulator-host';
 import { type Child, spawnChild } from '../lib/ipc';
@@ -35,7 +36,7 @@ export interface ProcessCpu {
 export interface Measurement {
   readonly name: string;
   readonly mode: TransferMode;
-  readonly format?: 'raw' | 'ndjson';
+  readonly format?: OutputFormat;
   readonly gzip?: boolean;
   readonly sourceBytes: number;
   readonly storedBytes: number;
@@ -76,6 +77,8 @@ export interface SizeResult {
   readonly naive: Measurement | Skipped;
   /** ndjson / gzip variants, at the formats size only. */
   readonly formats: readonly Measurement[];
+  /** The copy to Parquet (GZIP pages, the workloads' typed columns), at every size. */
+  readonly parquet: Measurement;
 }
 
 export interface FetchOptions {
@@ -227,6 +230,7 @@ export async function runFetch(options: FetchOptions): Promise<SizeResult[]> {
         };
         options.log(`  ${naive.name.padEnd(22)} skipped: ${naive.skipped}`);
       }
+      const parquet = await run('copy parquet', { mode: 'copy', format: 'parquet', gzip: true });
       const formats: Measurement[] = [];
       if (size.label === options.formatsAt) {
         formats.push(await run('copy ndjson', { mode: 'copy', format: 'ndjson', gzip: false }));
@@ -252,6 +256,7 @@ export async function runFetch(options: FetchOptions): Promise<SizeResult[]> {
             (copy.sourceBytes / MIB)),
         naive,
         formats,
+        parquet,
       });
     } finally {
       await Promise.all([simulator.close(), s3.close(60_000)]);

@@ -16,6 +16,7 @@ import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import { Upload } from '@aws-sdk/lib-storage';
 import type { OutputFormat } from '../../lambdas/contracts/input';
 import { copyToS3 } from '../../lambdas/export/copy';
+import { contentTypeOf, extensionOf } from '../../lambdas/export/formats';
 import { createUploadClient } from '../../lambdas/export/upload-client';
 import { createPceClient, type PceClient } from '../../lambdas/pce/client';
 import { serve } from '../lib/ipc';
@@ -109,7 +110,8 @@ async function measure(request: TransferRequest): Promise<TransferResult> {
     });
   const s3 = request.s3 && s3Client(request.s3.endpoint);
   const bucket = request.s3?.bucket ?? '';
-  const key = `bench/${mode}-${process.pid}-${Date.now()}.${request.format === 'ndjson' ? 'ndjson' : 'json'}${request.gzip ? '.gz' : ''}`;
+  const format = request.format ?? 'raw';
+  const key = `bench/${mode}-${process.pid}-${Date.now()}.${extensionOf(format, request.gzip ?? false)}`;
   const job = pce && mode !== 'upload' ? await finishedJob(pce) : undefined;
   const resultHref = job?.resultHref;
   const need = <T>(value: T | undefined, what: string): T => {
@@ -147,9 +149,11 @@ async function measure(request: TransferRequest): Promise<TransferResult> {
       source: datafile.body,
       bucket,
       key,
-      format: request.format ?? 'raw',
+      format,
       gzip: request.gzip ?? false,
-      contentType: request.format === 'ndjson' ? 'application/x-ndjson' : 'application/json',
+      contentType: contentTypeOf(format),
+      // The simulator's datafile holds workloads: Parquet gets their typed columns.
+      table: { kind: 'collection', path: '/workloads' },
       metadata: { bench: 'true' },
       partSizeBytes: request.partSizeBytes,
       queueSize: request.queueSize,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { changesInputSchema } from './changes';
+import { eventsInputSchema } from './events';
 import { MAX_QUERY_PARAMETERS, MAX_SNAPSHOT_MEMBERS, MAX_WAIT_SECONDS_LIMIT } from './limits';
 import {
   COLLECTION_PATH,
@@ -20,11 +22,14 @@ import { trafficInputSchema } from './traffic';
  */
 
 /** What an export exports; each kind has its own async job on the PCE (`lambdas/export/kinds.ts`). */
-export const EXPORT_KINDS = ['collection', 'traffic'] as const;
+export const EXPORT_KINDS = ['collection', 'traffic', 'events'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
-export const OUTPUT_FORMATS = ['raw', 'ndjson'] as const;
-/** `raw` is the PCE's JSON array byte for byte, `ndjson` one object per line. */
+export const OUTPUT_FORMATS = ['raw', 'ndjson', 'parquet'] as const;
+/**
+ * `raw` is the PCE's JSON array byte for byte, `ndjson` one object per line, `parquet` one row per
+ * object in typed columns (`lambdas/export/formats/`).
+ */
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** An export name, as the input and the configuration give it. */
@@ -80,6 +85,10 @@ export const exportInputSchema = z
     maxWaitSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS_LIMIT).optional(),
     /** The Explorer query of a traffic export. */
     traffic: trafficInputSchema.optional(),
+    /** The window and filters of an events export. */
+    events: eventsInputSchema.optional(),
+    /** Also write what changed since the previous successful run (collections). @default false */
+    changes: changesInputSchema.optional(),
   })
   .strict();
 

@@ -18,7 +18,7 @@ const objectFields = {
   bucket: z.string().min(3).meta({ description: 'Bucket the object was written to.' }),
   key: z.string().min(1).meta({
     description:
-      'Object key: {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz], or {snapshot folder}{exportName}.{json|ndjson}[.gz] in a snapshot.',
+      'Object key: {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz] (or .parquet), or {snapshot folder}{exportName}.{ext} in a snapshot.',
   }),
   uri: z
     .string()
@@ -30,11 +30,13 @@ const objectFields = {
     .regex(/^[0-9a-f]{64}$/)
     .meta({ description: 'Hex SHA-256 of the stored bytes, as `sha256sum` prints it for the object.' }),
   format: z.enum(OUTPUT_FORMATS).meta({
-    description: 'raw: the JSON array as the PCE served it; ndjson: one object per line.',
+    description:
+      'raw: the JSON array as the PCE served it; ndjson: one object per line; parquet: one row per object in typed columns.',
   }),
-  gzip: z
-    .boolean()
-    .meta({ description: 'Whether the object is gzip-compressed (the key then ends in .gz).' }),
+  gzip: z.boolean().meta({
+    description:
+      'Whether the object is gzip-compressed (the key then ends in .gz); for parquet, whether its pages are GZIP- (else Snappy-) compressed.',
+  }),
   objectCount: z
     .number()
     .int()
@@ -61,6 +63,27 @@ export const exportOutputSchema = z.looseObject({
     description:
       "Key of the manifest describing the object ({prefix}{exportName}/_manifests/dt=…/…manifest.json), or of the snapshot's manifest.",
   }),
+  changes: z
+    .object({
+      fields: z.array(z.string()).meta({ description: 'Fields whose values before and after are written.' }),
+      key: z.string().min(1).optional().meta({
+        description:
+          'Key of the changes object ({prefix}{exportName}/_changes/dt=…/….ndjson.gz); absent on the first run, which has nothing to compare with.',
+      }),
+      added: z.number().int().min(0).optional(),
+      removed: z.number().int().min(0).optional(),
+      changed: z.number().int().min(0).optional(),
+      previousRun: z
+        .string()
+        .optional()
+        .meta({ description: 'The run compared with: {HHmmss}Z_{executionName}.' }),
+      digestKey: z
+        .string()
+        .optional()
+        .meta({ description: "Key of this run's digest, the next run's baseline." }),
+    })
+    .optional()
+    .meta({ description: 'The change history this run wrote, for an export with "changes".' }),
 });
 
 /**

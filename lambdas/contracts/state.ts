@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { changesRequestSchema } from './changes';
+import { eventsRequestSchema } from './events';
 import {
   collectionPathSchema,
   EXPORT_KINDS,
@@ -48,6 +50,10 @@ const exportRequestSchema = z.object({
   maxWaitSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS_LIMIT),
   /** The resolved traffic query (absolute times), for `kind: 'traffic'`. */
   traffic: trafficRequestSchema.optional(),
+  /** The resolved events window (absolute times), for `kind: 'events'`. */
+  events: eventsRequestSchema.optional(),
+  /** Write the change history after the run (absent: no change history). */
+  changes: changesRequestSchema.optional(),
 });
 export type ExportRequest = z.infer<typeof exportRequestSchema>;
 
@@ -57,6 +63,7 @@ export const JOB_HREFS: Readonly<
 > = {
   collection: { job: JOB_HREF, result: DATAFILE_HREF, what: 'a collection job' },
   traffic: { job: TRAFFIC_QUERY_HREF, result: TRAFFIC_DOWNLOAD_HREF, what: 'a traffic query' },
+  events: { job: JOB_HREF, result: DATAFILE_HREF, what: 'a collection job' },
 };
 
 /**

@@ -112,7 +112,7 @@ const filterSchema = z
   })
   .strict();
 
-const sinceSchema = z.string().max(32).regex(SINCE, {
+export const sinceSchema = z.string().max(32).regex(SINCE, {
   message: 'must be a duration such as "24h", "last 7d" or "90m" (m, h, d or w)',
   abort: true,
 });

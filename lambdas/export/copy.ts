@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { isExportError } from '../contracts/errors';
 import type { OutputFormat } from '../contracts/input';
 import { PceUnavailable } from '../pce/errors';
 import { ExportStorageError } from './errors';
+import { type FormatStageOptions, formatStages } from './formats';
 import { JsonArrayTransform } from './json-array';
 import { describeError, type ExportLogger } from './logger';
 
@@ -15,7 +15,8 @@ import { describeError, type ExportLogger } from './logger';
  * The streaming copy from the PCE datafile into S3:
  *
  *   source ─► JSON array scanner (raw: bytes unchanged | ndjson: one element per line)
- *          ─► gzip (optional) ─► sha256 + byte count ─► lib-storage Upload (multipart)
+ *          ─► the format's stages (formats/: gzip, or Parquet row groups)
+ *          ─► sha256 + byte count ─► lib-storage Upload (multipart)
  *
  * Memory stays bounded by partSize × (queueSize + 1) whatever the body's size. The upload runs
  * with leavePartsOnError, and on any failure this module aborts the multipart upload itself with
@@ -43,6 +44,9 @@ export interface CopyToS3Options {
   readonly gzip: boolean;
   /** zlib level. @default 1 */
   readonly gzipLevel?: number;
+  /** What the export holds, and Parquet's row group bounds (formats/). */
+  readonly table?: FormatStageOptions['table'];
+  readonly rowGroup?: FormatStageOptions['rowGroup'];
   readonly contentType: string;
   readonly metadata: Readonly<Record<string, string>>;
   readonly partSizeBytes: number;
@@ -102,8 +106,14 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
   const every = options.progressEveryBytes ?? PROGRESS_EVERY_BYTES;
   const tap = new DigestTap();
   let nextProgress = every;
+  const output = await formatStages(options.format, {
+    gzip: options.gzip,
+    gzipLevel: options.gzipLevel ?? GZIP_LEVEL,
+    table: options.table,
+    rowGroup: options.rowGroup,
+  });
   const scanner = new JsonArrayTransform({
-    format: options.format,
+    format: output.scan,
     describe: options.href ? `Datafile ${options.href}` : 'The datafile',
     href: options.href,
     onProgress: (sourceBytes, objectCount) => {
@@ -143,9 +153,7 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
   // a stage that rejected what it read.
   const chunks = readNoting(source, noteFailure('source'));
   const streamed = (
-    options.gzip
-      ? pipeline(chunks, scanner, createGzip({ level: options.gzipLevel ?? GZIP_LEVEL }), tap)
-      : pipeline(chunks, scanner, tap)
+    output.stage ? pipeline(chunks, scanner, output.stage, tap) : pipeline(chunks, scanner, tap)
   ).then(
     () => undefined,
     (error: unknown) => {

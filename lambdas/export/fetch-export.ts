@@ -4,6 +4,7 @@ import { FETCH_MAX_FAILED_DOWNLOADS, MAX_TROUBLE_WAIT_SECONDS } from '../contrac
 import type { ExportOutput } from '../contracts/output';
 import type { WorkflowState } from '../contracts/state';
 import type { PceClient } from '../pce/client';
+import { writeCurrentRun } from './changes/current';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
 import { kindOf } from './kinds';
@@ -118,6 +119,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     format: request.format,
     gzip: request.gzip,
     gzipLevel: deps.gzipLevel,
+    table: { kind: request.kind ?? 'collection', path: request.path },
     contentType,
     metadata,
     partSizeBytes: deps.storage.partSizeBytes,
@@ -166,11 +168,13 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     requestedAt: job.requestedAt,
     completedAt,
     ...(request.traffic ? { traffic: request.traffic } : {}),
+    ...(request.events ? { events: request.events } : {}),
   });
   if (snapshotFolder === undefined) {
     await putJson(deps.s3, bucket, manifestKey, manifest);
     const latestKey = latestKeyFor(prefix, request.name);
     await putJson(deps.s3, bucket, latestKey, { ...manifest, manifestKey });
+    await writeCurrentRun(deps.s3, prefix, manifest);
   }
 
   try {
@@ -204,6 +208,8 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     requestedAt: job.requestedAt,
     completedAt,
     manifestKey,
+    // The change history step (lambdas/export/changes/) replaces this with what it wrote.
+    ...(request.changes ? { changes: { fields: request.changes.fields } } : {}),
   };
 }
 

@@ -40,10 +40,18 @@ export function kindIssues(input: {
   readonly path?: unknown;
   readonly query?: unknown;
   readonly traffic?: unknown;
-}): { field: 'path' | 'query' | 'traffic'; message: string }[] {
+  readonly events?: unknown;
+  readonly changes?: unknown;
+}): { field: 'path' | 'query' | 'traffic' | 'events' | 'changes'; message: string }[] {
   const kind = kindOf(input);
   return KIND_FIELDS.filter((field) => input[field] !== undefined && !kind.fields.includes(field)).map(
-    (field) => ({ field, message: kind.notHere ?? ownerOf(field).onlyHere }),
+    (field) => ({
+      field,
+      message:
+        kind.notHere !== undefined && (field === 'path' || field === 'query')
+          ? kind.notHere
+          : ownerOf(field).onlyHere,
+    }),
   );
 }
 

@@ -345,7 +345,8 @@ export class JsonArrayScanner {
 }
 
 export interface JsonArrayTransformOptions {
-  readonly format: OutputFormat;
+  /** `raw` passes the bytes on, `ndjson` one element per line. */
+  readonly format: Exclude<OutputFormat, 'parquet'>;
   readonly describe?: string;
   readonly href?: string;
   /** Called after each chunk with the bytes read so far. */

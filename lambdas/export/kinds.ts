@@ -4,6 +4,7 @@ import type { ExportKind, exportInputSchema } from '../contracts/input';
 import type { ExportRequest } from '../contracts/state';
 import type { PceClient } from '../pce/client';
 import type { AsyncJobApi, Datafile, SubmitResult } from '../pce/jobs';
+import { eventsQuery, resolveEventsWindow } from './events-window';
 import type { ExportLogger } from './logger';
 import { resolveTrafficQuery, trafficQueryBody, trafficQueryName } from './traffic-query';
 import { openTrafficResult, type TrafficResultOptions } from './traffic-result';
@@ -20,7 +21,7 @@ import { openTrafficResult, type TrafficResultOptions } from './traffic-result';
 type ExportInputFields = z.output<typeof exportInputSchema>;
 
 /** The input fields that belong to one kind or another. */
-type KindField = 'path' | 'query' | 'traffic';
+type KindField = 'path' | 'query' | 'traffic' | 'events' | 'changes';
 
 interface ResolveContext {
   /** The execution's start time, which relative ranges count back from. */
@@ -30,7 +31,7 @@ interface ResolveContext {
 }
 
 /** The kind's part of an export request. */
-type KindRequest = Pick<ExportRequest, 'kind' | 'name' | 'path' | 'query' | 'traffic'>;
+type KindRequest = Pick<ExportRequest, 'kind' | 'name' | 'path' | 'query' | 'traffic' | 'events' | 'changes'>;
 
 interface SubmitContext {
   readonly exportName: string;
@@ -124,7 +125,7 @@ function defineKind<Request>(definition: KindDefinition<Request>): KindJobs {
 
 const KINDS: Readonly<Record<ExportKind, KindJobs>> = {
   collection: defineKind({
-    fields: ['path', 'query'],
+    fields: ['path', 'query', 'changes'],
     onlyHere: 'is only used by a collection export',
     resolve(input, context) {
       if (input.path === undefined) {
@@ -139,6 +140,9 @@ const KINDS: Readonly<Record<ExportKind, KindJobs>> = {
         name: input.exportName ?? exportNameFromPath(input.path),
         path: input.path,
         query: input.query ?? {},
+        ...(input.changes === undefined || input.changes === false
+          ? {}
+          : { changes: { fields: input.changes === true ? [] : input.changes.fields } }),
       };
     },
     noun: 'job',
@@ -185,6 +189,32 @@ const KINDS: Readonly<Record<ExportKind, KindJobs>> = {
     open: (api, resultHref, options) =>
       openTrafficResult(api, resultHref, { ...options.emptyTrafficResult, logger: options.logger }),
   }),
+  // Audit events: a collection job on /events over a time window (both ends inclusive).
+  events: defineKind({
+    fields: ['events'],
+    notHere: 'is not used by an events export: its window goes in "events"',
+    onlyHere: 'is only used by an events export: set "kind" to "events"',
+    resolve(input, context) {
+      const events = resolveEventsWindow(input.events ?? {}, context.now);
+      return {
+        kind: 'events',
+        name: input.exportName ?? DEFAULT_EVENTS_EXPORT_NAME,
+        path: EVENTS_PATH,
+        query: eventsQuery(events),
+        events,
+      };
+    },
+    noun: 'job',
+    messages: { submitted: 'Submitted PCE async job', opened: 'Opened datafile', deleted: 'Deleted PCE job' },
+    api: (client) => client.collections,
+    request(request) {
+      if (request.events === undefined) {
+        throw new ExportConfigError('Invalid input: an events export needs its window');
+      }
+      return { path: EVENTS_PATH, query: eventsQuery(request.events) };
+    },
+    logged: (request) => ({ events: request.events }),
+  }),
 };
 
 /** The kind of an export request (a request without one is a collection, as before kinds existed). */
@@ -203,6 +233,8 @@ export const KIND_FIELDS: readonly KindField[] = Object.values(KINDS).flatMap((k
 /** The API path a traffic export's object metadata and manifest name. */
 const TRAFFIC_PATH = '/traffic_flows/async_queries';
 const DEFAULT_TRAFFIC_EXPORT_NAME = 'traffic';
+const EVENTS_PATH = '/events';
+const DEFAULT_EVENTS_EXPORT_NAME = 'events';
 
 /** `/sec_policy/draft/rule_sets` → `sec_policy-draft-rule_sets`. */
 export function exportNameFromPath(path: string): string {

@@ -1,13 +1,15 @@
 import { ExportConfigError } from '../contracts/errors';
+import type { EventsRequest } from '../contracts/events';
 import type { OutputFormat } from '../contracts/input';
 import { MAX_QUERY_METADATA_LENGTH } from '../contracts/limits';
 import type { ExportRequest } from '../contracts/state';
 import type { TrafficRequest } from '../contracts/traffic';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
+import { contentTypeOf, extensionOf } from './formats';
 
 /*
  * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):
- *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz]              the data
+ *   {prefix}{exportName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.{json|ndjson}[.gz]|.parquet     the data
  *   {prefix}{exportName}/_manifests/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}.manifest.json       its manifest
  *   {prefix}{exportName}/latest.json                                                            the newest run
  * Date and time are the execution's start time in UTC, so a retried Fetch writes the same key.
@@ -20,20 +22,8 @@ import { TOOL_NAME, TOOL_VERSION } from '../version';
  *   {prefix}snapshots/{snapshotName}/latest.json
  */
 
-function extensionFor(format: OutputFormat, gzip: boolean): string {
-  return `${format === 'raw' ? 'json' : 'ndjson'}${gzip ? '.gz' : ''}`;
-}
-
-/**
- * The stored bytes' media type. A gzipped object keeps the type of what it contains and gets no
- * Content-Encoding: with `Content-Encoding: gzip`, HTTP clients and browsers would decompress it
- * transparently, so a downloaded `.ndjson.gz` would hold uncompressed bytes whose sha256 no
- * longer matches the manifest. The `.gz` extension and the `gzip` metadata say it is compressed,
- * which is also what Athena and Spark go by.
- */
-export function contentTypeFor(format: OutputFormat): string {
-  return format === 'raw' ? 'application/json' : 'application/x-ndjson';
-}
+/** The stored bytes' media type (see `contentTypeOf`). */
+export const contentTypeFor = contentTypeOf;
 
 /** Execution names end up in keys; anything outside a safe set becomes `_`. */
 function safeKeySegment(value: string): string {
@@ -72,7 +62,7 @@ function runStamp(startTime: string, executionName: string): { partition: string
 
 export function objectKey(input: ObjectKeyInput): string {
   const { partition, run } = runStamp(input.startTime, input.executionName);
-  return `${input.prefix}${input.exportName}/${partition}/${run}.${extensionFor(input.format, input.gzip)}`;
+  return `${input.prefix}${input.exportName}/${partition}/${run}.${extensionOf(input.format, input.gzip)}`;
 }
 
 /** The folder below the prefix that holds every snapshot. */
@@ -98,7 +88,7 @@ export function snapshotObjectKey(
   format: OutputFormat,
   gzip: boolean,
 ): string {
-  return `${folder}${exportName}.${extensionFor(format, gzip)}`;
+  return `${folder}${exportName}.${extensionOf(format, gzip)}`;
 }
 
 /** The one manifest of a snapshot run, listing every object of its folder. */
@@ -115,7 +105,7 @@ export function snapshotLatestKey(prefix: string, snapshotName: string): string 
  * same date, same name, outside the data partitions.
  */
 export function manifestKeyFor(key: string): string {
-  const replaced = key.replace(/\.(json|ndjson)(\.gz)?$/, '.manifest.json');
+  const replaced = key.replace(/\.(?:(?:json|ndjson)(?:\.gz)?|parquet)$/, '.manifest.json');
   const manifest = replaced === key ? `${key}.manifest.json` : replaced;
   const partition = manifest.lastIndexOf('/dt=');
   return partition < 0 ? manifest : `${manifest.slice(0, partition)}/_manifests${manifest.slice(partition)}`;
@@ -123,6 +113,45 @@ export function manifestKeyFor(key: string): string {
 
 export function latestKeyFor(prefix: string, exportName: string): string {
   return `${prefix}${exportName}/latest.json`;
+}
+
+/*
+ * Beside an export's data, outside its `dt=` partitions:
+ *   {prefix}{exportName}/_current/run.json                                       the newest complete run (one line)
+ *   {prefix}{exportName}/_changes/dt=YYYY-MM-DD/{HHmmss}Z_{execution}.ndjson.gz   what a run changed
+ *   {prefix}{exportName}/_state/digests/dt=YYYY-MM-DD/{HHmmss}Z_{execution}.digest.ndjson.gz
+ *   {prefix}{exportName}/_state/changes.json                                     the run the next one is compared with
+ */
+
+/** `{export}/dt=D/{run}.{ext}` → `{export}/{folder}/dt=D/{run}{suffix}`. */
+function beside(key: string, folder: string, suffix: string): string {
+  const partition = key.lastIndexOf('/dt=');
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const run = name.slice(0, name.indexOf('.'));
+  const date = key.slice(partition + 1, key.lastIndexOf('/'));
+  return `${key.slice(0, partition)}/${folder}/${date}/${run}${suffix}`;
+}
+
+/** `{HHmmss}Z_{executionName}`: the run an object key belongs to. */
+export function runIdOf(key: string): string {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return name.slice(0, name.indexOf('.'));
+}
+
+export function changesKeyFor(key: string): string {
+  return beside(key, '_changes', '.ndjson.gz');
+}
+
+export function digestKeyFor(key: string): string {
+  return beside(key, '_state/digests', '.digest.ndjson.gz');
+}
+
+export function changesStateKey(prefix: string, exportName: string): string {
+  return `${prefix}${exportName}/_state/changes.json`;
+}
+
+export function currentRunKey(prefix: string, exportName: string): string {
+  return `${prefix}${exportName}/_current/run.json`;
 }
 
 export function s3Uri(bucket: string, key: string): string {
@@ -153,6 +182,17 @@ export function objectMetadata(input: ObjectMetadataInput): Record<string, strin
     format: input.request.format,
     gzip: String(input.request.gzip),
     ...(input.request.traffic ? trafficMetadata(input.request.traffic) : {}),
+    ...(input.request.events ? eventsMetadata(input.request.events) : {}),
+  };
+}
+
+/** An events export's window in its object metadata. */
+function eventsMetadata(events: EventsRequest): Record<string, string> {
+  return {
+    kind: 'events',
+    'start-date': events.startDate,
+    'end-date': events.endDate,
+    ...(events.since === undefined ? {} : { since: events.since }),
   };
 }
 
@@ -187,10 +227,12 @@ export interface Manifest {
   readonly requestedAt: string;
   readonly completedAt: string;
   readonly tool: string;
-  /** Present for traffic exports only (collections leave it out). */
-  readonly kind?: 'traffic';
+  /** Present for traffic and events exports only (collections leave it out). */
+  readonly kind?: 'traffic' | 'events';
   /** The resolved Explorer query of a traffic export: absolute range, decisions, filters, cap. */
   readonly traffic?: TrafficRequest;
+  /** The resolved window of an events export (absolute times, both ends inclusive). */
+  readonly events?: EventsRequest;
 }
 
 export type ManifestInput = Omit<Manifest, 'uri' | 'tool'>;
@@ -216,5 +258,6 @@ export function buildManifest(input: ManifestInput): Manifest {
     completedAt: input.completedAt,
     tool: `${TOOL_NAME}/${TOOL_VERSION}`,
     ...(input.traffic ? { kind: 'traffic' as const, traffic: input.traffic } : {}),
+    ...(input.events ? { kind: 'events' as const, events: input.events } : {}),
   };
 }

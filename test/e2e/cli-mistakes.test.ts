@@ -185,7 +185,7 @@ const MISTAKES: readonly Mistake[] = [
   {
     what: 'a format that does not exist',
     args: ['run', ...PCE, '--path', '/labels', '--format', 'csv'],
-    says: '--format must be raw or ndjson, not "csv"',
+    says: '--format must be raw, ndjson or parquet, not "csv"',
   },
   {
     what: 'a duration with an unknown unit',
@@ -443,12 +443,12 @@ const MISTAKES: readonly Mistake[] = [
   {
     what: 'a format in capitals',
     args: ['run', ...PCE, '--path', '/labels', '--format', 'NDJSON'],
-    says: '--format must be raw or ndjson, not "NDJSON"',
+    says: '--format must be raw, ndjson or parquet, not "NDJSON"',
   },
   {
     what: '--format json',
     args: ['run', ...PCE, '--path', '/labels', '--format', 'json'],
-    says: '--format must be raw or ndjson, not "json"',
+    says: '--format must be raw, ndjson or parquet, not "json"',
   },
   {
     what: 'an export name with a space',

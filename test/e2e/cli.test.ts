@@ -139,7 +139,7 @@ describe('pce-export command line', () => {
     ],
     [
       ['run', '--pce-url', 'https://pce.example.com', '--org', '1', '--path', '/labels', '--format', 'csv'],
-      /--format must be raw or ndjson/,
+      /--format must be raw, ndjson or parquet/,
     ],
     [['run', '--pce-url', 'https://pce.example.com', '--org', '1', '--path', '/labels?x=1'], /path/],
     [

@@ -48,6 +48,7 @@ function build(props: Partial<ExportWorkflowProps> = {}, bucketEncryption = Buck
     poll: logicalId(workflow.pollFunction),
     fetch: logicalId(workflow.fetchFunction),
     snapshot: logicalId(workflow.snapshotFunction),
+    changes: logicalId(workflow.changesFunction),
   };
   return { stack, bucket, workflow, template, ids, definition: renderDefinition(template) };
 }
@@ -112,6 +113,8 @@ describe('ExportWorkflow state machine definition', () => {
       Fetch: 'Task',
       FetchStatus: 'Choice',
       WaitToFetch: 'Wait',
+      ChangeHistory: 'Choice',
+      WriteChanges: 'Task',
       NotifySucceeded: 'Task',
       Done: 'Succeed',
       ClassifyFailure: 'Choice',
@@ -176,11 +179,11 @@ describe('ExportWorkflow state machine definition', () => {
     expect(retry.Next).toBe('SubmitStatus');
   });
 
-  it('downloads again after the wait Fetch asked for when the PCE cut the download short, and otherwise announces the export', () => {
+  it('downloads again after the wait Fetch asked for when the PCE cut the download short, and otherwise goes on to the change history and the announcement', () => {
     expect(stateOf(definition, 'FetchStatus')).toEqual({
       Type: 'Choice',
       Choices: [{ Variable: '$.job', IsPresent: true, Next: 'WaitToFetch' }],
-      Default: 'NotifySucceeded',
+      Default: 'ChangeHistory',
     });
     expect(stateOf(definition, 'WaitToFetch')).toEqual({
       Type: 'Wait',
@@ -200,6 +203,7 @@ describe('ExportWorkflow state machine definition', () => {
   it.each([
     ['Poll', 'poll', 'JobStatus'],
     ['Fetch', 'fetch', 'FetchStatus'],
+    ['WriteChanges', 'changes', 'NotifySucceeded'],
   ] as const)('%s gets the whole state as its event and its result replaces the state', (name, fn, next) => {
     const state = stateOf(definition, name);
 
@@ -222,8 +226,17 @@ describe('ExportWorkflow state machine definition', () => {
     });
   });
 
+  it('writes the change history after Fetch only for an export whose output names changes', () => {
+    expect(stateOf(definition, 'ChangeHistory')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.changes', IsPresent: true, Next: 'WriteChanges' }],
+      Default: 'NotifySucceeded',
+    });
+    expect(stateOf(definition, 'WriteChanges').Retry).toEqual([STORAGE, LAMBDA_SERVICE]);
+  });
+
   it("ends a successful run in Done with Fetch's result as the output, once the event is sent", () => {
-    expect(stateOf(definition, 'FetchStatus').Default).toBe('NotifySucceeded');
+    expect(stateOf(definition, 'FetchStatus').Default).toBe('ChangeHistory');
     expect(stateOf(definition, 'NotifySucceeded')).toMatchObject({ ResultPath: null, Next: 'Done' });
     expect(stateOf(definition, 'Done')).toEqual({ Type: 'Succeed' });
   });
@@ -540,7 +553,7 @@ describe('ExportWorkflow functions', () => {
     }
     expect(
       Object.values(custom.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties),
-    ).toEqual(Array(6).fill({ RetentionInDays: 7 }));
+    ).toEqual(Array(7).fill({ RetentionInDays: 7 }));
   });
 
   it('defaults to no prefix and no configured exports, and then writes no configuration object', () => {
@@ -620,11 +633,15 @@ describe('ExportWorkflow permissions', () => {
       .flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
     const configKey = `<${ids.bucket}.Arn>/${workflow.exportsConfig?.key}`;
-    // Fetch, the snapshot step, and the configuration object (read by Submit and the snapshot
-    // step, written by its writer).
+    // Fetch, the changes step (the objects below the prefix, and the export folders' _changes
+    // and _state), the snapshot step, and the configuration object (read by Submit and the
+    // snapshot step, written by its writer).
     expect(s3Resources.sort()).toEqual(
       [
         `<${ids.bucket}.Arn>/pce/*`,
+        `<${ids.bucket}.Arn>/pce/*`,
+        `<${ids.bucket}.Arn>/pce/*/_changes/*`,
+        `<${ids.bucket}.Arn>/pce/*/_state/*`,
         `<${ids.bucket}.Arn>/pce/snapshots/*`,
         configKey,
         configKey,
@@ -693,7 +710,7 @@ describe('ExportWorkflow permissions', () => {
     },
   );
 
-  it('lets the state machine invoke the four workflow functions and no other', () => {
+  it('lets the state machine invoke the five workflow functions and no other', () => {
     const roleId = logicalId(workflow.stateMachine.role);
     const invoke = statementsOfRole(template, roleId).filter((statement) =>
       actionsOf(statement).includes('lambda:InvokeFunction'),
@@ -701,7 +718,7 @@ describe('ExportWorkflow permissions', () => {
     const resources = invoke.flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
     expect(resources.sort()).toEqual(
-      ['submit', 'poll', 'fetch', 'snapshot']
+      ['submit', 'poll', 'fetch', 'snapshot', 'changes']
         .flatMap((fn) => [`<${ids[fn as 'submit']}.Arn>`, `<${ids[fn as 'submit']}.Arn>:*`])
         .sort(),
     );

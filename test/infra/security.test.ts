@@ -89,6 +89,7 @@ describe('security review of PceExportStack', () => {
     poll: roleOf(workflow.pollFunction),
     fetch: roleOf(workflow.fetchFunction),
     snapshot: roleOf(workflow.snapshotFunction),
+    changes: roleOf(workflow.changesFunction),
     stateMachine: logicalId(workflow.stateMachine.role),
     configWriter: logicalId(stack.node.findChild('ConfigurationWriterRole')),
   };
@@ -132,6 +133,7 @@ describe('security review of PceExportStack', () => {
         workflow.pollFunction,
         workflow.fetchFunction,
         workflow.snapshotFunction,
+        workflow.changesFunction,
       ].map(logicalId);
       const variables = idsOfType(template, 'AWS::Lambda::Function').map(
         (id) =>
@@ -139,8 +141,8 @@ describe('security review of PceExportStack', () => {
             ?.Variables ?? {},
       );
 
-      // Submit, Poll and Fetch get the secret's ARN; the snapshot step never talks to the PCE, nor
-      // does the function that writes the configuration object.
+      // Submit, Poll and Fetch get the secret's ARN; the snapshot and changes steps never talk to
+      // the PCE, nor does the function that writes the configuration object.
       expect(
         idsOfType(template, 'AWS::Lambda::Function').filter((id) => !workflowFunctions.includes(id)),
       ).toEqual(['AWS679f53fac002430cb0da5b7982bd22872D164C4C']);
@@ -156,7 +158,7 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the bucket', () => {
-    it('is written by Fetch below the prefix and by the snapshot step below its snapshots folder only, and its configuration object read by Submit and the snapshot step: no listing, no bucket-level action', () => {
+    it("is written by Fetch below the prefix, by the snapshot step below its snapshots folder and by the changes step in the export folders' _changes and _state only, and its configuration object read by Submit and the snapshot step: no listing, no deleting, no bucket-level action", () => {
       const byRoleAndStatement = (grant: { role: string; statement: Statement }) =>
         `${grant.role} ${JSON.stringify(grant.statement)}`;
       const s3Grants = allowStatements(template)
@@ -201,6 +203,24 @@ describe('security review of PceExportStack', () => {
             Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/snapshots/*']] },
           },
         },
+        {
+          role: roles.changes,
+          statement: {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/*']] },
+          },
+        },
+        {
+          role: roles.changes,
+          statement: {
+            Effect: 'Allow',
+            Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+            Resource: ['/pce/*/_changes/*', '/pce/*/_state/*'].map((keys) => ({
+              'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, keys]],
+            })),
+          },
+        },
       ];
       expect(s3Grants).toEqual(
         expected.sort((a, b) => byRoleAndStatement(a).localeCompare(byRoleAndStatement(b))),
@@ -223,6 +243,9 @@ describe('security review of PceExportStack', () => {
         [
           `<${bucket}.Arn>/exports/nightly/*`,
           `<${bucket}.Arn>/exports/nightly/snapshots/*`,
+          `<${bucket}.Arn>/exports/nightly/*`,
+          `<${bucket}.Arn>/exports/nightly/*/_changes/*`,
+          `<${bucket}.Arn>/exports/nightly/*/_state/*`,
           configArn,
           configArn,
           configArn,
@@ -270,7 +293,7 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the functions and the state machine', () => {
-    it('lets the state machine invoke the four workflow functions (and their versions) and nothing else in Lambda', () => {
+    it('lets the state machine invoke the five workflow functions (and their versions) and nothing else in Lambda', () => {
       const lambdaGrants = allowStatements(template).filter(({ statement }) =>
         actionsOf(statement).some((action) => action.startsWith('lambda:')),
       );
@@ -279,6 +302,7 @@ describe('security review of PceExportStack', () => {
         workflow.pollFunction,
         workflow.fetchFunction,
         workflow.snapshotFunction,
+        workflow.changesFunction,
       ]
         .map((fn) => `<${logicalId(fn)}.Arn>`)
         .flatMap((arn) => [arn, `${arn}:*`])
@@ -333,6 +357,7 @@ describe('security review of PceExportStack', () => {
         [roles.poll]: 'lambda.amazonaws.com',
         [roles.fetch]: 'lambda.amazonaws.com',
         [roles.snapshot]: 'lambda.amazonaws.com',
+        [roles.changes]: 'lambda.amazonaws.com',
         [roles.stateMachine]: 'states.amazonaws.com',
         [roles.configWriter]: 'lambda.amazonaws.com',
         [idsOfType(template, 'AWS::IAM::Role').find((id) => !Object.values(roles).includes(id)) ?? '']:
@@ -357,6 +382,7 @@ describe('security review of PceExportStack', () => {
         [roles.poll]: XRAY_WRITE,
         [roles.fetch]: XRAY_WRITE,
         [roles.snapshot]: XRAY_WRITE,
+        [roles.changes]: XRAY_WRITE,
         [roles.stateMachine]: STATE_MACHINE_LOGGING_AND_TRACING,
       });
     });
@@ -367,6 +393,7 @@ describe('security review of PceExportStack', () => {
         [roles.poll]: workflow.pollFunction.role,
         [roles.fetch]: workflow.fetchFunction.role,
         [roles.snapshot]: workflow.snapshotFunction.role,
+        [roles.changes]: workflow.changesFunction.role,
         [roles.stateMachine]: workflow.stateMachine.role,
       };
 

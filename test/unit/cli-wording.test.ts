@@ -27,7 +27,7 @@ describe('validation wording', () => {
       '--max-wait must be at most 86400 seconds, not 90000',
     );
     expect(issues({ path: '/labels', format: 'csv' }, FLAGS)).toBe(
-      '--format must be raw or ndjson, not "csv"',
+      '--format must be raw, ndjson or parquet, not "csv"',
     );
     expect(issues({ path: '/labels', maxWaitSeconds: '1h' }, FLAGS)).toBe(
       '--max-wait must be a number of seconds, not "1h"',

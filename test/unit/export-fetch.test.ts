@@ -155,7 +155,7 @@ describe('fetchExport', () => {
     const output = await fetchExport(doneState(), deps(fakeClient()));
 
     const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
-    expect(keys).toEqual([KEY, MANIFEST_KEY, 'pce/labels/latest.json']);
+    expect(keys).toEqual([KEY, MANIFEST_KEY, 'pce/labels/latest.json', 'pce/labels/_current/run.json']);
     const manifest = JSON.parse(String(putTo(MANIFEST_KEY)?.Body));
     expect(manifest).toEqual({
       exportName: 'labels',

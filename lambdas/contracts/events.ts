@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { MAX_TRAFFIC_SINCE_SECONDS } from './limits';
+import { isoDateOrTime, isoTime } from './time';
+import { parseSince, sinceSchema } from './traffic';
+
+/*
+ * The audit events of an `events` export (`GET /orgs/{org}/events` as an async collection job),
+ * in the two forms they take: the friendly `events` object of the execution input, and the
+ * resolved request (absolute times) that travels in the workflow state.
+ *
+ *   {"since": "24h"}                                  the 24 hours before the execution started
+ *   {"start": "2026-11-01T00:00:00Z", "end": …}       an absolute window (end defaults to the start of the run)
+ *   {"eventTypes": ["user.sign_in", "workloads.unpair"], "severity": "warning", "status": "failure"}
+ *
+ * Both ends are inclusive, as the PCE's `timestamp[gte]`/`timestamp[lte]` filters are.
+ */
+
+const EVENT_SEVERITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
+const EVENT_STATUSES = ['success', 'failure'] as const;
+const MAX_EVENT_TYPES = 50;
+
+const eventType = z.string().regex(/^[a-z0-9_.]{1,128}$/, 'must be an event type such as "user.sign_in"');
+
+/** The `events` object of an export's input. */
+export const eventsInputSchema = z
+  .object({
+    /** A window up to the execution's start: "24h", "last 7d", "90 minutes". @default "24h" */
+    since: sinceSchema
+      .refine((v) => (parseSince(v)?.seconds ?? 0) <= MAX_TRAFFIC_SINCE_SECONDS, {
+        message: 'must be at most 366 days',
+      })
+      .optional(),
+    /** Absolute start; excludes `since`. */
+    start: isoDateOrTime.optional(),
+    /** Absolute end. @default the execution's start time */
+    end: isoDateOrTime.optional(),
+    /** Only these event types. @default every type */
+    eventTypes: z
+      .array(eventType)
+      .min(1)
+      .max(MAX_EVENT_TYPES)
+      .refine((list) => new Set(list).size === list.length, { message: 'must not repeat a type' })
+      .optional(),
+    severity: z.enum(EVENT_SEVERITIES).optional(),
+    status: z.enum(EVENT_STATUSES).optional(),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.since !== undefined && (spec.start !== undefined || spec.end !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['since'], message: 'cannot be combined with start or end' });
+    }
+    if (spec.end !== undefined && spec.start === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'needs a start' });
+    }
+    if (
+      spec.start !== undefined &&
+      spec.end !== undefined &&
+      Date.parse(spec.end) <= Date.parse(spec.start)
+    ) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+    }
+  });
+
+/** A resolved events window as it travels in the workflow state. */
+export const eventsRequestSchema = z.object({
+  /** The relative window it was resolved from, e.g. "24h". */
+  since: sinceSchema.optional(),
+  startDate: isoTime,
+  endDate: isoTime,
+  eventTypes: z.array(eventType).max(MAX_EVENT_TYPES),
+  severity: z.enum(EVENT_SEVERITIES).optional(),
+  status: z.enum(EVENT_STATUSES).optional(),
+});
+export type EventsRequest = z.output<typeof eventsRequestSchema>;

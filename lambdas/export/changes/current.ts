@@ -1,0 +1,30 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { currentRunKey, type Manifest } from '../layout';
+import { storage } from '../storage';
+
+/**
+ * Points `{export}/_current/run.json` at a run that has just completed (after its manifest and
+ * latest.json): one line of JSON, the one row of the `{table}_current_run` table that the
+ * `{table}_current` view reads (lib/glue-views.ts).
+ */
+export async function writeCurrentRun(s3: S3Client, prefix: string, manifest: Manifest): Promise<void> {
+  const key = currentRunKey(prefix, manifest.exportName);
+  const partition = /\/(dt=)(\d{4}-\d{2}-\d{2})\//.exec(manifest.key);
+  const row = {
+    uri: manifest.uri,
+    key: manifest.key,
+    dt: partition?.[2] ?? null,
+    execution_name: manifest.executionName,
+    completed_at: manifest.completedAt,
+  };
+  await storage(manifest.bucket, key, 'writing', () =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: manifest.bucket,
+        Key: key,
+        Body: `${JSON.stringify(row)}\n`,
+        ContentType: 'application/x-ndjson',
+      }),
+    ),
+  );
+}

@@ -1,0 +1,140 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { TOOL_NAME, TOOL_VERSION } from '../../version';
+import { EXTRA_COLUMN, type Fields, parquetSchema, type Row, rowConverter } from './schema';
+
+/*
+ * The Parquet stage: takes the scanner's ndjson (one compact JSON object per line), turns each
+ * object into a row of its table's columns (schema.ts) and writes row groups with
+ * hyparquet-writer's incremental ParquetWriter. A row group is written once it holds
+ * `rowGroupRows` rows or `rowGroupBytes` bytes of JSON, whichever comes first, and its bytes are
+ * passed on at once, so memory holds one row group (its objects, then its encoded pages) whatever
+ * the datafile's size. The footer (schema, row group metadata, indexes) follows the last group.
+ *
+ * hyparquet-writer is loaded on first use, so that a function exporting JSON never pays for it.
+ */
+
+/** Rows of a row group at most. */
+const DEFAULT_ROW_GROUP_ROWS = 100_000;
+/** JSON bytes of a row group at most. */
+const DEFAULT_ROW_GROUP_BYTES = 16 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+export interface ParquetStageOptions {
+  readonly columns: Fields;
+  /** Page compression: GZIP (zlib) or Snappy. */
+  readonly codec: 'GZIP' | 'SNAPPY';
+  /** zlib level for GZIP pages. @default 1 */
+  readonly gzipLevel?: number;
+  /** @default DEFAULT_ROW_GROUP_ROWS */
+  readonly rowGroupRows?: number;
+  /** @default DEFAULT_ROW_GROUP_BYTES */
+  readonly rowGroupBytes?: number;
+}
+
+type HyparquetWriter = typeof import('hyparquet-writer');
+/** The writer's output buffer, with the hook ParquetWriter calls after each row group. */
+type Output = InstanceType<HyparquetWriter['ByteWriter']> & { flush?: () => void };
+let loaded: Promise<HyparquetWriter> | undefined;
+
+/** hyparquet-writer, imported once, on the first Parquet export. */
+function loadWriter(): Promise<HyparquetWriter> {
+  loaded ??= import('hyparquet-writer');
+  return loaded;
+}
+
+/** Creates the stage; the writer module is loaded here, before any byte flows. */
+export async function createParquetStage(options: ParquetStageOptions): Promise<Transform> {
+  const writer = await loadWriter();
+  return new ParquetEncoder(writer, options);
+}
+
+class ParquetEncoder extends Transform {
+  private readonly output: Output;
+  private readonly parquet: InstanceType<HyparquetWriter['ParquetWriter']>;
+  private readonly toRow: (object: unknown) => Row;
+  private readonly names: readonly string[];
+  private readonly rowGroupRows: number;
+  private readonly rowGroupBytes: number;
+  private rows: Row[] = [];
+  private rowBytes = 0;
+  /** The start of a line that continues in the next chunk. */
+  private partial: Buffer[] = [];
+
+  constructor(module: HyparquetWriter, options: ParquetStageOptions) {
+    super();
+    this.rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
+    this.rowGroupBytes = options.rowGroupBytes ?? DEFAULT_ROW_GROUP_BYTES;
+    this.toRow = rowConverter(options.columns);
+    const schema = parquetSchema(options.columns);
+    this.names = [...Object.keys(options.columns), EXTRA_COLUMN];
+    const output: Output = new module.ByteWriter(1024 * 1024);
+    // Each row group's bytes go downstream as soon as it is written.
+    output.flush = () => this.pushWritten();
+    this.output = output;
+    const level = options.gzipLevel ?? 1;
+    this.parquet = new module.ParquetWriter({
+      writer: output,
+      schema: schema as ConstructorParameters<HyparquetWriter['ParquetWriter']>[0]['schema'],
+      codec: options.codec,
+      compressors: { GZIP: (input: Uint8Array) => gzipSync(input, { level }) },
+      createdBy: `${TOOL_NAME} version ${TOOL_VERSION} (hyparquet-writer)`,
+    });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      let start = 0;
+      for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+        let line = chunk.subarray(start, end);
+        if (this.partial.length > 0) {
+          line = Buffer.concat([...this.partial, line]);
+          this.partial = [];
+        }
+        this.addLine(line);
+        start = end + 1;
+      }
+      if (start < chunk.length) this.partial.push(chunk.subarray(start));
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      if (this.partial.length > 0) this.addLine(Buffer.concat(this.partial));
+      this.writeGroup();
+      this.parquet.finish();
+      this.pushWritten();
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  private addLine(line: Buffer): void {
+    if (line.length === 0) return;
+    this.rows.push(this.toRow(JSON.parse(line.toString('utf8'))));
+    this.rowBytes += line.length;
+    if (this.rows.length >= this.rowGroupRows || this.rowBytes >= this.rowGroupBytes) this.writeGroup();
+  }
+
+  /** Writes the buffered rows as one row group (a file of no rows gets one empty group). */
+  private writeGroup(): void {
+    const rows = this.rows;
+    if (rows.length === 0 && this.parquet.num_rows > 0n) return;
+    this.rows = [];
+    this.rowBytes = 0;
+    const columnData = this.names.map((name) => ({ name, data: rows.map((row) => row[name]) }));
+    this.parquet.write({ columnData, rowGroupSize: Math.max(rows.length, 1) });
+  }
+
+  /** Passes on what the writer holds and starts its buffer over. */
+  private pushWritten(): void {
+    const output = this.output;
+    if (output.index === 0) return;
+    this.push(Buffer.from(output.buffer.slice(0, output.index)));
+    output.index = 0;
+  }
+}
