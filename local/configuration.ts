@@ -51,7 +51,7 @@ export function configurationBody(
 
 /**
  * Puts the object into `bucket` below `prefix` (through the S3 endpoint the engine set) and
- * returns the variables that name it.
+ * returns the variables that name it, also when the bucket does not exist.
  */
 export async function writeConfiguration(
   bucket: string,
@@ -66,6 +66,10 @@ export async function writeConfiguration(
     await client.send(
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
     );
+  } catch (error) {
+    // A run into a bucket that does not exist still runs: the functions are told where the object
+    // would be, and one that reads it (to resolve a configured name) fails as it would in AWS.
+    if (!(error instanceof Error && error.name === 'NoSuchBucket')) throw error;
   } finally {
     client.destroy();
   }

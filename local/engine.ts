@@ -5,7 +5,7 @@ import { configurationBody, workflowFor, writeConfiguration } from './configurat
 import { loadLocalDefinition } from './definition-cache';
 import { createLocalEvents, type LocalEvents } from './events';
 import { LambdaFaults } from './faults';
-import { type LambdaHandler, loadHandlers } from './lambda';
+import { invocationsSettled, type LambdaHandler, loadHandlers } from './lambda';
 import { type RunOutcome, runWorkflow, type WorkflowEvent } from './runner';
 import { type LocalS3, startLocalS3 } from './s3';
 import { type LocalSecrets, startLocalSecrets } from './secrets';
@@ -221,6 +221,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
         signal: run.signal,
       });
     } finally {
+      await invocationsSettled();
       leave();
     }
   }

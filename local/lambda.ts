@@ -100,6 +100,17 @@ interface Invocation {
 
 const invocations = new AsyncLocalStorage<Invocation>();
 let inFlight = 0;
+let whenSettled: (() => void)[] = [];
+
+/**
+ * Resolves once no invocation is in flight. A Map that fails does not stop the invocations its
+ * other iterations have started: in AWS they run to their end, and so they do here, before a run
+ * hands back its environment.
+ */
+export function invocationsSettled(): Promise<void> {
+  if (inFlight === 0) return Promise.resolve();
+  return new Promise((resolve) => whenSettled.push(resolve));
+}
 
 async function invokeOnce(
   handler: LambdaHandler,
@@ -215,6 +226,9 @@ function watchCrashes(delta: number): void {
   } else if (inFlight === 0) {
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', onException);
+    const waiting = whenSettled;
+    whenSettled = [];
+    for (const resolve of waiting) resolve();
   }
 }
 

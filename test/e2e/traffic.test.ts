@@ -156,7 +156,8 @@ describe('traffic exports, run locally against the simulator', () => {
       ),
     );
 
-    const body = JSON.parse(h.simulator.requests[0]?.body ?? '{}') as {
+    const submit = h.simulator.requests.filter((r) => r.endpoint === 'traffic-submit').at(-1);
+    const body = JSON.parse(submit?.body ?? '{}') as {
       start_date: string;
       end_date: string;
     };
