@@ -105,7 +105,7 @@ describe('pce-export run --traffic', () => {
       '--end must be after --start',
     ],
     [
-      ['--traffic', '--source', 'env=prod'],
+      ['--traffic', '--source', 'production'],
       '--source must be a label, label group, workload or IP list href',
     ],
     [['--traffic', '--exclude-destination', '/orgs/1/labels/x'], '--exclude-destination must be'],
