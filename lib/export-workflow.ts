@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Validations } from 'aws-cdk-lib';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -12,6 +12,8 @@ import { SNAPSHOTS_FOLDER } from '../lambdas/export/layout';
 import { bindBucket, bindSecret } from './bindings';
 import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
+import { DEFAULT_TRAFFIC_WINDOW_CONCURRENCY } from './traffic-fanout';
+import { TrafficRunFunctions } from './traffic-functions';
 import { WorkflowDefinition } from './workflow-definition';
 import { WorkflowPropsValidator } from './workflow-validation';
 
@@ -71,6 +73,12 @@ export interface ExportWorkflowProps {
    * @default 5
    */
   readonly snapshotMaxConcurrency?: number;
+  /**
+   * How many windows of a traffic run are queried at the same time (1 to 6); see
+   * `DEFAULT_TRAFFIC_WINDOW_CONCURRENCY` for the request budget.
+   * @default 4 - at most 320 of the PCE's 500 requests a minute per API key
+   */
+  readonly trafficWindowConcurrency?: number;
 }
 
 const DEFAULT_SNAPSHOT_MAX_CONCURRENCY = 5;
@@ -95,6 +103,8 @@ export class ExportWorkflow extends Construct {
   public readonly fetchFunction: NodejsFunction;
   /** Plans a snapshot run and writes its manifest. */
   public readonly snapshotFunction: NodejsFunction;
+  /** The functions of a traffic run: its steps, a window's steps and a window's download. */
+  public readonly trafficFunctions: TrafficRunFunctions;
   /** Log group of the state machine's execution history (level ALL, with execution data). */
   public readonly logGroup: LogGroup;
   /** Where the completion and failure events go. */
@@ -113,6 +123,8 @@ export class ExportWorkflow extends Construct {
     const validator = new WorkflowPropsValidator(this.node.path);
     validator.validate(props, { prefix, exports, exportsJson, maxPollIntervalSeconds });
     validator.validateSnapshots(exports, snapshots, exportsJson, snapshotsJson, snapshotMaxConcurrency);
+    const trafficWindowConcurrency = props.trafficWindowConcurrency ?? DEFAULT_TRAFFIC_WINDOW_CONCURRENCY;
+    validator.validateTraffic(trafficWindowConcurrency);
 
     const submit = createExportFunction(this, 'SubmitFunction', {
       entry: join(HANDLERS_DIR, 'submit.ts'),
@@ -180,6 +192,16 @@ export class ExportWorkflow extends Construct {
       kmsActions: ['kms:Encrypt', 'kms:GenerateDataKey'],
     });
 
+    this.trafficFunctions = new TrafficRunFunctions(this, 'Traffic', {
+      pceUrl: props.pceUrl,
+      orgId: props.orgId,
+      secret: props.secret,
+      bucket: props.bucket,
+      prefix,
+      maxPollIntervalSeconds,
+      logRetention,
+    });
+
     this.logGroup = new LogGroup(this, 'StateMachineLogGroup', { retention: logRetention });
     this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
 
@@ -194,9 +216,10 @@ export class ExportWorkflow extends Construct {
             poll: this.pollFunction,
             fetch: this.fetchFunction,
             snapshot: this.snapshotFunction,
+            traffic: this.trafficFunctions,
           },
           this.eventBus,
-        ).build(snapshotMaxConcurrency),
+        ).build(snapshotMaxConcurrency, trafficWindowConcurrency),
       ),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
@@ -229,13 +252,33 @@ export class ExportWorkflow extends Construct {
           'The snapshot step writes each snapshot manifest and latest pointer under generated keys below {prefix}snapshots/; the grant covers that folder only.',
       });
     }
+    // A Distributed Map (the traffic run's windows) lets the state machine start, describe and
+    // stop its own child executions, whose names only exist at run time.
+    const name = Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn));
+    const executions = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}`;
+    for (const resource of [`${executions}:*`, `${executions}/TrafficWindows:*`]) {
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[${nagResourceFinding(this, resource)}]`,
+        reason:
+          "The traffic run's Distributed Map starts, describes and stops child executions of this state machine; they are its executions and map runs, named at run time.",
+      });
+    }
     const stateMachineRole = Validations.of(this.stateMachine.role);
     stateMachineRole.acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing actions do not support resource-level permissions.',
     });
-    for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction, this.snapshotFunction]) {
+    const { run, window, fetch } = this.trafficFunctions;
+    for (const fn of [
+      this.submitFunction,
+      this.pollFunction,
+      this.fetchFunction,
+      this.snapshotFunction,
+      run,
+      window,
+      fetch,
+    ]) {
       stateMachineRole.acknowledge({
         id: `AwsSolutions-IAM5[${nagResourceFinding(this, `${fn.functionArn}:*`)}]`,
         reason:

@@ -20,6 +20,7 @@ import type { Construct } from 'constructs';
 import { ERROR_NAMES, ExportStorageError } from '../lambdas/export/errors';
 import { PceJobFailed, PceJobTimeout, PceRateLimited, PceUnavailable } from '../lambdas/pce/errors';
 import { DETAIL_TYPES, failureDetail, notifyTask } from './events';
+import { type TrafficFunctions, trafficRun } from './traffic-fanout';
 
 /*
  * The export state machine's definition (JSONPath, so that it runs unchanged in AWS and in the
@@ -42,6 +43,8 @@ export interface WorkflowFunctions {
   readonly poll: NodejsFunction;
   readonly fetch: NodejsFunction;
   readonly snapshot: NodejsFunction;
+  /** The traffic run's (lib/traffic-fanout.ts). */
+  readonly traffic: TrafficFunctions;
 }
 
 /** Builds the states in `scope` (their ids are the state names). */
@@ -52,7 +55,7 @@ export class WorkflowDefinition {
     private readonly eventBus: IEventBus,
   ) {}
 
-  build(snapshotMaxConcurrency: number): IChainable {
+  build(snapshotMaxConcurrency: number, trafficWindowConcurrency: number): IChainable {
     const execution = {
       name: JsonPath.stringAt('$$.Execution.Name'),
       startTime: JsonPath.stringAt('$$.Execution.StartTime'),
@@ -88,15 +91,24 @@ export class WorkflowDefinition {
       for (const state of states) state.addCatch(describeFailure, { errors: [...ERROR_NAMES] });
     };
 
-    // One export: Submit → WaitForJob → Poll → JobStatus → Fetch, each outcome announced.
+    // One export: Submit → WaitForJob → Poll → JobStatus → Fetch, each outcome announced; a
+    // traffic export goes from Submit to the traffic run, which ends the same ways.
     const jobMessage = JsonPath.stringAt('$.job.message');
+    const succeeded = notifyTask(this.scope, 'NotifySucceeded', {
+      eventBus: this.eventBus,
+      detailType: DETAIL_TYPES.exportSucceeded,
+      detail: TaskInput.fromJsonPathAt('$'),
+      next: done,
+    });
     const single = this.exportChain('', {
       submitPayload: TaskInput.fromObject({ input: JsonPath.entirePayload, execution }),
-      afterFetch: notifyTask(this.scope, 'NotifySucceeded', {
-        eventBus: this.eventBus,
-        detailType: DETAIL_TYPES.exportSucceeded,
-        detail: TaskInput.fromJsonPathAt('$'),
-        next: done,
+      afterFetch: succeeded,
+      trafficRun: trafficRun(this.scope, {
+        functions: this.functions.traffic,
+        windowConcurrency: trafficWindowConcurrency,
+        succeeded,
+        failed: describeFailure,
+        serviceErrors: LAMBDA_SERVICE_ERRORS,
       }),
       jobFailed: notifyTask(this.scope, 'NotifyJobFailed', {
         eventBus: this.eventBus,
@@ -179,13 +191,15 @@ export class WorkflowDefinition {
   /**
    * Submit → WaitForJob → Poll → JobStatus (loop) → Fetch, with state names starting with
    * `prefix` (names are unique across a definition, Map iterations included). Submit's event is
-   * `submitPayload`, or the whole state when left out.
+   * `submitPayload`, or the whole state when left out. With `trafficRun`, a Submit that hands a
+   * traffic export on (`fanOut`) goes there instead.
    */
   private exportChain(
     prefix: string,
     next: {
       submitPayload?: TaskInput;
       afterFetch?: IChainable;
+      trafficRun?: IChainable;
       jobFailed: IChainable;
       jobTimedOut: IChainable;
     },
@@ -205,7 +219,13 @@ export class WorkflowDefinition {
       .when(Condition.stringEquals('$.job.status', 'failed'), next.jobFailed)
       .when(Condition.booleanEquals('$.job.timedOut', true), next.jobTimedOut)
       .otherwise(waitForJob);
-    return { tasks: [submit, poll, fetch], chain: submit.next(waitForJob).next(poll).next(jobStatus) };
+    waitForJob.next(poll).next(jobStatus);
+    const afterSubmit = next.trafficRun
+      ? new Choice(this.scope, `${prefix}IsTrafficRun`)
+          .when(Condition.isPresent('$.fanOut'), next.trafficRun)
+          .otherwise(waitForJob)
+      : waitForJob;
+    return { tasks: [submit, poll, fetch], chain: submit.next(afterSubmit) };
   }
 
   /**

@@ -9,13 +9,12 @@ import { z } from 'zod';
 
 /** Explorer's transmission types; a query left without any takes every one. */
 export const TRANSMISSIONS = ['unicast', 'broadcast', 'multicast'] as const;
-export type Transmission = (typeof TRANSMISSIONS)[number];
 
 /** IANA protocol numbers of the names the input accepts. */
-export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17 };
+const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17 };
 
 /** Entries in one services include or exclude list. */
-export const MAX_TRAFFIC_SERVICES = 64;
+const MAX_TRAFFIC_SERVICES = 64;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]+$/;
@@ -58,7 +57,7 @@ const name = z.string().min(1).max(255).regex(NO_CONTROL, 'must not contain cont
  * `{"port": 443, "proto": "tcp"}`, `{"port": 8000, "toPort": 8999, "proto": "tcp"}`,
  * `{"proto": "icmp"}`, `{"processName": "nginx"}`, `{"windowsServiceName": "W3SVC"}`.
  */
-export const serviceInputSchema = z
+const serviceInputSchema = z
   .object({
     port: port.optional(),
     /** With `port`: a range from `port` to `toPort`, both included. */

@@ -15,13 +15,12 @@ import { MAX_TRAFFIC_QUERIES, POLICY_DECISIONS } from './traffic';
 
 /** Protocols a split by protocol goes through: "other" is every protocol but TCP and UDP. */
 export const SPLIT_PROTOCOLS = ['tcp', 'udp', 'other'] as const;
-export type SplitProtocol = (typeof SPLIT_PROTOCOLS)[number];
 
 /** Window ids: each is one query, and a partial run queries an unsplittable window once more. */
-export const MAX_WINDOW_ID = 2 * MAX_TRAFFIC_QUERIES;
+const MAX_WINDOW_ID = 2 * MAX_TRAFFIC_QUERIES;
 
 /** One window of a run: a time range, and the other dimensions it was split by, if any. */
-export const windowSpecSchema = z
+const windowSpecSchema = z
   .object({
     /** Unique in the run; names the window's query and its object. */
     id: z.number().int().min(0).max(MAX_WINDOW_ID),
@@ -72,11 +71,18 @@ export const trafficRunSchema = z.object({
     .optional(),
   /** Incremental: the windows record the keys of their flows from this time on, for the next run. */
   tailFrom: isoTime.optional(),
+  /** An incremental run: how its range was found, and the range no run covers after a long gap. */
+  incremental: z
+    .object({
+      mode: z.enum(['first', 'continued', 'caught-up']),
+      skipped: z.object({ from: isoTime, to: isoTime }).optional(),
+    })
+    .optional(),
 });
 export type TrafficRun = z.output<typeof trafficRunSchema>;
 
 /** The round of windows the next Map runs. */
-export const trafficRoundSchema = z.object({
+const trafficRoundSchema = z.object({
   number: z.number().int().min(1).max(MAX_WINDOW_ID),
   windows: z.array(windowSpecSchema).max(MAX_TRAFFIC_QUERIES),
   /** Queries of the run so far, this round's included. */
@@ -94,6 +100,11 @@ export const trafficRunStateSchema = z.object({
 export type TrafficRunState = z.output<typeof trafficRunStateSchema>;
 
 /** What Submit hands the traffic run for a traffic export that runs on its own. */
+export const trafficRunStartSchema = z.object({
+  export: exportRequestSchema,
+  execution: executionSchema,
+  fanOut: z.literal('traffic'),
+});
 export interface TrafficRunStart {
   readonly export: ExportRequest;
   readonly execution: ExecutionRef;
@@ -165,7 +176,7 @@ export type WindowResult = z.output<typeof windowResultSchema>;
  * What a successful traffic run returns (small whatever the number of windows: the windows are
  * listed in the manifest). Consumers should accept fields they do not know.
  */
-export const trafficOutputSchema = z.looseObject({
+const trafficOutputSchema = z.looseObject({
   exportName: z.string().min(1).meta({ description: 'Name of the export.' }),
   kind: z.literal('traffic').meta({ description: 'A traffic export run in windows.' }),
   bucket: z.string().min(3).meta({ description: 'Bucket the objects were written to.' }),
@@ -195,6 +206,9 @@ export const trafficOutputSchema = z.looseObject({
     .min(0)
     .optional()
     .meta({ description: 'With complete false: flows matched and not returned (at most this many).' }),
+  skipped: z.object({ from: isoTime, to: isoTime }).optional().meta({
+    description: 'An incremental run after a gap longer than its catch-up limit: the range no run covered.',
+  }),
   startDate: isoTime.meta({ description: 'Start of the range the run covers.' }),
   endDate: isoTime.meta({ description: 'End of the range the run covers (included).' }),
   requestedAt: isoTime.meta({ description: 'When the run was planned (ISO 8601, UTC).' }),

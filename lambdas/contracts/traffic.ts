@@ -37,7 +37,6 @@ import {
 
 /** Explorer's policy decisions, in the order a split by decision goes through them. */
 export const POLICY_DECISIONS = ['allowed', 'potentially_blocked', 'blocked', 'unknown'] as const;
-export type PolicyDecision = (typeof POLICY_DECISIONS)[number];
 
 /** The most PCE queries one traffic run may make, splits included (each window is one query). */
 export const MAX_TRAFFIC_QUERIES = 1000;

@@ -47,6 +47,12 @@ export interface CopyToS3Options {
   readonly href?: string;
   /** Log progress each time this many more source bytes have been read. @default 64 MiB */
   readonly progressEveryBytes?: number;
+  /**
+   * A stage after the scanner (which then hands it one element per line, whatever `format`
+   * says), e.g. one that keeps some elements: it writes the bytes that are stored.
+   * @default none
+   */
+  readonly filter?: Transform;
 }
 
 export interface CopyResult {
@@ -98,7 +104,7 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
   const tap = new DigestTap();
   let nextProgress = every;
   const scanner = new JsonArrayTransform({
-    format: options.format,
+    format: options.filter ? 'ndjson' : options.format,
     describe: options.href ? `Datafile ${options.href}` : 'The datafile',
     href: options.href,
     onProgress: (sourceBytes, objectCount) => {
@@ -107,7 +113,7 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
       logger?.info('Streaming datafile to S3', { sourceBytes, storedBytes: tap.bytes, objectCount });
     },
   });
-  const stages: Transform[] = [scanner];
+  const stages: Transform[] = options.filter ? [scanner, options.filter] : [scanner];
   if (options.gzip) stages.push(createGzip({ level: options.gzipLevel ?? 6 }));
 
   // Whichever part fails first owns the error; everything after it is a consequence.

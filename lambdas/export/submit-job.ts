@@ -1,5 +1,6 @@
 import type { ExportInput } from '../contracts/input';
 import type { ExportRequest, SubmitEvent, WorkflowState } from '../contracts/state';
+import type { TrafficRunStart } from '../contracts/traffic-run';
 import type { PceClient } from '../pce/client';
 import type { PollSettings } from './env';
 import { resolveExportRequest } from './input';
@@ -21,20 +22,42 @@ export interface SubmitDeps {
 }
 
 /**
- * Validates the execution input, submits the async job and returns the first workflow state.
+ * What the Submit step does with an execution input: a traffic export that runs on its own is
+ * not submitted as one job; its checked request goes on to the traffic run, which splits it into
+ * windows (`lambdas/export/traffic/`). Everything else is submitted as one job (`submitExport`).
  * Bad input throws ExportConfigError before the secret is read or the PCE contacted.
+ */
+export async function startExport(
+  event: SubmitEvent,
+  deps: SubmitDeps,
+): Promise<WorkflowState | TrafficRunStart> {
+  const execution = parseExecution(event?.execution);
+  const request = resolveRequest(event, execution, deps);
+  const kind = kindOf(request);
+  if (kind.fanOut === undefined || execution.snapshot !== undefined) return submitExport(event, deps);
+  kind.fanOut.check(request, { exportName: request.name, executionName: execution.name, orgId: deps.orgId });
+  deps.onRequest?.(request, execution);
+  deps.logger.info('Handing the traffic export to the traffic run', { traffic: request.traffic });
+  return { export: request, execution, fanOut: kind.fanOut.kind };
+}
+
+function resolveRequest(event: SubmitEvent, execution: WorkflowState['execution'], deps: SubmitDeps) {
+  return resolveExportRequest(event.input ?? {}, deps.configuredExports, {
+    now: new Date(execution.startTime),
+  });
+}
+
+/**
+ * Validates the execution input, submits its request as one async job and returns the first
+ * workflow state. Bad input throws ExportConfigError before the secret is read or the PCE
+ * contacted.
  */
 export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promise<WorkflowState> {
   const execution = parseExecution(event?.execution);
-  const request = resolveExportRequest(event.input ?? {}, deps.configuredExports, {
-    now: new Date(execution.startTime),
-  });
+  const request = resolveRequest(event, execution, deps);
   const kind = kindOf(request);
-  const job = kind.prepare(request, {
-    exportName: request.name,
-    executionName: execution.name,
-    orgId: deps.orgId,
-  });
+  const context = { exportName: request.name, executionName: execution.name, orgId: deps.orgId };
+  const job = kind.prepare(request, context);
   deps.onRequest?.(request, execution);
 
   const submitted = await job.submit(await deps.connect());

@@ -126,28 +126,51 @@ function serviceFilter(service: TrafficService): TrafficServiceFilter {
   };
 }
 
+/** The PCE actor of a filter string; an href of another org is an ExportConfigError naming the field. */
+function checkedActor(value: string, field: string, orgId: number | undefined): TrafficActor {
+  const found = trafficActor(value);
+  if (found === undefined && trafficActorKind(value) === 'label_key_value') {
+    throw new ExportConfigError(
+      `Invalid input: ${field} names the label ${JSON.stringify(value)} by key and value, which only a traffic export run on its own resolves (not a snapshot member): give the label's href`,
+    );
+  }
+  if (found === undefined)
+    throw new ExportConfigError(`Invalid input: ${field} is not a traffic filter actor`);
+  const org = /^\/orgs\/(\d+)\//.exec(value)?.[1];
+  if (orgId !== undefined && org !== undefined && Number(org) !== orgId) {
+    throw new ExportConfigError(
+      `Invalid input: ${field} ${JSON.stringify(value)} belongs to org ${org}, not the configured org ${orgId}`,
+    );
+  }
+  return found;
+}
+
+/**
+ * Checks every actor of a traffic query before anything is sent: hrefs of the configured org,
+ * addresses; a label by `key=value` is left for the run to resolve.
+ */
+export function checkTrafficActors(request: TrafficRequest, orgId: number | undefined): void {
+  for (const side of ['sources', 'destinations'] as const) {
+    const filter = request[side];
+    filter.include.forEach((group, i) => {
+      group.forEach((value, j) => {
+        if (trafficActorKind(value) === 'label_key_value') return;
+        checkedActor(value, `traffic.${side}.include[${i}]${group.length > 1 ? `[${j}]` : ''}`, orgId);
+      });
+    });
+    filter.exclude.forEach((value, i) => {
+      if (trafficActorKind(value) !== 'label_key_value')
+        checkedActor(value, `traffic.${side}.exclude[${i}]`, orgId);
+    });
+  }
+}
+
 /**
  * The PCE body for a resolved traffic query. An href of another org is an ExportConfigError
  * naming the field: the PCE would refuse it, and it says the configuration is wrong.
  */
 export function trafficQueryBody(request: TrafficRequest, context: TrafficBodyContext): TrafficQueryBody {
-  const actor = (value: string, field: string): TrafficActor => {
-    const found = trafficActor(value);
-    if (found === undefined && trafficActorKind(value) === 'label_key_value') {
-      throw new ExportConfigError(
-        `Invalid input: ${field} names the label ${JSON.stringify(value)} by key and value, which only a traffic export run on its own resolves (not a snapshot member): give the label's href`,
-      );
-    }
-    if (found === undefined)
-      throw new ExportConfigError(`Invalid input: ${field} is not a traffic filter actor`);
-    const org = /^\/orgs\/(\d+)\//.exec(value)?.[1];
-    if (context.orgId !== undefined && org !== undefined && Number(org) !== context.orgId) {
-      throw new ExportConfigError(
-        `Invalid input: ${field} ${JSON.stringify(value)} belongs to org ${org}, not the configured org ${context.orgId}`,
-      );
-    }
-    return found;
-  };
+  const actor = (value: string, field: string) => checkedActor(value, field, context.orgId);
   const block = (filter: TrafficRequest['sources'], side: 'sources' | 'destinations') => ({
     include:
       filter.include.length === 0

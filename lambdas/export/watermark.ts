@@ -18,7 +18,7 @@ import { putJson, readText } from './storage';
  * Nothing here knows what a record is: callers turn their records into keys.
  */
 
-export const watermarkSchema = z.object({
+const watermarkSchema = z.object({
   exportName: z.string().min(1),
   /** The end of the range the last complete run covered (included). */
   end: isoTime,

@@ -102,7 +102,7 @@ describe('the handlers called as plain functions, without a Lambda context', () 
   it('run Submit, Poll until done, and Fetch to an object in S3', async () => {
     pollReturns({ status: 'running' }, { status: 'done', resultHref: DATAFILE });
 
-    const submitted = await submitHandler({ input: { exportName: 'labels' }, execution });
+    const submitted = (await submitHandler({ input: { exportName: 'labels' }, execution })) as WorkflowState;
     const polled = await pollHandler(submitted);
     const done = await pollHandler(polled);
     const output = await fetchHandler(done);
@@ -203,7 +203,10 @@ describe('Submit handler', () => {
 
 describe('Poll handler', () => {
   async function submitted(): Promise<WorkflowState> {
-    return submitHandler({ input: { path: '/labels', maxWaitSeconds: 60 }, execution });
+    return (await submitHandler({
+      input: { path: '/labels', maxWaitSeconds: 60 },
+      execution,
+    })) as WorkflowState;
   }
 
   it('rejects a state whose job belongs to another org without polling', async () => {

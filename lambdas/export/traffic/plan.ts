@@ -44,10 +44,7 @@ export function isTruncated(counts: QueryCounts, maxResults: number): boolean {
 }
 
 /** The policy decisions a window's query asks for (empty: every decision). */
-export function windowDecisions(
-  request: TrafficRequest,
-  window: WindowSpec,
-): TrafficRequest['policyDecisions'] {
+function windowDecisions(request: TrafficRequest, window: WindowSpec): TrafficRequest['policyDecisions'] {
   return window.decision === undefined ? request.policyDecisions : [window.decision];
 }
 
