@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/support/setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Safety nets against a hang only: a loaded machine makes tests slower, never wrong.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     restoreMocks: true,
   },

@@ -4,7 +4,7 @@
  * See BENCHMARKS.md for what each section measures and how to read it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InterferenceMonitor, type InterferenceWindow } from './lib/interference';
 import { describeMachine, describeSource, loadAverage } from './lib/machine';
@@ -30,6 +30,9 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     out: { type: 'string' },
+    sizes: { type: 'string' },
+    repeats: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -47,7 +50,7 @@ for (const section of only) {
 }
 const want = (section: Section) => only.has(section);
 
-const sizes: FetchSize[] = quick
+const allSizes: FetchSize[] = quick
   ? [
       { label: '16 MiB', targetBytes: 16 * MIB },
       { label: '64 MiB', targetBytes: 64 * MIB },
@@ -58,7 +61,30 @@ const sizes: FetchSize[] = quick
       { label: '512 MiB', targetBytes: 512 * MIB, repeats: 2 },
       { label: '2 GiB', targetBytes: 2048 * MIB },
     ];
+/** `--sizes 512,2048 [--repeats N]`: only these datafile sizes (MiB), each measurement run N times. */
+const repeats = Number(values.repeats ?? 1);
+if (!Number.isInteger(repeats) || repeats < 1) {
+  console.error(`--repeats takes a whole number of at least 1, got "${values.repeats}"`);
+  process.exit(2);
+}
+const sizes: FetchSize[] =
+  values.sizes === undefined
+    ? allSizes
+    : values.sizes.split(',').map((s) => {
+        const mib = Number(s.trim());
+        if (!Number.isInteger(mib) || mib <= 0) {
+          console.error(`--sizes takes MiB as whole numbers, got "${s}"`);
+          process.exit(2);
+        }
+        return {
+          label: mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`,
+          targetBytes: mib * MIB,
+          repeats,
+        };
+      });
 const formatsAt = quick ? '64 MiB' : '512 MiB';
+/** `--profile DIR`: every process of the fetch section writes a V8 CPU profile there. */
+const profileDir = values.profile === undefined ? undefined : resolve(values.profile);
 
 const startedAt = new Date();
 const log = (line: string) => {
@@ -98,7 +124,7 @@ async function section<T>(name: Section, run: () => Promise<T>): Promise<T | und
 }
 
 fetch = await section('fetch', () =>
-  runFetch({ sizes, formatsAt, naiveMaxBytes: 1024 * MIB, cores: machine.nproc, log }),
+  runFetch({ sizes, formatsAt, naiveMaxBytes: 1024 * MIB, cores: machine.nproc, log, profileDir }),
 );
 poll = await section('poll', () => runPollCost(log));
 cold = await section('cold', () => runColdStart(quick ? 5 : 9, log));

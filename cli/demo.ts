@@ -1,59 +1,52 @@
-import { parseArgs } from 'node:util';
 import { startSimulator } from '../simulator/index';
-import { EXIT_OK, UsageError } from './errors';
+import { EXIT_CODES_HELP, EXIT_OK, UsageError } from './errors';
+import { executeExport } from './execute';
+import { parseFlags, wholeNumberFlag } from './flags';
+import { inputFromFlags } from './input';
 import type { CliIo } from './io';
-import { executeExport } from './run';
 
-export const DEMO_USAGE = `Usage: pce-export demo [--workloads N] [--out DIR] [--format raw|ndjson] [--no-gzip]
+const DEMO_USAGE = `Usage: pce-export demo [--workloads N] [--out DIR] [--format raw|ndjson] [--no-gzip]
 
 Runs the whole workflow on this machine with nothing to set up: an embedded PCE simulator
 (HTTPS with its own private CA, org 1), an embedded S3-compatible server and a Secrets Manager
 stand-in. Exports /workloads through the async job API and writes the result under DIR.
 
 Options:
-  --workloads N          workloads in the simulated org (default 50000)
+  --workloads N          workloads in the simulated org, 1 to 10000000 (default 50000)
   --out DIR              where the exported object lands (default ./pce-export-demo)
   --format raw|ndjson    default ndjson
   --no-gzip              store uncompressed
-  -h, --help             this help`;
+  -h, --help             this help
+
+Progress goes to stderr; stdout carries one line, one JSON object: the execution output.
+
+${EXIT_CODES_HELP}`;
+
+const DEMO_FLAGS = {
+  workloads: { type: 'string' },
+  out: { type: 'string' },
+  format: { type: 'string' },
+  'no-gzip': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const DEMO_ORG = 1;
 
 export async function demoCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: {
-    workloads?: string;
-    out?: string;
-    format?: string;
-    'no-gzip'?: boolean;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        workloads: { type: 'string' },
-        out: { type: 'string' },
-        format: { type: 'string' },
-        'no-gzip': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${DEMO_USAGE}`);
-  }
+  const values = parseFlags(argv, DEMO_FLAGS);
   if (values.help) {
     io.stdout(DEMO_USAGE);
     return EXIT_OK;
   }
-  const workloads = values.workloads === undefined ? 50_000 : Number(values.workloads);
-  if (!Number.isInteger(workloads) || workloads < 1 || workloads > 10_000_000) {
-    throw new UsageError(
-      `--workloads takes a whole number from 1 to 10000000, not ${JSON.stringify(values.workloads)}`,
-    );
-  }
-  if (values.format !== undefined && values.format !== 'raw' && values.format !== 'ndjson') {
-    throw new UsageError(`--format is raw or ndjson, not ${JSON.stringify(values.format)}`);
-  }
+  const workloads = wholeNumberFlag('--workloads', values.workloads, { min: 1, max: 10_000_000 }) ?? 50_000;
+  const input = inputFromFlags(
+    { path: '/workloads', 'export-name': 'workloads', format: values.format, 'no-gzip': values['no-gzip'] },
+    DEMO_ORG,
+  );
+  const dir = values.out ?? 'pce-export-demo';
+  if (dir.startsWith('s3://'))
+    throw new UsageError('--out of demo is a directory (pce-export run writes to --out s3://BUCKET/PREFIX)');
+  if (dir === '') throw new UsageError('--out must name a directory');
 
   const simulator = await startSimulator({
     tls: true,
@@ -61,24 +54,21 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
     jobDurationMs: 3_000,
     retryAfterSeconds: 1,
   });
-  io.stderr(`PCE simulator listening on ${simulator.url} (org 1, ${workloads} workloads, private CA)`);
+  io.stderr(
+    `PCE simulator listening on ${simulator.url} (org ${DEMO_ORG}, ${workloads} workloads, private CA)`,
+  );
   try {
     return await executeExport({
       io,
       pce: {
         url: simulator.url,
-        orgId: 1,
+        orgId: DEMO_ORG,
         apiKey: simulator.credentials.apiKey,
         apiSecret: simulator.credentials.apiSecret,
         caBundle: simulator.caPem,
       },
-      input: {
-        exportName: 'workloads',
-        path: '/workloads',
-        ...(values.format ? { format: values.format } : {}),
-        ...(values['no-gzip'] ? { gzip: false } : {}),
-      },
-      out: { kind: 'dir', dir: values.out ?? 'pce-export-demo' },
+      input,
+      out: { kind: 'dir', dir },
       transfer: { label: 'received from the PCE', bytes: () => simulator.bytesSent() },
     });
   } finally {

@@ -1,11 +1,10 @@
 import '../local/polyfills';
 import { TOOL_VERSION } from '../lambdas/version';
-import { demoCommand } from './demo';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
-import { type CliIo, processIo } from './io';
-import { runCommand } from './run';
+import { EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import { closestName } from './flags';
+import type { CliIo } from './io';
 
-export const USAGE = `Usage: pce-export <command> [options]
+const USAGE = `Usage: pce-export <command> [options]
 
 Commands:
   demo       run the whole workflow locally against an embedded PCE simulator and S3
@@ -13,44 +12,58 @@ Commands:
   simulate   serve the PCE simulator on its own
   asl        print the synthesized state machine definition (Amazon States Language)
 
-Run 'pce-export <command> --help' for a command's options.`;
+Run 'pce-export <command> --help' for a command's options.
+
+${EXIT_CODES_HELP}`;
+
+const COMMANDS = ['demo', 'run', 'simulate', 'asl'] as const;
 
 /** The `pce-export` command line. Returns the exit code. */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case 'demo':
+      // Each command loads what it needs when it runs, so that `--help` loads no engine and `asl` no S3.
+      case 'demo': {
+        const { demoCommand } = await import('./demo');
         return await demoCommand(rest, io);
-      case 'run':
+      }
+      case 'run': {
+        const { runCommand } = await import('./run');
         return await runCommand(rest, io);
+      }
       case 'simulate': {
         const { runSimulate } = await import('../simulator/cli');
         return await runSimulate([...rest], io);
       }
       case 'asl': {
-        if (rest.length > 0) throw new UsageError(`asl takes no options\n\n${USAGE}`);
-        const { synthesizeLocalDefinition } = await import('../local/definition');
-        io.stdout(JSON.stringify(synthesizeLocalDefinition().definition, null, 2));
+        if (rest.length > 0)
+          throw new UsageError(`asl takes no options, not ${JSON.stringify(rest.join(' '))}`);
+        // The cached definition when nothing that shapes it has changed; a synth otherwise.
+        const { loadLocalDefinition } = await import('../local/definition-cache');
+        io.stdout(JSON.stringify((await loadLocalDefinition()).definition, null, 2));
         return EXIT_OK;
       }
       case '--version':
       case '-v':
         io.stdout(TOOL_VERSION);
         return EXIT_OK;
-      case undefined:
       case '--help':
       case '-h':
       case 'help':
         io.stdout(USAGE);
-        return command === undefined ? EXIT_USAGE : EXIT_OK;
+        return EXIT_OK;
+      case undefined:
+        io.stderr(USAGE);
+        throw new UsageError(`a command is required: ${COMMANDS.join(', ')}`);
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        throw new UsageError(unknownCommand(command));
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`pce-export: ${error.message}`);
-      io.stdout(JSON.stringify({ error: 'UsageError', cause: error.message.split('\n')[0] }));
+      const help = isCommand(command) ? `pce-export ${command} --help` : 'pce-export --help';
+      io.stderr(`pce-export: ${error.message}\nRun '${help}' for the options.`);
+      io.stdout(JSON.stringify({ error: 'UsageError', cause: error.message }));
       return EXIT_USAGE;
     }
     const err = error instanceof Error ? error : new Error(String(error));
@@ -58,4 +71,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stdout(JSON.stringify({ error: err.name, cause: err.message }));
     return EXIT_FAILED;
   }
+}
+
+function unknownCommand(command: string): string {
+  const meant = closestName(command, COMMANDS);
+  const commands = `(commands: ${COMMANDS.join(', ')})`;
+  return `unknown command ${JSON.stringify(command)}${meant ? `: did you mean ${meant}? ${commands}` : ` ${commands}`}`;
+}
+
+function isCommand(command: string | undefined): command is (typeof COMMANDS)[number] {
+  return (COMMANDS as readonly (string | undefined)[]).includes(command);
 }

@@ -12,7 +12,7 @@ export interface Transfer {
   readonly bytes: () => number | Promise<number>;
 }
 
-export interface ProgressOptions {
+interface ProgressOptions {
   readonly io: CliIo;
   /** Reported every interval while Fetch runs. @default nothing is reported */
   readonly transfer?: Transfer;

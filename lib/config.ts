@@ -3,7 +3,7 @@ import { isAbsolute, relative } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { EXPORT_KINDS, type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
-import { BUCKET_NAME, keyPrefixIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
+import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
 import { kindIssues } from '../lambdas/export/input';
 import {
   checkAnalyticsConfig,
@@ -101,7 +101,10 @@ const configSchema = z
             if (issue) ctx.addIssue({ code: 'custom', message: issue });
           })
           .transform((url) => new URL(url).origin),
-        orgId: z.number().int().positive(),
+        orgId: z.number().superRefine((orgId, ctx) => {
+          const issue = orgIdIssue(orgId);
+          if (issue) ctx.addIssue({ code: 'custom', message: issue });
+        }),
       })
       .strict(),
     secret: z
@@ -151,6 +154,8 @@ const configSchema = z
       });
     }),
     maxPollIntervalSeconds: z.number().int().min(1).max(3600).default(300),
+    /** Memory of the Fetch function in MB; its CPU share grows with it (ExportWorkflowProps.fetchMemorySize). */
+    fetchMemoryMb: z.number().int().min(128).max(10_240).optional(),
     logRetentionDays: z
       .number()
       .refine((days) => LOG_RETENTION_DAYS.includes(days), {

@@ -1,6 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { type IChainable, JitterType, JsonPath, type State, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  type IChainable,
+  JitterType,
+  JsonPath,
+  type State,
+  TaskInput,
+  Timeout,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import { EventBridgePutEvents } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 
@@ -9,12 +16,20 @@ import type { Construct } from 'constructs';
  * `source: "pce-export"`:
  *   "Export Succeeded"    detail = the execution output (bucket, key, uri, sha256, ...)
  *   "Snapshot Succeeded"  detail = the snapshot's execution output (folder, manifestKey, objects)
- *   "Export Failed"       detail = {error, cause, execution: {name, id, startTime}, input}
- *                         (a snapshot that fails too: its input is {"snapshot": …})
+ *   "Export Failed"       detail = {error, cause, original: {error, cause?}, execution: {name, id,
+ *                         startTime}, input} (a snapshot that fails too: its input is {"snapshot": …});
+ *                         `original` is the error as it was caught, before it was named: for
+ *                         ExportInternalError, e.g. Sandbox.Timedout and the function's message
  * Step Functions appends the execution and state machine ARNs to each event's `resources`.
  */
 
 const EVENT_SOURCE = 'pce-export';
+
+/** The longest one PutEvents attempt may take before Step Functions gives up on it (States.Timeout). */
+export const NOTIFY_TIMEOUT_SECONDS = 60;
+
+/** Retries of one notification after its first attempt. */
+export const NOTIFY_RETRIES = 3;
 
 export const DETAIL_TYPES = {
   exportSucceeded: 'Export Succeeded',
@@ -30,13 +45,15 @@ const EXECUTION = {
 };
 
 /**
- * Detail of a failure event: the error and the human cause the Fail state will carry, which
- * execution failed, and its input (it names the export: `input.exportName`, `input.path`).
+ * Detail of a failure event, from the described failure `{error, cause, original}` in the
+ * state: the error and the human cause the Fail state will carry, the error as it was caught,
+ * which execution failed, and its input (it names the export: `input.exportName`, `input.path`).
  */
-export function failureDetail(error: { error: string; cause: string }): TaskInput {
+export function failureDetail(): TaskInput {
   return TaskInput.fromObject({
-    error: error.error,
-    cause: error.cause,
+    error: JsonPath.stringAt('$.error'),
+    cause: JsonPath.stringAt('$.cause'),
+    original: JsonPath.objectAt('$.original'),
     execution: EXECUTION,
     input: JsonPath.objectAt('$$.Execution.Input'),
   });
@@ -62,12 +79,13 @@ export function notifyTask(scope: Construct, id: string, props: NotifyProps): Ev
       { eventBus: props.eventBus, source: EVENT_SOURCE, detailType: props.detailType, detail: props.detail },
     ],
     resultPath: JsonPath.DISCARD,
+    taskTimeout: Timeout.duration(Duration.seconds(NOTIFY_TIMEOUT_SECONDS)),
   });
   task.addRetry({
     errors: ['States.ALL'],
     interval: Duration.seconds(1),
     backoffRate: 2,
-    maxAttempts: 3,
+    maxAttempts: NOTIFY_RETRIES,
     jitterStrategy: JitterType.FULL,
   });
   task.addCatch(props.next, { errors: ['States.ALL'], resultPath: JsonPath.DISCARD });

@@ -15,6 +15,7 @@ import { nagResourceFinding } from './nag';
 import { DEFAULT_TRAFFIC_WINDOW_CONCURRENCY } from './traffic-fanout';
 import { TrafficRunFunctions } from './traffic-functions';
 import { WorkflowDefinition } from './workflow-definition';
+import { executionTimeoutSeconds } from './workflow-timeout';
 import { WorkflowPropsValidator } from './workflow-validation';
 
 export interface ExportWorkflowProps {
@@ -74,6 +75,13 @@ export interface ExportWorkflowProps {
    */
   readonly snapshotMaxConcurrency?: number;
   /**
+   * Memory of the Fetch function in MB (128 to 10240). Lambda's CPU share grows with it (1,769 MB
+   * is one vCPU), and the streaming copy is CPU-bound: below one vCPU a GiB costs the same at any
+   * size and only takes longer, above it the copy gains little (BENCHMARKS.md, the Lambda model).
+   * @default 1769 - one vCPU: the fastest copy at the lowest cost per GiB
+   */
+  readonly fetchMemorySize?: number;
+  /**
    * How many windows of a traffic run are queried at the same time (1 to 6); see
    * `DEFAULT_TRAFFIC_WINDOW_CONCURRENCY` for the request budget.
    * @default 4 - at most 320 of the PCE's 500 requests a minute per API key
@@ -82,6 +90,8 @@ export interface ExportWorkflowProps {
 }
 
 const DEFAULT_SNAPSHOT_MAX_CONCURRENCY = 5;
+/** One vCPU (BENCHMARKS.md, the Lambda model for Fetch). */
+const DEFAULT_FETCH_MEMORY_MB = 1769;
 
 /**
  * Exports PCE collections to S3 through the PCE's asynchronous job API: a Standard state
@@ -143,7 +153,7 @@ export class ExportWorkflow extends Construct {
     const fetch = createExportFunction(this, 'FetchFunction', {
       entry: join(HANDLERS_DIR, 'fetch.ts'),
       description: 'pce-export Fetch: streams the job datafile into S3',
-      memorySize: 1024,
+      memorySize: props.fetchMemorySize ?? DEFAULT_FETCH_MEMORY_MB,
       timeout: Duration.minutes(15),
       logRetention,
     });
@@ -221,6 +231,26 @@ export class ExportWorkflow extends Construct {
           this.eventBus,
         ).build(snapshotMaxConcurrency, trafficWindowConcurrency),
       ),
+      // The longest an execution the definition allows can take: one that runs longer is stuck.
+      timeout: Duration.seconds(
+        executionTimeoutSeconds({
+          functionTimeouts: {
+            submit: timeoutOf(this.submitFunction),
+            poll: timeoutOf(this.pollFunction),
+            fetch: timeoutOf(this.fetchFunction),
+            snapshot: timeoutOf(this.snapshotFunction),
+          },
+          snapshotMaxConcurrency,
+          traffic: {
+            functionTimeouts: {
+              run: timeoutOf(this.trafficFunctions.run),
+              window: timeoutOf(this.trafficFunctions.window),
+              fetch: timeoutOf(this.trafficFunctions.fetch),
+            },
+            windowConcurrency: trafficWindowConcurrency,
+          },
+        }),
+      ),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
@@ -286,4 +316,8 @@ export class ExportWorkflow extends Construct {
       });
     }
   }
+}
+
+function timeoutOf(fn: NodejsFunction): number {
+  return fn.timeout?.toSeconds() ?? 3;
 }

@@ -84,6 +84,7 @@ export class PceExportStack extends Stack {
       prefix: config.bucket.prefix,
       exports,
       maxPollIntervalSeconds: config.maxPollIntervalSeconds,
+      ...(config.fetchMemoryMb === undefined ? {} : { fetchMemorySize: config.fetchMemoryMb }),
       logRetention: config.logRetentionDays,
       eventBus: this.eventBusFor(config.events?.bus),
       snapshots: Object.fromEntries(

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import {
   Choice,
   Condition,
@@ -11,14 +11,14 @@ import {
   Pass,
   StateMachineType,
   TaskInput,
+  Timeout,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { ExportStorageError } from '../lambdas/export/errors';
 import { WINDOW_MIN_WAIT_SECONDS } from '../lambdas/export/traffic/window-steps';
-import { PceRateLimited, PceUnavailable } from '../lambdas/pce/errors';
+import { RETRIES, TASK_TIMEOUT_MARGIN_SECONDS } from './workflow-timeout';
 
 /*
  * The traffic run, the part of the definition a traffic export that runs on its own takes after
@@ -55,11 +55,11 @@ export const WINDOW_SLOT_REQUESTS_PER_MINUTE = (60 / WINDOW_MIN_WAIT_SECONDS) * 
 
 export interface TrafficFunctions {
   /** plan, split, complete and abort. */
-  readonly run: IFunction;
+  readonly run: NodejsFunction;
   /** A window's submit, poll and error steps. */
-  readonly window: IFunction;
+  readonly window: NodejsFunction;
   /** A window's download. */
-  readonly fetch: IFunction;
+  readonly fetch: NodejsFunction;
 }
 
 export interface TrafficRunProps {
@@ -69,15 +69,12 @@ export interface TrafficRunProps {
   readonly succeeded: IChainable;
   /** Where a failed run goes on, with `{Error, Cause}` as a Lambda error's. */
   readonly failed: IChainable;
-  /** The Lambda service's transient errors, retried on every task. */
-  readonly serviceErrors: readonly string[];
 }
 
 /** Builds the traffic run in `scope`; the returned state is its entry (PlanTraffic). */
 export function trafficRun(scope: Construct, props: TrafficRunProps): IChainable {
   const { functions } = props;
-  const task: TaskFactory = (name, fn, payload, retries) =>
-    lambdaTask(scope, name, fn, payload, retries, props.serviceErrors);
+  const task: TaskFactory = (name, fn, payload, retries) => lambdaTask(scope, name, fn, payload, retries);
   const step = (name: string) => TaskInput.fromObject({ step: name, state: JsonPath.entirePayload });
 
   const abort = task('AbortTraffic', functions.run, step('abort'), { storage: true });
@@ -114,7 +111,7 @@ export function trafficRun(scope: Construct, props: TrafficRunProps): IChainable
 
 type TaskFactory = (
   name: string,
-  fn: IFunction,
+  fn: NodejsFunction,
   payload: TaskInput | undefined,
   retries: { pce?: boolean; storage?: boolean },
 ) => LambdaInvoke;
@@ -149,58 +146,41 @@ function windowChain(scope: Construct, functions: TrafficFunctions, task: TaskFa
 }
 
 /**
- * A Lambda task whose result replaces the state, with the retries of its kind: the PCE's rate
- * limit and unavailability for the steps that talk to it, S3 failures for the steps that store,
- * and the Lambda service's transient errors for all.
+ * A Lambda task whose result replaces the state, timed out by Step Functions a little after its
+ * function would be, with the retries of its kind (workflow-timeout.ts): the PCE's rate limit
+ * and unavailability for the steps that talk to it, S3 failures for the steps that store, and the
+ * Lambda service's transient errors for all.
  */
 function lambdaTask(
   scope: Construct,
   name: string,
-  fn: IFunction,
+  fn: NodejsFunction,
   payload: TaskInput | undefined,
   retries: { pce?: boolean; storage?: boolean },
-  serviceErrors: readonly string[],
 ): LambdaInvoke {
   const task = new LambdaInvoke(scope, name, {
     lambdaFunction: fn,
     payloadResponseOnly: true,
     payload,
     retryOnServiceExceptions: false,
+    taskTimeout: Timeout.duration(
+      Duration.seconds((fn.timeout?.toSeconds() ?? 3) + TASK_TIMEOUT_MARGIN_SECONDS),
+    ),
   });
-  if (retries.pce) {
+  const policies = [
+    ...(retries.pce ? [RETRIES.rateLimited, RETRIES.unavailable] : []),
+    ...(retries.storage ? [RETRIES.storage] : []),
+    RETRIES.lambdaService,
+  ];
+  for (const policy of policies) {
     task.addRetry({
-      errors: [PceRateLimited.errorName],
-      interval: Duration.seconds(10),
-      backoffRate: 2,
-      maxAttempts: 4,
-      maxDelay: Duration.seconds(120),
-      jitterStrategy: JitterType.FULL,
-    });
-    task.addRetry({
-      errors: [PceUnavailable.errorName],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 4,
-      maxDelay: Duration.seconds(30),
+      errors: [...policy.errors],
+      interval: Duration.seconds(policy.intervalSeconds),
+      backoffRate: policy.backoffRate,
+      maxAttempts: policy.maxAttempts,
+      ...('maxDelaySeconds' in policy ? { maxDelay: Duration.seconds(policy.maxDelaySeconds) } : {}),
       jitterStrategy: JitterType.FULL,
     });
   }
-  if (retries.storage) {
-    task.addRetry({
-      errors: [ExportStorageError.errorName],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 3,
-      maxDelay: Duration.seconds(30),
-      jitterStrategy: JitterType.FULL,
-    });
-  }
-  task.addRetry({
-    errors: [...serviceErrors],
-    interval: Duration.seconds(1),
-    backoffRate: 2,
-    maxAttempts: 3,
-    jitterStrategy: JitterType.FULL,
-  });
   return task;
 }

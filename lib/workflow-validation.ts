@@ -1,7 +1,13 @@
 import { Token } from 'aws-cdk-lib';
 import { type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
 import { MAX_CONFIGURED_EXPORTS_BYTES, MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
-import { EXPORT_NAME, EXPORT_NAME_RULE, keyPrefixIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
+import {
+  EXPORT_NAME,
+  EXPORT_NAME_RULE,
+  keyPrefixIssue,
+  orgIdIssue,
+  pceUrlIssue,
+} from '../lambdas/contracts/patterns';
 import { describeIssues, kindIssues } from '../lambdas/export/input';
 import type { ExportWorkflowProps } from './export-workflow';
 import { MAX_TRAFFIC_WINDOW_CONCURRENCY, WINDOW_SLOT_REQUESTS_PER_MINUTE } from './traffic-fanout';
@@ -32,14 +38,17 @@ export class WorkflowPropsValidator {
     };
     const urlIssue = Token.isUnresolved(props.pceUrl) ? undefined : pceUrlIssue(props.pceUrl);
     if (urlIssue) fail('pceUrl', urlIssue);
-    if (!Token.isUnresolved(props.orgId) && !(Number.isSafeInteger(props.orgId) && props.orgId > 0)) {
-      fail('orgId', 'must be a positive integer');
-    }
+    const orgIssue = Token.isUnresolved(props.orgId) ? undefined : orgIdIssue(props.orgId);
+    if (orgIssue) fail('orgId', orgIssue);
     const prefixIssue = Token.isUnresolved(resolved.prefix) ? undefined : keyPrefixIssue(resolved.prefix);
     if (prefixIssue) fail('prefix', prefixIssue);
     const interval = resolved.maxPollIntervalSeconds;
     if (!Number.isInteger(interval) || interval < 1 || interval > 3600) {
       fail('maxPollIntervalSeconds', `must be an integer from 1 to 3600 (got ${interval})`);
+    }
+    const memory = props.fetchMemorySize;
+    if (memory !== undefined && (!Number.isInteger(memory) || memory < 128 || memory > 10_240)) {
+      fail('fetchMemorySize', `must be an integer from 128 to 10240 MB (got ${memory})`);
     }
     if (props.stateMachineName !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(props.stateMachineName)) {
       fail('stateMachineName', 'must be 1 to 80 letters, digits, "_" or "-"');

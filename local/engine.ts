@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CREDENTIAL_SOURCE_VARIABLE, type CredentialSource } from '../lambdas/contracts/credentials';
 import type { ExportConfig } from '../lib/config';
 import { loadLocalDefinition } from './definition-cache';
 import { createLocalEvents, type LocalEvents } from './events';
@@ -38,6 +39,11 @@ export interface PceTarget {
   readonly apiKey: string;
   readonly apiSecret: string;
   readonly caBundle?: string;
+  /**
+   * Where the caller took the key and the CA from, for the functions' messages to name
+   * (`PCE_CREDENTIAL_SOURCE`). @default the fields of the local secret, as in AWS
+   */
+  readonly credentialSource?: CredentialSource;
 }
 
 export interface LocalRunOptions {
@@ -161,6 +167,9 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
         PCE_URL: run.pce.url,
         PCE_ORG_ID: String(run.pce.orgId),
         PCE_SECRET_ID: secretId,
+        ...(run.pce.credentialSource
+          ? { [CREDENTIAL_SOURCE_VARIABLE]: JSON.stringify(run.pce.credentialSource) }
+          : {}),
         EXPORT_BUCKET: run.bucket,
         EXPORT_PREFIX: run.prefix ?? '',
         PCE_EXPORTS: run.exports ? JSON.stringify(run.exports) : local.configured.PCE_EXPORTS,

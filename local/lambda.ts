@@ -13,6 +13,14 @@ type LocalInvoke = (event: unknown) => Promise<unknown>;
 
 const REPO_ROOT = join(import.meta.dirname, '..');
 
+/** Handler modules the command line's bundle carries (bin/cli-bundle.mjs), by path relative to the repository root. */
+const bundledHandlers = new Map<string, () => Promise<unknown>>();
+
+/** Registers the handler modules of a bundle; the engine imports any other module from its file. */
+export function registerBundledHandlers(modules: Readonly<Record<string, () => Promise<unknown>>>): void {
+  for (const [module, load] of Object.entries(modules)) bundledHandlers.set(module, load);
+}
+
 /**
  * Loads handler modules (paths relative to the repository root) by handler name. Imported lazily,
  * so that the standard AWS_* environment variables (endpoints, region) are in place before the
@@ -23,7 +31,9 @@ export async function loadHandlers(
 ): Promise<Record<string, LambdaHandler>> {
   const entries = await Promise.all(
     Object.entries(modules).map(async ([name, module]) => {
-      const loaded = (await import(join(REPO_ROOT, module))) as { handler?: unknown };
+      const loaded = (await (bundledHandlers.get(module)?.() ?? import(join(REPO_ROOT, module)))) as {
+        handler?: unknown;
+      };
       if (typeof loaded.handler !== 'function') throw new Error(`${module} exports no handler function`);
       return [name, loaded.handler as LambdaHandler] as const;
     }),

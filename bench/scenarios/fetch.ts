@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { DEFAULT_DATASET, OrgData } from '../../simulator/data';
 import type { SimulatorStats } from '../hosts/simulator-host';
 import { type Child, spawnChild } from '../lib/ipc';
@@ -86,6 +87,8 @@ export interface FetchOptions {
   /** Cores of the machine, for the CPU-bound ceiling. */
   readonly cores: number;
   readonly log: (line: string) => void;
+  /** Each process (simulator, S3 server, every worker) writes a V8 CPU profile into this directory. */
+  readonly profileDir?: string;
 }
 
 const CHILD_ENV = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } as const;
@@ -111,13 +114,22 @@ function cpuOf(stats: { cpu: { user: number; system: number } }): number {
   return stats.cpu.user + stats.cpu.system;
 }
 
+/** `--cpu-prof` into a folder of `dir` named after the process's role. */
+function profiling(dir: string | undefined, role: string): readonly string[] {
+  return dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, role)];
+}
+
 async function measure(
   name: string,
   request: TransferRequest,
   simulator: Child,
   s3: Child,
+  profileDir: string | undefined,
 ): Promise<Measurement> {
-  const worker = await spawnChild(new URL('../workers/transfer.ts', import.meta.url), { env: CHILD_ENV });
+  const worker = await spawnChild(new URL('../workers/transfer.ts', import.meta.url), {
+    env: CHILD_ENV,
+    execArgv: profiling(profileDir, name.replace(/[^a-z0-9]+/gi, '-')),
+  });
   try {
     const [sim0, s30] = await Promise.all([
       simulator.call<SimulatorStats>('stats'),
@@ -158,8 +170,12 @@ export async function runFetch(options: FetchOptions): Promise<SizeResult[]> {
     options.log(`fetch ${size.label}: ${workloads} workloads`);
     const simulator = await spawnChild(new URL('../hosts/simulator-host.ts', import.meta.url), {
       env: CHILD_ENV,
+      execArgv: profiling(options.profileDir, 'simulator'),
     });
-    const s3 = await spawnChild(new URL('../hosts/s3-host.ts', import.meta.url), { env: CHILD_ENV });
+    const s3 = await spawnChild(new URL('../hosts/s3-host.ts', import.meta.url), {
+      env: CHILD_ENV,
+      execArgv: profiling(options.profileDir, 's3'),
+    });
     try {
       const pce = await simulator.call<{ url: string; apiKey: string; apiSecret: string }>('start', {
         dataset: { workloads },
@@ -177,7 +193,7 @@ export async function runFetch(options: FetchOptions): Promise<SizeResult[]> {
       const run = async (name: string, request: Omit<TransferRequest, keyof typeof base>) => {
         const runs: Measurement[] = [];
         for (let i = 0; i < (size.repeats ?? 1); i++) {
-          runs.push(await measure(name, { ...base, ...request }, simulator, s3));
+          runs.push(await measure(name, { ...base, ...request }, simulator, s3, options.profileDir));
         }
         const fastest = runs.reduce((a, b) => (b.mibPerSecond > a.mibPerSecond ? b : a));
         const m: Measurement = {

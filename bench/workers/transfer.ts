@@ -12,10 +12,11 @@
  * afterwards, outside the clock, so the S3 server's disk does not fill up.
  */
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { OutputFormat } from '../../lambdas/contracts/input';
 import { copyToS3 } from '../../lambdas/export/copy';
+import { createUploadClient } from '../../lambdas/export/upload-client';
 import { createPceClient, type PceClient } from '../../lambdas/pce/client';
 import { serve } from '../lib/ipc';
 import { cpuDelta, cpuSeconds, peakRssBytes, RssSampler } from '../lib/process-stats';
@@ -54,8 +55,9 @@ export interface TransferResult {
 
 const PART = 1024 * 1024;
 
+/** The Fetch function's upload client (no second hash of the bodies), for every mode that stores. */
 function s3Client(endpoint: string): S3Client {
-  return new S3Client({
+  return createUploadClient({
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,

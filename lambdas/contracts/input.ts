@@ -4,6 +4,7 @@ import {
   COLLECTION_PATH,
   EXPORT_NAME,
   EXPORT_NAME_RULE,
+  HREF_ID,
   NO_DOT_DOT_SEGMENT,
   QUERY_KEY,
   QUERY_VALUE,
@@ -27,15 +28,20 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 /** An export name, as the input and the configuration give it. */
 export const exportNameSchema = z.string().regex(EXPORT_NAME, EXPORT_NAME_RULE);
 
-/** An org-relative collection path, with a message that says what is wrong with a `/orgs/...` one. */
+/** An org-relative collection path, with a message that says what is wrong with a `/orgs/...` or one object's path. */
 export const collectionPathSchema = z
   .string()
   .max(256)
   .regex(COLLECTION_PATH, {
-    error: (issue) =>
-      typeof issue.input === 'string' && /^\/orgs(?:\/|$)/.test(issue.input)
-        ? 'is relative to the org: use "/workloads", not "/orgs/1/workloads"'
-        : 'must be an org-relative collection path such as "/workloads"',
+    error: (issue) => {
+      const path = typeof issue.input === 'string' ? issue.input : '';
+      if (/^\/orgs(?:\/|$)/.test(path))
+        return 'is relative to the org: use "/workloads", not "/orgs/1/workloads"';
+      const [, collection = '', id = ''] = /^(.*)\/([^/]+)$/.exec(path) ?? [];
+      return COLLECTION_PATH.test(collection) && HREF_ID.test(id)
+        ? `names one object, not a collection: export "${collection}" with a query to filter it`
+        : 'must be an org-relative collection path such as "/workloads"';
+    },
   });
 
 export const queryKeySchema = z

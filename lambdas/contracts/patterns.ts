@@ -11,8 +11,11 @@ import { MAX_KEY_PREFIX_LENGTH } from './limits';
 export const EXPORT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const EXPORT_NAME_RULE = 'letters, digits, "_" and "-", at most 64, starting with a letter or digit';
 
-/** Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`; never `/orgs/...`. */
-export const COLLECTION_PATH = /^(?!\/orgs(?:\/|$))(\/[a-z0-9][a-z0-9_]*)+$/;
+/**
+ * Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`; never `/orgs/...`, and
+ * never one object (`/labels/3`): the last segment names a collection, so it starts with a letter.
+ */
+export const COLLECTION_PATH = /^(?!\/orgs(?:\/|$))(\/[a-z0-9][a-z0-9_]*)*\/[a-z][a-z0-9_]*$/;
 
 /** A collection export's query parameter name, e.g. `managed`, `labels`, `max_results`. */
 export const QUERY_KEY = /^[A-Za-z0-9_.[\]]{1,64}$/;
@@ -60,6 +63,19 @@ export const TRAFFIC_DOWNLOAD_HREF = new RegExp(
 );
 /** One id as the PCE client checks it after resolving an href. */
 export const HREF_ID = new RegExp(`^${ID}$`);
+
+/** The largest org id: what an org href's segment and the functions' `PCE_ORG_ID` hold. */
+const MAX_ORG_ID = 2 ** 31 - 1;
+
+/**
+ * The PCE org id rule (the deploy configuration, the construct's props, the Lambda environment,
+ * the command line's --org): a positive integer up to MAX_ORG_ID. A phrase completing
+ * "<field> …", or undefined when it is fine.
+ */
+export function orgIdIssue(orgId: number): string | undefined {
+  if (!Number.isSafeInteger(orgId) || orgId <= 0) return 'must be a positive integer';
+  return orgId > MAX_ORG_ID ? `must be at most ${MAX_ORG_ID}` : undefined;
+}
 
 /** Where the PCE's REST API lives below its origin. */
 export const API_PREFIX = '/api/v2';

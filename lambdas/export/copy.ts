@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -113,8 +113,8 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
       logger?.info('Streaming datafile to S3', { sourceBytes, storedBytes: tap.bytes, objectCount });
     },
   });
-  const stages: Transform[] = options.filter ? [scanner, options.filter] : [scanner];
-  if (options.gzip) stages.push(createGzip({ level: options.gzipLevel ?? 6 }));
+  // The traffic run's flows a window keeps (or every row, when there is no filter).
+  const filter = options.filter ?? new PassThrough();
 
   // Whichever part fails first owns the error; everything after it is a consequence.
   let origin: Origin | undefined;
@@ -144,11 +144,12 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
   // One pipeline: an error of any stage destroys the others. The source is read through a
   // generator that notes its own errors first, so a body cut off mid-stream is told apart from
   // a stage that rejected what it read.
-  const streamed = pipeline([
-    Readable.from(readNoting(source, noteFailure('source')), { objectMode: false }),
-    ...stages,
-    tap,
-  ]).then(
+  const chunks = readNoting(source, noteFailure('source'));
+  const streamed = (
+    options.gzip
+      ? pipeline(chunks, scanner, filter, createGzip({ level: options.gzipLevel ?? 6 }), tap)
+      : pipeline(chunks, scanner, filter, tap)
+  ).then(
     () => undefined,
     (error: unknown) => {
       const reported = error ?? new Error('stream failed');

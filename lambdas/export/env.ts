@@ -1,6 +1,11 @@
+import {
+  CREDENTIAL_SOURCE_VARIABLE,
+  type CredentialSource,
+  credentialSourceSchema,
+} from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
 import type { ExportInput } from '../contracts/input';
-import { BUCKET_NAME, keyPrefixIssue, pceUrlIssue } from '../contracts/patterns';
+import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../contracts/patterns';
 import type { RetryAfterBounds } from '../pce/types';
 
 /*
@@ -20,6 +25,8 @@ export interface PceSettings {
   readonly secretId: string;
   /** How long a fetched secret is reused. */
   readonly secretCacheSeconds: number;
+  /** Where the secret's values come from, as messages name them (`PCE_CREDENTIAL_SOURCE`). @default the secret's fields */
+  readonly credentialSource?: CredentialSource;
   readonly retryAfter: RetryAfterBounds;
 }
 
@@ -77,8 +84,10 @@ export function readPceSettings(env: Env = process.env): PceSettings {
   const baseUrl = parsePceUrl(
     required(env, 'PCE_URL', 'the PCE base URL, e.g. https://pce.example.com:8443'),
   );
-  required(env, 'PCE_ORG_ID', 'the PCE org id, e.g. 1');
-  const orgId = integer(env, 'PCE_ORG_ID', 0, 1, 2 ** 31 - 1);
+  const orgText = required(env, 'PCE_ORG_ID', 'the PCE org id, e.g. 1');
+  const orgId = /^[0-9]+$/.test(orgText) ? Number(orgText) : Number.NaN;
+  const orgIssue = orgIdIssue(orgId);
+  if (orgIssue) throw new ExportConfigError(`Environment variable PCE_ORG_ID ${orgIssue}, got "${orgText}"`);
   const secretId = required(env, 'PCE_SECRET_ID', 'the Secrets Manager secret holding the PCE API key');
   const minSeconds = integer(env, 'RETRY_AFTER_MIN_SECONDS', 1, 0, 3600);
   const maxSeconds = integer(env, 'RETRY_AFTER_MAX_SECONDS', 300, 1, 3600);
@@ -93,13 +102,33 @@ export function readPceSettings(env: Env = process.env): PceSettings {
       `Environment variable RETRY_AFTER_DEFAULT_SECONDS (${defaultSeconds}) must lie between RETRY_AFTER_MIN_SECONDS (${minSeconds}) and RETRY_AFTER_MAX_SECONDS (${maxSeconds})`,
     );
   }
+  const credentialSource = readCredentialSource(env);
   return {
     baseUrl,
     orgId,
     secretId,
     secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0, 86_400),
     retryAfter: { minSeconds, maxSeconds, defaultSeconds },
+    ...(credentialSource === undefined ? {} : { credentialSource }),
   };
+}
+
+/** `PCE_CREDENTIAL_SOURCE`: where the secret's values come from, when not from the secret itself. */
+function readCredentialSource(env: Env): CredentialSource | undefined {
+  const value = raw(env, CREDENTIAL_SOURCE_VARIABLE);
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const source = credentialSourceSchema.safeParse(parsed);
+  if (!source.success)
+    throw new ExportConfigError(
+      `Environment variable ${CREDENTIAL_SOURCE_VARIABLE} must be a JSON object {"apiKey", "apiSecret", "caBundle"} of names`,
+    );
+  return source.data;
 }
 
 export function readPollSettings(env: Env = process.env): PollSettings {

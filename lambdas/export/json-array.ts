@@ -1,6 +1,16 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { OutputFormat } from '../contracts/input';
 import { PceProtocolError } from '../pce/errors';
+import {
+  describeByte,
+  isDigit,
+  isEscape,
+  isHex,
+  isScalar,
+  isToken,
+  isTokenByte,
+  isWhitespace,
+} from './json-bytes';
 
 /*
  * A byte-level scanner for one top-level JSON array, fed in arbitrary chunks. It never holds
@@ -12,7 +22,6 @@ import { PceProtocolError } from '../pce/errors';
  * characters split across chunks need no special care.
  */
 
-// Scanner states.
 const BEFORE = 0; // before the opening `[`
 const ARRAY_FIRST = 1; // after `[`: a value or `]`
 const VALUE = 2; // after `,` in an array or `:` in an object: a value
@@ -24,7 +33,7 @@ const DONE = 7; // after the closing `]`: only whitespace
 const STRING = 8;
 const ESCAPE = 9;
 const UNICODE = 10;
-const SCALAR = 11; // inside a number or true/false/null
+const SCALAR = 11; // inside a number or true/false/null cut by the end of the previous chunk
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -41,31 +50,6 @@ const EMPTY = Buffer.alloc(0);
 const MAX_TOKEN_LENGTH = 512;
 /** Deepest nesting accepted; keeps a hostile body from growing the bracket stack without bound. */
 export const MAX_DEPTH = 10_000;
-const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
-
-function isWhitespace(b: number): boolean {
-  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-}
-
-/** Bytes that can continue a number or a literal; anything else ends the token. */
-function isTokenByte(b: number): boolean {
-  return (
-    (b >= 0x30 && b <= 0x39) ||
-    (b >= 0x61 && b <= 0x7a) ||
-    (b >= 0x41 && b <= 0x5a) ||
-    b === 0x2e ||
-    b === 0x2b ||
-    b === 0x2d
-  );
-}
-
-function isHex(b: number): boolean {
-  return (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46);
-}
-
-function describeByte(b: number): string {
-  return b >= 0x20 && b < 0x7f ? `"${String.fromCharCode(b)}"` : `byte 0x${b.toString(16).padStart(2, '0')}`;
-}
 
 export interface JsonArrayScannerOptions {
   /** Collect each element as compact JSON followed by a newline. */
@@ -77,21 +61,26 @@ export interface JsonArrayScannerOptions {
 }
 
 export class JsonArrayScanner {
-  /** Top-level elements completed so far. */
+  /** Top-level elements completed, and bytes consumed, so far. */
   elements = 0;
-  /** Bytes consumed so far. */
   bytes = 0;
 
   private state = BEFORE;
-  /** Closing byte of each open container, innermost last. */
-  private readonly closers: number[] = [];
+  /** Open containers; `closers` holds the closing byte of each, innermost at `depth - 1`. */
+  private depth = 0;
+  private readonly closers = new Uint8Array(MAX_DEPTH + 1);
   private stringIsKey = false;
   private unicodeLeft = 0;
+  /** A number or literal cut by the end of the previous chunk. */
   private token = '';
   /** Inside a top-level element (ndjson copies its bytes). */
   private inElement = false;
   /** The element's bytes continue from the previous chunk (it did not end on skipped whitespace). */
   private copying = false;
+  /** ndjson output of the chunk being scanned, its length, and where the bytes to copy start (-1: none). */
+  private out = EMPTY;
+  private pos = 0;
+  private segStart = -1;
   private readonly ndjson: boolean;
   private readonly describe: string;
   private readonly href: string | undefined;
@@ -114,57 +103,54 @@ export class JsonArrayScanner {
   write(chunk: Buffer): Buffer | undefined {
     const ndjson = this.ndjson;
     const n = chunk.length;
-    const closers = this.closers;
-    let state = this.state;
-    let segStart = ndjson && this.copying ? 0 : -1;
     // Output never exceeds the input plus one newline: every newline but the first in a chunk
     // replaces a separating comma that is dropped.
-    let out = ndjson ? Buffer.allocUnsafe(n + 1) : EMPTY;
-    let pos = 0;
+    if (ndjson) {
+      this.out = Buffer.allocUnsafe(n + 1);
+      this.pos = 0;
+      this.segStart = this.copying ? 0 : -1;
+    }
+    this.state = this.scan(chunk, n);
+    this.bytes += n;
+    if (!ndjson) return undefined;
+    this.copying = this.segStart !== -1;
+    if (this.segStart !== -1) this.copySegment(chunk, n);
+    const out = this.out.subarray(0, this.pos);
+    this.out = EMPTY;
+    return out;
+  }
 
-    const copySegment = (end: number): void => {
-      // Short runs (typical between indentation) copy faster in JS than through Buffer.copy.
-      if (end - segStart < 48) {
-        for (let j = segStart; j < end; j++) out[pos++] = chunk[j] as number;
-      } else {
-        pos += chunk.copy(out, pos, segStart, end);
-      }
-      segStart = -1;
-    };
-    // Ends a top-level element whose last byte is at `end - 1`.
-    const endElement = (end: number): void => {
-      this.elements++;
-      this.inElement = false;
-      if (ndjson) {
-        if (segStart !== -1) copySegment(end);
-        if (pos >= out.length) {
-          const grown = Buffer.allocUnsafe(out.length * 2 + 16);
-          out.copy(grown, 0, 0, pos);
-          out = grown;
-        }
-        out[pos++] = NEWLINE_BYTE;
-      }
-    };
-    // A value ended (its last byte at `end - 1`): back to the container.
-    const endValue = (end: number): number => {
-      if (closers.length === 1 && this.inElement) endElement(end);
-      return AFTER;
-    };
+  /**
+   * The loop over one chunk (its state in locals, no closure over them: it runs on every byte);
+   * returns the state after it (the depth is kept on `this` as it changes). Nothing follows the
+   * loop: V8 compiles it on stack replacement during the first chunk, and code after it that had
+   * not run yet would throw that code away again on every chunk.
+   */
+  private scan(chunk: Buffer, n: number): number {
+    const ndjson = this.ndjson;
+    const closers = this.closers;
+    let state = this.state;
+    let depth = this.depth;
+    let i = 0;
 
-    for (let i = 0; i < n; i++) {
+    scan: while (i < n) {
       let b = chunk[i] as number;
 
       if (state === STRING) {
-        // Fast path: run to the next quote, backslash or control character.
+        // Run to the next quote, backslash or control character.
         while (b !== QUOTE && b !== BACKSLASH && b >= 0x20) {
-          if (++i === n) break;
+          if (++i === n) break scan;
           b = chunk[i] as number;
         }
-        if (i === n) break;
         if (b === QUOTE) {
+          i++;
           if (this.stringIsKey) state = COLON;
-          else state = endValue(i + 1);
+          else {
+            state = AFTER;
+            if (depth === 1) this.endElement(chunk, i);
+          }
         } else if (b === BACKSLASH) {
+          i++;
           state = ESCAPE;
         } else {
           this.fail(`unescaped control character ${describeByte(b)} in a string`, i);
@@ -175,104 +161,125 @@ export class JsonArrayScanner {
         if (b === 0x75 /* u */) {
           this.unicodeLeft = 4;
           state = UNICODE;
-        } else if (
-          b === QUOTE ||
-          b === BACKSLASH ||
-          b === 0x2f /* / */ ||
-          b === 0x62 /* b */ ||
-          b === 0x66 /* f */ ||
-          b === 0x6e /* n */ ||
-          b === 0x72 /* r */ ||
-          b === 0x74 /* t */
-        ) {
+        } else if (isEscape(b)) {
           state = STRING;
         } else {
           this.fail(`invalid escape \\${String.fromCharCode(b)} in a string`, i);
         }
+        i++;
         continue;
       }
       if (state === UNICODE) {
         if (!isHex(b)) this.fail(`invalid \\u escape ${describeByte(b)} in a string`, i);
         if (--this.unicodeLeft === 0) state = STRING;
+        i++;
         continue;
       }
       if (state === SCALAR) {
         if (isTokenByte(b)) {
           if (this.token.length >= MAX_TOKEN_LENGTH) this.fail('a number or literal is too long', i);
           this.token += String.fromCharCode(b);
+          i++;
           continue;
         }
         this.checkToken(i);
-        state = endValue(i);
-        // fall through: this byte belongs to the container
+        state = AFTER;
+        if (depth === 1) this.endElement(chunk, i);
+        // this byte belongs to the container
       }
 
       if (isWhitespace(b)) {
-        if (segStart !== -1) copySegment(i);
-        // Fast path for indentation.
-        while (i + 1 < n && isWhitespace(chunk[i + 1] as number)) i++;
+        if (ndjson && this.segStart !== -1) this.copySegment(chunk, i);
+        // Indentation comes in runs.
+        while (++i < n && isWhitespace(chunk[i] as number));
         continue;
       }
-      if (ndjson && this.inElement && segStart === -1) segStart = i;
+      if (ndjson && this.inElement && this.segStart === -1) this.segStart = i;
 
       switch (state) {
-        case ARRAY_FIRST:
-          if (b === CLOSE_ARRAY) {
-            state = this.close(b, i, endValue);
-            break;
-          }
-          state = this.startValue(b, i);
-          if (ndjson && this.inElement && segStart === -1) segStart = i;
-          break;
-        case VALUE:
-          state = this.startValue(b, i);
-          if (ndjson && this.inElement && segStart === -1) segStart = i;
-          break;
         case AFTER:
           if (b === COMMA) {
             // At the top level the comma lies between elements and is not copied.
-            state = closers[closers.length - 1] === CLOSE_ARRAY ? VALUE : KEY;
+            state = closers[depth - 1] === CLOSE_ARRAY ? VALUE : KEY;
           } else if (b === CLOSE_ARRAY || b === CLOSE_OBJECT) {
-            state = this.close(b, i, endValue);
+            state = this.close(chunk, b, i, --depth);
           } else {
             this.fail(`expected "," or a closing bracket but found ${describeByte(b)}`, i);
           }
-          break;
+          i++;
+          continue;
+        case KEY:
         case OBJECT_FIRST:
-          if (b === CLOSE_OBJECT) {
-            state = this.close(b, i, endValue);
-          } else if (b === QUOTE) {
+          if (b === QUOTE) {
             this.stringIsKey = true;
             state = STRING;
+          } else if (b === CLOSE_OBJECT && state === OBJECT_FIRST) {
+            state = this.close(chunk, b, i, --depth);
           } else {
-            this.fail(`expected a key or "}" but found ${describeByte(b)}`, i);
+            this.fail(
+              `expected a key${state === OBJECT_FIRST ? ' or "}"' : ''} but found ${describeByte(b)}`,
+              i,
+            );
           }
-          break;
-        case KEY:
-          if (b !== QUOTE) this.fail(`expected a key but found ${describeByte(b)}`, i);
-          this.stringIsKey = true;
-          state = STRING;
-          break;
+          i++;
+          continue;
         case COLON:
           if (b !== COLON_CHAR) this.fail(`expected ":" but found ${describeByte(b)}`, i);
           state = VALUE;
-          break;
+          i++;
+          continue;
         case BEFORE:
           if (b !== OPEN_ARRAY) this.fail(`expected "[" but found ${describeByte(b)}`, i);
-          closers.push(CLOSE_ARRAY);
+          closers[depth++] = CLOSE_ARRAY;
+          this.depth = depth;
           state = ARRAY_FIRST;
-          break;
-        default: // DONE
+          i++;
+          continue;
+        case DONE:
           this.fail(`unexpected ${describeByte(b)} after the end of the array`, i);
+      }
+
+      // ARRAY_FIRST or VALUE: a value starts here (or, straight after `[`, the array ends).
+      if (b === CLOSE_ARRAY && state === ARRAY_FIRST) {
+        state = this.close(chunk, b, i, --depth);
+        i++;
+        continue;
+      }
+      if (depth === 1) this.inElement = true;
+      if (ndjson && this.inElement && this.segStart === -1) this.segStart = i;
+      if (b === QUOTE) {
+        this.stringIsKey = false;
+        state = STRING;
+        i++;
+      } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+        if (depth >= MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH} levels`, i);
+        closers[depth++] = b === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+        this.depth = depth;
+        state = b === OPEN_OBJECT ? OBJECT_FIRST : ARRAY_FIRST;
+        i++;
+      } else if (b === 0x2d /* - */ || isDigit(b) || b === 0x74 || b === 0x66 || b === 0x6e) {
+        let end = i + 1;
+        while (end < n && isTokenByte(chunk[end] as number)) end++;
+        if (end - i > MAX_TOKEN_LENGTH) this.fail('a number or literal is too long', i + MAX_TOKEN_LENGTH);
+        if (end === n) {
+          // Cut by the chunk's end: carried over as text.
+          this.token = chunk.toString('latin1', i, n);
+          state = SCALAR;
+          i = n;
+          break;
+        }
+        if (!isScalar(chunk, i, end)) {
+          this.fail(`invalid number or literal "${chunk.toString('latin1', i, Math.min(end, i + 40))}"`, i);
+        }
+        state = AFTER;
+        i = end;
+        if (depth === 1) this.endElement(chunk, i);
+      } else {
+        this.fail(`expected a value but found ${describeByte(b)}`, i);
       }
     }
 
-    this.state = state;
-    this.bytes += n;
-    if (!ndjson) return undefined;
-    this.copying = segStart !== -1;
-    if (segStart !== -1) copySegment(n);
-    return out.subarray(0, pos);
+    return state;
   }
 
   /** Call at the end of the body; throws PceProtocolError unless one complete array was seen. */
@@ -281,47 +288,51 @@ export class JsonArrayScanner {
     if (this.state === BEFORE) {
       this.fail(this.bytes === 0 ? 'the body is empty' : 'the body holds only whitespace', 0, false);
     }
-    this.fail(
-      `the body ends before the array is complete (${this.closers.length} open bracket(s))`,
-      0,
-      false,
-    );
+    this.fail(`the body ends before the array is complete (${this.depth} open bracket(s))`, 0, false);
   }
 
-  private startValue(b: number, i: number): number {
-    if (this.closers.length === 1) this.inElement = true;
-    if ((b === OPEN_OBJECT || b === OPEN_ARRAY) && this.closers.length >= MAX_DEPTH) {
-      this.fail(`nesting deeper than ${MAX_DEPTH} levels`, i);
+  /** Copies the bytes from `segStart` up to `end` to the ndjson output. */
+  private copySegment(chunk: Buffer, end: number): void {
+    const from = this.segStart;
+    const out = this.out;
+    // Short runs (typical between indentation) copy faster in JS than through Buffer.copy.
+    if (end - from < 48) {
+      let pos = this.pos;
+      for (let j = from; j < end; j++) out[pos++] = chunk[j] as number;
+      this.pos = pos;
+    } else {
+      this.pos += chunk.copy(out, this.pos, from, end);
     }
-    switch (b) {
-      case OPEN_OBJECT:
-        this.closers.push(CLOSE_OBJECT);
-        return OBJECT_FIRST;
-      case OPEN_ARRAY:
-        this.closers.push(CLOSE_ARRAY);
-        return ARRAY_FIRST;
-      case QUOTE:
-        this.stringIsKey = false;
-        return STRING;
-      default:
-        if (b === 0x2d /* - */ || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e) {
-          this.token = String.fromCharCode(b);
-          return SCALAR;
-        }
-        return this.fail(`expected a value but found ${describeByte(b)}`, i);
-    }
+    this.segStart = -1;
   }
 
-  private close(b: number, i: number, endValue: (end: number) => number): number {
-    const expected = this.closers.pop();
-    if (expected !== b) this.fail(`${describeByte(b)} does not match the open bracket`, i);
-    if (this.closers.length === 0) return DONE;
-    return endValue(i + 1);
+  /** A top-level element whose last byte is at `end - 1` is complete. */
+  private endElement(chunk: Buffer, end: number): void {
+    this.elements++;
+    this.inElement = false;
+    if (!this.ndjson) return;
+    if (this.segStart !== -1) this.copySegment(chunk, end);
+    if (this.pos >= this.out.length) {
+      const grown = Buffer.allocUnsafe(this.out.length * 2 + 16);
+      this.out.copy(grown, 0, 0, this.pos);
+      this.out = grown;
+    }
+    this.out[this.pos++] = NEWLINE_BYTE;
+  }
+
+  /** Closes the container the closer `b` at `i` ends; `depth` is the depth after it. */
+  private close(chunk: Buffer, b: number, i: number, depth: number): number {
+    this.depth = depth;
+    if (this.closers[depth] !== b) this.fail(`${describeByte(b)} does not match the open bracket`, i);
+    if (depth === 0) return DONE;
+    if (depth === 1) this.endElement(chunk, i + 1);
+    return AFTER;
   }
 
   private checkToken(i: number): void {
     const t = this.token;
-    if (t === 'true' || t === 'false' || t === 'null' || NUMBER.test(t)) return;
+    this.token = '';
+    if (isToken(t)) return;
     this.fail(`invalid number or literal "${t.slice(0, 40)}"`, i - t.length);
   }
 

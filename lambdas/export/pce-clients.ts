@@ -37,6 +37,8 @@ export class PceClientCache<Client extends PceClient = PceClient> {
       .update('\0')
       .update(connection.caBundle ?? '')
       .update('\0')
+      .update(JSON.stringify(connection.credentialSource ?? null))
+      .update('\0')
       .update(JSON.stringify(options, (k, v) => (k === 'dispatcher' ? undefined : v)))
       .digest('hex');
     const key = `${slot}|${fingerprint}`;

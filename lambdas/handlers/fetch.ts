@@ -1,13 +1,13 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import type { ExportOutput } from '../contracts/output';
 import { readPceSettings, readStorageSettings } from '../export/env';
 import { fetchExport } from '../export/fetch-export';
 import { pceConnector } from '../export/pce-clients';
+import { createUploadClient } from '../export/upload-client';
 import { parseWorkflowState } from '../export/workflow';
 import { appendKeys, lambdaHandler, logger } from './powertools';
 
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.
-const s3 = new S3Client({});
+const s3 = createUploadClient();
 
 /**
  * Fetch: WorkflowState (status done, resultHref set) → ExportOutput. Streams the result into

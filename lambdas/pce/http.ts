@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { authAdvice, type CredentialSource, privateCaAdvice } from '../contracts/credentials';
 import { ExportConfigError, type ExportError, isExportError } from '../contracts/errors';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { PceAuthError, PceProtocolError, PceRateLimited, PceRequestError, PceUnavailable } from './errors';
@@ -152,6 +153,8 @@ export interface StatusErrorContext {
   readonly retryAfterSeconds: number;
   /** How often the client already waited out a 429. */
   readonly rateLimitRetries?: number;
+  /** Where the credentials come from, named in the advice after a 401 or 403. */
+  readonly source: CredentialSource;
 }
 
 /** Maps a 4xx/5xx response to the error the state machine sees. */
@@ -161,10 +164,7 @@ export function errorForStatus(ctx: StatusErrorContext): ExportError {
   const base = `${method} ${href} returned ${statusLine(status)}${said}`;
   const details = { status, href, token: detail.token };
   if (status === 401 || status === 403) {
-    return new PceAuthError(
-      `${base}. Check the API key and secret in the secret and that the key's user may read this resource.`,
-      details,
-    );
+    return new PceAuthError(`${base}. ${authAdvice(ctx.source)}`, details);
   }
   if (status === 429) {
     const tries = ctx.rateLimitRetries ? ` after ${ctx.rateLimitRetries} wait(s)` : '';
@@ -207,9 +207,6 @@ const TLS_TRUST_ERROR_CODES: ReadonlySet<string> = new Set([
   'HOSTNAME_MISMATCH',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
-
-const CA_BUNDLE_ADVICE =
-  "If the PCE's certificate is issued by a private CA, put that CA's PEM in the secret's caBundle field.";
 
 const TRANSPORT_DESCRIPTIONS: Readonly<Record<string, string>> = {
   UND_ERR_CONNECT_TIMEOUT: 'the connection to the PCE timed out',
@@ -257,6 +254,8 @@ export interface TransportErrorContext {
   readonly origin: string;
   /** What was going on, e.g. "reading the datafile"; default "failed". */
   readonly during?: string;
+  /** Where the CA comes from, named in the advice after an untrusted certificate. */
+  readonly source: CredentialSource;
 }
 
 /**
@@ -277,7 +276,7 @@ export function transportError(error: unknown, ctx: TransportErrorContext): Expo
           ? " The certificate is outside its validity period: check the PCE's certificate and the clock."
           : '';
     return new ExportConfigError(
-      `${prefix}: the TLS certificate of ${ctx.origin} is not trusted (${tls}).${hint} ${CA_BUNDLE_ADVICE}`,
+      `${prefix}: the TLS certificate of ${ctx.origin} is not trusted (${tls}).${hint} ${privateCaAdvice(ctx.source)}`,
       { href: ctx.href, cause: error },
     );
   }

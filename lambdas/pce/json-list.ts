@@ -27,6 +27,7 @@ export async function getJsonArray(transport: Transport, href: string, what: str
       href,
       origin: transport.base.origin,
       during: `failed while reading the ${what}`,
+      source: transport.credentialSource,
     });
   }
   if (read.truncated) {

@@ -1,5 +1,5 @@
-import { PassThrough, pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { PassThrough, pipeline, Readable, type TransformOptions } from 'node:stream';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import type { ExportError } from '../contracts/errors';
 import type { ContentCoding } from './http';
 
@@ -19,6 +19,20 @@ import type { ContentCoding } from './http';
  * more only once the buffer has drained.
  */
 const DATAFILE_READ_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * The size of the decoded chunks handed on. Every stage after the decoder (the scanner, gzip, the
+ * digest, the upload's part buffer) pays per chunk as well as per byte; with zlib's default of
+ * 16 KiB that per-chunk share (calls, promises, buffers for the collector to sweep) was a large
+ * part of the copy's CPU. 256 KiB measured best of 16, 64 and 256 KiB (BENCHMARKS.md).
+ */
+const DECODED_CHUNK_BYTES = 256 * 1024;
+
+/** zlib takes the stream options of its Transform too (`writableHighWaterMark`), which its type leaves out. */
+const decoderOptions: ZlibOptions & TransformOptions = {
+  chunkSize: DECODED_CHUNK_BYTES,
+  writableHighWaterMark: DATAFILE_READ_BUFFER_BYTES,
+};
 
 /** gzip's magic number (RFC 1952). */
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
@@ -45,7 +59,8 @@ function byteStream(chunks: AsyncIterable<Buffer>, upstream: Readable): Readable
 }
 
 /**
- * The datafile as the caller reads it: body → read buffer → gunzip (for a gzip transport coding).
+ * The datafile as the caller reads it: body → gunzip (for a gzip transport coding, holding the read
+ * buffer's room itself) or body → read buffer.
  * Any error of the body or of gunzip (cut off, corrupt, timed out), and a body that closes
  * before its end, destroys the returned stream with `mapError(error)`, so the caller's pipeline
  * rejects with a named error.
@@ -55,8 +70,11 @@ export function streamDatafile(
   coding: ContentCoding,
   mapError: (error: unknown) => ExportError,
 ): Readable {
-  const buffered = new PassThrough({ highWaterMark: DATAFILE_READ_BUFFER_BYTES });
-  const stages = coding === 'gzip' ? [body, buffered, createGunzip()] : [body, buffered];
+  // The decoder itself holds the read buffer's room, so gzip takes no extra stage.
+  const stages =
+    coding === 'gzip'
+      ? [body, createGunzip(decoderOptions)]
+      : [body, new PassThrough({ highWaterMark: DATAFILE_READ_BUFFER_BYTES })];
   // Errors surface on the last stage, which the generator reads; nothing else needs them.
   const decoded = pipeline(stages, () => {}) as unknown as Readable;
   return byteStream(
@@ -115,6 +133,10 @@ async function* maybeGunzip(
     yield* replayed();
     return;
   }
-  const inflated = pipeline(Readable.from(replayed(), { objectMode: false }), createGunzip(), () => {});
+  const inflated = pipeline(
+    Readable.from(replayed(), { objectMode: false }),
+    createGunzip({ chunkSize: DECODED_CHUNK_BYTES }),
+    () => {},
+  );
   yield* reportingAs(inflated, (error) => (sourceError !== undefined ? sourceError : mapError(error)));
 }

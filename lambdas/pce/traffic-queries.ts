@@ -126,6 +126,7 @@ export function createTrafficQueries(transport: Transport): TrafficQueryApi {
             href,
             origin: base.origin,
             during: 'failed while decompressing the download',
+            source: transport.credentialSource,
           }),
         );
         return { body, contentType: header(response.headers, 'content-type') };

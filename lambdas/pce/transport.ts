@@ -2,6 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, request } from 'undici';
+import {
+  type Credential,
+  type CredentialSource,
+  certificateIssue,
+  credentialIssue,
+  secretSource,
+} from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
 import { PceProtocolError } from './errors';
 import { apiUrl, type HrefKind, type PceBase, parsePceBase, resolveHref } from './hrefs';
@@ -63,6 +70,8 @@ type Response = Dispatcher.ResponseData;
 
 export interface Transport {
   readonly base: PceBase;
+  /** Where the credentials and the CA come from, as messages name it. */
+  readonly credentialSource: CredentialSource;
   /** A request to an org-relative href with the credentials, User-Agent and `Accept: application/json`. */
   exchange(
     method: Exchange['method'],
@@ -99,7 +108,8 @@ export function createTransport(
   runtime: PceClientRuntime = {},
 ): Transport {
   const base = parsePceBase(connection.baseUrl, connection.orgId);
-  const { apiKey, apiSecret } = validateCredentials(connection);
+  const source = connection.credentialSource ?? secretSource();
+  const { apiKey, apiSecret } = validateCredentials(connection, source);
   const basic = Buffer.from(`${apiKey}:${apiSecret}`, 'utf8').toString('base64');
   const redactor = new Redactor([apiSecret, basic, `${apiKey}:${apiSecret}`, apiKey]);
   const bounds = resolveRetryAfterBounds(options.retryAfter);
@@ -119,7 +129,7 @@ export function createTransport(
   if (!Number.isInteger(rateLimitRetries)) {
     throw new ExportConfigError('rateLimitRetries must be a whole number');
   }
-  const extraCas = parseCaBundle(connection.caBundle);
+  const extraCas = parseCaBundle(connection.caBundle, source);
   const sleep = runtime.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   // One keep-alive pool per client. TLS verification stays on; a private CA is trusted in
@@ -152,6 +162,7 @@ export function createTransport(
 
   return {
     base,
+    credentialSource: source,
     exchange: (method, href, extra = {}) => ({
       method,
       href,
@@ -175,7 +186,8 @@ export function createTransport(
             bodyTimeout: bodyTimeoutMs,
           });
         } catch (error) {
-          throw transportError(error, { method: exchange.method, href: exchange.href, origin: base.origin });
+          const { method, href } = exchange;
+          throw transportError(error, { method, href, origin: base.origin, source });
         }
         const status = response.statusCode;
         if (status < 400 || exchange.tolerate?.(status)) return response;
@@ -194,6 +206,7 @@ export function createTransport(
           detail,
           retryAfterSeconds: wait,
           rateLimitRetries: retries,
+          source,
         });
       }
     },
@@ -209,7 +222,7 @@ export function createTransport(
     href: (raw, kind, source) => resolveHref(base, raw, kind, source),
     retryAfterSeconds,
     readObject: (exchange, response, what, expected = [200]) =>
-      readObject(exchange, response, what, expected, protocolError),
+      readObject(exchange, response, what, expected, { protocolError, source }),
 
     openBody(exchange, response, what) {
       let coding: ContentCoding;
@@ -226,6 +239,7 @@ export function createTransport(
             href: exchange.href,
             origin: base.origin,
             during: `failed while streaming the ${what}`,
+            source,
           }),
         ),
       );
@@ -252,7 +266,7 @@ async function readObject(
   response: Response,
   what: string,
   expected: readonly number[],
-  protocolError: Transport['protocolError'],
+  { protocolError, source }: { protocolError: Transport['protocolError']; source: CredentialSource },
 ): Promise<Record<string, unknown>> {
   const { statusCode: status, headers, body } = response;
   const fail = (problem: string): never => {
@@ -281,6 +295,7 @@ async function readObject(
       href: exchange.href,
       origin: new URL(exchange.url).origin,
       during: `failed while reading the ${what}`,
+      source,
     });
   }
   if (read.truncated) fail(`with a body larger than ${MAX_JOB_BODY_BYTES} bytes, which is not a ${what}`);
@@ -329,33 +344,33 @@ function release(body: Readable): void {
   body.destroy();
 }
 
-function validateCredentials(connection: PceConnection): { apiKey: string; apiSecret: string } {
+/** An ExportConfigError about one credential, named where it comes from. */
+function credentialError(source: CredentialSource, credential: Credential, problem: string) {
+  return new ExportConfigError(credentialIssue(source, credential, problem));
+}
+
+function validateCredentials(connection: PceConnection, source: CredentialSource) {
   const { apiKey, apiSecret } = connection;
-  if (typeof apiKey !== 'string' || apiKey.trim() === '') {
-    throw new ExportConfigError('The secret has no apiKey (the API key auth_username, api_…)');
-  }
-  if (apiKey.includes(':')) throw new ExportConfigError('The secret apiKey must not contain ":"');
-  if (typeof apiSecret !== 'string' || apiSecret === '') {
-    throw new ExportConfigError('The secret has no apiSecret');
-  }
+  if (typeof apiKey !== 'string' || apiKey.trim() === '')
+    throw credentialError(source, 'apiKey', 'is missing (the API key auth_username, api_…)');
+  if (apiKey.includes(':')) throw credentialError(source, 'apiKey', 'must not contain ":"');
+  if (typeof apiSecret !== 'string' || apiSecret === '')
+    throw credentialError(source, 'apiSecret', 'is missing');
   return { apiKey, apiSecret };
 }
 
 /** The certificates of a PEM bundle, each checked to parse; none given means the system roots only. */
-function parseCaBundle(caBundle: string | undefined): string[] {
+function parseCaBundle(caBundle: string | undefined, source: CredentialSource): string[] {
   if (caBundle === undefined || caBundle.trim() === '') return [];
-  if (typeof caBundle !== 'string') throw new ExportConfigError('The secret caBundle must be a PEM string');
+  if (typeof caBundle !== 'string') throw credentialError(source, 'caBundle', 'must be a PEM string');
   const blocks = caBundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) {
-    throw new ExportConfigError('The secret caBundle holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
-  }
+  if (blocks.length === 0)
+    throw credentialError(source, 'caBundle', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
   blocks.forEach((block, index) => {
     try {
       new X509Certificate(block);
     } catch (cause) {
-      throw new ExportConfigError(`Certificate ${index + 1} of the secret caBundle cannot be parsed`, {
-        cause,
-      });
+      throw new ExportConfigError(certificateIssue(source, index + 1), { cause });
     }
   });
   return blocks;

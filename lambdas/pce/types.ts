@@ -1,3 +1,5 @@
+import type { CredentialSource } from '../contracts/credentials';
+
 /** What the PCE client needs to reach one org of one PCE. */
 export interface PceConnection {
   /** Base URL of the PCE, without `/api/v2`, e.g. `https://pce.example.com:8443`. */
@@ -10,6 +12,8 @@ export interface PceConnection {
   readonly apiSecret: string;
   /** PEM bundle of extra CAs trusted in addition to the system roots (the PCE's internal CA). */
   readonly caBundle?: string;
+  /** Where the key and the CA come from, as messages name it. @default the secret's fields (`secretSource()`) */
+  readonly credentialSource?: CredentialSource;
 }
 
 export interface RetryAfterBounds {

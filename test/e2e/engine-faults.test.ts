@@ -101,7 +101,7 @@ function runWithSubmit(submit: string): { error?: string; cause?: string } {
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 600_000,
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
   });
   const line = child.stdout.trim().split('\n').at(-1) ?? '';
@@ -110,16 +110,14 @@ function runWithSubmit(submit: string): { error?: string; cause?: string } {
 }
 
 describe('a function that crashes', () => {
+  // The definition names every error it does not know ExportInternalError, the original in the cause.
   it('fails with Runtime.UnhandledPromiseRejection when a promise it left behind rejects', () => {
     const outcome = runWithSubmit(
       `async () => { void Promise.reject(new Error('lost')); await new Promise((r) => setTimeout(r, 5000)); return {}; }`,
     );
 
-    expect(outcome.error).toBe('Runtime.UnhandledPromiseRejection');
-    expect(JSON.parse(String(outcome.cause))).toMatchObject({
-      errorType: 'Runtime.UnhandledPromiseRejection',
-      errorMessage: 'Error: lost',
-    });
+    expect(outcome.error).toBe('ExportInternalError');
+    expect(outcome.cause).toBe('Runtime.UnhandledPromiseRejection: Error: lost');
   });
 
   it('fails with the error of an exception thrown outside its promise chain', () => {
@@ -127,10 +125,7 @@ describe('a function that crashes', () => {
       `async () => { setTimeout(() => { throw new RangeError('out of range'); }, 10); await new Promise((r) => setTimeout(r, 5000)); return {}; }`,
     );
 
-    expect(outcome.error).toBe('RangeError');
-    expect(JSON.parse(String(outcome.cause))).toMatchObject({
-      errorType: 'RangeError',
-      errorMessage: 'out of range',
-    });
+    expect(outcome.error).toBe('ExportInternalError');
+    expect(outcome.cause).toBe('RangeError: out of range');
   });
 });

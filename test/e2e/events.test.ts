@@ -56,6 +56,7 @@ describe('EventBridge events of the locally run workflow', () => {
         detail: {
           error: 'PceJobFailed',
           cause,
+          original: { error: 'PceJobFailed', cause },
           execution: {
             name: outcome.executionName,
             id: localExecutionArn(outcome.executionName),

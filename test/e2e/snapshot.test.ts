@@ -295,7 +295,7 @@ describe('pce-export run --input-json with a snapshot', () => {
 
   it.each([
     [{ path: '/labels' }, ['--path', '/labels'], '--path does not go with --input-json'],
-    [{ snapshot: { name: 'laptop', exports: [] } }, [], 'input.snapshot.exports'],
+    [{ snapshot: { name: 'laptop', exports: [] } }, [], 'snapshot.exports must have at least 1 entry'],
   ])('exits 2 with the reason for %j %j', async (input, extra, message) => {
     const { code, stderr } = await cli(input, ...extra);
 

@@ -246,7 +246,7 @@ describe('traffic exports, run locally against the simulator', () => {
     expect(await h.listKeys(`${PREFIX}quiet/dt=`)).toEqual([]);
     expect(await h.listKeys(`${PREFIX}quiet/latest.json`)).toEqual([]);
     expect(queriesLeft()).toEqual([]);
-  }, 120_000);
+  });
 
   it('retries a download cut off mid-stream and stores the complete flows', async () => {
     h.simulator.faults.add(fault.cutBody(20_000, { endpoint: 'traffic-download' }));

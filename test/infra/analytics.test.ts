@@ -4,7 +4,6 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../lambdas/export/errors';
 import { ExportWorkflow } from '../../lib/export-workflow';
 import {
   actionsOf,
@@ -57,60 +56,40 @@ describe('EventBridge events of the export workflow', () => {
     });
   });
 
-  it.each([
-    [
-      'NotifyJobFailed',
-      'JobFailed',
-      { Error: 'PceJobFailed', CausePath: '$.job.message' },
-      'PceJobFailed',
-      '$.job.message',
-    ],
-    [
-      'NotifyJobTimedOut',
-      'JobTimedOut',
-      { Error: 'PceJobTimeout', CausePath: '$.job.message' },
-      'PceJobTimeout',
-      '$.job.message',
-    ],
-    [
-      'NotifyExportFailed',
-      'ExportFailed',
-      { ErrorPath: '$.error', CausePath: '$.detail.errorMessage' },
-      '$.error',
-      '$.detail.errorMessage',
-    ],
-  ])(
-    '%s puts "Export Failed" with the error, cause, execution and input, then ends in %s as before',
-    (notify, fail, failFields, error, cause) => {
-      const entry = {
-        Source: 'pce-export',
-        DetailType: 'Export Failed',
-        EventBusName: DEFAULT_BUS,
-        Detail: {
-          ...(error.startsWith('$') ? { 'error.$': error } : { error }),
-          'cause.$': cause,
-          execution: {
-            'name.$': '$$.Execution.Name',
-            'id.$': '$$.Execution.Id',
-            'startTime.$': '$$.Execution.StartTime',
-          },
-          'input.$': '$$.Execution.Input',
+  it('NotifyExportFailed puts "Export Failed" with the error, cause, original error, execution and input, then ends in ExportFailed', () => {
+    const entry = {
+      Source: 'pce-export',
+      DetailType: 'Export Failed',
+      EventBusName: DEFAULT_BUS,
+      Detail: {
+        'error.$': '$.error',
+        'cause.$': '$.cause',
+        'original.$': '$.original',
+        execution: {
+          'name.$': '$$.Execution.Name',
+          'id.$': '$$.Execution.Id',
+          'startTime.$': '$$.Execution.StartTime',
         },
-      };
+        'input.$': '$$.Execution.Input',
+      },
+    };
 
-      expect(stateOf(definition, notify)).toMatchObject({
-        Type: 'Task',
-        Resource: PUT_EVENTS,
-        Parameters: { Entries: [entry] },
-        ResultPath: null,
-        Next: fail,
-      });
-      expect(stateOf(definition, fail)).toEqual({ Type: 'Fail', ...failFields });
-    },
-  );
+    expect(stateOf(definition, 'NotifyExportFailed')).toMatchObject({
+      Type: 'Task',
+      Resource: PUT_EVENTS,
+      Parameters: { Entries: [entry] },
+      ResultPath: null,
+      Next: 'ExportFailed',
+    });
+    expect(stateOf(definition, 'ExportFailed')).toEqual({
+      Type: 'Fail',
+      ErrorPath: '$.error',
+      CausePath: '$.cause',
+    });
+  });
 
-  it.each(['NotifySucceeded', 'NotifyJobFailed', 'NotifyJobTimedOut', 'NotifyExportFailed'])(
-    '%s retries, and an event that still cannot be sent leaves the outcome as it was',
+  it.each(['NotifySucceeded', 'NotifyExportFailed'])(
+    '%s retries, gives up on an attempt after 60 s, and an event that still cannot be sent leaves the outcome as it was',
     (notify) => {
       const state = stateOf(definition, notify);
 
@@ -123,6 +102,7 @@ describe('EventBridge events of the export workflow', () => {
           JitterStrategy: 'FULL',
         },
       ]);
+      expect(state.TimeoutSeconds).toBe(60);
       expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: state.Next }]);
     },
   );
@@ -406,8 +386,18 @@ describe('snapshot mode', () => {
       SnapshotFetch: 'Task',
       SnapshotJobFailed: 'Pass',
       SnapshotJobTimedOut: 'Pass',
-      SnapshotJobEnded: 'Pass',
-      SnapshotMemberFailed: 'Fail',
+      SnapshotClassifyFailure: 'Choice',
+      SnapshotReadFailureCause: 'Pass',
+      SnapshotClassifyFunctionError: 'Choice',
+      SnapshotDescribeFailure: 'Pass',
+      SnapshotDescribeInternalError: 'Pass',
+      SnapshotDescribeNamedFailure: 'Pass',
+      SnapshotDescribeInternalFailure: 'Pass',
+      SnapshotDescribeNamedFailureWithoutCause: 'Pass',
+      SnapshotDescribeInternalFailureWithoutCause: 'Pass',
+      SnapshotShapeFailure: 'Pass',
+      SnapshotEncodeFailure: 'Pass',
+      SnapshotExportFailed: 'Fail',
     });
     expect(inner('SnapshotSubmit')).toMatchObject({
       Resource: functionArn(workflow.submitFunction),
@@ -433,27 +423,32 @@ describe('snapshot mode', () => {
     });
     for (const name of ['SnapshotSubmit', 'SnapshotPoll', 'SnapshotFetch']) {
       expect(inner(name).Retry).toEqual(stateOf(definition, name.replace('Snapshot', '')).Retry);
-      expect(inner(name)).not.toHaveProperty('Catch');
+      expect(inner(name).Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: 'SnapshotClassifyFailure' }]);
     }
   });
 
-  it('ends a failed or timed-out member job in a Fail with the named error and a Lambda-shaped cause', () => {
-    expect(inner('SnapshotJobFailed')).toEqual({
+  it('ends a member failure, a failed or timed-out job too, in a Fail with its name and a Lambda-shaped cause', () => {
+    expect(inner('SnapshotJobFailed')).toMatchObject({
       Type: 'Pass',
-      Parameters: { errorType: 'PceJobFailed', 'errorMessage.$': '$.job.message' },
-      Next: 'SnapshotJobEnded',
+      Parameters: { error: 'PceJobFailed', 'cause.$': '$.job.message' },
+      Next: 'SnapshotShapeFailure',
     });
-    expect(inner('SnapshotJobTimedOut')).toEqual({
+    expect(inner('SnapshotJobTimedOut')).toMatchObject({
       Type: 'Pass',
-      Parameters: { errorType: 'PceJobTimeout', 'errorMessage.$': '$.job.message' },
-      Next: 'SnapshotJobEnded',
+      Parameters: { error: 'PceJobTimeout', 'cause.$': '$.job.message' },
+      Next: 'SnapshotShapeFailure',
     });
-    expect(inner('SnapshotJobEnded')).toEqual({
+    expect(inner('SnapshotShapeFailure')).toEqual({
+      Type: 'Pass',
+      Parameters: { 'errorType.$': '$.error', 'errorMessage.$': '$.cause' },
+      Next: 'SnapshotEncodeFailure',
+    });
+    expect(inner('SnapshotEncodeFailure')).toEqual({
       Type: 'Pass',
       Parameters: { 'error.$': '$.errorType', 'cause.$': 'States.JsonToString($)' },
-      Next: 'SnapshotMemberFailed',
+      Next: 'SnapshotExportFailed',
     });
-    expect(inner('SnapshotMemberFailed')).toEqual({
+    expect(inner('SnapshotExportFailed')).toEqual({
       Type: 'Fail',
       ErrorPath: '$.error',
       CausePath: '$.cause',
@@ -461,10 +456,10 @@ describe('snapshot mode', () => {
   });
 
   it.each(['PlanSnapshot', 'ExportSnapshot', 'WriteSnapshotManifest'])(
-    '%s hands the nine named errors to DescribeFailure, so a failed member fails the execution with its error',
+    '%s hands every error to ClassifyFailure, so a failed member fails the execution with its error',
     (name) => {
       expect(stateOf(definition, name).Catch).toEqual([
-        { ErrorEquals: [...ERROR_NAMES], Next: 'DescribeFailure' },
+        { ErrorEquals: ['States.ALL'], Next: 'ClassifyFailure' },
       ]);
     },
   );

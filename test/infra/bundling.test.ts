@@ -45,7 +45,7 @@ describe('Lambda bundling', () => {
     expect(invokeBundle(snapshotDir, { step: 'plan', input: { snapshot: { name: '../up' } } })).toBe(
       'ExportConfigError',
     );
-  }, 120_000);
+  });
 });
 
 /**
@@ -71,6 +71,6 @@ function invokeBundle(dir: string, event: unknown): string {
       EXPORT_PREFIX: 'pce/',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     },
-    timeout: 30_000,
+    timeout: 600_000,
   });
 }

@@ -185,7 +185,7 @@ describe('deploy configuration', () => {
       (config) => {
         config.pce.orgId = 1.5;
       },
-      'pce.orgId must be an integer',
+      'pce.orgId must be a positive integer',
     ],
     [
       'a missing org id',
@@ -261,6 +261,13 @@ describe('deploy configuration', () => {
       'logRetentionDays must be one of 1, 3, 5, 7, 14, 30,',
     ],
     [
+      'a Fetch memory size above the Lambda limit of 10,240 MB',
+      (config) => {
+        config.fetchMemoryMb = 20_000;
+      },
+      'fetchMemoryMb must be',
+    ],
+    [
       'an invalid alarm email',
       (config) => {
         config.alarmEmail = 'ops at example.com';
@@ -308,7 +315,7 @@ describe('deploy configuration', () => {
       config.pce.orgId = -1;
       writeFileSync(file, JSON.stringify(config));
 
-      expect(() => loadConfig(file)).toThrow(/invalid\.json: pce\.orgId must be greater than 0/);
+      expect(() => loadConfig(file)).toThrow(/invalid\.json: pce\.orgId must be a positive integer/);
     });
   });
 });

@@ -79,6 +79,8 @@ const LAMBDA_SERVICE = retry(
     'Lambda.AWSLambdaException',
     'Lambda.SdkClientException',
     'Lambda.TooManyRequestsException',
+    'Lambda.ClientExecutionTimeoutException',
+    'Lambda.Unknown',
   ],
   1,
   3,
@@ -103,14 +105,20 @@ describe('ExportWorkflow state machine definition', () => {
       WaitForJob: 'Wait',
       Poll: 'Task',
       JobStatus: 'Choice',
-      JobFailed: 'Fail',
-      JobTimedOut: 'Fail',
+      JobFailed: 'Pass',
+      JobTimedOut: 'Pass',
       Fetch: 'Task',
       NotifySucceeded: 'Task',
       Done: 'Succeed',
-      NotifyJobFailed: 'Task',
-      NotifyJobTimedOut: 'Task',
+      ClassifyFailure: 'Choice',
+      ReadFailureCause: 'Pass',
+      ClassifyFunctionError: 'Choice',
       DescribeFailure: 'Pass',
+      DescribeInternalError: 'Pass',
+      DescribeNamedFailure: 'Pass',
+      DescribeInternalFailure: 'Pass',
+      DescribeNamedFailureWithoutCause: 'Pass',
+      DescribeInternalFailureWithoutCause: 'Pass',
       NotifyExportFailed: 'Task',
       ExportFailed: 'Fail',
     });
@@ -168,18 +176,16 @@ describe('ExportWorkflow state machine definition', () => {
     expect(state.Next).toBe(next);
   });
 
-  it('JobStatus fetches a done job, fails a failed one, stops a timed-out one and otherwise waits again', () => {
+  it('JobStatus fetches a done job, describes a failed or timed-out one and otherwise waits again', () => {
     expect(stateOf(definition, 'JobStatus')).toEqual({
       Type: 'Choice',
       Choices: [
         { Variable: '$.job.status', StringEquals: 'done', Next: 'Fetch' },
-        { Variable: '$.job.status', StringEquals: 'failed', Next: 'NotifyJobFailed' },
-        { Variable: '$.job.timedOut', BooleanEquals: true, Next: 'NotifyJobTimedOut' },
+        { Variable: '$.job.status', StringEquals: 'failed', Next: 'JobFailed' },
+        { Variable: '$.job.timedOut', BooleanEquals: true, Next: 'JobTimedOut' },
       ],
       Default: 'WaitForJob',
     });
-    expect(stateOf(definition, 'NotifyJobFailed').Next).toBe('JobFailed');
-    expect(stateOf(definition, 'NotifyJobTimedOut').Next).toBe('JobTimedOut');
   });
 
   it("ends a successful run in Done with Fetch's result as the output, once the event is sent", () => {
@@ -188,17 +194,21 @@ describe('ExportWorkflow state machine definition', () => {
     expect(stateOf(definition, 'Done')).toEqual({ Type: 'Succeed' });
   });
 
-  it('fails a failed job with PceJobFailed and a timed-out job with PceJobTimeout, the job message as cause', () => {
-    expect(stateOf(definition, 'JobFailed')).toEqual({
-      Type: 'Fail',
-      Error: 'PceJobFailed',
-      CausePath: '$.job.message',
-    });
-    expect(stateOf(definition, 'JobTimedOut')).toEqual({
-      Type: 'Fail',
-      Error: 'PceJobTimeout',
-      CausePath: '$.job.message',
-    });
+  it('names a failed job PceJobFailed and a timed-out job PceJobTimeout, the job message as cause, and announces it', () => {
+    for (const [state, error] of [
+      ['JobFailed', 'PceJobFailed'],
+      ['JobTimedOut', 'PceJobTimeout'],
+    ] as const) {
+      expect(stateOf(definition, state)).toEqual({
+        Type: 'Pass',
+        Parameters: {
+          error,
+          'cause.$': '$.job.message',
+          original: { error, 'cause.$': '$.job.message' },
+        },
+        Next: 'NotifyExportFailed',
+      });
+    }
   });
 
   it.each(['Submit', 'Poll'])(
@@ -224,43 +234,101 @@ describe('ExportWorkflow state machine definition', () => {
     expect(retried).not.toContain('States.TaskFailed');
   });
 
-  it.each(['Submit', 'Poll', 'Fetch'])(
-    '%s catches exactly the named errors (PRODUCT.md 3.3), the error replacing the state, and hands them to DescribeFailure',
+  it.each(['Submit', 'Poll', 'Fetch', 'PlanSnapshot', 'ExportSnapshot', 'WriteSnapshotManifest'])(
+    '%s catches every error, the error replacing the state, and hands it to ClassifyFailure',
     (name) => {
       expect(stateOf(definition, name).Catch).toEqual([
-        { ErrorEquals: [...ERROR_NAMES], Next: 'DescribeFailure' },
-      ]);
-      expect(ERROR_NAMES).toEqual([
-        'PceAuthError',
-        'PceRequestError',
-        'PceRateLimited',
-        'PceUnavailable',
-        'PceProtocolError',
-        'PceJobFailed',
-        'PceJobTimeout',
-        'ExportConfigError',
-        'ExportStorageError',
-        'TrafficIncomplete',
-        'ExportInternalError',
+        { ErrorEquals: ['States.ALL'], Next: 'ClassifyFailure' },
       ]);
     },
   );
 
-  it("DescribeFailure parses the Lambda error's cause and ExportFailed fails with its name and message", () => {
-    expect(stateOf(definition, 'DescribeFailure')).toEqual({
+  it('names errors with the eleven names of PRODUCT.md 3.3', () => {
+    expect(ERROR_NAMES).toEqual([
+      'PceAuthError',
+      'PceRequestError',
+      'PceRateLimited',
+      'PceUnavailable',
+      'PceProtocolError',
+      'PceJobFailed',
+      'PceJobTimeout',
+      'ExportConfigError',
+      'ExportStorageError',
+      'TrafficIncomplete',
+      'ExportInternalError',
+    ]);
+  });
+
+  it('parses a cause only when it has the Lambda runtime shape, and reads only fields it saw present', () => {
+    const classify = stateOf(definition, 'ClassifyFailure') as unknown as {
+      Choices: { Next: string; And?: unknown[] }[];
+      Default: string;
+    };
+
+    expect(classify.Choices[0]?.And).toEqual([
+      { Variable: '$.Cause', IsPresent: true },
+      { Variable: '$.Cause', IsString: true },
+      {
+        Or: [
+          { Variable: '$.Cause', StringMatches: '{"errorType":"*","errorMessage":"*","trace":[*]}' },
+          { Variable: '$.Cause', StringMatches: '{"errorType":"*","errorMessage":"*"}' },
+          { Variable: '$.Cause', StringMatches: '{"errorMessage":"*"}' },
+        ],
+      },
+    ]);
+    expect(classify.Choices.map((choice) => choice.Next)).toEqual([
+      'ReadFailureCause',
+      'DescribeNamedFailure',
+      'DescribeInternalFailure',
+      'DescribeNamedFailureWithoutCause',
+    ]);
+    expect(classify.Default).toBe('DescribeInternalFailureWithoutCause');
+    expect(stateOf(definition, 'ReadFailureCause')).toEqual({
       Type: 'Pass',
-      Parameters: { 'error.$': '$.Error', 'detail.$': 'States.StringToJson($.Cause)' },
-      Next: 'NotifyExportFailed',
+      Parameters: { 'Error.$': '$.Error', 'Cause.$': '$.Cause', 'detail.$': 'States.StringToJson($.Cause)' },
+      Next: 'ClassifyFunctionError',
+    });
+  });
+
+  it('fails every described failure in ExportFailed with its error and cause, once the event is sent', () => {
+    for (const name of [
+      'DescribeFailure',
+      'DescribeInternalError',
+      'DescribeNamedFailure',
+      'DescribeInternalFailure',
+      'DescribeNamedFailureWithoutCause',
+      'DescribeInternalFailureWithoutCause',
+      'JobFailed',
+      'JobTimedOut',
+    ]) {
+      expect(stateOf(definition, name).Next).toBe('NotifyExportFailed');
+    }
+    expect(stateOf(definition, 'DescribeInternalError').Parameters).toEqual({
+      error: 'ExportInternalError',
+      'cause.$': "States.Format('{}: {}', $.Error, $.detail.errorMessage)",
+      original: { 'error.$': '$.Error', 'cause.$': '$.detail.errorMessage' },
     });
     expect(stateOf(definition, 'NotifyExportFailed')).toMatchObject({
       ResultPath: null,
       Next: 'ExportFailed',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'ExportFailed' }],
     });
     expect(stateOf(definition, 'ExportFailed')).toEqual({
       Type: 'Fail',
       ErrorPath: '$.error',
-      CausePath: '$.detail.errorMessage',
+      CausePath: '$.cause',
     });
+  });
+
+  it('gives every Lambda task a timeout 30 s past its function timeout', () => {
+    expect(
+      Object.fromEntries(
+        ['Submit', 'Poll', 'Fetch', 'PlanSnapshot', 'WriteSnapshotManifest'].map((name) => [
+          name,
+          stateOf(definition, name).TimeoutSeconds,
+        ]),
+      ),
+    ).toEqual({ Submit: 120, Poll: 120, Fetch: 930, PlanSnapshot: 90, WriteSnapshotManifest: 90 });
   });
 
   it('is a Standard state machine with X-Ray tracing and full logging, execution data included', () => {
@@ -294,7 +362,7 @@ describe('ExportWorkflow functions', () => {
   it.each([
     ['submit', 256, 90],
     ['poll', 256, 90],
-    ['fetch', 1024, 900],
+    ['fetch', 1769, 900],
   ] as const)('%s runs Node.js 24 on arm64 with %i MB, %i s and X-Ray tracing', (fn, memory, timeout) => {
     expect(functionProperties(template, ids[fn])).toMatchObject({
       Runtime: 'nodejs24.x',
@@ -360,6 +428,13 @@ describe('ExportWorkflow functions', () => {
         EXPORT_PREFIX: 'pce/',
       },
     });
+  });
+
+  it('gives Fetch the configured memory size', () => {
+    const custom = build({ fetchMemorySize: 3008 });
+
+    expect(functionProperties(custom.template, custom.ids.fetch).MemorySize).toBe(3008);
+    expect(functionProperties(custom.template, custom.ids.submit).MemorySize).toBe(256);
   });
 
   it('passes the configured poll interval and log retention through', () => {
@@ -515,6 +590,7 @@ describe('ExportWorkflow props validation', () => {
     ],
     ['org id 0', { orgId: 0 }, /orgId must be a positive integer/],
     ['a fractional org id', { orgId: 1.5 }, /orgId must be a positive integer/],
+    ['an org id above 2147483647', { orgId: 2 ** 31 }, /orgId must be at most 2147483647/],
     ['a prefix without a trailing slash', { prefix: 'pce' }, /prefix must be empty or end with "\/"/],
     ['a prefix with a leading slash', { prefix: '/pce/' }, /prefix must not start with "\/"/],
     ['a wildcard in the prefix', { prefix: 'pce*/' }, /prefix may only contain/],
@@ -523,6 +599,12 @@ describe('ExportWorkflow props validation', () => {
       { maxPollIntervalSeconds: 0 },
       /maxPollIntervalSeconds must be an integer from 1 to 3600/,
     ],
+    [
+      'a Fetch memory size below 128 MB',
+      { fetchMemorySize: 64 },
+      /fetchMemorySize must be an integer from 128 to 10240 MB/,
+    ],
+    ['a fractional Fetch memory size', { fetchMemorySize: 1769.5 }, /fetchMemorySize must be an integer/],
     [
       'an invalid export name',
       { exports: { 'bad name': { path: '/labels' } } },

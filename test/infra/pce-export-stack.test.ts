@@ -385,3 +385,18 @@ describe('PceExportStack cdk-nag (AwsSolutions)', () => {
     expect(acknowledgements.map(([id]) => id)).not.toContain('AwsSolutions-IAM5');
   });
 });
+
+describe('PceExportStack Fetch memory', () => {
+  it('gives the Fetch function fetchMemoryMb from the configuration, and one vCPU without it', () => {
+    const configured = configObject();
+    configured.fetchMemoryMb = 3008;
+    const sizes = (template: ReturnType<typeof synthStack>['template']) =>
+      Object.values(template.findResources('AWS::Lambda::Function'))
+        .map((fn) => fn.Properties as { MemorySize?: number; Description?: string })
+        .filter((props) => props.Description?.startsWith('pce-export Fetch'))
+        .map((props) => props.MemorySize);
+
+    expect(sizes(synthStack(configured).template)).toEqual([3008]);
+    expect(sizes(synthStack().template)).toEqual([1769]);
+  });
+});

@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import { executionInputSchema } from '../../lambdas/contracts/input';
 import { executionOutputSchema } from '../../lambdas/contracts/output';
-import { keyPrefixIssue, pceUrlIssue } from '../../lambdas/contracts/patterns';
+import { keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../../lambdas/contracts/patterns';
 import { workflowStateSchema } from '../../lambdas/contracts/state';
 import { readPceSettings, readStorageSettings } from '../../lambdas/export/env';
 import { resolveExportRequest } from '../../lambdas/export/input';
@@ -194,6 +194,38 @@ describe('one PCE URL rule in the deploy configuration, the Lambda environment a
   });
 });
 
+describe('one org id rule in the deploy configuration and the Lambda environment', () => {
+  const configWithOrg = (orgId: number) => {
+    const config = configObject();
+    config.pce.orgId = orgId;
+    return config;
+  };
+
+  it.each<[string, number, boolean]>([
+    ['org 1', 1, true],
+    ['the largest org id', 2 ** 31 - 1, true],
+    ['org 0', 0, false],
+    ['a negative org id', -3, false],
+    ['a fraction', 1.5, false],
+    ['an org id above 2147483647', 2 ** 31, false],
+  ])('agree on %s', (_what, orgId, valid) => {
+    expect(orgIdIssue(orgId) === undefined).toBe(valid);
+    expect(accepts(() => parseConfig(configWithOrg(orgId), 'test'))).toBe(valid);
+    expect(
+      accepts(() =>
+        readPceSettings({ ...PCE_ENV, PCE_URL: 'https://pce.example.com:8443', PCE_ORG_ID: String(orgId) }),
+      ),
+    ).toBe(valid);
+  });
+
+  it('says the same of an org id that is too large, in each place', () => {
+    expect(() => parseConfig(configWithOrg(2 ** 31), 'test')).toThrow('pce.orgId must be at most 2147483647');
+    expect(() =>
+      readPceSettings({ ...PCE_ENV, PCE_URL: 'https://pce.example.com:8443', PCE_ORG_ID: '2147483648' }),
+    ).toThrow('Environment variable PCE_ORG_ID must be at most 2147483647, got "2147483648"');
+  });
+});
+
 describe('one key prefix rule in the deploy configuration, the Lambda environment and the IAM scope', () => {
   it.each<[string, string, boolean]>([
     ['a folder', 'pce/', true],
@@ -287,9 +319,19 @@ describe('one collection path rule in the execution input and the PCE client', (
     ['a "~"', '/labels~', false],
     ['a segment starting with "_"', '/_labels', false],
     ['an org prefix', '/orgs/1/labels', false],
+    ['one object', '/labels/3', false],
+    ['the collection below an object', '/sec_policy/draft/rule_sets/2/sec_rules', true],
   ])('agree on %s', (_what, path, valid) => {
     expect(accepts(() => resolveExportRequest({ path }))).toBe(valid);
     expect(accepts(() => collectionRequest(base, path))).toBe(valid);
+  });
+});
+
+describe("one object's href in the execution input", () => {
+  it('is refused before anything is sent, naming the collection to export instead', () => {
+    expect(() => resolveExportRequest({ path: '/labels/3' })).toThrow(
+      'Invalid input: input.path names one object, not a collection: export "/labels" with a query to filter it',
+    );
   });
 });
 

@@ -226,3 +226,136 @@ describe('JsonArrayTransform', () => {
     await expect(transform('ndjson', [])).rejects.toThrow(/the body is empty/);
   });
 });
+
+describe('JsonArrayScanner (chunk boundaries on the fast paths)', () => {
+  /** Scans `text` cut at every byte position (and one byte at a time), in both modes; returns the outcomes. */
+  function everyCut(text: string): { texts: Set<string>; counts: Set<number>; errors: number } {
+    const input = Buffer.from(text, 'utf8');
+    const texts = new Set<string>();
+    const counts = new Set<number>();
+    let errors = 0;
+    const splits = [
+      ...Array.from({ length: input.length + 1 }, (_, cut) => [cut]),
+      Array.from({ length: input.length }, (_, i) => i),
+    ];
+    for (const cuts of splits) {
+      for (const ndjson of [true, false]) {
+        try {
+          const result = scanSplit(input, cuts, ndjson);
+          if (ndjson) texts.add(result.text);
+          counts.add(result.elements);
+        } catch (error) {
+          expect(error).toBeInstanceOf(PceProtocolError);
+          errors++;
+        }
+      }
+    }
+    return { texts, counts, errors };
+  }
+
+  it('keeps escaped quotes and backslashes inside strings wherever the chunks are cut', () => {
+    const text = String.raw`["\"", "\\", "a\\\"b", "\\\\\"", {"k\"ey\\": "v\\\"\\"}, "end\\"]`;
+
+    const { texts, counts, errors } = everyCut(text);
+
+    expect(errors).toBe(0);
+    expect([...counts]).toEqual([6]);
+    expect([...texts]).toEqual([reference(text)]);
+  });
+
+  it('copies multi-byte UTF-8 split across chunks byte for byte', () => {
+    const text = '["é—😀", {"名前": "ünïcødé 😀😀", "k": ["𝄞", "ß"]}, "€"]';
+
+    const { texts, counts, errors } = everyCut(text);
+
+    expect(errors).toBe(0);
+    expect([...counts]).toEqual([3]);
+    expect([...texts]).toEqual([reference(text)]);
+  });
+
+  it('counts only the brackets and commas outside strings', () => {
+    const text = '["]", "[", "}{", "]]]", ",", {"a]": "[,"}, ["]", "}"]]';
+
+    const { texts, counts, errors } = everyCut(text);
+
+    expect(errors).toBe(0);
+    expect([...counts]).toEqual([7]);
+    expect([...texts]).toEqual([reference(text)]);
+  });
+
+  it('reads numbers and literals cut by a chunk boundary', () => {
+    const text = '[true,false,null,-12.5e+3,0,1E-7,123456789,{"t":true,"n":[null,-0.0]}]';
+
+    const { texts, counts, errors } = everyCut(text);
+
+    expect(errors).toBe(0);
+    expect([...counts]).toEqual([8]);
+    expect([...texts]).toEqual([
+      'true\nfalse\nnull\n-12.5e+3\n0\n1E-7\n123456789\n{"t":true,"n":[null,-0.0]}\n',
+    ]);
+  });
+
+  it('handles nesting near the limit across chunks', () => {
+    const depth = MAX_DEPTH - 1;
+    const text = `[${'[{"a":'.repeat(depth / 2 - 1)}"]"${'}]'.repeat(depth / 2 - 1)},1]`;
+    const input = Buffer.from(text);
+
+    const result = scanSplit(input, [7, 4096, 4097, input.length - 3]);
+
+    expect(result.elements).toBe(2);
+    expect(result.text).toBe(`${text.slice(1, -3)}\n1\n`);
+  });
+
+  it('rejects every truncation of a valid body', () => {
+    const text = String.raw`[{"a":"x\"]","b":[1,-2.5e3,true,null,{}],"c":"\u00e9"},"s",7]`;
+    const input = Buffer.from(text);
+
+    for (let length = 0; length < input.length; length++) {
+      for (const ndjson of [true, false]) {
+        expect(
+          () => scanSplit(input.subarray(0, length), [Math.floor(length / 2)], ndjson),
+          `${length} bytes`,
+        ).toThrow(PceProtocolError);
+      }
+    }
+    expect(scanSplit(input, []).elements).toBe(3);
+  });
+
+  const malformedAcrossCuts: Array<[string, string]> = [
+    ['a bad escape', '["ab\\x"]'],
+    ['a bad unicode escape', '["\\u00g9"]'],
+    ['a control character in a string', '["ab\u0001cd"]'],
+    ['a tab in a string', '["ab\tcd"]'],
+    ['a newline in a string', '["ab\ncd"]'],
+    ['a literal with a letter too many', '[truex]'],
+    ['a literal cut short', '[nul]'],
+    ['a number with two points', '[1.2.3]'],
+    ['a number with a leading zero', '[012]'],
+    ['a number without digits after the point', '[1.]'],
+    ['a number without exponent digits', '[1e+]'],
+    ['a lone minus', '[-]'],
+    ['an unterminated string before the closer', '["abc]'],
+  ];
+  for (const [what, text] of malformedAcrossCuts) {
+    it(`rejects ${what} wherever the chunks are cut`, () => {
+      const { counts, errors } = everyCut(text);
+
+      expect(counts.size).toBe(0);
+      expect(errors).toBe(2 * (Buffer.byteLength(text) + 2));
+    });
+  }
+
+  it('rejects a number or literal longer than the limit, in one chunk or cut', () => {
+    const long = `[${'1'.repeat(600)}]`;
+
+    expect(() => scan(long, false)).toThrow(/too long/);
+    expect(() => scanSplit(Buffer.from(long), [300], false)).toThrow(/too long/);
+    expect(scan(`[${'1'.repeat(500)}]`, false).elements).toBe(1);
+  });
+
+  it('allows whitespace between tokens but not inside them', () => {
+    expect(scan('[ {\t"a" :\r\n1 } ,\n"b" ]').text).toBe('{"a":1}\n"b"\n');
+    expect(() => scan('[tr ue]')).toThrow(PceProtocolError);
+    expect(() => scan('[1 2]')).toThrow(PceProtocolError);
+  });
+});

@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExportConfigError } from '../../lambdas/contracts/errors';
 import type { PceSettings } from '../../lambdas/export/env';
+import { ExportInternalError } from '../../lambdas/export/errors';
 import { connectionFromSecret, readPceConnection } from '../../lambdas/export/secret';
 
 const secretsMock = mockClient(SecretsManagerClient);
@@ -106,18 +107,83 @@ describe('readPceConnection', () => {
     expect(error.message).toContain(`Access to secret ${SECRET_ID} was denied`);
   });
 
-  it('passes a transient Secrets Manager failure through unchanged so it can be retried', async () => {
-    const throttled = new SecretsManagerServiceException({
+  const throttled = () =>
+    new SecretsManagerServiceException({
       name: 'ThrottlingException',
       $fault: 'client',
-      $metadata: {},
+      $metadata: { httpStatusCode: 400 },
       message: 'Rate exceeded',
     });
-    secretsMock.on(GetSecretValueCommand).rejects(throttled);
+
+  it('reads the secret again, with backoff, when Secrets Manager throttles, and returns it', async () => {
+    secretsMock
+      .on(GetSecretValueCommand)
+      .rejectsOnce(throttled())
+      .rejectsOnce(throttled())
+      .resolves({ SecretString: JSON.stringify({ apiKey: 'api_1a2b3c', apiSecret: API_SECRET }) });
+    const pauses: number[] = [];
+
+    const connection = await readPceConnection(settings, {
+      sleep: async (ms) => {
+        pauses.push(ms);
+      },
+      random: () => 1,
+    });
+
+    expect(connection.apiKey).toBe('api_1a2b3c');
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+    expect(pauses).toEqual([1000, 2000]);
+  });
+
+  it('fails with ExportInternalError naming the secret and the code once throttling persists through every read', async () => {
+    secretsMock.on(GetSecretValueCommand).rejects(throttled());
+
+    const error = await readPceConnection(settings, { sleep: async () => {} }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+
+    expect(error).toBeInstanceOf(ExportInternalError);
+    expect(error?.message).toContain(`secret ${SECRET_ID}`);
+    expect(error?.message).toContain('ThrottlingException');
+    expect(error?.message).toContain('after 4 reads');
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(4);
+  });
+
+  it('retries a 5xx of Secrets Manager the same way', async () => {
+    secretsMock
+      .on(GetSecretValueCommand)
+      .rejectsOnce(
+        new SecretsManagerServiceException({
+          name: 'InternalServiceError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+          message: 'An error occurred on the server side.',
+        }),
+      )
+      .resolves({ SecretString: JSON.stringify({ apiKey: 'api_1a2b3c', apiSecret: API_SECRET }) });
+
+    const connection = await readPceConnection(settings, { sleep: async () => {} });
+
+    expect(connection.apiSecret).toBe(API_SECRET);
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('fails at once with ExportInternalError on an error it does not know, never under the SDK name alone', async () => {
+    secretsMock.on(GetSecretValueCommand).rejects(
+      new SecretsManagerServiceException({
+        name: 'SomethingNewException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'new',
+      }),
+    );
 
     const error = await failure();
 
-    expect(error.name).toBe('ThrottlingException');
+    expect(error).toBeInstanceOf(ExportInternalError);
+    expect(error.message).toContain('SomethingNewException');
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
   it('fails with ExportConfigError when the secret is not JSON, without quoting it', async () => {

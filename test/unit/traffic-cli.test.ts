@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../cli/errors';
-import { parseRunArgs, RUN_USAGE } from '../../cli/run';
+import { RUN_USAGE } from '../../cli/run';
+import { parseRunArgs } from '../../cli/run-args';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
 
 const BASE = ['--pce-url', 'https://pce.example.com:8443', '--org', '1'];
 
@@ -19,7 +23,7 @@ describe('pce-export run --traffic', () => {
     const args = parseRunArgs([...BASE, '--traffic']);
 
     expect(args).not.toBe('help');
-    expect(args !== 'help' && args.input).toEqual({ kind: 'traffic', traffic: {} });
+    expect(args !== 'help' && args.input.value).toEqual({ kind: 'traffic', traffic: {} });
   });
 
   it('turns the traffic flags into the traffic input', () => {
@@ -50,7 +54,7 @@ describe('pce-export run --traffic', () => {
       'raw',
     ]);
 
-    expect(args !== 'help' && args.input).toEqual({
+    expect(args !== 'help' && args.input.value).toEqual({
       kind: 'traffic',
       exportName: 'blocked-flows',
       format: 'raw',
@@ -77,7 +81,7 @@ describe('pce-export run --traffic', () => {
       '2026-03-02',
     ]);
 
-    expect(args !== 'help' && args.input).toEqual({
+    expect(args !== 'help' && args.input.value).toEqual({
       kind: 'traffic',
       traffic: { start: '2026-03-01T00:00:00Z', end: '2026-03-02' },
     });
@@ -88,7 +92,7 @@ describe('pce-export run --traffic', () => {
     [['--traffic', '--query', 'a=b'], '--query does not go with --traffic'],
     [['--path', '/labels', '--since', '24h'], '--since goes with --traffic'],
     [['--path', '/labels', '--policy-decision', 'blocked'], '--policy-decision goes with --traffic'],
-    [['--traffic', '--max-results', 'lots'], '--max-results takes a whole number'],
+    [['--traffic', '--max-results', 'lots'], '--max-results must be a number, not "lots"'],
     [['--traffic', '--max-results', '200001'], '--max-results must be at most 200000'],
     [
       ['--traffic', '--policy-decision', 'denied'],

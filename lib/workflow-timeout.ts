@@ -1,0 +1,151 @@
+import { MAX_SNAPSHOT_MEMBERS, MAX_WAIT_SECONDS_LIMIT } from '../lambdas/contracts/limits';
+import { MAX_TRAFFIC_QUERIES } from '../lambdas/contracts/traffic';
+import { ExportStorageError } from '../lambdas/export/errors';
+import { PceRateLimited, PceUnavailable } from '../lambdas/pce/errors';
+import { NOTIFY_RETRIES, NOTIFY_TIMEOUT_SECONDS } from './events';
+
+/*
+ * The retries of the workflow's Lambda tasks, and the execution's time limit derived from them:
+ * the state machine's TimeoutSeconds is the longest an execution the definition allows can take,
+ * so that an execution that runs longer is stuck (and ends TIMED_OUT, which the alarm counts).
+ */
+
+/** Step Functions gives up on a Lambda task this long after the function's own timeout. */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 30;
+
+export interface RetryPolicy {
+  readonly errors: readonly string[];
+  readonly intervalSeconds: number;
+  readonly backoffRate: number;
+  readonly maxAttempts: number;
+  readonly maxDelaySeconds?: number;
+}
+
+/** The Lambda service's own transient errors. */
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.Unknown',
+];
+
+export const RETRIES = {
+  rateLimited: {
+    errors: [PceRateLimited.errorName],
+    intervalSeconds: 10,
+    backoffRate: 2,
+    maxAttempts: 4,
+    maxDelaySeconds: 120,
+  },
+  unavailable: {
+    errors: [PceUnavailable.errorName],
+    intervalSeconds: 2,
+    backoffRate: 2,
+    maxAttempts: 4,
+    maxDelaySeconds: 30,
+  },
+  storage: {
+    errors: [ExportStorageError.errorName],
+    intervalSeconds: 2,
+    backoffRate: 2,
+    maxAttempts: 3,
+    maxDelaySeconds: 30,
+  },
+  lambdaService: { errors: LAMBDA_SERVICE_ERRORS, intervalSeconds: 1, backoffRate: 2, maxAttempts: 3 },
+} as const satisfies Record<string, RetryPolicy>;
+
+/** The longest all retries of a policy wait together (full jitter waits at most the delay). */
+function retryDelaySeconds(policy: RetryPolicy): number {
+  let total = 0;
+  for (let attempt = 0; attempt < policy.maxAttempts; attempt++) {
+    const delay = policy.intervalSeconds * policy.backoffRate ** attempt;
+    total += Math.min(delay, policy.maxDelaySeconds ?? Number.POSITIVE_INFINITY);
+  }
+  return total;
+}
+
+/** The longest a task can take with all its attempts: each runs until the task's timeout. */
+function taskBoundSeconds(functionTimeoutSeconds: number, policies: readonly RetryPolicy[]): number {
+  const attempts = 1 + policies.reduce((sum, policy) => sum + policy.maxAttempts, 0);
+  const waits = policies.reduce((sum, policy) => sum + retryDelaySeconds(policy), 0);
+  return attempts * (functionTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS) + waits;
+}
+
+/** The longest a notification can take: every attempt until its timeout, and the backoff between. */
+function notifyBoundSeconds(): number {
+  return taskBoundSeconds(NOTIFY_TIMEOUT_SECONDS - TASK_TIMEOUT_MARGIN_SECONDS, [
+    { errors: ['States.ALL'], intervalSeconds: 1, backoffRate: 2, maxAttempts: NOTIFY_RETRIES },
+  ]);
+}
+
+export interface ExecutionTimeoutInput {
+  /** Each function's timeout, in seconds. */
+  readonly functionTimeouts: {
+    readonly submit: number;
+    readonly poll: number;
+    readonly fetch: number;
+    readonly snapshot: number;
+  };
+  readonly snapshotMaxConcurrency: number;
+  /** The traffic run's functions (lib/traffic-fanout.ts) and how many windows run at once. */
+  readonly traffic?: {
+    readonly functionTimeouts: { readonly run: number; readonly window: number; readonly fetch: number };
+    readonly windowConcurrency: number;
+  };
+}
+
+/**
+ * The longest traffic run: Submit, its plan, at most MAX_TRAFFIC_QUERIES windows (one round
+ * each at worst, with its split) in slots of `windowConcurrency`, each window as long as a
+ * single export plus the step that records its error, then its completion (or its abort).
+ */
+function trafficSeconds(submit: number, traffic: NonNullable<ExecutionTimeoutInput['traffic']>): number {
+  const t = traffic.functionTimeouts;
+  const pce = [RETRIES.rateLimited, RETRIES.unavailable, RETRIES.lambdaService];
+  const stored = [...pce, RETRIES.storage];
+  const window =
+    2 * taskBoundSeconds(t.window, stored) +
+    MAX_WAIT_SECONDS_LIMIT +
+    taskBoundSeconds(t.fetch, stored) +
+    taskBoundSeconds(t.window, stored);
+  const runStep = taskBoundSeconds(t.run, stored);
+  return (
+    taskBoundSeconds(submit, pce) +
+    runStep +
+    Math.ceil(MAX_TRAFFIC_QUERIES / traffic.windowConcurrency) * window +
+    MAX_TRAFFIC_QUERIES * runStep +
+    2 * runStep
+  );
+}
+
+/** The longest a Standard execution may run: one year. */
+const MAX_EXECUTION_SECONDS = 31_536_000;
+
+/**
+ * The state machine's TimeoutSeconds: the longer of the longest single export and the longest
+ * snapshot. A single export: Submit with all its retries, the job's longest wait
+ * (MAX_WAIT_SECONDS_LIMIT) ended by one last Poll with all its retries, Fetch with all its
+ * retries, and one notification. A snapshot: its plan, its members in rounds of
+ * `snapshotMaxConcurrency` (each as long as a single export), its manifest and its notification.
+ */
+export function executionTimeoutSeconds(input: ExecutionTimeoutInput): number {
+  const t = input.functionTimeouts;
+  const pce = [RETRIES.rateLimited, RETRIES.unavailable, RETRIES.lambdaService];
+  const exportSeconds =
+    taskBoundSeconds(t.submit, pce) +
+    MAX_WAIT_SECONDS_LIMIT +
+    taskBoundSeconds(t.poll, pce) +
+    taskBoundSeconds(t.fetch, [...pce, RETRIES.storage]);
+  const single = exportSeconds + notifyBoundSeconds();
+  const rounds = Math.ceil(MAX_SNAPSHOT_MEMBERS / input.snapshotMaxConcurrency);
+  const snapshot =
+    taskBoundSeconds(t.snapshot, [RETRIES.lambdaService]) +
+    rounds * exportSeconds +
+    taskBoundSeconds(t.snapshot, [RETRIES.storage, RETRIES.lambdaService]) +
+    notifyBoundSeconds();
+  const traffic =
+    input.traffic === undefined ? 0 : trafficSeconds(t.submit, input.traffic) + notifyBoundSeconds();
+  return Math.min(Math.max(single, snapshot, traffic), MAX_EXECUTION_SECONDS);
+}

@@ -1,0 +1,398 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { CliIo } from '../../cli/io';
+import { main } from '../../cli/main';
+
+// A loaded machine makes these tests slower, never wrong: they have no time limit.
+vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
+
+/*
+ * The mistakes a new user makes on the command line, each with the sentence it must get. Every
+ * one exits 2 before anything is sent to a PCE, names what to change, and leaves one line on
+ * stdout: {"error": "UsageError", "cause": <that sentence>}.
+ */
+
+const BIN = resolve(import.meta.dirname, '../../bin/pce-export.mjs');
+const exec = promisify(execFile);
+
+const API_KEY = 'api_0123456789abcdef';
+const API_SECRET = 'not-a-real-secret-9f8e7d';
+const PCE = ['--pce-url', 'https://pce.example.com:8443', '--org', '1'];
+
+interface Mistake {
+  readonly what: string;
+  readonly args: readonly string[];
+  /** Replaces PCE_API_KEY / PCE_API_SECRET (undefined: unset). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** What the message says, word for word. */
+  readonly says: string;
+}
+
+/** Files the mistakes name, by name (written into the test's directory, which is the working directory). */
+const FILES: Readonly<Record<string, string>> = {
+  'unknown-export.json': JSON.stringify({ exportName: 'nightly-workloads' }),
+  'unknown-field.json': JSON.stringify({ path: '/labels', colour: 'red' }),
+  'one-label.json': JSON.stringify({ path: '/labels/3' }),
+  'unknown-snapshot.json': JSON.stringify({ snapshot: { name: 'nightly' } }),
+  'snapshot-member.json': JSON.stringify({ snapshot: { name: 'morning', exports: ['labels', 'lables'] } }),
+  'other-org.json': JSON.stringify({
+    kind: 'traffic',
+    traffic: { sources: { include: ['/orgs/2/labels/7'] } },
+  }),
+  'max-wait.json': JSON.stringify({ path: '/labels', maxWaitSeconds: 0 }),
+  'no-pem.pem': 'this is not a certificate\n',
+  'broken.pem': '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n',
+};
+
+const MISTAKES: readonly Mistake[] = [
+  {
+    what: 'a scheme other than https',
+    args: ['run', '--pce-url', 'ftp://pce.example.com', '--org', '1', '--path', '/labels'],
+    says: '--pce-url must use https: use --pce-url https://pce.example.com',
+  },
+  {
+    what: 'http to a host that is not loopback',
+    args: ['run', '--pce-url', 'http://pce.example.com:8443', '--org', '1', '--path', '/labels'],
+    says: '--pce-url must use https (http is only accepted for a PCE on the loopback interface): use --pce-url https://pce.example.com:8443',
+  },
+  {
+    what: 'the API prefix in --pce-url',
+    args: ['run', '--pce-url', 'https://pce.example.com:8443/api/v2', '--org', '1', '--path', '/labels'],
+    says: '--pce-url must be the PCE origin only: leave out /api/v2 and give "https://pce.example.com:8443"',
+  },
+  {
+    what: 'credentials in --pce-url',
+    args: [
+      'run',
+      '--pce-url',
+      `https://${API_KEY}:${API_SECRET}@pce.example.com`,
+      '--org',
+      '1',
+      '--path',
+      '/labels',
+    ],
+    says: '--pce-url must not hold credentials: set PCE_API_KEY and PCE_API_SECRET in the environment',
+  },
+  {
+    what: 'the API prefix and the org in --path',
+    args: ['run', ...PCE, '--path', '/api/v2/orgs/1/labels'],
+    says: '--path "/api/v2/orgs/1/labels" starts with /api/v2 and names the org: use --path /labels (the path is relative to the org, which --org gives)',
+  },
+  {
+    what: 'the org in --path',
+    args: ['run', ...PCE, '--path', '/orgs/1/labels'],
+    says: '--path "/orgs/1/labels" names the org: use --path /labels (the path is relative to the org, which --org gives)',
+  },
+  {
+    what: 'another org in --path',
+    args: ['run', ...PCE, '--path', '/orgs/2/sec_policy/draft/rule_sets'],
+    says: '--path "/orgs/2/sec_policy/draft/rule_sets" names org 2: use --path /sec_policy/draft/rule_sets --org 2 (the path is relative to the org, which --org gives)',
+  },
+  {
+    what: 'a query in --path',
+    args: ['run', ...PCE, '--path', '/labels?key=env'],
+    says: '--path "/labels?key=env" holds a query: use --path /labels --query key=env',
+  },
+  {
+    what: "one object's href in --path",
+    args: ['run', ...PCE, '--path', '/labels/3'],
+    says: '--path "/labels/3" names one object (an export takes a collection): use --path /labels',
+  },
+  {
+    what: "one object's href in --input-json",
+    args: ['run', ...PCE, '--input-json', 'one-label.json'],
+    says: '--input-json one-label.json: path names one object, not a collection: export "/labels" with a query to filter it',
+  },
+  {
+    what: 'a path without its leading slash',
+    args: ['run', ...PCE, '--path', 'labels'],
+    says: '--path "labels" does not start with "/": use --path /labels',
+  },
+  {
+    what: 'org 0',
+    args: ['run', '--pce-url', 'https://pce.example.com:8443', '--org', '0', '--path', '/labels'],
+    says: '--org must be a positive integer, not "0"',
+  },
+  {
+    what: 'an org that is not a number',
+    args: ['run', '--pce-url', 'https://pce.example.com:8443', '--org', 'abc', '--path', '/labels'],
+    says: '--org must be a positive integer, not "abc"',
+  },
+  {
+    what: 'an org id no PCE hands out',
+    args: ['run', '--pce-url', 'https://pce.example.com:8443', '--org', '2147483648', '--path', '/labels'],
+    says: '--org must be at most 2147483647, not "2147483648"',
+  },
+  {
+    what: 'an unknown flag',
+    args: ['run', ...PCE, '--path', '/labels', '--bogus'],
+    says: 'unknown option --bogus',
+  },
+  {
+    what: 'a mistyped flag',
+    args: ['run', ...PCE, '--path', '/labels', '--max-wiat', '60'],
+    says: 'unknown option --max-wiat: did you mean --max-wait?',
+  },
+  {
+    what: 'a flag of another tool',
+    args: ['run', '--pce-url', 'https://pce.example.com:8443', '--org-id', '1', '--path', '/labels'],
+    says: 'unknown option --org-id: did you mean --org?',
+  },
+  {
+    what: 'a flag without its value',
+    args: ['run', '--pce-url', 'https://pce.example.com:8443', '--org', '--path', '/labels'],
+    says: '--org needs a value; it is followed by the option --path',
+  },
+  {
+    what: 'a value for a switch',
+    args: ['run', ...PCE, '--path', '/labels', '--gzip=false'],
+    says: '--gzip takes no value (give --gzip on its own)',
+  },
+  {
+    what: 'a value without its flag',
+    args: ['run', ...PCE, '/labels'],
+    says: 'unexpected argument "/labels" (every value follows its flag, e.g. --path /labels)',
+  },
+  {
+    what: '--max-wait 0',
+    args: ['run', ...PCE, '--path', '/labels', '--max-wait', '0'],
+    says: '--max-wait must be at least 1 second, not 0',
+  },
+  {
+    what: '--max-wait -1',
+    args: ['run', ...PCE, '--path', '/labels', '--max-wait', '-1'],
+    says: '--max-wait must be at least 1 second, not -1',
+  },
+  {
+    what: '--max-wait with a unit',
+    args: ['run', ...PCE, '--path', '/labels', '--max-wait', '2h'],
+    says: '--max-wait must be a number of seconds, not "2h"',
+  },
+  {
+    what: '--max-results above the PCE limit',
+    args: ['run', ...PCE, '--traffic', '--max-results', '300000'],
+    says: '--max-results must be at most 200000, not 300000',
+  },
+  {
+    what: 'a format that does not exist',
+    args: ['run', ...PCE, '--path', '/labels', '--format', 'csv'],
+    says: '--format must be raw or ndjson, not "csv"',
+  },
+  {
+    what: 'a duration with an unknown unit',
+    args: ['run', ...PCE, '--traffic', '--since', '24x'],
+    says: '--since must be a duration such as "24h", "last 7d" or "90m" (m, h, d or w), not "24x"',
+  },
+  {
+    what: '--start after --end',
+    args: ['run', ...PCE, '--traffic', '--start', '2026-03-02T00:00:00Z', '--end', '2026-03-01T00:00:00Z'],
+    says: '--end must be after --start',
+  },
+  {
+    what: '--since with --start',
+    args: ['run', ...PCE, '--traffic', '--since', '7d', '--start', '2026-03-01T00:00:00Z'],
+    says: '--since cannot be combined with --start or --end',
+  },
+  {
+    what: 'a traffic flag without --traffic',
+    args: ['run', ...PCE, '--path', '/labels', '--since', '24h'],
+    says: '--since goes with --traffic',
+  },
+  {
+    what: 'an actor of another org',
+    args: ['run', ...PCE, '--traffic', '--source', '/orgs/2/labels/7'],
+    says: '--source "/orgs/2/labels/7" belongs to org 2, not --org 1',
+  },
+  {
+    what: 'an actor of another org in a group',
+    args: ['run', ...PCE, '--traffic', '--exclude-destination', '/orgs/3/sec_policy/active/ip_lists/1'],
+    says: '--exclude-destination "/orgs/3/sec_policy/active/ip_lists/1" belongs to org 3, not --org 1',
+  },
+  {
+    what: 'an actor href without its org',
+    args: ['run', ...PCE, '--traffic', '--source', 'labels/7'],
+    says: '--source "labels/7" is not an href: use --source /orgs/1/labels/7',
+  },
+  {
+    what: 'a label given as key=value',
+    args: ['run', ...PCE, '--traffic', '--destination', 'env=prod'],
+    says: '--destination must be a label, label group, workload or IP list href (e.g. "/orgs/1/labels/7") or an IP address or CIDR block, not "env=prod"',
+  },
+  {
+    what: 'an unknown exportName in --input-json',
+    args: ['run', ...PCE, '--input-json', 'unknown-export.json'],
+    says: '--input-json unknown-export.json: export "nightly-workloads" is not configured (configured in config/pce-export.json: workloads, labels, rule-sets, traffic) and path is missing',
+  },
+  {
+    what: 'an unknown field in --input-json',
+    args: ['run', ...PCE, '--input-json', 'unknown-field.json'],
+    says: '--input-json unknown-field.json has unknown field "colour"',
+  },
+  {
+    what: 'a number out of range in --input-json',
+    args: ['run', ...PCE, '--input-json', 'max-wait.json'],
+    says: '--input-json max-wait.json: maxWaitSeconds must be at least 1 second, not 0',
+  },
+  {
+    what: 'an unknown snapshot',
+    args: ['run', ...PCE, '--input-json', 'unknown-snapshot.json'],
+    says: '--input-json unknown-snapshot.json: snapshot "nightly" is not configured (configured in config/pce-export.json: policy-model) and snapshot.exports is missing',
+  },
+  {
+    what: 'a mistyped export in a snapshot',
+    args: ['run', ...PCE, '--input-json', 'snapshot-member.json'],
+    says: '--input-json snapshot-member.json: snapshot.exports[1] names export "lables", which is not configured (configured in config/pce-export.json: workloads, labels, rule-sets, traffic)',
+  },
+  {
+    what: 'an actor of another org in --input-json',
+    args: ['run', ...PCE, '--input-json', 'other-org.json'],
+    says: '--input-json other-org.json: traffic.sources.include[0] "/orgs/2/labels/7" belongs to org 2, not --org 1',
+  },
+  {
+    what: 'export flags beside --input-json',
+    args: ['run', ...PCE, '--input-json', 'unknown-field.json', '--format', 'raw'],
+    says: '--format does not go with --input-json: the file holds the whole input',
+  },
+  {
+    what: 'no PCE_API_KEY',
+    args: ['run', ...PCE, '--path', '/labels'],
+    env: { PCE_API_KEY: undefined },
+    says: 'PCE_API_KEY must be set in the environment: export PCE_API_KEY=api_… PCE_API_SECRET=… (credentials are never taken from flags)',
+  },
+  {
+    what: 'the placeholder key of a fresh deployment',
+    args: ['run', ...PCE, '--path', '/labels'],
+    env: { PCE_API_KEY: 'api_REPLACE_ME' },
+    says: "PCE_API_KEY still holds the placeholder; put the PCE API key's username (api_…) in PCE_API_KEY and its secret in PCE_API_SECRET",
+  },
+  {
+    what: 'a key pasted with a space',
+    args: ['run', ...PCE, '--path', '/labels'],
+    env: { PCE_API_KEY: `${API_KEY} x` },
+    says: 'PCE_API_KEY must be the API key username (api_…) without spaces or ":"',
+  },
+  {
+    what: 'a --ca-file that is not there',
+    args: ['run', ...PCE, '--path', '/labels', '--ca-file', 'missing.pem'],
+    says: '--ca-file missing.pem cannot be read (ENOENT)',
+  },
+  {
+    what: 'a --ca-file without PEM',
+    args: ['run', ...PCE, '--path', '/labels', '--ca-file', 'no-pem.pem'],
+    says: '--ca-file no-pem.pem must be PEM certificates (-----BEGIN CERTIFICATE----- …)',
+  },
+  {
+    what: 'a --ca-file with a broken certificate',
+    args: ['run', ...PCE, '--path', '/labels', '--ca-file', 'broken.pem'],
+    says: 'Certificate 1 of --ca-file broken.pem cannot be parsed',
+  },
+  {
+    what: 'demo --workloads -5',
+    args: ['demo', '--workloads', '-5'],
+    says: '--workloads must be a whole number from 1 to 10000000, not "-5"',
+  },
+  {
+    what: 'a bucket name with capitals',
+    args: ['run', ...PCE, '--path', '/labels', '--out', 's3://Bad_Bucket'],
+    says: '--out "s3://Bad_Bucket" does not name a valid S3 bucket (3 to 63 lowercase letters, digits, "." and "-"): use --out s3://bad-bucket',
+  },
+  {
+    what: '--s3-endpoint without an S3 --out',
+    args: ['run', ...PCE, '--path', '/labels', '--s3-endpoint', 'http://127.0.0.1:9000'],
+    says: '--s3-endpoint goes with --out s3://BUCKET/PREFIX',
+  },
+  {
+    what: '--gzip with --no-gzip',
+    args: ['run', ...PCE, '--path', '/labels', '--gzip', '--no-gzip'],
+    says: '--gzip and --no-gzip contradict each other: give one',
+  },
+  {
+    what: 'a query without "="',
+    args: ['run', ...PCE, '--path', '/labels', '--query', 'managed'],
+    says: '--query must be KEY=VALUE, not "managed"',
+  },
+  {
+    what: 'no --pce-url',
+    args: ['run', '--org', '1', '--path', '/labels'],
+    says: '--pce-url is required (e.g. --pce-url https://pce.example.com:8443)',
+  },
+  {
+    what: 'a mistyped command',
+    args: ['rnu', ...PCE, '--path', '/labels'],
+    says: 'unknown command "rnu": did you mean run? (commands: demo, run, simulate, asl)',
+  },
+];
+
+interface Result {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+describe('a mistyped command', () => {
+  let dir: string;
+  let cwd: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pce-export-mistakes-'));
+    for (const [name, text] of Object.entries(FILES)) await writeFile(join(dir, name), text);
+    cwd = process.cwd();
+    process.chdir(dir);
+  });
+  afterAll(async () => {
+    process.chdir(cwd);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function inProcess(mistake: Mistake): Promise<Result> {
+    const env = { PCE_API_KEY: API_KEY, PCE_API_SECRET: API_SECRET, ...mistake.env };
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    for (const [name, value] of Object.entries(env)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const io: CliIo = { stdout: (line) => stdout.push(line), stderr: (line) => stderr.push(line) };
+    try {
+      const code = await main(mistake.args, io);
+      return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }
+
+  it.each(MISTAKES.map((mistake) => [mistake.what, mistake] as const))(
+    'exits 2 for %s, naming what to change',
+    async (_what, mistake) => {
+      const result = await inProcess(mistake);
+
+      expect(result.code).toBe(2);
+      expect(result.stdout.split('\n')).toHaveLength(1);
+      expect(JSON.parse(result.stdout)).toEqual({ error: 'UsageError', cause: mistake.says });
+      expect(result.stderr).toContain(`pce-export: ${mistake.says}`);
+      expect(`${result.stdout}${result.stderr}`).not.toContain(API_SECRET);
+    },
+  );
+
+  it('exits 2 from the executable too, with the one JSON line on stdout', async () => {
+    const failed = await exec(process.execPath, [BIN, 'run', ...PCE, '--path', '/orgs/1/labels'], {
+      cwd: dir,
+      env: { ...process.env, PCE_API_KEY: API_KEY, PCE_API_SECRET: API_SECRET },
+    }).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+
+    expect(failed?.code).toBe(2);
+    expect(JSON.parse(failed?.stdout ?? '')).toMatchObject({ error: 'UsageError' });
+    expect(failed?.stderr).toContain("Run 'pce-export run --help' for the options.");
+  });
+});
