@@ -54,7 +54,7 @@ export function expectedKeys(
   return keys;
 }
 
-function keyOf(flow: unknown): string {
+export function keyOf(flow: unknown): string {
   const first = firstDetected(flow);
   if (first === undefined) throw new Error(`a flow without first_detected: ${JSON.stringify(flow)}`);
   return flowKey(flow, first);
