@@ -101,7 +101,9 @@ export async function readWindowKeys(s3: S3Client, bucket: string, key: string):
 export async function markSubmitted(s3: S3Client, bucket: string, run: TrafficRun, window: WindowSpec) {
   const key = submittedMarkerKey(run, window);
   await storage(bucket, key, 'writing', () =>
-    s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '', ContentType: 'text/plain' })),
+    s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'submitted\n', ContentType: 'text/plain' }),
+    ),
   );
 }
 
