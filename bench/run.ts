@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only fetch,poll,cold,batch]`: measures the export's
+ * `npm run bench [-- --quick] [-- --only fetch,poll,cold,batch,side]`: measures the export's
  * performance on this machine, prints the tables and writes them as JSON to bench/results/.
  * See BENCHMARKS.md for what each section measures and how to read it.
  */
@@ -7,15 +7,17 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InterferenceMonitor, type InterferenceWindow } from './lib/interference';
+import { lambdaModel } from './lib/lambda-model';
 import { describeMachine, describeSource, loadAverage } from './lib/machine';
 import { fmt, table } from './lib/table';
 import { type BatchScenarioResult, runBatch } from './scenarios/batch';
 import { type ColdStartResult, familyShares, runColdStart } from './scenarios/cold-start';
 import { type FetchSize, type Measurement, runFetch, type SizeResult } from './scenarios/fetch';
 import { type PollCostResult, runPollCost } from './scenarios/poll-cost';
+import { runSideBySide, type SideBySideResult } from './scenarios/side-by-side';
 
 const MIB = 1024 * 1024;
-const SECTIONS = ['fetch', 'poll', 'cold', 'batch'] as const;
+const SECTIONS = ['fetch', 'poll', 'cold', 'batch', 'side'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Target {
@@ -105,6 +107,7 @@ let fetch: SizeResult[] | undefined;
 let poll: PollCostResult | undefined;
 let cold: ColdStartResult | undefined;
 let batch: BatchScenarioResult | undefined;
+let side: SideBySideResult[] | undefined;
 
 const errors: Partial<Record<Section, string>> = {};
 
@@ -140,6 +143,11 @@ batch = await section('batch', () =>
     log,
   ),
 );
+/** The 310 MB datafile: 191,808 workloads, 314,159,286 bytes. */
+const SIDE_BY_SIDE = { label: '310 MB', targetBytes: 314_159_286, workloads: 191_808 };
+side = await section('side', () =>
+  runSideBySide(quick ? [SIDE_BY_SIDE] : [{ label: '64 MiB', targetBytes: 64 * MIB }, SIDE_BY_SIDE], log),
+);
 monitor.stop();
 const finishedAt = new Date();
 const loadEnd = loadAverage();
@@ -174,6 +182,23 @@ if (fetch) {
       measured: `${fmt.mib(largest.copy.peakRssBytes)} vs ${fmt.mib(smallest.copy.peakRssBytes)} (${growth >= 0 ? '+' : ''}${fmt.mib(growth, 1)})`,
       met: growth <= 64 * MIB,
     });
+  }
+  for (const size of fetch) {
+    const alone = size.download.cpuSeconds.worker + size.upload.cpuSeconds.worker;
+    targets.push({
+      section: 'fetch',
+      target: `copy CPU ≤ 1.2 × download alone + upload alone (${size.label})`,
+      measured: `${(size.copy.cpuSeconds.worker / alone).toFixed(2)}× (${size.copy.cpuSeconds.worker.toFixed(1)} s vs ${size.download.cpuSeconds.worker.toFixed(1)} + ${size.upload.cpuSeconds.worker.toFixed(1)} s)`,
+      met: size.copy.cpuSeconds.worker <= 1.2 * alone,
+    });
+    if (!('skipped' in size.naive)) {
+      targets.push({
+        section: 'fetch',
+        target: `streaming copy ≥ naive copy's speed (${size.label})`,
+        measured: `${fmt.rate(size.copy.mibPerSecond)} vs ${fmt.rate(size.naive.mibPerSecond)}`,
+        met: size.copy.mibPerSecond >= size.naive.mibPerSecond,
+      });
+    }
   }
   const at = fetch.find((s) => s.label === formatsAt);
   for (const f of at?.formats ?? []) {
@@ -231,6 +256,24 @@ if (batch) {
     target: `${batch.options.exports} concurrent exports at ${batch.options.rateLimitPerMinute} requests/min: none fails with PceRateLimited`,
     measured: `${batch.succeeded}/${batch.options.exports} succeeded, ${batch.rateLimitedFailures} PceRateLimited, ${batch.responses429} × 429`,
     met: batch.rateLimitedFailures === 0 && batch.failed === 0,
+  });
+}
+
+for (const size of side ?? []) {
+  const sdk = size.runs.find((r) => r.client.startsWith('SDK-like'));
+  const ours = size.runs.find((r) => r.client === 'pce-export run (ndjson, gzip)');
+  if (!sdk || !ours || size.label !== '310 MB') continue;
+  targets.push({
+    section: 'side',
+    target: `pce-export run wall ≤ 1.5 × the SDK-like client's (${size.label})`,
+    measured: `${fmt.s(ours.seconds, 2)} vs ${fmt.s(sdk.seconds, 2)} (${(ours.seconds / sdk.seconds).toFixed(2)}×)`,
+    met: ours.seconds <= 1.5 * sdk.seconds,
+  });
+  targets.push({
+    section: 'side',
+    target: `pce-export run peak RSS ≤ 0.4 × the SDK-like client's (${size.label})`,
+    measured: `${fmt.mib(ours.peakTreeRssBytes)} vs ${fmt.mib(sdk.peakTreeRssBytes)} (${(ours.peakTreeRssBytes / sdk.peakTreeRssBytes).toFixed(2)}×)`,
+    met: ours.peakTreeRssBytes <= 0.4 * sdk.peakTreeRssBytes,
   });
 }
 
@@ -316,6 +359,29 @@ if (fetch) {
         ]),
       ),
     );
+    const perGib = (name: string) => {
+      const m = at.formats.find((f) => f.name === name);
+      return m === undefined ? undefined : m.cpuSeconds.worker / (m.sourceBytes / 1024 / MIB);
+    };
+    const gzipped = perGib('copy ndjson + gzip');
+    const plain = perGib('copy ndjson');
+    if (gzipped !== undefined && plain !== undefined) {
+      sections.push(
+        '',
+        `Lambda model for Fetch (ndjson + gzip: ${gzipped.toFixed(1)} CPU s/GiB measured here, ${Math.max(0, gzipped - plain).toFixed(1)} of them gzip's, off the main thread; arm64 at $0.0000133334 per GB-second):`,
+        '',
+        table(
+          ['Memory', 'vCPU', 'Speed', '$ per GiB', 'Largest datafile in 15 min'],
+          lambdaModel(gzipped, Math.max(0, gzipped - plain)).map((row) => [
+            `${fmt.bytes(row.memoryMb)} MB`,
+            row.vcpus.toFixed(2),
+            fmt.rate(row.mibPerSecond),
+            `$${row.usdPerGib.toFixed(5)}`,
+            `${row.gibIn15Minutes.toFixed(1)} GiB`,
+          ]),
+        ),
+      );
+    }
   }
 }
 if (poll) {
@@ -416,6 +482,37 @@ if (batch) {
     ),
   );
 }
+if (side) {
+  sections.push(
+    '',
+    '## 6. Side by side: one datafile through pce-export run and the alternatives',
+    table(
+      [
+        'Datafile',
+        'Client',
+        'Wall',
+        'Peak RSS (process tree)',
+        'CPU s',
+        'Simulator CPU s',
+        'Wall vs SDK-like',
+        'RSS vs SDK-like',
+      ],
+      side.flatMap((size) => {
+        const sdk = size.runs.find((r) => r.client.startsWith('SDK-like'));
+        return size.runs.map((r) => [
+          `${size.label} (${fmt.bytes(size.datafileBytes)} B)`,
+          r.exitCode === 0 ? r.client : `${r.client} (exit ${r.exitCode})`,
+          fmt.s(r.seconds, 2),
+          fmt.mib(r.peakTreeRssBytes),
+          r.cpuSeconds.toFixed(1),
+          r.simulatorCpuSeconds.toFixed(1),
+          sdk ? `${(r.seconds / sdk.seconds).toFixed(2)}×` : '—',
+          sdk ? `${(r.peakTreeRssBytes / sdk.peakTreeRssBytes).toFixed(2)}×` : '—',
+        ]);
+      }),
+    ),
+  );
+}
 sections.push(
   '',
   '## Targets',
@@ -450,6 +547,7 @@ const results = {
   poll,
   coldStart: cold,
   batch,
+  sideBySide: side,
 };
 const out =
   values.out ??

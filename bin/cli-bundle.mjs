@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 const ROOT = resolve(import.meta.dirname, '..');
 const cacheOf = (root) => join(root, 'node_modules', '.cache', 'pce-export');
 /** Bumped when the manifest or the bundle changes shape. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Besides the sources esbuild reads: what else decides the bundle's content. */
 const ALSO_KEYED = ['package-lock.json', 'tsconfig.json', 'bin/cli-bundle.mjs'];
 const HANDLERS = 'lambdas/handlers';
@@ -30,13 +30,22 @@ const EXTERNAL = ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag', 'esbu
 /** Bundles kept; older ones are removed when a new one is written. */
 const KEEP = 3;
 
-/** The hash of `files` (paths relative to `root`), in the order given. */
+/**
+ * The hash of `files` (paths relative to `root`), in the order given: the content of the project's
+ * own files; for the 2,000 files of installed packages, their size, modification time and inode,
+ * which any reinstall or edit changes (reading 9 MB of them on every start took 0.3 s).
+ */
 function hashOf(root, files) {
   const hash = createHash('sha256').update(`format ${FORMAT}\n`);
   for (const file of files) {
     hash.update(`\n${file}\n`);
     try {
-      hash.update(readFileSync(join(root, file)));
+      if (file.startsWith('node_modules/') || file.includes('/node_modules/')) {
+        const { size, mtimeMs, ino } = statSync(join(root, file));
+        hash.update(`${size} ${mtimeMs} ${ino}`);
+      } else {
+        hash.update(readFileSync(join(root, file)));
+      }
     } catch {
       hash.update('(missing)');
     }

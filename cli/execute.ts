@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { ExportOutput, SnapshotOutput } from '../lambdas/contracts/output';
 import type { TrafficOutput } from '../lambdas/contracts/traffic-run';
+import { workflowFor } from '../local/configuration';
 import { type PceTarget, startLocalEngine } from '../local/engine';
 import { pendingUploadBytes } from '../local/s3';
 import { EXIT_FAILED, EXIT_OK } from './errors';
@@ -50,7 +51,8 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
         : undefined),
   });
   try {
-    checkInput(options.input, { orgId: options.pce.orgId, ...configuredFrom(engine.local.configured) });
+    const workflow = workflowFor(engine.local, undefined, options.input.value);
+    checkInput(options.input, { orgId: options.pce.orgId, ...configuredFrom(workflow.configuration) });
     const outcome = await engine.run({
       pce: options.pce,
       bucket,

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { ExportConfigError } from '../lambdas/contracts/errors';
 import { exportInputSchema, snapshotInputSchema } from '../lambdas/contracts/input';
 import { COLLECTION_PATH, HREF_ID } from '../lambdas/contracts/patterns';
-import { readConfiguredExports } from '../lambdas/export/env';
+import type { ConfiguredExports } from '../lambdas/export/exports-config';
 import { resolveExportRequest } from '../lambdas/export/input';
-import { planSnapshot, readConfiguredSnapshots } from '../lambdas/export/snapshot';
+import { planSnapshot } from '../lambdas/export/snapshot';
 import { checkTrafficActors, trafficActor, trafficQueryBody } from '../lambdas/export/traffic-query';
 import { UsageError } from './errors';
 import { TRAFFIC_SWITCH_FLAGS, type TrafficSwitchFlags, trafficSwitches } from './traffic-flags';
@@ -133,15 +133,18 @@ export function inputFromFile(file: string): RunInput {
 
 interface InputContext {
   readonly orgId: number;
-  /** The configured exports and snapshots, as the deployed functions get them (`PCE_EXPORTS`, `PCE_SNAPSHOTS`). */
-  readonly configuredExports: ReturnType<typeof readConfiguredExports>;
-  readonly configuredSnapshots: ReturnType<typeof readConfiguredSnapshots>;
+  /** The configured exports and snapshots, as the deployed functions read them from the configuration object. */
+  readonly configuredExports: ConfiguredExports['exports'];
+  readonly configuredSnapshots: ConfiguredExports['snapshots'];
   readonly now?: Date;
 }
 
-/** The configured exports and snapshots from the variables the local engine gives the functions. */
-export function configuredFrom(env: Readonly<Record<string, string>>) {
-  return { configuredExports: readConfiguredExports(env), configuredSnapshots: readConfiguredSnapshots(env) };
+/** The configured exports and snapshots in the configuration object the local engine writes for the run's workflow. */
+export function configuredFrom(configuration: string | undefined) {
+  const { exports, snapshots } = JSON.parse(
+    configuration ?? '{"exports":{},"snapshots":{}}',
+  ) as ConfiguredExports;
+  return { configuredExports: exports, configuredSnapshots: snapshots };
 }
 
 /**

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { EXPORT_KINDS, type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
-import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
+import { EXPORT_KINDS, type ExportInput, exportInputSchema, pceNameSchema } from '../lambdas/contracts/input';
+import { BUCKET_NAME, keyPrefixIssue } from '../lambdas/contracts/patterns';
 import { kindIssues } from '../lambdas/export/input';
 import {
   checkAnalyticsConfig,
@@ -11,6 +11,15 @@ import {
   glueConfigSchema,
   snapshotConfigSchema,
 } from './analytics-config';
+import {
+  checkPcesConfig,
+  KMS_KEY_ARN,
+  KMS_KEY_ARN_RULE,
+  pceConfigSchema,
+  pceEntrySchema,
+  secretConfigSchema,
+} from './config-pces';
+import { networkConfigSchema, proxyConfigSchema } from './network-config';
 
 /**
  * The deploy configuration: one JSON file (`config/pce-export.json` unless `-c config=...` names
@@ -22,10 +31,6 @@ const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filte
   (days): days is RetentionDays => typeof days === 'number' && days !== RetentionDays.INFINITE,
 );
 
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-/** A complete secret ARN ends with `-` and the six random characters Secrets Manager appends. */
-const SECRET_COMPLETE_ARN =
-  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const RATE = /^rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)$/;
 const CRON = /^cron\(\s*\S+(\s+\S+){5}\s*\)$/;
 const AT = /^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$/;
@@ -92,67 +97,35 @@ const exportSchema = exportInputSchema
 
 const configSchema = z
   .object({
-    pce: z
-      .object({
-        url: z
-          .string()
-          .superRefine((url, ctx) => {
-            const issue = pceUrlIssue(url);
-            if (issue) ctx.addIssue({ code: 'custom', message: issue });
-          })
-          .transform((url) => new URL(url).origin),
-        orgId: z.number().superRefine((orgId, ctx) => {
-          const issue = orgIdIssue(orgId);
-          if (issue) ctx.addIssue({ code: 'custom', message: issue });
-        }),
-      })
-      .strict(),
-    secret: z
-      .object({
-        name: z
-          .string()
-          .regex(SECRET_NAME, 'must be a Secrets Manager secret name (letters, digits and /_+=.@-)')
-          .optional(),
-        arn: z
-          .string()
-          .regex(
-            SECRET_COMPLETE_ARN,
-            'must be the complete secret ARN, ending with the six-character suffix (or give "name" instead)',
-          )
-          .optional(),
-      })
-      .strict()
-      .refine((secret) => secret.name === undefined || secret.arn === undefined, {
-        message: 'gives both "name" and "arn": give one of them, or neither to create a placeholder secret',
-      })
-      .default({}),
+    /** The one PCE (with `secret`); or `pces` for several (lib/config-pces.ts). */
+    pce: pceConfigSchema.optional(),
+    pces: z.array(pceEntrySchema).min(1).optional(),
+    /** The one PCE's API key secret (with `pce`). @default a placeholder the stack creates */
+    secret: secretConfigSchema.optional(),
+    /** Where the functions that talk to the PCE run (lib/network-config.ts). @default not in a VPC */
+    network: networkConfigSchema.optional(),
+    /** The HTTP(S) proxy PCE traffic goes through (lib/network-config.ts). @default none */
+    proxy: proxyConfigSchema.optional(),
     bucket: z
       .object({
         name: z
           .string()
           .regex(BUCKET_NAME, 'must be an S3 bucket name (3-63 lowercase letters, digits, "." and "-")')
           .optional(),
+        /** The customer-managed key an existing bucket is encrypted with (SSE-KMS). @default none */
+        kmsKeyArn: z.string().regex(KMS_KEY_ARN, KMS_KEY_ARN_RULE).optional(),
         prefix: z.string().superRefine((prefix, ctx) => {
           const issue = keyPrefixIssue(prefix);
           if (issue) ctx.addIssue({ code: 'custom', message: issue });
         }),
       })
-      .strict(),
-    exports: z.array(exportSchema).superRefine((exports, ctx) => {
-      const seen = new Map<string, number>();
-      exports.forEach((entry, index) => {
-        const first = seen.get(entry.name);
-        if (first === undefined) {
-          seen.set(entry.name, index);
-          return;
-        }
-        ctx.addIssue({
-          code: 'custom',
-          path: [index, 'name'],
-          message: `"${entry.name}" is already used by exports[${first}]; export names must be unique`,
-        });
-      });
-    }),
+      .strict()
+      .refine((bucket) => bucket.kmsKeyArn === undefined || bucket.name !== undefined, {
+        path: ['kmsKeyArn'],
+        message:
+          'names the key of an existing bucket: give "name" too (a created bucket is encrypted with SSE-S3)',
+      }),
+    exports: z.array(exportSchema),
     maxPollIntervalSeconds: z.number().int().min(1).max(3600).default(300),
     /** Memory of the Fetch function in MB; its CPU share grows with it (ExportWorkflowProps.fetchMemorySize). */
     fetchMemoryMb: z.number().int().min(128).max(10_240).optional(),
@@ -169,12 +142,21 @@ const configSchema = z
     /** A Glue database with one Athena table per ndjson export (lib/glue.ts). */
     glue: glueConfigSchema.optional(),
     /** Snapshots: several exports into one folder with one manifest (lib/analytics-config.ts). */
-    snapshots: z.array(snapshotConfigSchema(scheduleSchema)).optional(),
+    snapshots: z
+      .array(snapshotConfigSchema(scheduleSchema).extend({ pce: pceNameSchema.optional() }))
+      .optional(),
     /** Deploy the example parent state machine that runs an export with startExecution.sync:2. */
     exampleParent: z.boolean().optional(),
   })
   .strict()
-  .superRefine(checkAnalyticsConfig);
+  .superRefine((config, ctx) => {
+    checkAnalyticsConfig(config, ctx);
+    checkPcesConfig(config, ctx);
+  })
+  // The one PCE's secret defaults to a placeholder; with `pces` each PCE has its own.
+  .transform((config) =>
+    config.pce !== undefined && config.secret === undefined ? { ...config, secret: {} } : config,
+  );
 
 /** The parsed, defaulted deploy configuration. */
 export type ExportConfig = z.output<typeof configSchema>;
@@ -182,9 +164,10 @@ export type ExportDefinition = ExportConfig['exports'][number];
 
 /** The execution input a configured export stands for: `{"exportName": name}` plus its fields. */
 export function exportInputOf(definition: ExportDefinition): ExportInput & { exportName: string } {
-  const { name, kind, path, query, format, gzip, maxWaitSeconds, traffic } = definition;
+  const { name, pce, kind, path, query, format, gzip, maxWaitSeconds, traffic } = definition;
   return {
     exportName: name,
+    ...(pce === undefined ? {} : { pce }),
     ...(kind === 'traffic' ? { kind, ...(traffic === undefined ? {} : { traffic }) } : { path }),
     ...(query === undefined ? {} : { query }),
     ...(format === undefined ? {} : { format }),

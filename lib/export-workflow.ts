@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Aws, Duration, Fn, Validations } from 'aws-cdk-lib';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -9,9 +10,11 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import { Construct } from 'constructs';
 import type { ExportInput } from '../lambdas/contracts/input';
 import { SNAPSHOTS_FOLDER } from '../lambdas/export/layout';
-import { bindBucket, bindSecret } from './bindings';
-import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
+import { bindBucket, bindSecret, S3_KMS_ACTIONS } from './bindings';
+import { ExportsConfig } from './exports-config';
+import { createExportFunction, type FunctionPlacement, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
+import type { ProxyConfig } from './network-config';
 import { DEFAULT_TRAFFIC_WINDOW_CONCURRENCY } from './traffic-fanout';
 import { TrafficRunFunctions } from './traffic-functions';
 import { WorkflowDefinition } from './workflow-definition';
@@ -25,6 +28,29 @@ export interface ExportWorkflowProps {
   readonly orgId: number;
   /** Secret holding `{"apiKey", "apiSecret", "caBundle"?}`; the three functions may read it. */
   readonly secret: ISecret;
+  /**
+   * The customer-managed key the secret is encrypted with: the functions may decrypt with it
+   * through Secrets Manager, for this secret only.
+   * @default - the AWS-managed key, which needs no grant
+   */
+  readonly secretKey?: IKey;
+  /**
+   * This workflow's PCE in a deployment with several: Submit and the snapshot step then require
+   * `"pce": name` in the execution input (`PCE_NAME`, `PCE_NAMES`).
+   * @default - the deployment's one PCE: `pce` may be left out of the input
+   */
+  readonly pce?: { readonly name: string; readonly names: readonly string[] };
+  /**
+   * Where the three functions that talk to the PCE run.
+   * @default - not in a VPC
+   */
+  readonly placement?: FunctionPlacement;
+  /**
+   * The HTTP(S) proxy all PCE requests go through (`PCE_PROXY_URL`, `PCE_NO_PROXY`); AWS API
+   * calls do not use it.
+   * @default - straight to the PCE
+   */
+  readonly proxy?: ProxyConfig;
   /** Bucket the export objects are written to. */
   readonly bucket: IBucket;
   /**
@@ -119,6 +145,8 @@ export class ExportWorkflow extends Construct {
   public readonly logGroup: LogGroup;
   /** Where the completion and failure events go. */
   public readonly eventBus: IEventBus;
+  /** The configured exports and snapshots as one S3 object, when there are any. */
+  public readonly exportsConfig?: ExportsConfig;
 
   constructor(scope: Construct, id: string, props: ExportWorkflowProps) {
     super(scope, id);
@@ -126,13 +154,11 @@ export class ExportWorkflow extends Construct {
     const exports = props.exports ?? {};
     const maxPollIntervalSeconds = props.maxPollIntervalSeconds ?? 300;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const exportsJson = JSON.stringify(exports);
     const snapshots = props.snapshots ?? {};
-    const snapshotsJson = JSON.stringify(snapshots);
     const snapshotMaxConcurrency = props.snapshotMaxConcurrency ?? DEFAULT_SNAPSHOT_MAX_CONCURRENCY;
     const validator = new WorkflowPropsValidator(this.node.path);
-    validator.validate(props, { prefix, exports, exportsJson, maxPollIntervalSeconds });
-    validator.validateSnapshots(exports, snapshots, exportsJson, snapshotsJson, snapshotMaxConcurrency);
+    validator.validate(props, { prefix, exports, maxPollIntervalSeconds });
+    validator.validateSnapshots(exports, snapshots, snapshotMaxConcurrency);
     const trafficWindowConcurrency = props.trafficWindowConcurrency ?? DEFAULT_TRAFFIC_WINDOW_CONCURRENCY;
     validator.validateTraffic(trafficWindowConcurrency);
 
@@ -142,6 +168,7 @@ export class ExportWorkflow extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(90),
       logRetention,
+      placement: props.placement,
     });
     const poll = createExportFunction(this, 'PollFunction', {
       entry: join(HANDLERS_DIR, 'poll.ts'),
@@ -149,6 +176,7 @@ export class ExportWorkflow extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(90),
       logRetention,
+      placement: props.placement,
     });
     const fetch = createExportFunction(this, 'FetchFunction', {
       entry: join(HANDLERS_DIR, 'fetch.ts'),
@@ -156,6 +184,7 @@ export class ExportWorkflow extends Construct {
       memorySize: props.fetchMemorySize ?? DEFAULT_FETCH_MEMORY_MB,
       timeout: Duration.minutes(15),
       logRetention,
+      placement: props.placement,
     });
     const snapshot = createExportFunction(this, 'SnapshotFunction', {
       entry: join(HANDLERS_DIR, 'snapshot.ts'),
@@ -173,43 +202,69 @@ export class ExportWorkflow extends Construct {
     for (const fn of [this.submitFunction, this.pollFunction, this.fetchFunction]) {
       fn.addEnvironment('PCE_URL', props.pceUrl);
       fn.addEnvironment('PCE_ORG_ID', String(props.orgId));
-      bindSecret(fn, props.secret);
+      bindSecret(fn, { secret: props.secret, key: props.secretKey });
+      if (props.proxy) {
+        fn.addEnvironment('PCE_PROXY_URL', props.proxy.url);
+        if (props.proxy.noProxy.length > 0) fn.addEnvironment('PCE_NO_PROXY', props.proxy.noProxy.join(','));
+      }
     }
-    this.submitFunction.addEnvironment('PCE_EXPORTS', exportsJson);
+    // Submit and the snapshot step check the execution input's PCE and resolve names.
+    for (const fn of [this.submitFunction, this.snapshotFunction]) {
+      if (props.pce) {
+        fn.addEnvironment('PCE_NAME', props.pce.name);
+        fn.addEnvironment('PCE_NAMES', props.pce.names.join(','));
+      }
+    }
+    // Every function names its PCE in its metrics.
+    if (props.pce) {
+      for (const fn of [this.pollFunction, this.fetchFunction]) fn.addEnvironment('PCE_NAME', props.pce.name);
+    }
+    if (Object.keys(exports).length > 0 || Object.keys(snapshots).length > 0) {
+      this.exportsConfig = new ExportsConfig(this, 'Configuration', {
+        bucket: props.bucket,
+        prefix,
+        exports,
+        snapshots,
+        logRetention,
+      });
+      this.exportsConfig.bind(this.submitFunction);
+      this.exportsConfig.bind(this.snapshotFunction);
+    }
     // Submit schedules the first poll, Poll every later one: both cap the wait.
     for (const fn of [this.submitFunction, this.pollFunction]) {
       fn.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(maxPollIntervalSeconds));
     }
     // Fetch writes the object (multipart), the manifest and the "latest" pointer, and copies an
     // object onto itself to update its metadata: all of it below the prefix, nothing else.
-    // SSE-KMS: S3 asks for a data key on upload and decrypts it to complete a multipart upload
-    // and to read for CopyObject.
+    // SSE-KMS: S3 asks for a data key on upload and decrypts it for the parts, the completion of
+    // a multipart upload and the read of CopyObject.
     const objectsArn = bindBucket(this.fetchFunction, props.bucket, {
       prefix,
       keys: '*',
       actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetObject'],
-      kmsActions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      kmsActions: S3_KMS_ACTIONS.multipartWrite,
     });
     // The snapshot step resolves export names, then writes the snapshot manifest and
     // latest.json below {prefix}snapshots/: no PCE, no secret.
     this.snapshotFunction.addEnvironment('PCE_ORG_ID', String(props.orgId));
-    this.snapshotFunction.addEnvironment('PCE_EXPORTS', exportsJson);
-    this.snapshotFunction.addEnvironment('PCE_SNAPSHOTS', snapshotsJson);
     const snapshotsArn = bindBucket(this.snapshotFunction, props.bucket, {
       prefix,
       keys: `${SNAPSHOTS_FOLDER}/*`,
       actions: ['s3:PutObject'],
-      kmsActions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+      kmsActions: S3_KMS_ACTIONS.write,
     });
 
     this.trafficFunctions = new TrafficRunFunctions(this, 'Traffic', {
       pceUrl: props.pceUrl,
       orgId: props.orgId,
-      secret: props.secret,
+      secret: { secret: props.secret, key: props.secretKey },
       bucket: props.bucket,
       prefix,
       maxPollIntervalSeconds,
       logRetention,
+      placement: props.placement,
+      proxy: props.proxy,
+      pceName: props.pce?.name,
     });
 
     this.logGroup = new LogGroup(this, 'StateMachineLogGroup', { retention: logRetention });

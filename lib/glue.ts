@@ -24,6 +24,12 @@ export interface CatalogExport {
   readonly path?: string;
   /** @default 'ndjson' */
   readonly format?: 'raw' | 'ndjson';
+  /**
+   * The export's PCE, in a deployment with several: the table is `{pce}_{name}` and reads
+   * `{prefix}{pce}/{name}/`.
+   * @default - the deployment's one PCE: `{name}`, reading `{prefix}{name}/`
+   */
+  readonly pce?: string;
 }
 
 export interface AnalyticsCatalogProps {
@@ -178,7 +184,7 @@ export function tableNameFor(exportName: string): string {
  */
 export class AnalyticsCatalog extends Construct {
   public readonly database: CfnDatabase;
-  /** Tables by export name. */
+  /** Tables by export name (`pce/export` with several PCEs). */
   public readonly tables: Readonly<Record<string, CfnTable>>;
 
   constructor(scope: Construct, id: string, props: AnalyticsCatalogProps) {
@@ -201,7 +207,7 @@ export class AnalyticsCatalog extends Construct {
         );
         continue;
       }
-      const name = tableNameFor(entry.name);
+      const name = tableNameFor(entry.pce === undefined ? entry.name : `${entry.pce}_${entry.name}`);
       const clash = byTableName.get(name);
       if (clash !== undefined) {
         throw new Error(
@@ -209,7 +215,13 @@ export class AnalyticsCatalog extends Construct {
         );
       }
       byTableName.set(name, entry.name);
-      tables[entry.name] = this.table(entry, name, props.bucket, props.prefix);
+      const prefix = entry.pce === undefined ? props.prefix : `${props.prefix}${entry.pce}/`;
+      tables[entry.pce === undefined ? entry.name : `${entry.pce}/${entry.name}`] = this.table(
+        entry,
+        name,
+        props.bucket,
+        prefix,
+      );
     }
     this.tables = tables;
   }
@@ -217,34 +229,38 @@ export class AnalyticsCatalog extends Construct {
   private table(entry: CatalogExport, name: string, bucket: IBucket, prefix: string): CfnTable {
     const location = `s3://${bucket.bucketName}/${prefix}${entry.name}/`;
     const what = entry.kind === 'traffic' ? 'traffic flows' : (entry.path ?? 'collection');
-    return new CfnTable(this, `Table-${entry.name}`, {
-      catalogId: Stack.of(this).account,
-      // The database's Ref is its name; referring to it also orders the table after it.
-      databaseName: this.database.ref,
-      tableInput: {
-        name,
-        description: `pce-export "${entry.name}" (${what}): one row per PCE object, one partition per day (dt, UTC)`,
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          EXTERNAL: 'TRUE',
-          'projection.enabled': 'true',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': `${PROJECTION_START},NOW`,
-          'projection.dt.interval': '1',
-          'projection.dt.interval.unit': 'DAYS',
-          'storage.location.template': `${location}dt=\${dt}/`,
-        },
-        partitionKeys: [{ name: 'dt', type: 'string', comment: 'Day the export ran (UTC), yyyy-MM-dd' }],
-        storageDescriptor: {
-          location,
-          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-          serdeInfo: { serializationLibrary: JSON_SERDE },
-          columns: columnsFor(entry).map(([column, type]) => ({ name: column, type })),
+    return new CfnTable(
+      this,
+      entry.pce === undefined ? `Table-${entry.name}` : `Table-${entry.pce}-${entry.name}`,
+      {
+        catalogId: Stack.of(this).account,
+        // The database's Ref is its name; referring to it also orders the table after it.
+        databaseName: this.database.ref,
+        tableInput: {
+          name,
+          description: `pce-export "${entry.name}" (${what}): one row per PCE object, one partition per day (dt, UTC)`,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: {
+            classification: 'json',
+            EXTERNAL: 'TRUE',
+            'projection.enabled': 'true',
+            'projection.dt.type': 'date',
+            'projection.dt.format': 'yyyy-MM-dd',
+            'projection.dt.range': `${PROJECTION_START},NOW`,
+            'projection.dt.interval': '1',
+            'projection.dt.interval.unit': 'DAYS',
+            'storage.location.template': `${location}dt=\${dt}/`,
+          },
+          partitionKeys: [{ name: 'dt', type: 'string', comment: 'Day the export ran (UTC), yyyy-MM-dd' }],
+          storageDescriptor: {
+            location,
+            inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+            serdeInfo: { serializationLibrary: JSON_SERDE },
+            columns: columnsFor(entry).map(([column, type]) => ({ name: column, type })),
+          },
         },
       },
-    });
+    );
   }
 }

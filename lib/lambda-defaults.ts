@@ -1,6 +1,7 @@
 import { join, relative, resolve } from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -20,6 +21,28 @@ export const HANDLER_MODULE_METADATA = 'pce-export:handler-module';
 
 type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
+/** Where a function runs in a VPC: the subnets and the security groups of its network interfaces. */
+export interface FunctionPlacement {
+  readonly vpc: IVpc;
+  readonly subnets: SubnetSelection;
+  readonly securityGroups: readonly ISecurityGroup[];
+}
+
+/**
+ * What Lambda does with a function's role to place it in a VPC: create, describe and delete its
+ * network interfaces and their addresses (the actions of the AWS-managed
+ * AWSLambdaVPCAccessExecutionRole, written out). The describe actions take no resource, and the
+ * interfaces Lambda creates have no id before it does.
+ */
+const VPC_ACCESS_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
 export interface ExportFunctionProps {
   /** Absolute path of the handler module. */
   readonly entry: string;
@@ -38,6 +61,11 @@ export interface ExportFunctionProps {
    * @default 'INFO'
    */
   readonly logLevel?: LogLevel;
+  /**
+   * Runs the function in these subnets of a VPC, with these security groups.
+   * @default - not in a VPC: Lambda's own network, with internet access
+   */
+  readonly placement?: FunctionPlacement;
 }
 
 /** A function together with the log group it writes to. */
@@ -52,7 +80,8 @@ export interface ExportFunction {
  * file rather than whatever the runtime ships).
  *
  * Each function gets its own role that may write to its own log group only, instead of the
- * managed AWSLambdaBasicExecutionRole, which allows writing to every log group in the account.
+ * managed AWSLambdaBasicExecutionRole, which allows writing to every log group in the account;
+ * a function placed in a VPC also gets the network interface actions Lambda needs for it.
  */
 export function createExportFunction(
   scope: Construct,
@@ -65,6 +94,9 @@ export function createExportFunction(
     description: `Execution role of ${props.description}`,
   });
   logGroup.grantWrite(role);
+  if (props.placement) {
+    role.addToPolicy(new PolicyStatement({ actions: VPC_ACCESS_ACTIONS, resources: ['*'] }));
+  }
 
   const fn = new NodejsFunction(scope, id, {
     entry: props.entry,
@@ -77,6 +109,13 @@ export function createExportFunction(
     role,
     logGroup,
     tracing: Tracing.ACTIVE,
+    ...(props.placement
+      ? {
+          vpc: props.placement.vpc,
+          vpcSubnets: props.placement.subnets,
+          securityGroups: [...props.placement.securityGroups],
+        }
+      : {}),
     projectRoot: REPO_ROOT,
     depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
     bundling: {

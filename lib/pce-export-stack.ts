@@ -5,13 +5,11 @@ import {
   SecretValue,
   Stack,
   type StackProps,
-  TimeZone,
   Validations,
 } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
   Bucket,
@@ -19,17 +17,19 @@ import {
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
-import { Schedule, ScheduleExpression, ScheduleTargetInput, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
-import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Construct } from 'constructs';
-import type { ExportInput } from '../lambdas/contracts/input';
-import { type ExportConfig, exportInputOf } from './config';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { proxyPort } from '../lambdas/contracts/proxy';
+import { type ExportConfig, type ExportDefinition, exportInputOf } from './config';
+import { type PceDeployment, pceDeployments, type SecretConfig } from './config-pces';
 import { ExampleParent } from './example-parent';
 import { ExportWorkflow } from './export-workflow';
 import { AnalyticsCatalog } from './glue';
+import { PceNetworks } from './network';
+import { Operations } from './operations';
+import { ExportSchedules, hasSchedules } from './schedules';
 
 export interface PceExportStackProps extends StackProps {
   /** The parsed deploy configuration (`lib/config.ts`). */
@@ -39,23 +39,41 @@ export interface PceExportStackProps extends StackProps {
 /** Value the created secret holds until someone puts the real API key in. */
 const SECRET_PLACEHOLDER = { apiKey: 'api_REPLACE_ME', apiSecret: 'REPLACE_ME' } as const;
 
+type Deployment = PceDeployment<ExportDefinition, NonNullable<ExportConfig['snapshots']>[number]>;
+
+/** `prod` → `Prod`, `eu-prod` → `EuProd`: a PCE's name inside a CloudFormation output's id. */
+function pascal(name: string): string {
+  return name.replace(/(?:^|-)([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
+}
+
 /**
- * The deployable unit: the export workflow with its bucket, its secret, one EventBridge
- * Scheduler schedule per scheduled export, and an alarm on failed executions.
+ * The deployable unit: one export workflow per PCE with the bucket, each PCE's secret, the
+ * network its functions run in, one EventBridge Scheduler schedule per scheduled export or
+ * snapshot, and the alarms and dashboard of `lib/operations.ts`. With one PCE, every name, key
+ * and resource is what it was before several PCEs were possible.
  */
 export class PceExportStack extends Stack {
+  /** The workflow of the first (or only) PCE. */
   public readonly workflow: ExportWorkflow;
+  /** Every PCE's workflow, by PCE name (`''` for the one PCE of a `pce` configuration). */
+  public readonly workflows: Readonly<Record<string, ExportWorkflow>>;
   /** Where the exports land: created with secure defaults, or the configured existing bucket. */
   public readonly bucket: IBucket;
-  /** The PCE API key: a created placeholder, or the configured existing secret. */
+  /** The PCE API key of the first (or only) PCE: a created placeholder, or the configured existing secret. */
   public readonly secret: ISecret;
-  /** Schedules by export name, for the exports that have one. */
+  /** Every PCE's secret, by PCE name (`''` for an unnamed one). */
+  public readonly secrets: Readonly<Record<string, ISecret>>;
+  /** Schedules by export name (`pce/export` with several PCEs), for the exports that have one. */
   public readonly schedules: Readonly<Record<string, Schedule>>;
-  /** Schedules by snapshot name, for the configured snapshots that have one. */
+  /** Schedules by snapshot name (`pce/snapshot` with several PCEs), for the snapshots that have one. */
   public readonly snapshotSchedules: Readonly<Record<string, Schedule>>;
-  /** Fires when an execution fails, times out or is aborted. */
+  /** Fires when an execution of the first (or only) PCE's state machine fails, times out or is aborted. */
   public readonly alarm: Alarm;
   public readonly alarmTopic: Topic;
+  /** Alarms, the dashboard and the topic. */
+  public readonly operations: Operations;
+  /** The VPC placements of the PCEs that run in one. */
+  public readonly networks?: PceNetworks;
   /** The Glue database and tables Athena reads, when `glue` is configured. */
   public readonly catalog?: AnalyticsCatalog;
   /** The example parent state machine, when `exampleParent` is configured. */
@@ -67,37 +85,74 @@ export class PceExportStack extends Stack {
       ...props,
     });
     const { config } = props;
+    const deployments: Deployment[] = pceDeployments(config);
 
     this.bucket = config.bucket.name
-      ? Bucket.fromBucketName(this, 'Bucket', config.bucket.name)
+      ? this.existingBucket(config.bucket.name, config.bucket.kmsKeyArn)
       : this.createBucket();
-    this.secret = this.secretFor(config.secret);
+    if (deployments.some((deployment) => deployment.network))
+      this.networks = new PceNetworks(this, 'Network');
+    const eventBus = this.eventBusFor(config.events?.bus);
 
-    const exports: Record<string, ExportInput> = Object.fromEntries(
-      config.exports.map((definition) => [definition.name, exportInputOf(definition)]),
-    );
-    this.workflow = new ExportWorkflow(this, 'Workflow', {
-      pceUrl: config.pce.url,
-      orgId: config.pce.orgId,
-      secret: this.secret,
-      bucket: this.bucket,
-      prefix: config.bucket.prefix,
-      exports,
-      maxPollIntervalSeconds: config.maxPollIntervalSeconds,
-      ...(config.fetchMemoryMb === undefined ? {} : { fetchMemorySize: config.fetchMemoryMb }),
-      logRetention: config.logRetentionDays,
-      eventBus: this.eventBusFor(config.events?.bus),
-      snapshots: Object.fromEntries(
-        (config.snapshots ?? []).map((snapshot) => [snapshot.name, snapshot.exports]),
-      ),
-    });
+    const workflows: Record<string, ExportWorkflow> = {};
+    const secrets: Record<string, ISecret> = {};
+    for (const deployment of deployments) {
+      const key = deployment.qualified ? (deployment.name as string) : '';
+      const suffix = key === '' ? '' : `-${key}`;
+      const secret = this.secretFor(deployment.secret, `Secret${suffix}`, key);
+      secrets[key] = secret;
+      workflows[key] = new ExportWorkflow(this, `Workflow${suffix}`, {
+        pceUrl: deployment.url,
+        orgId: deployment.orgId,
+        secret,
+        ...(deployment.secret.kmsKeyArn
+          ? { secretKey: Key.fromKeyArn(this, `SecretKey${suffix}`, deployment.secret.kmsKeyArn) }
+          : {}),
+        ...(deployment.name === undefined ? {} : { pce: { name: deployment.name, names: deployment.names } }),
+        bucket: this.bucket,
+        prefix: this.prefixOf(deployment, config.bucket.prefix),
+        exports: Object.fromEntries(
+          deployment.exports.map((definition) => {
+            const { pce: _pce, ...input } = exportInputOf(definition);
+            return [definition.name, input];
+          }),
+        ),
+        maxPollIntervalSeconds: config.maxPollIntervalSeconds,
+        ...(config.fetchMemoryMb === undefined ? {} : { fetchMemorySize: config.fetchMemoryMb }),
+        logRetention: config.logRetentionDays,
+        eventBus,
+        snapshots: Object.fromEntries(
+          deployment.snapshots.map((snapshot) => [snapshot.name, snapshot.exports]),
+        ),
+        ...(deployment.proxy ? { proxy: deployment.proxy } : {}),
+        ...(deployment.network && this.networks
+          ? {
+              placement: this.networks.placement(key === '' ? 'Pce' : `Pce-${key}`, deployment.network, {
+                pce: Number(new URL(deployment.url).port || 443),
+                ...(deployment.proxy ? { proxy: proxyPort(deployment.proxy.url) } : {}),
+              }),
+            }
+          : {}),
+      });
+    }
+    this.workflows = workflows;
+    this.secrets = secrets;
+    const first = Object.values(workflows)[0];
+    const firstSecret = Object.values(secrets)[0];
+    if (!first || !firstSecret) throw new Error(`${this.node.path}: the configuration names no PCE`);
+    this.workflow = first;
+    this.secret = firstSecret;
 
     if (config.glue) {
       this.catalog = new AnalyticsCatalog(this, 'Analytics', {
         databaseName: config.glue.database,
         bucket: this.bucket,
         prefix: config.bucket.prefix,
-        exports: config.exports,
+        exports: deployments.flatMap((deployment) =>
+          deployment.exports.map((entry) =>
+            deployment.qualified ? { ...entry, pce: deployment.name } : entry,
+          ),
+        ),
       });
     }
 
@@ -113,14 +168,47 @@ export class PceExportStack extends Stack {
       });
     }
 
-    const schedules = this.createSchedules(config);
-    this.schedules = schedules.exports;
-    this.snapshotSchedules = schedules.snapshots;
-    this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'pce-export alarms', enforceSSL: true });
-    if (config.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
-    this.alarm = this.createFailureAlarm();
+    const scheduled = deployments.map((deployment) => ({
+      ...(deployment.qualified ? { name: deployment.name } : {}),
+      stateMachine: (workflows[deployment.qualified ? (deployment.name as string) : ''] as ExportWorkflow)
+        .stateMachine,
+      exports: deployment.exports,
+      snapshots: deployment.snapshots,
+    }));
+    const schedules = hasSchedules(scheduled) ? new ExportSchedules(this, 'Schedules', scheduled) : undefined;
+    this.schedules = schedules?.exports ?? {};
+    this.snapshotSchedules = schedules?.snapshots ?? {};
 
-    this.createOutputs(config);
+    this.operations = new Operations(this, 'Operations', {
+      stateMachines: Object.fromEntries(
+        Object.entries(workflows).map(([pce, workflow]) => [pce, workflow.stateMachine]),
+      ),
+      ...(schedules ? { scheduleDeadLetterQueue: schedules.deadLetterQueue } : {}),
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+    this.alarmTopic = this.operations.topic;
+    this.alarm = Object.values(this.operations.executionAlarms)[0] as Alarm;
+
+    for (const deployment of deployments) this.createOutputs(deployment);
+    new CfnOutput(this, 'BucketName', {
+      description: 'Bucket the exports are written to',
+      value: this.bucket.bucketName,
+    });
+  }
+
+  /** With several PCEs, each PCE's objects go below `{prefix}{pce}/`. */
+  private prefixOf(deployment: Deployment, prefix: string): string {
+    return deployment.qualified ? `${prefix}${deployment.name}/` : prefix;
+  }
+
+  private existingBucket(bucketName: string, kmsKeyArn: string | undefined): IBucket {
+    const encryptionKey: IKey | undefined = kmsKeyArn
+      ? Key.fromKeyArn(this, 'BucketKey', kmsKeyArn)
+      : undefined;
+    return Bucket.fromBucketAttributes(this, 'Bucket', {
+      bucketName,
+      ...(encryptionKey ? { encryptionKey } : {}),
+    });
   }
 
   private createBucket(): Bucket {
@@ -163,12 +251,11 @@ export class PceExportStack extends Stack {
       : EventBus.fromEventBusName(this, 'EventBus', bus);
   }
 
-  private secretFor(config: ExportConfig['secret']): ISecret {
-    if (config.arn) return Secret.fromSecretCompleteArn(this, 'Secret', config.arn);
-    if (config.name) return Secret.fromSecretNameV2(this, 'Secret', config.name);
-    const secret = new Secret(this, 'Secret', {
-      description:
-        'pce-export: PCE API key as {"apiKey","apiSecret"} and optionally "caBundle" (PEM of the PCE\'s CA)',
+  private secretFor(config: SecretConfig, id: string, pce: string): ISecret {
+    if (config.arn) return Secret.fromSecretCompleteArn(this, id, config.arn);
+    if (config.name) return Secret.fromSecretNameV2(this, id, config.name);
+    const secret = new Secret(this, id, {
+      description: `pce-export${pce === '' ? '' : ` (PCE ${pce})`}: PCE API key as {"apiKey","apiSecret"} and optionally "caBundle" (PEM of the PCE's CA)`,
       secretObjectValue: {
         apiKey: SecretValue.unsafePlainText(SECRET_PLACEHOLDER.apiKey),
         apiSecret: SecretValue.unsafePlainText(SECRET_PLACEHOLDER.apiSecret),
@@ -182,114 +269,35 @@ export class PceExportStack extends Stack {
     return secret;
   }
 
-  private createSchedules(config: ExportConfig): {
-    exports: Record<string, Schedule>;
-    snapshots: Record<string, Schedule>;
-  } {
-    const scheduled = config.exports.filter((definition) => definition.schedule !== undefined);
-    const scheduledSnapshots = (config.snapshots ?? []).filter((snapshot) => snapshot.schedule !== undefined);
-    if (scheduled.length === 0 && scheduledSnapshots.length === 0) return { exports: {}, snapshots: {} };
-    const scope = new Construct(this, 'Schedules');
-    // One role for all schedules, allowed to start this state machine and nothing else.
-    const role = new Role(scope, 'Role', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
-      }),
-      description: 'Lets EventBridge Scheduler start the pce-export state machine',
-    });
-    const schedules: Record<string, Schedule> = {};
-    for (const definition of scheduled) {
-      const { schedule } = definition;
-      if (schedule === undefined) continue;
-      schedules[definition.name] = new Schedule(scope, definition.name, {
-        description: `pce-export ${definition.name} (${definition.kind === 'traffic' ? 'traffic flows' : definition.path})`,
-        schedule: ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timeZone)),
-        enabled: schedule.enabled,
-        timeWindow: TimeWindow.off(),
-        target: new StepFunctionsStartExecution(this.workflow.stateMachine, {
-          role,
-          input: ScheduleTargetInput.fromObject(exportInputOf(definition)),
-          // StartExecution only fails on throttling or a service fault: retry for up to an hour.
-          retryAttempts: 10,
-          maxEventAge: Duration.hours(1),
-        }),
-      });
-    }
-    const snapshotSchedules: Record<string, Schedule> = {};
-    for (const snapshot of scheduledSnapshots) {
-      const { schedule } = snapshot;
-      if (schedule === undefined) continue;
-      // "." cannot occur in an export name, so these ids never meet an export's.
-      snapshotSchedules[snapshot.name] = new Schedule(scope, `snapshot.${snapshot.name}`, {
-        description: `pce-export snapshot ${snapshot.name} (${snapshot.exports.join(', ')})`.slice(0, 512),
-        schedule: ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timeZone)),
-        enabled: schedule.enabled,
-        timeWindow: TimeWindow.off(),
-        target: new StepFunctionsStartExecution(this.workflow.stateMachine, {
-          role,
-          input: ScheduleTargetInput.fromObject({ snapshot: { name: snapshot.name } }),
-          retryAttempts: 10,
-          maxEventAge: Duration.hours(1),
-        }),
-      });
-    }
-    return { exports: schedules, snapshots: snapshotSchedules };
-  }
-
-  private createFailureAlarm(): Alarm {
-    const { stateMachine } = this.workflow;
-    const period = Duration.minutes(5);
-    const alarm = new Alarm(this, 'ExecutionsFailedAlarm', {
-      alarmDescription:
-        'A pce-export execution failed, timed out or was aborted. The execution history shows the error (PceAuthError, PceJobFailed, ...) and its cause.',
-      metric: new MathExpression({
-        expression: 'failed + timedOut + aborted',
-        label: 'Executions failed, timed out or aborted',
-        period,
-        usingMetrics: {
-          failed: stateMachine.metricFailed({ period, statistic: 'Sum' }),
-          timedOut: stateMachine.metricTimedOut({ period, statistic: 'Sum' }),
-          aborted: stateMachine.metricAborted({ period, statistic: 'Sum' }),
-        },
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
-    Validations.of(this.alarmTopic).acknowledge({
-      id: 'AwsSolutions-SNS2',
-      reason:
-        'The topic carries alarm state changes only (alarm name, metric values), no export data. CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer-managed key would cost more than the data warrants.',
-    });
-    return alarm;
-  }
-
-  private createOutputs(config: ExportConfig): void {
-    const { stateMachine } = this.workflow;
+  /** The state machine, the secret and the two commands to fill the secret and run an export, per PCE. */
+  private createOutputs(deployment: Deployment): void {
+    const key = deployment.qualified ? (deployment.name as string) : '';
+    const workflow = this.workflows[key] as ExportWorkflow;
+    const secret = this.secrets[key] as ISecret;
+    const id = (base: string) => (key === '' ? base : `${base}${pascal(key)}`);
+    const of = key === '' ? '' : ` of PCE ${key}`;
     const placeholder = JSON.stringify(SECRET_PLACEHOLDER);
-    const firstExport = config.exports[0];
-    const input = JSON.stringify(firstExport ? { exportName: firstExport.name } : { path: '/labels' });
-    new CfnOutput(this, 'BucketName', {
-      description: 'Bucket the exports are written to',
-      value: this.bucket.bucketName,
+    const firstExport = deployment.exports[0];
+    const pce = deployment.qualified ? { pce: deployment.name } : {};
+    const input = JSON.stringify(
+      firstExport ? { exportName: firstExport.name, ...pce } : { path: '/labels', ...pce },
+    );
+    const { stateMachineArn } = workflow.stateMachine;
+    new CfnOutput(this, id('StateMachineArn'), {
+      description: `The export state machine${of}`,
+      value: stateMachineArn,
     });
-    new CfnOutput(this, 'StateMachineArn', {
-      description: 'The export state machine',
-      value: stateMachine.stateMachineArn,
+    new CfnOutput(this, id('SecretArn'), {
+      description: `Secret holding the PCE API key${of}`,
+      value: secret.secretArn,
     });
-    new CfnOutput(this, 'SecretArn', {
-      description: 'Secret holding the PCE API key',
-      value: this.secret.secretArn,
+    new CfnOutput(this, id('PutSecretValueCommand'), {
+      description: `Stores the PCE API key${of} (replace the placeholders; add "caBundle" for a private CA)`,
+      value: `aws secretsmanager put-secret-value --secret-id ${secret.secretArn} --secret-string '${placeholder}'`,
     });
-    new CfnOutput(this, 'PutSecretValueCommand', {
-      description: 'Stores the PCE API key (replace the placeholders; add "caBundle" for a private CA)',
-      value: `aws secretsmanager put-secret-value --secret-id ${this.secret.secretArn} --secret-string '${placeholder}'`,
-    });
-    new CfnOutput(this, 'StartExecutionCommand', {
-      description: 'Runs one export now',
-      value: `aws stepfunctions start-execution --state-machine-arn ${stateMachine.stateMachineArn} --input '${input}'`,
+    new CfnOutput(this, id('StartExecutionCommand'), {
+      description: `Runs one export${of} now`,
+      value: `aws stepfunctions start-execution --state-machine-arn ${stateMachineArn} --input '${input}'`,
     });
   }
 }

@@ -4,11 +4,11 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { bindBucket, bindSecret } from './bindings';
-import { createExportFunction, HANDLERS_DIR } from './lambda-defaults';
+import { bindBucket, bindSecret, S3_KMS_ACTIONS, type SecretBinding } from './bindings';
+import { createExportFunction, type FunctionPlacement, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
+import type { ProxyConfig } from './network-config';
 import type { TrafficFunctions } from './traffic-fanout';
 
 /*
@@ -20,11 +20,16 @@ import type { TrafficFunctions } from './traffic-fanout';
 export interface TrafficFunctionsProps {
   readonly pceUrl: string;
   readonly orgId: number;
-  readonly secret: ISecret;
+  readonly secret: SecretBinding;
   readonly bucket: IBucket;
   readonly prefix: string;
   readonly maxPollIntervalSeconds: number;
   readonly logRetention: RetentionDays;
+  /** The VPC placement of the functions that talk to the PCE, as the workflow's. */
+  readonly placement?: FunctionPlacement;
+  readonly proxy?: ProxyConfig;
+  /** The PCE's name, named in the functions' metrics. */
+  readonly pceName?: string;
 }
 
 export class TrafficRunFunctions extends Construct implements TrafficFunctions {
@@ -41,6 +46,7 @@ export class TrafficRunFunctions extends Construct implements TrafficFunctions {
       memorySize: 512,
       timeout: Duration.minutes(5),
       logRetention,
+      placement: props.placement,
     }).function;
     this.window = createExportFunction(this, 'WindowFunction', {
       entry: join(HANDLERS_DIR, 'traffic-window.ts'),
@@ -48,6 +54,7 @@ export class TrafficRunFunctions extends Construct implements TrafficFunctions {
       memorySize: 256,
       timeout: Duration.seconds(90),
       logRetention,
+      placement: props.placement,
     }).function;
     this.fetch = createExportFunction(this, 'FetchFunction', {
       entry: join(HANDLERS_DIR, 'traffic-fetch.ts'),
@@ -55,12 +62,18 @@ export class TrafficRunFunctions extends Construct implements TrafficFunctions {
       memorySize: 1024,
       timeout: Duration.minutes(15),
       logRetention,
+      placement: props.placement,
     }).function;
 
     for (const fn of [this.run, this.window, this.fetch]) {
       fn.addEnvironment('PCE_URL', props.pceUrl);
       fn.addEnvironment('PCE_ORG_ID', String(props.orgId));
       bindSecret(fn, props.secret);
+      if (props.proxy) {
+        fn.addEnvironment('PCE_PROXY_URL', props.proxy.url);
+        if (props.proxy.noProxy.length > 0) fn.addEnvironment('PCE_NO_PROXY', props.proxy.noProxy.join(','));
+      }
+      if (props.pceName) fn.addEnvironment('PCE_NAME', props.pceName);
     }
     this.window.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(props.maxPollIntervalSeconds));
     const grants = [
@@ -69,13 +82,13 @@ export class TrafficRunFunctions extends Construct implements TrafficFunctions {
       {
         fn: this.run,
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        kms: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        kms: [...S3_KMS_ACTIONS.read, ...S3_KMS_ACTIONS.write],
       },
       // Writes the window's result and the marker of its submitted query, and reads the marker.
       {
         fn: this.window,
         actions: ['s3:GetObject', 's3:PutObject'],
-        kms: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        kms: [...S3_KMS_ACTIONS.read, ...S3_KMS_ACTIONS.write],
       },
       // Streams the window object (multipart), tags it with its sha256, writes its result and
       // keys, and reads the previous run's overlap keys.
@@ -88,7 +101,7 @@ export class TrafficRunFunctions extends Construct implements TrafficFunctions {
           's3:PutObjectTagging',
           's3:GetObject',
         ],
-        kms: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        kms: [...S3_KMS_ACTIONS.multipartWrite],
       },
     ];
     for (const { fn, actions, kms } of grants) {

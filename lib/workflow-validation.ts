@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
-import { MAX_CONFIGURED_EXPORTS_BYTES, MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
+import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
 import {
   EXPORT_NAME,
   EXPORT_NAME_RULE,
@@ -29,7 +29,6 @@ export class WorkflowPropsValidator {
     resolved: {
       prefix: string;
       exports: Readonly<Record<string, ExportInput>>;
-      exportsJson: string;
       maxPollIntervalSeconds: number;
     },
   ): void {
@@ -67,20 +66,11 @@ export class WorkflowPropsValidator {
         fail(`${field}.path`, 'is required for a configured collection export');
       }
     }
-    const bytes = Buffer.byteLength(resolved.exportsJson);
-    if (bytes > MAX_CONFIGURED_EXPORTS_BYTES) {
-      fail(
-        'exports',
-        `take ${bytes} bytes as JSON, more than the ${MAX_CONFIGURED_EXPORTS_BYTES} that fit in the Submit function's environment`,
-      );
-    }
   }
 
   validateSnapshots(
     exports: Readonly<Record<string, ExportInput>>,
     snapshots: Readonly<Record<string, readonly string[]>>,
-    exportsJson: string,
-    snapshotsJson: string,
     maxConcurrency: number,
   ): void {
     const fail = (field: string, issue: string): never => {
@@ -109,13 +99,6 @@ export class WorkflowPropsValidator {
           fail(`${field}[${index}]`, `names export "${member}", which is not configured`);
         if (members.indexOf(member) !== index) fail(`${field}[${index}]`, `repeats export "${member}"`);
       });
-    }
-    const bytes = Buffer.byteLength(exportsJson) + Buffer.byteLength(snapshotsJson);
-    if (bytes > MAX_CONFIGURED_EXPORTS_BYTES) {
-      fail(
-        'snapshots',
-        `take ${bytes} bytes as JSON together with the exports, more than the ${MAX_CONFIGURED_EXPORTS_BYTES} that fit in the Snapshot function's environment`,
-      );
     }
   }
 

@@ -12,12 +12,13 @@ import {
 import { dirname, join, relative, resolve } from 'node:path';
 import type { ExportConfig } from '../lib/config';
 import { DEFAULT_CONFIG_PATH, type LocalDefinition, REPO_ROOT } from './stack';
+import { markAllValidated } from './validated';
 
 /** The module that synthesizes the definition; its sources are part of the key. */
 const SYNTH_MODULE = join(import.meta.dirname, 'definition.ts');
 
 /** Bumped when the cached document changes shape, so that no older entry is read as a newer one. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** Entries kept; older ones are removed when a new one is written. */
 const KEEP = 8;
@@ -103,7 +104,8 @@ export async function loadLocalDefinition(config?: ExportConfig): Promise<LocalD
       cacheDirectory(REPO_ROOT),
       definitionCacheKey(source, REPO_ROOT, [SYNTH_MODULE]),
     );
-    if (hit) return hit;
+    // Written only after its definitions passed the executor's validation (definition.ts).
+    if (hit) return markAllValidated(hit);
   }
   const { synthesizeLocalDefinition } = await import('./definition');
   return synthesizeLocalDefinition(config, { cache: useCache });

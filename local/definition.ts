@@ -1,13 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
+import { App, type CfnResource } from 'aws-cdk-lib';
 import { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { type ExportConfig, loadConfig } from '../lib/config';
 import { HANDLER_MODULE_METADATA } from '../lib/lambda-defaults';
 import { PceExportStack } from '../lib/pce-export-stack';
 import { cacheDirectory, cached, definitionCacheKey } from './definition-cache';
+import { validateDefinition } from './prepare';
 import {
   type AslDefinition,
   allStates,
@@ -16,7 +17,6 @@ import {
   functionIdOf,
   LOCAL_ACCOUNT,
   LOCAL_REGION,
-  LOCAL_STATE_MACHINE_NAME,
   type LocalDefinition,
   type LocalFunction,
   type LocalStateMachine,
@@ -24,7 +24,9 @@ import {
   serviceIntegrationOf,
   stateMachineArn,
   type TaskTarget,
+  workflowName,
 } from './stack';
+import { markAllValidated } from './validated';
 
 export type { AslDefinition, AslState, LocalDefinition } from './stack';
 export { DEFAULT_CONFIG_PATH } from './stack';
@@ -72,7 +74,15 @@ export function synthesizeLocalDefinition(
   }
   const source = config ?? { file: readFileSync(DEFAULT_CONFIG_PATH, 'utf8') };
   const key = definitionCacheKey(source, REPO_ROOT, [import.meta.filename]);
-  return cached(cacheDirectory(REPO_ROOT), key, () => synthesize(config ?? loadConfig(DEFAULT_CONFIG_PATH)));
+  // Validated before it is written, so that a run from the cache can skip the validation.
+  return markAllValidated(
+    cached(cacheDirectory(REPO_ROOT), key, () => {
+      const local = synthesize(config ?? loadConfig(DEFAULT_CONFIG_PATH));
+      validateDefinition(local.definition);
+      for (const machine of Object.values(local.stateMachines)) validateDefinition(machine.definition);
+      return local;
+    }),
+  );
 }
 
 function synthesize(config: ExportConfig): LocalDefinition {
@@ -86,13 +96,13 @@ function synthesize(config: ExportConfig): LocalDefinition {
     });
     const stack = new PceExportStack(app, 'PceExport', { config });
     const template = app.synth().getStackByName(stack.stackName).template as Template;
-    return fromTemplate(stack, template, stack.workflow.stateMachine.node.defaultChild as CfnResource);
+    return fromTemplate(stack, template);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 }
 
-function fromTemplate(stack: Stack, template: Template, workflow: CfnResource): LocalDefinition {
+function fromTemplate(stack: PceExportStack, template: Template): LocalDefinition {
   const logicalId = (construct: IConstruct) => stack.getLogicalId(construct as CfnResource);
   const functions: Record<string, LocalFunction> = {};
   const machinePaths: Record<string, string> = {};
@@ -122,12 +132,18 @@ function fromTemplate(stack: Stack, template: Template, workflow: CfnResource): 
       machinePaths[logicalId(construct)] = construct.node.scope?.node.path ?? '';
   }
 
-  const workflowId = logicalId(workflow);
+  const workflowIds = new Map(
+    Object.entries(stack.workflows).map(([pce, workflow]) => [
+      logicalId(workflow.stateMachine.node.defaultChild as CfnResource),
+      pce,
+    ]),
+  );
   const names: Record<string, string> = {};
   for (const [id, path] of Object.entries(machinePaths)) {
+    const pce = workflowIds.get(id);
     names[id] =
-      id === workflowId
-        ? LOCAL_STATE_MACHINE_NAME
+      pce !== undefined
+        ? workflowName(pce)
         : path
             .split('/')
             .slice(1)
@@ -155,16 +171,34 @@ function fromTemplate(stack: Stack, template: Template, workflow: CfnResource): 
       definition: JSON.parse(rendered) as AslDefinition,
     };
   }
-  const main = stateMachines[LOCAL_STATE_MACHINE_NAME];
-  if (!main) throw new Error(`state machine ${workflowId} not found in the synthesized template`);
+  const [firstPce, first] = Object.entries(stack.workflows)[0] ?? [];
+  const main = first ? stateMachines[workflowName(firstPce ?? '')] : undefined;
+  if (!main) throw new Error('the export workflow was not found in the synthesized template');
   for (const machine of Object.values(stateMachines)) checkTaskTargets(machine, functions);
 
-  const literal = (name: string) =>
-    Object.values(functions).find((fn) => fn.environment[name] !== undefined)?.environment[name] ?? '{}';
+  const workflows = Object.fromEntries(
+    Object.entries(stack.workflows).map(([pce, workflow]) => {
+      const submit = functions[logicalId(workflow.submitFunction.node.defaultChild as CfnResource)];
+      const identity = Object.fromEntries(
+        ['PCE_NAME', 'PCE_NAMES'].flatMap((name) => {
+          const value = submit?.environment[name];
+          return value === undefined ? [] : [[name, value]];
+        }),
+      );
+      return [
+        pce,
+        {
+          stateMachine: workflowName(pce),
+          ...(workflow.exportsConfig ? { configuration: workflow.exportsConfig.body } : {}),
+          identity,
+        },
+      ];
+    }),
+  );
   return {
     definition: main.definition,
     taskHandlers: checkTaskTargets(main, functions),
-    configured: { PCE_EXPORTS: literal('PCE_EXPORTS'), PCE_SNAPSHOTS: literal('PCE_SNAPSHOTS') },
+    workflows,
     stateMachines,
     functions,
   };

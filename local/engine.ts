@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { CREDENTIAL_SOURCE_VARIABLE, type CredentialSource } from '../lambdas/contracts/credentials';
 import type { ExportConfig } from '../lib/config';
+import { configurationBody, workflowFor, writeConfiguration } from './configuration';
 import { loadLocalDefinition } from './definition-cache';
 import { createLocalEvents, type LocalEvents } from './events';
 import { LambdaFaults } from './faults';
 import { type LambdaHandler, loadHandlers } from './lambda';
-import { LOCAL_STATE_MACHINE_NAME, type RunOutcome, runWorkflow, type WorkflowEvent } from './runner';
+import { type RunOutcome, runWorkflow, type WorkflowEvent } from './runner';
 import { type LocalS3, startLocalS3 } from './s3';
 import { type LocalSecrets, startLocalSecrets } from './secrets';
 import type { LocalDefinition } from './stack';
@@ -53,9 +54,20 @@ export interface LocalRunOptions {
   readonly prefix?: string;
   readonly input: unknown;
   readonly executionName?: string;
-  /** Configured exports by name, as the stack passes them to Submit. @default those of the deploy configuration */
+  /**
+   * Which PCE's workflow runs, in a configuration with several.
+   * @default the input's `pce`, or the configuration's only PCE
+   */
+  readonly pceName?: string;
+  /**
+   * The HTTP(S) proxy the PCE requests go through (`PCE_PROXY_URL`, `PCE_NO_PROXY`). The deploy
+   * configuration's proxy is for the deployed functions' network and is not used locally.
+   * @default straight to the PCE
+   */
+  readonly proxy?: { readonly url: string; readonly noProxy?: readonly string[] };
+  /** Configured exports by name, as the stack writes them into the configuration object. @default those of the deploy configuration */
   readonly exports?: Readonly<Record<string, unknown>>;
-  /** Configured snapshots by name (lists of export names), as the stack passes them. @default those of the deploy configuration */
+  /** Configured snapshots by name (lists of export names), as the stack writes them. @default those of the deploy configuration */
   readonly snapshots?: Readonly<Record<string, readonly unknown[]>>;
   readonly env?: Readonly<Record<string, string>>;
   readonly onEvent?: (event: WorkflowEvent) => void;
@@ -86,7 +98,7 @@ export interface LocalEngine {
   readonly events: LocalEvents;
   readonly local: LocalDefinition;
   readonly faults: EngineFaults;
-  /** Runs the export workflow. */
+  /** Runs the export workflow (of the PCE the run names, with several). */
   run(options: LocalRunOptions): Promise<RunOutcome>;
   /**
    * Runs any state machine of the stack, by local name (`PceExportWorkflow`, `ExampleParent`) or
@@ -128,6 +140,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? 'true',
     // Handler logs are Lambda's CloudWatch lines; locally the progress lines say what happened.
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'CRITICAL',
+    // So are the EMF metrics, which would otherwise go to stdout with the result.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     ...options.env,
   });
 
@@ -156,6 +170,10 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
   };
 
   async function runStateMachine(stateMachine: string, run: LocalRunOptions): Promise<RunOutcome> {
+    const workflow = workflowFor(local, run.pceName, run.input);
+    const body = configurationBody(workflow, run);
+    const configuration =
+      body === undefined ? {} : await writeConfiguration(run.bucket, run.prefix ?? '', body);
     const leave = await sessions.enter(
       run.rawSecret ??
         JSON.stringify({
@@ -172,8 +190,14 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
           : {}),
         EXPORT_BUCKET: run.bucket,
         EXPORT_PREFIX: run.prefix ?? '',
-        PCE_EXPORTS: run.exports ? JSON.stringify(run.exports) : local.configured.PCE_EXPORTS,
-        PCE_SNAPSHOTS: run.snapshots ? JSON.stringify(run.snapshots) : local.configured.PCE_SNAPSHOTS,
+        // Unset when the workflow has none: the functions then resolve no configured names.
+        EXPORTS_CONFIG_BUCKET: configuration.EXPORTS_CONFIG_BUCKET ?? '',
+        EXPORTS_CONFIG_KEY: configuration.EXPORTS_CONFIG_KEY ?? '',
+        EXPORTS_CONFIG_SHA256: configuration.EXPORTS_CONFIG_SHA256 ?? '',
+        PCE_NAME: workflow.identity.PCE_NAME ?? '',
+        PCE_NAMES: workflow.identity.PCE_NAMES ?? '',
+        PCE_PROXY_URL: run.proxy?.url ?? '',
+        PCE_NO_PROXY: run.proxy?.noProxy?.join(',') ?? '',
         ...run.env,
       }),
     );
@@ -201,7 +225,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     events,
     local,
     faults,
-    run: (run) => runStateMachine(LOCAL_STATE_MACHINE_NAME, run),
+    run: (run) => runStateMachine(workflowFor(local, run.pceName, run.input).stateMachine, run),
     runStateMachine,
     async close() {
       await Promise.all([secrets.close(), s3?.close()]);

@@ -3,6 +3,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { MAX_DISTRIBUTED_MAP_CONCURRENCY } from '../lambdas/contracts/limits';
 import { isDistributedMap, type StateKind, stateKind } from './history';
 import type { AslDefinition, AslState } from './stack';
+import { isValidated, markValidated } from './validated';
 
 /** The longest timer Node.js runs in one go (setTimeout's 32-bit limit), in seconds. */
 export const MAX_TIMER_SECONDS = Math.floor(2 ** 31 / 1000) - 1;
@@ -46,12 +47,22 @@ const prepared = new WeakMap<object, PreparedDefinition>();
  *   whose single state starts one child execution per item (ItemsPath, ItemSelector and
  *   MaxConcurrency still evaluated by the executor, with the context AWS gives them).
  */
-export function prepareDefinition(definition: AslDefinition): PreparedDefinition {
-  const cached = prepared.get(definition);
-  if (cached) return cached;
+/**
+ * Validates a definition as the local executor does, once per definition object; a definition
+ * read from the synth cache was validated before it was written (definition-cache.ts).
+ */
+export function validateDefinition(definition: AslDefinition): void {
+  if (isValidated(definition)) return;
   new StateMachine(definition as unknown as StateMachineDefinition, {
     validationOptions: { checkPaths: true, checkArn: true },
   });
+  markValidated(definition);
+}
+
+export function prepareDefinition(definition: AslDefinition): PreparedDefinition {
+  const cached = prepared.get(definition);
+  if (cached) return cached;
+  validateDefinition(definition);
   const states = new Map<string, AslState>();
   const kinds = new Map<string, StateKind | 'internal'>();
   const distributedMaps = new Map<string, string>();

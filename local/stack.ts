@@ -52,14 +52,28 @@ export interface LocalDefinition {
    */
   readonly taskHandlers: Readonly<Record<string, TaskTarget>>;
   /**
-   * The configured exports and snapshots the deployed functions get (`PCE_EXPORTS`,
-   * `PCE_SNAPSHOTS`), so that `{"exportName": …}` resolves locally as it does in AWS.
+   * Each PCE's export workflow, by PCE name (`''` for the one PCE of a configuration without
+   * names): its state machine, and what the stack gives its functions besides the resources.
    */
-  readonly configured: Readonly<Record<'PCE_EXPORTS' | 'PCE_SNAPSHOTS', string>>;
+  readonly workflows: Readonly<Record<string, LocalWorkflow>>;
   /** Every state machine the stack defines, by local name; the export workflow among them. */
   readonly stateMachines: Readonly<Record<string, LocalStateMachine>>;
   /** Every function the stack defines, by logical id. */
   readonly functions: Readonly<Record<string, LocalFunction>>;
+}
+
+/** One PCE's export workflow in the local model of the stack. */
+export interface LocalWorkflow {
+  /** Local name of its state machine. */
+  readonly stateMachine: string;
+  /**
+   * The content of its configuration object (the configured exports and snapshots), which the
+   * stack writes to S3 and the engine writes to the run's bucket, so that `{"exportName": …}`
+   * resolves locally as it does in AWS.
+   */
+  readonly configuration?: string;
+  /** `PCE_NAME` and `PCE_NAMES`, when the workflow's PCE has a name. */
+  readonly identity: Readonly<Record<string, string>>;
 }
 
 export interface AslDefinition {
@@ -77,6 +91,11 @@ export interface AslState {
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_STATE_MACHINE_NAME = 'PceExportWorkflow';
+
+/** The local name of a PCE's export workflow: `PceExportWorkflow`, or `PceExportWorkflow-prod` with several PCEs. */
+export function workflowName(pce: string): string {
+  return pce === '' ? LOCAL_STATE_MACHINE_NAME : `${LOCAL_STATE_MACHINE_NAME}-${pce}`;
+}
 
 export function stateMachineArn(name: string): string {
   return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;

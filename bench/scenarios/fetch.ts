@@ -16,7 +16,7 @@ const BUCKET = 'bench';
 export const PART_SIZE_BYTES = 8 * MIB;
 export const QUEUE_SIZE = 4;
 /** The Fetch function's memory (lib/export-workflow.ts). */
-export const FETCH_MEMORY_MIB = 1024;
+export const FETCH_MEMORY_MIB = 1769;
 
 export interface FetchSize {
   readonly label: string;

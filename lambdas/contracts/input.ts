@@ -6,6 +6,8 @@ import {
   EXPORT_NAME_RULE,
   HREF_ID,
   NO_DOT_DOT_SEGMENT,
+  PCE_NAME,
+  PCE_NAME_RULE,
   QUERY_KEY,
   QUERY_VALUE,
 } from './patterns';
@@ -27,6 +29,9 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** An export name, as the input and the configuration give it. */
 export const exportNameSchema = z.string().regex(EXPORT_NAME, EXPORT_NAME_RULE);
+
+/** The name of one PCE of a deployment with several. */
+export const pceNameSchema = z.string().regex(PCE_NAME, PCE_NAME_RULE);
 
 /** An org-relative collection path, with a message that says what is wrong with a `/orgs/...` or one object's path. */
 export const collectionPathSchema = z
@@ -59,6 +64,8 @@ const queryValue = z.union([queryTextSchema, z.number(), z.boolean()]).transform
 export const exportInputSchema = z
   .object({
     exportName: exportNameSchema.optional(),
+    /** Which PCE, in a deployment with several: required there, and must be the state machine's own. */
+    pce: pceNameSchema.optional(),
     /** @default 'collection' */
     kind: z.enum(EXPORT_KINDS).optional(),
     path: collectionPathSchema.optional(),
@@ -92,6 +99,8 @@ export const snapshotInputSchema = z
         exports: z.array(snapshotMemberSchema).min(1).max(MAX_SNAPSHOT_MEMBERS).optional(),
       })
       .strict(),
+    /** Which PCE, in a deployment with several (as for one export). */
+    pce: pceNameSchema.optional(),
   })
   .strict();
 

@@ -64,9 +64,3 @@ export const MAX_TRAFFIC_SINCE_SECONDS = 366 * 86_400;
 
 /** PCE: the longest Explorer query name. */
 export const MAX_TRAFFIC_QUERY_NAME_LENGTH = 255;
-
-/**
- * The configured exports travel in a function's environment; the other variables need a few
- * hundred bytes of the 4 KB.
- */
-export const MAX_CONFIGURED_EXPORTS_BYTES = MAX_LAMBDA_ENVIRONMENT_BYTES - 1024;

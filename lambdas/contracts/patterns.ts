@@ -12,6 +12,14 @@ export const EXPORT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const EXPORT_NAME_RULE = 'letters, digits, "_" and "-", at most 64, starting with a letter or digit';
 
 /**
+ * A PCE's name in a deployment with several (`pces[].name`, the execution input's `pce`): it
+ * becomes a key segment, part of Glue table and construct names and a metric dimension, so it is
+ * short, lowercase and never holds `.` or `_`.
+ */
+export const PCE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+export const PCE_NAME_RULE = 'lowercase letters, digits and "-", at most 32, starting with a letter';
+
+/**
  * Org-relative collection path: `/labels`, `/sec_policy/draft/rule_sets`; never `/orgs/...`, and
  * never one object (`/labels/3`): the last segment names a collection, so it starts with a letter.
  */

@@ -4,8 +4,9 @@ import {
   credentialSourceSchema,
 } from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
-import type { ExportInput } from '../contracts/input';
 import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../contracts/patterns';
+import { NO_PROXY_ENTRY, NO_PROXY_ENTRY_RULE, proxyUrlIssue } from '../contracts/proxy';
+import type { PceProxy } from '../pce/dispatcher';
 import type { RetryAfterBounds } from '../pce/types';
 
 /*
@@ -28,6 +29,8 @@ export interface PceSettings {
   /** Where the secret's values come from, as messages name them (`PCE_CREDENTIAL_SOURCE`). @default the secret's fields */
   readonly credentialSource?: CredentialSource;
   readonly retryAfter: RetryAfterBounds;
+  /** `PCE_PROXY_URL` and `PCE_NO_PROXY`: the proxy PCE requests go through, if any. */
+  readonly proxy?: PceProxy;
 }
 
 export interface PollSettings {
@@ -102,6 +105,7 @@ export function readPceSettings(env: Env = process.env): PceSettings {
       `Environment variable RETRY_AFTER_DEFAULT_SECONDS (${defaultSeconds}) must lie between RETRY_AFTER_MIN_SECONDS (${minSeconds}) and RETRY_AFTER_MAX_SECONDS (${maxSeconds})`,
     );
   }
+  const proxy = readProxy(env);
   const credentialSource = readCredentialSource(env);
   return {
     baseUrl,
@@ -109,8 +113,29 @@ export function readPceSettings(env: Env = process.env): PceSettings {
     secretId,
     secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0, 86_400),
     retryAfter: { minSeconds, maxSeconds, defaultSeconds },
+    ...(proxy ? { proxy } : {}),
     ...(credentialSource === undefined ? {} : { credentialSource }),
   };
+}
+
+/** `PCE_PROXY_URL` (http(s)://host:port) and `PCE_NO_PROXY` (comma-separated hosts), by the rules of the deploy configuration. */
+function readProxy(env: Env): PceProxy | undefined {
+  const url = raw(env, 'PCE_PROXY_URL');
+  const noProxy = (raw(env, 'PCE_NO_PROXY') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (url === undefined) {
+    if (noProxy.length > 0)
+      throw new ExportConfigError('Environment variable PCE_NO_PROXY is set without PCE_PROXY_URL');
+    return undefined;
+  }
+  const issue = proxyUrlIssue(url);
+  if (issue !== undefined) throw new ExportConfigError(`Environment variable PCE_PROXY_URL ${issue}`);
+  const bad = noProxy.find((entry) => !NO_PROXY_ENTRY.test(entry));
+  if (bad !== undefined)
+    throw new ExportConfigError(`Environment variable PCE_NO_PROXY entry "${bad}" ${NO_PROXY_ENTRY_RULE}`);
+  return { url: new URL(url).origin, noProxy };
 }
 
 /** `PCE_CREDENTIAL_SOURCE`: where the secret's values come from, when not from the secret itself. */
@@ -164,29 +189,4 @@ export function readStorageSettings(env: Env = process.env): StorageSettings {
     partSizeBytes: integer(env, 'UPLOAD_PART_SIZE_MIB', 8, 5, 5120) * MIB,
     queueSize: integer(env, 'UPLOAD_QUEUE_SIZE', 4, 1, 64),
   };
-}
-
-/** `PCE_EXPORTS`: a JSON object of export name → export input. Entries are validated when used. */
-export function readConfiguredExports(env: Env = process.env): Record<string, ExportInput> {
-  const value = raw(env, 'PCE_EXPORTS');
-  if (value === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new ExportConfigError(
-      'Environment variable PCE_EXPORTS is not valid JSON (expected {"name": {"path": …}})',
-    );
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ExportConfigError(
-      'Environment variable PCE_EXPORTS must be a JSON object of export name → export input',
-    );
-  }
-  for (const [name, entry] of Object.entries(parsed)) {
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-      throw new ExportConfigError(`Environment variable PCE_EXPORTS entry "${name}" must be a JSON object`);
-    }
-  }
-  return parsed as Record<string, ExportInput>;
 }

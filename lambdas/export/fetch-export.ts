@@ -32,7 +32,7 @@ export interface FetchDeps {
   readonly orgId: number;
   readonly logger: ExportLogger;
   readonly now?: () => Date;
-  /** zlib level for gzip output. @default 6 */
+  /** zlib level for gzip output. @default 1 (copy.ts) */
   readonly gzipLevel?: number;
   /** How an empty traffic query result is downloaded again. @default 3 times, 2 s apart */
   readonly emptyTrafficResult?: Omit<TrafficResultOptions, 'logger'>;

@@ -95,7 +95,11 @@ export function pceConnector(
 ): () => Promise<PceClient> {
   return async () => {
     const connection = await readPceConnection(settings);
-    return cache.get(connection, { retryAfter: settings.retryAfter }, logger);
+    return cache.get(
+      connection,
+      { retryAfter: settings.retryAfter, ...(settings.proxy ? { proxy: settings.proxy } : {}) },
+      logger,
+    );
   };
 }
 

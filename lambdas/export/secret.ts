@@ -1,5 +1,7 @@
 import { GetParameterError, TransformParameterError } from '@aws-lambda-powertools/parameters';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { DEFAULT_PROVIDERS } from '@aws-lambda-powertools/parameters/base';
+import { getSecret, SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import {
   type Credential,
@@ -16,8 +18,9 @@ import { ExportInternalError } from './errors';
  * The PCE API key lives in Secrets Manager as JSON:
  *   {"apiKey": "api_…", "apiSecret": "…", "caBundle": "-----BEGIN CERTIFICATE-----…"}
  * (caBundle optional). It is fetched through Powertools Parameters, which caches it for
- * SECRET_CACHE_SECONDS. Every error message names the secret id and the field involved (or, when
- * PCE_CREDENTIAL_SOURCE says the values come from elsewhere, where they come from), never a
+ * SECRET_CACHE_SECONDS, with the client below (which the handlers hand to the tracer). Every
+ * error message names the secret id and the field involved (or, when PCE_CREDENTIAL_SOURCE says
+ * the values come from elsewhere, where they come from), never a
  * value: not even the JSON parser's message, which quotes the text it failed on.
  *
  * Throttling, 5xx and network failures of Secrets Manager are retried here, with backoff and full
@@ -64,6 +67,11 @@ const secretSchema = z.object({
     })
     .optional(),
 });
+
+/** The Secrets Manager client the secret is read with; the endpoint comes from AWS_ENDPOINT_URL_SECRETS_MANAGER when set. */
+export const secretsManager = new SecretsManagerClient({});
+// getSecret's provider, made with that client (and emptied by Powertools' clearCaches()).
+DEFAULT_PROVIDERS.secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 
 /** Secrets Manager errors that go away by themselves: throttling and the service's own failures. */
 const TRANSIENT_FAILURES: ReadonlySet<string> = new Set([

@@ -6,7 +6,6 @@ import {
   exportNameSchema,
   type SnapshotMember,
   snapshotInputSchema,
-  snapshotMemberSchema,
 } from '../contracts/input';
 import { MAX_SNAPSHOT_MEMBERS } from '../contracts/limits';
 import type { SnapshotObject, SnapshotOutput } from '../contracts/output';
@@ -14,7 +13,7 @@ import { exportOutputSchema } from '../contracts/output';
 import type { ExecutionRef } from '../contracts/state';
 import { executionSchema } from '../contracts/state';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
-import type { Env, StorageSettings } from './env';
+import type { StorageSettings } from './env';
 import { describeIssues, resolveExportRequest } from './input';
 import { s3Uri, snapshotFolderKey, snapshotLatestKey, snapshotManifestKey } from './layout';
 import type { ExportLogger } from './logger';
@@ -232,28 +231,4 @@ function parseExecutionRef(value: unknown): ExecutionRef {
   if (!parsed.success)
     throw new ExportConfigError(`Invalid event: ${describeIssues(parsed.error, 'execution')}`);
   return parsed.data;
-}
-
-/**
- * `PCE_SNAPSHOTS`: the configured snapshots as `{"name": ["export", …]}` (members may also be
- * export inputs). Missing means none.
- */
-export function readConfiguredSnapshots(env: Env = process.env): Record<string, SnapshotMember[]> {
-  const value = env.PCE_SNAPSHOTS?.trim();
-  if (value === undefined || value === '') return {};
-  const parsed = z.record(exportNameSchema, z.array(snapshotMemberSchema)).safeParse(safeJson(value));
-  if (!parsed.success) {
-    throw new ExportConfigError(
-      `Environment variable PCE_SNAPSHOTS must be a JSON object of snapshot name → list of exports: ${describeIssues(parsed.error, 'PCE_SNAPSHOTS')}`,
-    );
-  }
-  return parsed.data as Record<string, SnapshotMember[]>;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -2,12 +2,14 @@ import type { ExportOutput } from '../contracts/output';
 import { readPceSettings, readStorageSettings } from '../export/env';
 import { fetchExport } from '../export/fetch-export';
 import { pceConnector } from '../export/pce-clients';
+import { secretsManager } from '../export/secret';
 import { createUploadClient } from '../export/upload-client';
 import { parseWorkflowState } from '../export/workflow';
-import { appendKeys, lambdaHandler, logger } from './powertools';
+import { appendKeys, lambdaHandler, logger, recordExport, traceClient } from './powertools';
 
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.
-const s3 = createUploadClient();
+const s3 = traceClient(createUploadClient());
+traceClient(secretsManager);
 
 /**
  * Fetch: WorkflowState (status done, resultHref set) → ExportOutput. Streams the result into
@@ -18,11 +20,18 @@ export const handler = lambdaHandler('Fetch', async (event: unknown): Promise<Ex
   const storage = readStorageSettings();
   const state = parseWorkflowState(event, pce.orgId);
   appendKeys({ exportName: state.export.name, executionName: state.execution.name, jobHref: state.job.href });
-  return await fetchExport(state, {
+  const output = await fetchExport(state, {
     connect: pceConnector(pce, logger),
     s3,
     storage,
     orgId: pce.orgId,
     logger,
   });
+  recordExport({
+    bytes: output.bytes,
+    objectCount: output.objectCount,
+    polls: output.polls,
+    durationSeconds: (Date.parse(output.completedAt) - Date.parse(state.execution.startTime)) / 1000,
+  });
+  return output;
 });

@@ -2,8 +2,11 @@ import type { WorkflowState } from '../contracts/state';
 import { readPceSettings, readPollSettings } from '../export/env';
 import { pceConnector } from '../export/pce-clients';
 import { pollExport } from '../export/poll-job';
+import { secretsManager } from '../export/secret';
 import { parseWorkflowState } from '../export/workflow';
-import { appendKeys, lambdaHandler, logger } from './powertools';
+import { appendKeys, lambdaHandler, logger, traceClient } from './powertools';
+
+traceClient(secretsManager);
 
 /**
  * Poll: WorkflowState → WorkflowState. Validates the state, polls the job once and returns the

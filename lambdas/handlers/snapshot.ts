@@ -1,19 +1,20 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../contracts/errors';
 import type { SnapshotOutput } from '../contracts/output';
-import { readConfiguredExports, readStorageSettings } from '../export/env';
+import { readStorageSettings } from '../export/env';
+import { checkInputPce, readPceIdentity } from '../export/pce-choice';
 import {
   type CompleteEvent,
   completeSnapshot,
   type PlanEvent,
   planSnapshot,
-  readConfiguredSnapshots,
   type SnapshotPlan,
 } from '../export/snapshot';
-import { appendKeys, lambdaHandler, logger } from './powertools';
+import { configuredExports } from './configured';
+import { appendKeys, lambdaHandler, logger, traceClient } from './powertools';
 
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.
-const s3 = new S3Client({});
+const s3 = traceClient(new S3Client({}));
 
 export type SnapshotEvent = ({ step: 'plan' } & PlanEvent) | ({ step: 'complete' } & CompleteEvent);
 
@@ -31,9 +32,11 @@ export const handler = lambdaHandler(
     const storage = readStorageSettings();
     switch (event?.step) {
       case 'plan': {
+        checkInputPce(event.input, readPceIdentity());
+        const configured = await configuredExports();
         const plan = planSnapshot(event, {
-          configuredExports: readConfiguredExports(),
-          configuredSnapshots: readConfiguredSnapshots(),
+          configuredExports: configured.exports,
+          configuredSnapshots: configured.snapshots,
           prefix: storage.prefix,
         });
         appendKeys({ snapshot: plan.snapshot.name });

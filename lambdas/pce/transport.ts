@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import {
   type Credential,
   type CredentialSource,
@@ -10,6 +9,7 @@ import {
   secretSource,
 } from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
+import { createDispatcher, proxyFailure } from './dispatcher';
 import { PceProtocolError } from './errors';
 import { apiUrl, type HrefKind, type PceBase, parsePceBase, resolveHref } from './hrefs';
 import {
@@ -132,19 +132,19 @@ export function createTransport(
   const extraCas = parseCaBundle(connection.caBundle, source);
   const sleep = runtime.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  // One keep-alive pool per client. TLS verification stays on; a private CA is trusted in
-  // addition to the system roots, never instead of verification.
+  // One keep-alive pool per client, straight to the PCE or through the proxy. TLS verification
+  // stays on; a private CA is trusted in addition to the system roots, never instead of
+  // verification.
   const ownAgent = options.dispatcher
     ? undefined
-    : new Agent({
-        connect: {
-          timeout: connectTimeoutMs,
-          ...(extraCas.length > 0 ? { ca: [...rootCertificates, ...extraCas] } : {}),
-        },
-        headersTimeout: headersTimeoutMs,
-        bodyTimeout: bodyTimeoutMs,
+    : createDispatcher({
+        connectTimeoutMs,
+        headersTimeoutMs,
+        bodyTimeoutMs,
+        extraCas,
+        ...(options.proxy ? { proxy: options.proxy } : {}),
       });
-  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Agent);
+  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Dispatcher);
   let closed = false;
 
   const commonHeaders = {
@@ -186,8 +186,8 @@ export function createTransport(
             bodyTimeout: bodyTimeoutMs,
           });
         } catch (error) {
-          const { method, href } = exchange;
-          throw transportError(error, { method, href, origin: base.origin, source });
+          const where = { method: exchange.method, href: exchange.href, origin: base.origin };
+          throw proxyFailure(error, options.proxy, where) ?? transportError(error, { ...where, source });
         }
         const status = response.statusCode;
         if (status < 400 || exchange.tolerate?.(status)) return response;

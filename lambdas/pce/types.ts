@@ -40,6 +40,8 @@ export interface PceClientOptions {
   readonly rateLimitWaitBudgetSeconds?: number;
   /** @default 3 */
   readonly rateLimitRetries?: number;
+  /** Send every request through this HTTP(S) proxy (CONNECT), but to the `noProxy` hosts. @default straight to the PCE */
+  readonly proxy?: import('./dispatcher').PceProxy;
   /** An undici Dispatcher to use instead of the client's own Agent (tests: MockAgent). */
   readonly dispatcher?: import('undici').Dispatcher;
 }

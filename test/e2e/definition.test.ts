@@ -47,10 +47,13 @@ describe('the configured exports a local run resolves names with', () => {
   it('are those the deployed functions get from the deploy configuration', () => {
     const config = loadConfig(DEFAULT_CONFIG_PATH);
 
-    const { configured } = synthesizeLocalDefinition();
+    const { workflows } = synthesizeLocalDefinition();
 
-    const exports = JSON.parse(configured.PCE_EXPORTS) as Record<string, { path?: string }>;
-    const snapshots = JSON.parse(configured.PCE_SNAPSHOTS) as Record<string, unknown>;
+    expect(Object.keys(workflows)).toEqual(['']);
+    const { exports, snapshots } = JSON.parse(workflows['']?.configuration ?? '{}') as {
+      exports: Record<string, { path?: string }>;
+      snapshots: Record<string, unknown>;
+    };
     expect(Object.keys(exports).sort()).toEqual(config.exports.map((e) => e.name).sort());
     expect(exports.workloads?.path).toBe('/workloads');
     expect(Object.keys(snapshots)).toEqual((config.snapshots ?? []).map((s) => s.name));

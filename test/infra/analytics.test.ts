@@ -492,22 +492,24 @@ describe('snapshot mode', () => {
         Variables: Record<string, unknown>;
       }
     ).Variables;
+    const configured = JSON.parse(workflow.exportsConfig?.body ?? '{}') as {
+      exports: Record<string, unknown>;
+      snapshots: Record<string, unknown>;
+    };
 
-    expect(JSON.parse(variables.PCE_SNAPSHOTS as string)).toEqual({
+    expect(variables.EXPORTS_CONFIG_KEY).toBe(workflow.exportsConfig?.key);
+    expect(variables.EXPORTS_CONFIG_SHA256).toBe(workflow.exportsConfig?.sha256);
+    expect(configured.snapshots).toEqual({
       'policy-model': ['labels', 'rule-sets'],
       adhoc: ['workloads'],
     });
-    expect(Object.keys(JSON.parse(variables.PCE_EXPORTS as string)).sort()).toEqual([
-      'labels',
-      'rule-sets',
-      'workloads',
-    ]);
+    expect(Object.keys(configured.exports).sort()).toEqual(['labels', 'rule-sets', 'workloads']);
     expect(variables).toMatchObject({ EXPORT_PREFIX: 'pce/', PCE_ORG_ID: '1' });
     expect(variables).not.toHaveProperty('PCE_SECRET_ID');
     expect(variables).not.toHaveProperty('PCE_URL');
   });
 
-  it('lets the snapshot step put objects below {prefix}snapshots/ and do nothing else in S3', () => {
+  it('lets the snapshot step put objects below {prefix}snapshots/, read its configuration object and do nothing else in S3', () => {
     const statements = statementsOfRole(
       synth.template,
       logicalId(workflow.snapshotFunction.role ?? synth.stack),
@@ -517,6 +519,11 @@ describe('snapshot mode', () => {
       .map((statement) => ({ ...statement, Resource: renderIntrinsics(statement.Resource) }));
 
     expect(s3).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: `<${logicalId(synth.stack.bucket)}.Arn>/${workflow.exportsConfig?.key}`,
+      },
       {
         Effect: 'Allow',
         Action: 's3:PutObject',

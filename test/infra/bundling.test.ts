@@ -70,6 +70,8 @@ function invokeBundle(dir: string, event: unknown): string {
       EXPORT_BUCKET: 'bucket',
       EXPORT_PREFIX: 'pce/',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
+      // The failed invocation's Errors metric would go to stdout too.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
     timeout: 600_000,
   });

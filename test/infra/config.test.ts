@@ -60,7 +60,7 @@ describe('deploy configuration', () => {
     const config = configObject();
     config.pce.url = 'http://127.0.0.1:8443';
 
-    expect(parseConfig(config, 'test').pce.url).toBe('http://127.0.0.1:8443');
+    expect(parseConfig(config, 'test').pce?.url).toBe('http://127.0.0.1:8443');
   });
 
   it('turns a configured export into the execution input a schedule passes', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -357,7 +358,13 @@ describe('ExportWorkflow state machine definition', () => {
 });
 
 describe('ExportWorkflow functions', () => {
-  const { template, ids } = build();
+  const { template, ids, workflow } = build();
+  const configuration = workflow.exportsConfig;
+  const configObject = {
+    EXPORTS_CONFIG_BUCKET: { Ref: ids.bucket },
+    EXPORTS_CONFIG_KEY: configuration?.key,
+    EXPORTS_CONFIG_SHA256: configuration?.sha256,
+  };
 
   it.each([
     ['submit', 256, 90],
@@ -395,14 +402,46 @@ describe('ExportWorkflow functions', () => {
     PCE_SECRET_ID: secret,
   });
 
-  it('Submit is told the PCE, the secret, the configured exports and the longest poll interval, not the bucket', () => {
+  it('Submit is told the PCE, the secret, the configuration object and the longest poll interval, not the bucket it exports to', () => {
     expect(functionProperties(template, ids.submit).Environment).toEqual({
       Variables: {
         ...pce({ Ref: ids.secret }),
-        PCE_EXPORTS: JSON.stringify(EXPORTS),
+        ...configObject,
         POLL_MAX_INTERVAL_SECONDS: '300',
       },
     });
+  });
+
+  it('writes the configured exports and snapshots into an object whose key and variable carry its sha256', () => {
+    expect(configuration).toBeDefined();
+    expect(JSON.parse(configuration?.body ?? '')).toEqual({ exports: EXPORTS, snapshots: {} });
+    expect(configuration?.sha256).toBe(
+      createHash('sha256')
+        .update(configuration?.body ?? '')
+        .digest('hex'),
+    );
+    expect(configuration?.key).toBe(`pce/_pce-export/exports-${configuration?.sha256}.json`);
+    const writer = Object.values(template.findResources('Custom::PceExportConfiguration'));
+    expect(writer).toHaveLength(1);
+    const create = JSON.parse(renderIntrinsics(writer[0]?.Properties.Create)) as Record<string, unknown>;
+    expect(create).toEqual({
+      service: 'S3',
+      action: 'putObject',
+      parameters: {
+        Bucket: `<${ids.bucket}>`,
+        Key: configuration?.key,
+        Body: configuration?.body,
+        ContentType: 'application/json',
+      },
+      physicalResourceId: { id: configuration?.key },
+    });
+  });
+
+  it('updates Submit and the snapshot step only after the object is written', () => {
+    const writerId = Object.keys(template.findResources('Custom::PceExportConfiguration'))[0];
+    for (const fn of [ids.submit, ids.snapshot]) {
+      expect(template.toJSON().Resources[fn].DependsOn).toContain(writerId);
+    }
   });
 
   it('Poll is told the PCE, the secret and the longest poll interval, not the bucket', () => {
@@ -417,13 +456,12 @@ describe('ExportWorkflow functions', () => {
     });
   });
 
-  it('the snapshot step is told the org, the bucket and the configured exports and snapshots, not the PCE or the secret', () => {
+  it('the snapshot step is told the org, the bucket and the configuration object, not the PCE or the secret', () => {
     expect(functionProperties(template, ids.snapshot).Environment).toEqual({
       Variables: {
         ...defaults,
         PCE_ORG_ID: '7',
-        PCE_EXPORTS: JSON.stringify(EXPORTS),
-        PCE_SNAPSHOTS: '{}',
+        ...configObject,
         EXPORT_BUCKET: { Ref: ids.bucket },
         EXPORT_PREFIX: 'pce/',
       },
@@ -447,15 +485,17 @@ describe('ExportWorkflow functions', () => {
     }
     expect(
       Object.values(custom.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties),
-    ).toEqual(Array(5).fill({ RetentionInDays: 7 }));
+    ).toEqual(Array(6).fill({ RetentionInDays: 7 }));
   });
 
-  it('defaults to no prefix and no configured exports', () => {
+  it('defaults to no prefix and no configured exports, and then writes no configuration object', () => {
     const bare = build({ prefix: undefined, exports: undefined });
+    const submitVariables = (
+      functionProperties(bare.template, bare.ids.submit).Environment as { Variables: Record<string, unknown> }
+    ).Variables;
 
-    expect(functionProperties(bare.template, bare.ids.submit).Environment).toMatchObject({
-      Variables: { PCE_EXPORTS: '{}' },
-    });
+    expect(Object.keys(submitVariables).filter((name) => name.startsWith('EXPORTS_CONFIG'))).toEqual([]);
+    expect(bare.template.findResources('Custom::PceExportConfiguration')).toEqual({});
     expect(functionProperties(bare.template, bare.ids.fetch).Environment).toMatchObject({
       Variables: { EXPORT_PREFIX: '' },
     });
@@ -482,13 +522,24 @@ describe('ExportWorkflow permissions', () => {
     },
   );
 
-  it('only Fetch may touch S3, and only the objects below the prefix', () => {
+  it('Submit may only read its configuration object, Poll touches no S3, Fetch only the objects below the prefix', () => {
     const s3Statements = (fn: 'submit' | 'poll' | 'fetch') =>
       statementsOfRole(template, roleIdOf(template, ids[fn])).filter((statement) =>
         actionsOf(statement).some((action) => action.startsWith('s3:')),
       );
 
-    expect(s3Statements('submit')).toEqual([]);
+    expect(
+      s3Statements('submit').map((statement) => ({
+        ...statement,
+        Resource: renderIntrinsics(statement.Resource),
+      })),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: `<${ids.bucket}.Arn>/${workflow.exportsConfig?.key}`,
+      },
+    ]);
     expect(s3Statements('poll')).toEqual([]);
     expect(
       s3Statements('fetch').map((statement) => ({
@@ -513,7 +564,18 @@ describe('ExportWorkflow permissions', () => {
       .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')))
       .flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
-    expect(s3Resources.sort()).toEqual([`<${ids.bucket}.Arn>/pce/*`, `<${ids.bucket}.Arn>/pce/snapshots/*`]);
+    const configKey = `<${ids.bucket}.Arn>/${workflow.exportsConfig?.key}`;
+    // Fetch, the snapshot step, and the configuration object (read by Submit and the snapshot
+    // step, written by its writer).
+    expect(s3Resources.sort()).toEqual(
+      [
+        `<${ids.bucket}.Arn>/pce/*`,
+        `<${ids.bucket}.Arn>/pce/snapshots/*`,
+        configKey,
+        configKey,
+        configKey,
+      ].sort(),
+    );
   });
 
   it('with an empty prefix Fetch may write any object of the bucket', () => {
@@ -527,7 +589,7 @@ describe('ExportWorkflow permissions', () => {
     ]);
   });
 
-  it("lets Fetch use the bucket's KMS key when the bucket is encrypted with one", () => {
+  it("lets Fetch use the bucket's KMS key through S3, for the objects below the prefix only", () => {
     const kms = build({}, BucketEncryption.KMS);
     const keyId = logicalId(kms.bucket.encryptionKey ?? kms.bucket);
     const kmsStatements = statementsOfRole(kms.template, roleIdOf(kms.template, kms.ids.fetch)).filter(
@@ -537,8 +599,19 @@ describe('ExportWorkflow permissions', () => {
     expect(kmsStatements).toEqual([
       {
         Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+          StringLike: {
+            'kms:EncryptionContext:aws:s3:arn': [
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [kms.ids.bucket, 'Arn'] }, '/pce/*']] },
+              { 'Fn::GetAtt': [kms.ids.bucket, 'Arn'] },
+            ],
+          },
+        },
       },
     ]);
   });
@@ -621,15 +694,6 @@ describe('ExportWorkflow props validation', () => {
       { exports: { labels: { exportName: 'other', path: '/labels' } } },
       /exports\["labels"\]\.exportName must be "labels"/,
     ],
-    [
-      'exports too large for the environment',
-      {
-        exports: Object.fromEntries(
-          Array.from({ length: 100 }, (_, i) => [`export${i}`, { path: `/collection_number_${i}` }]),
-        ),
-      },
-      /exports take \d+ bytes as JSON, more than the 3072/,
-    ],
     ['a state machine name with spaces', { stateMachineName: 'pce export' }, /stateMachineName must be/],
   ])('rejects %s, naming the prop', (_, props, message) => {
     expect(() => build(props)).toThrow(message);
@@ -656,14 +720,28 @@ describe('ExportWorkflow bindings', () => {
     '%s has the bucket variables exactly when it may write to the bucket',
     (fn) => {
       const told = variables(fn).filter((name) => name === 'EXPORT_BUCKET' || name === 'EXPORT_PREFIX');
-      expect(told).toEqual(actions(fn, 's3').length > 0 ? ['EXPORT_BUCKET', 'EXPORT_PREFIX'] : []);
+      expect(told).toEqual(
+        actions(fn, 's3').includes('s3:PutObject') ? ['EXPORT_BUCKET', 'EXPORT_PREFIX'] : [],
+      );
     },
   );
 
-  it('gives the bucket to Fetch and the snapshot step only, and the secret to the three PCE steps only', () => {
-    expect(actions('submit', 's3')).toEqual([]);
+  it.each(['submit', 'poll', 'fetch', 'snapshot'] as const)(
+    '%s has the configuration object variables exactly when it may read the object',
+    (fn) => {
+      const told = variables(fn).filter((name) => name.startsWith('EXPORTS_CONFIG_'));
+      expect(told).toEqual(
+        actions(fn, 's3').includes('s3:GetObject') && fn !== 'fetch'
+          ? ['EXPORTS_CONFIG_BUCKET', 'EXPORTS_CONFIG_KEY', 'EXPORTS_CONFIG_SHA256']
+          : [],
+      );
+    },
+  );
+
+  it('lets Fetch and the snapshot step write to the bucket and Submit only read, and gives the secret to the three PCE steps only', () => {
+    expect(actions('submit', 's3')).toEqual(['s3:GetObject']);
     expect(actions('poll', 's3')).toEqual([]);
-    expect(actions('snapshot', 's3')).toEqual(['s3:PutObject']);
+    expect(actions('snapshot', 's3').sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     expect(actions('snapshot', 'secretsmanager')).toEqual([]);
     for (const fn of ['submit', 'poll', 'fetch'] as const) {
       expect(actions(fn, 'secretsmanager')).toEqual([

@@ -211,16 +211,18 @@ describe('PceExportStack schedules', () => {
     });
   });
 
-  it("runs schedules as a role that may only start this state machine, assumable by the account's Scheduler", () => {
+  it("runs schedules as a role that may only start this state machine and report to its dead-letter queue, assumable by the account's Scheduler", () => {
     const roleIds = [
       ...new Set(schedules.map((schedule) => schedule.Target.RoleArn['Fn::GetAtt'][0] as string)),
     ];
     const [roleId] = roleIds;
     if (roleId === undefined) throw new Error('the schedules have no role');
 
+    const queueId = logicalId(stack.node.findChild('Schedules').node.findChild('DeadLetterQueue'));
     expect(roleIds).toHaveLength(1);
     expect(statementsOfRole(template, roleId)).toEqual([
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: stateMachineId } },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
     ]);
     expect(template.toJSON().Resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([
       {
@@ -379,7 +381,7 @@ describe('PceExportStack cdk-nag (AwsSolutions)', () => {
 
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const [id, reason] of acknowledgements) {
-      expect(id).toMatch(/AwsSolutions-(IAM5\[Resource::.+\]|S1|SMG4|SNS2)$/);
+      expect(id).toMatch(/AwsSolutions-(IAM5\[Resource::.+\]|S1|SMG4|SNS2|SQS3)$/);
       expect(reason.length).toBeGreaterThan(40);
     }
     expect(acknowledgements.map(([id]) => id)).not.toContain('AwsSolutions-IAM5');

@@ -90,10 +90,13 @@ describe('security review of PceExportStack', () => {
     fetch: roleOf(workflow.fetchFunction),
     snapshot: roleOf(workflow.snapshotFunction),
     stateMachine: logicalId(workflow.stateMachine.role),
+    configWriter: logicalId(stack.node.findChild('ConfigurationWriterRole')),
   };
   const functionRoles = [roles.submit, roles.poll, roles.fetch];
   const bucketId = logicalId(stack.bucket);
   const secretId = logicalId(stack.secret);
+  const configKey = workflow.exportsConfig?.key ?? '';
+  const configObjectArn = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${configKey}`]] };
 
   describe('the secret', () => {
     it('is read by the three functions only, each allowed to describe and read that one secret', () => {
@@ -124,12 +127,23 @@ describe('security review of PceExportStack', () => {
     });
 
     it('is passed to the functions by ARN, never by value, and the template holds only the placeholder', () => {
+      const workflowFunctions = [
+        workflow.submitFunction,
+        workflow.pollFunction,
+        workflow.fetchFunction,
+        workflow.snapshotFunction,
+      ].map(logicalId);
       const variables = idsOfType(template, 'AWS::Lambda::Function').map(
-        (id) => (propertiesOf(template, id).Environment as { Variables: Record<string, unknown> }).Variables,
+        (id) =>
+          (propertiesOf(template, id).Environment as { Variables: Record<string, unknown> } | undefined)
+            ?.Variables ?? {},
       );
 
-      // Submit, Poll and Fetch get the secret's ARN; the snapshot step never talks to the PCE.
-      expect(variables).toHaveLength(4);
+      // Submit, Poll and Fetch get the secret's ARN; the snapshot step never talks to the PCE, nor
+      // does the function that writes the configuration object.
+      expect(
+        idsOfType(template, 'AWS::Lambda::Function').filter((id) => !workflowFunctions.includes(id)),
+      ).toEqual(['AWS679f53fac002430cb0da5b7982bd22872D164C4C']);
       expect(variables.filter((env) => 'PCE_SECRET_ID' in env)).toHaveLength(3);
       for (const env of variables) {
         if ('PCE_SECRET_ID' in env) expect(env.PCE_SECRET_ID).toEqual({ Ref: secretId });
@@ -142,12 +156,26 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the bucket', () => {
-    it('is written by Fetch below the prefix and by the snapshot step below its snapshots folder only: no listing, no deleting, no bucket-level action', () => {
-      const s3Grants = allowStatements(template).filter(({ statement }) =>
-        actionsOf(statement).some((action) => action.startsWith('s3:')),
-      );
+    it('is written by Fetch below the prefix and by the snapshot step below its snapshots folder only, and its configuration object read by Submit and the snapshot step: no listing, no bucket-level action', () => {
+      const byRoleAndStatement = (grant: { role: string; statement: Statement }) =>
+        `${grant.role} ${JSON.stringify(grant.statement)}`;
+      const s3Grants = allowStatements(template)
+        .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('s3:')))
+        .sort((a, b) => byRoleAndStatement(a).localeCompare(byRoleAndStatement(b)));
 
-      expect(s3Grants).toEqual([
+      const expected = [
+        {
+          role: roles.configWriter,
+          statement: {
+            Effect: 'Allow',
+            Action: ['s3:DeleteObject', 's3:PutObject'],
+            Resource: configObjectArn,
+          },
+        },
+        {
+          role: roles.submit,
+          statement: { Effect: 'Allow', Action: 's3:GetObject', Resource: configObjectArn },
+        },
         {
           role: roles.fetch,
           statement: {
@@ -163,13 +191,20 @@ describe('security review of PceExportStack', () => {
         },
         {
           role: roles.snapshot,
+          statement: { Effect: 'Allow', Action: 's3:GetObject', Resource: configObjectArn },
+        },
+        {
+          role: roles.snapshot,
           statement: {
             Effect: 'Allow',
             Action: 's3:PutObject',
             Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/snapshots/*']] },
           },
         },
-      ]);
+      ];
+      expect(s3Grants).toEqual(
+        expected.sort((a, b) => byRoleAndStatement(a).localeCompare(byRoleAndStatement(b))),
+      );
     });
 
     it('scopes the Fetch grant to whatever prefix is configured', () => {
@@ -181,10 +216,18 @@ describe('security review of PceExportStack', () => {
         .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('s3:')))
         .flatMap(({ statement }) => resourcesOfStatement(statement));
 
-      expect(resources).toEqual([
-        `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/*`,
-        `<${logicalId(other.stack.bucket)}.Arn>/exports/nightly/snapshots/*`,
-      ]);
+      const bucket = logicalId(other.stack.bucket);
+      const configArn = `<${bucket}.Arn>/${other.stack.workflow.exportsConfig?.key}`;
+      expect(other.stack.workflow.exportsConfig?.key).toMatch(/^exports\/nightly\/_pce-export\//);
+      expect(resources.sort()).toEqual(
+        [
+          `<${bucket}.Arn>/exports/nightly/*`,
+          `<${bucket}.Arn>/exports/nightly/snapshots/*`,
+          configArn,
+          configArn,
+          configArn,
+        ].sort(),
+      );
     });
 
     it('denies every request without TLS, to the bucket and its objects, and allows nothing itself', () => {
@@ -255,10 +298,11 @@ describe('security review of PceExportStack', () => {
       expect(idsOfType(template, 'AWS::Lambda::Url')).toEqual([]);
     });
 
-    it('lets the schedules start this state machine and do nothing else', () => {
+    it('lets the schedules start this state machine and report to their dead-letter queue, and do nothing else', () => {
       const scheduleRoles = idsOfType(template, 'AWS::IAM::Role').filter(
         (id) => !Object.values(roles).includes(id),
       );
+      const queue = logicalId(stack.node.findChild('Schedules').node.findChild('DeadLetterQueue'));
 
       expect(scheduleRoles).toHaveLength(1);
       expect(statementsOfRole(template, scheduleRoles[0] ?? '')).toEqual([
@@ -267,6 +311,7 @@ describe('security review of PceExportStack', () => {
           Action: 'states:StartExecution',
           Resource: { Ref: logicalId(workflow.stateMachine) },
         },
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queue, 'Arn'] } },
       ]);
     });
 
@@ -289,6 +334,7 @@ describe('security review of PceExportStack', () => {
         [roles.fetch]: 'lambda.amazonaws.com',
         [roles.snapshot]: 'lambda.amazonaws.com',
         [roles.stateMachine]: 'states.amazonaws.com',
+        [roles.configWriter]: 'lambda.amazonaws.com',
         [idsOfType(template, 'AWS::IAM::Role').find((id) => !Object.values(roles).includes(id)) ?? '']:
           'scheduler.amazonaws.com',
       });

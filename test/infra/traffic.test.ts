@@ -89,10 +89,12 @@ describe('PceExportStack with a scheduled traffic export', () => {
     });
   });
 
-  it('gives Submit the traffic export in PCE_EXPORTS, so {"exportName": …} alone runs it', () => {
+  it('gives Submit the traffic export in its configuration object, so {"exportName": …} alone runs it', () => {
     const submit = template.toJSON().Resources[logicalId(stack.workflow.submitFunction)];
-    const exports = JSON.parse(submit.Properties.Environment.Variables.PCE_EXPORTS);
+    const configuration = stack.workflow.exportsConfig;
+    const { exports } = JSON.parse(configuration?.body ?? '{}');
 
+    expect(submit.Properties.Environment.Variables.EXPORTS_CONFIG_KEY).toBe(configuration?.key);
     expect(exports['blocked-traffic']).toEqual(JSON.parse(schedule?.Target.Input));
   });
 });
@@ -138,6 +140,9 @@ describe('ExportWorkflow exports validation', () => {
     });
     const submit = Template.fromStack(stack).toJSON().Resources[logicalId(workflow.submitFunction)];
 
-    expect(JSON.parse(submit.Properties.Environment.Variables.PCE_EXPORTS)).toEqual({ traffic: input });
+    expect(submit.Properties.Environment.Variables.EXPORTS_CONFIG_SHA256).toBe(
+      workflow.exportsConfig?.sha256,
+    );
+    expect(JSON.parse(workflow.exportsConfig?.body ?? '{}').exports).toEqual({ traffic: input });
   });
 });

@@ -78,6 +78,24 @@ describe('the command line bundle', () => {
     expect(await cliBundle(root)).not.toBe(first);
   });
 
+  it('is rebuilt, never reused stale, when a file of an installed package changes', async () => {
+    write('node_modules/greeting/package.json', '{"name": "greeting", "type": "module", "main": "index.js"}');
+    write('node_modules/greeting/index.js', "export const greeting = 'hello';\n");
+    write(
+      'cli/main.ts',
+      "import { greeting } from 'greeting';\nexport async function main(): Promise<string> { return greeting; }\n",
+    );
+    const first = await cliBundle(root);
+    write('node_modules/greeting/index.js', "export const greeting = 'hello again';\n");
+
+    const second = await cliBundle(root);
+
+    expect(await (await mainOf(first)).main()).toBe('hello');
+    expect(second).not.toBe(first);
+    expect(await (await mainOf(second)).main()).toBe('hello again');
+    expect(await cliBundle(root)).toBe(second);
+  });
+
   it('gives each source its own folder as import.meta.dirname, wherever the bundle lies', async () => {
     const bundle = await cliBundle(root);
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ExportConfigError } from '../../lambdas/contracts/errors';
 import {
   normalisePrefix,
-  readConfiguredExports,
   readPceSettings,
   readPollSettings,
   readStorageSettings,
@@ -102,27 +101,6 @@ describe('readStorageSettings', () => {
   });
 });
 
-describe('readConfiguredExports', () => {
-  it('is empty when PCE_EXPORTS is unset', () => {
-    expect(readConfiguredExports({})).toEqual({});
-  });
-
-  it('parses a JSON object of named exports', () => {
-    const exports = { workloads: { path: '/workloads', format: 'raw' } };
-
-    expect(readConfiguredExports({ PCE_EXPORTS: JSON.stringify(exports) })).toEqual(exports);
-  });
-
-  it.each([['not json {'], ['[1, 2]'], ['{"labels": "/labels"}']])(
-    'rejects %s naming PCE_EXPORTS',
-    (value) => {
-      expect(configError(() => readConfiguredExports({ PCE_EXPORTS: value })).message).toContain(
-        'PCE_EXPORTS',
-      );
-    },
-  );
-});
-
 describe('plain http PCE URLs', () => {
   it.each(['http://127.0.0.1:18443', 'http://localhost:8080', 'http://[::1]:8443'])(
     'accepts %s because it is on the loopback interface',
@@ -135,5 +113,33 @@ describe('plain http PCE URLs', () => {
     const error = configError(() => readPceSettings({ ...PCE, PCE_URL: 'http://10.0.0.5:8443' }));
 
     expect(error.message).toMatch(/PCE_URL must use https/);
+  });
+});
+
+describe('the proxy of the PCE requests', () => {
+  it('is read from PCE_PROXY_URL and PCE_NO_PROXY', () => {
+    expect(
+      readPceSettings({
+        ...PCE,
+        PCE_PROXY_URL: 'http://proxy.corp.example:3128',
+        PCE_NO_PROXY: 'pce-internal.corp.example, .lab.corp.example',
+      }).proxy,
+    ).toEqual({
+      url: 'http://proxy.corp.example:3128',
+      noProxy: ['pce-internal.corp.example', '.lab.corp.example'],
+    });
+  });
+
+  it('is absent when PCE_PROXY_URL is unset or empty', () => {
+    expect(readPceSettings({ ...PCE, PCE_PROXY_URL: '' }).proxy).toBeUndefined();
+  });
+
+  it.each([
+    [{ PCE_PROXY_URL: 'socks5://proxy:1080' }, /PCE_PROXY_URL must be an http:\/\/ or https:\/\/ proxy URL/],
+    [{ PCE_PROXY_URL: 'http://user:pass@proxy:3128' }, /PCE_PROXY_URL must not carry credentials/],
+    [{ PCE_PROXY_URL: 'http://proxy:3128', PCE_NO_PROXY: '10.0.0.0/8' }, /PCE_NO_PROXY entry "10.0.0.0\/8"/],
+    [{ PCE_NO_PROXY: 'pce.corp.example' }, /PCE_NO_PROXY is set without PCE_PROXY_URL/],
+  ])('rejects %j by name', (env, message) => {
+    expect(configError(() => readPceSettings({ ...PCE, ...env })).message).toMatch(message);
   });
 });

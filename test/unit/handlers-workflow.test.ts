@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
-import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -27,6 +28,22 @@ const DATAFILE = '/orgs/7/datafiles/5a1f6d2e-7c3b-4e8a-b9d0-1f2e3d4c5b6a';
 const BODY =
   '[{"href":"/orgs/7/labels/1","key":"role","value":"web"},{"href":"/orgs/7/labels/2","key":"env","value":"prod"}]';
 const execution = { name: 'run-42', startTime: '2026-03-04T05:06:07.000Z' };
+/** The deployment's configuration object, as the stack writes it. */
+const CONFIGURATION = JSON.stringify({
+  exports: { labels: { path: '/labels', format: 'ndjson', gzip: true } },
+  snapshots: {},
+});
+const CONFIGURATION_KEY = 'pce/_pce-export/exports-test.json';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function configurationObject(body: string, expectedSha256 = sha256(body)): void {
+  vi.stubEnv('EXPORTS_CONFIG_BUCKET', 'exports-bucket');
+  vi.stubEnv('EXPORTS_CONFIG_KEY', CONFIGURATION_KEY);
+  vi.stubEnv('EXPORTS_CONFIG_SHA256', expectedSha256);
+  s3Mock
+    .on(GetObjectCommand, { Bucket: 'exports-bucket', Key: CONFIGURATION_KEY })
+    .callsFake(() => ({ Body: Readable.from([Buffer.from(body)]) }));
+}
 
 const pce = {
   collections: { submit: vi.fn(), poll: vi.fn(), open: vi.fn(), delete: vi.fn() },
@@ -45,10 +62,12 @@ function pollReturns(...results: Partial<PollResult>[]): void {
     pce.collections.poll.mockResolvedValueOnce({ status: 'running', retryAfterSeconds: 2, ...result });
 }
 
+/** The log lines: JSON on stdout, without the EMF metric documents (which carry `_aws`). */
 function logs(): Record<string, unknown>[] {
   return logLines.flatMap((line) => {
     try {
-      return [JSON.parse(line) as Record<string, unknown>];
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      return '_aws' in parsed ? [] : [parsed];
     } catch {
       return [];
     }
@@ -68,7 +87,7 @@ beforeEach(async () => {
   vi.stubEnv('EXPORT_PREFIX', 'pce');
   vi.stubEnv('SECRET_CACHE_SECONDS', '0');
   vi.stubEnv('RETRY_AFTER_MAX_SECONDS', '120');
-  vi.stubEnv('PCE_EXPORTS', JSON.stringify({ labels: { path: '/labels', format: 'ndjson', gzip: true } }));
+  configurationObject(CONFIGURATION);
 
   secret({ apiKey: 'api_7f00d', apiSecret: API_SECRET });
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"e1"' });
@@ -194,10 +213,22 @@ describe('Submit handler', () => {
     expect(pce.collections.submit).not.toHaveBeenCalled();
   });
 
-  it('rejects an invalid PCE_EXPORTS by name', async () => {
-    vi.stubEnv('PCE_EXPORTS', '{not json');
+  it('never uses a configuration object that does not hash to the deployed sha256, and says so', async () => {
+    const deployed = JSON.stringify({ exports: { labels: { path: '/labels' } }, snapshots: {} });
+    configurationObject(deployed.replace('/labels', '/workloads'), sha256(deployed));
 
-    await expect(submitHandler({ input: { path: '/labels' }, execution })).rejects.toThrow(/PCE_EXPORTS/);
+    await expect(submitHandler({ input: { exportName: 'labels' }, execution })).rejects.toThrow(
+      /s3:\/\/exports-bucket\/pce\/_pce-export\/exports-test\.json does not hash to the sha256/,
+    );
+    expect(pce.collections.submit).not.toHaveBeenCalled();
+  });
+
+  it('reads no configuration object for an input that names no export', async () => {
+    pce.collections.submit.mockResolvedValueOnce({ jobHref: JOB, retryAfterSeconds: 3 });
+
+    await submitHandler({ input: { path: '/labels' }, execution });
+
+    expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(0);
   });
 });
 

@@ -8,7 +8,9 @@ import {
   definitionCacheKey,
   loadLocalDefinition,
 } from '../../local/definition-cache';
-import { REPO_ROOT } from '../../local/stack';
+import { prepareDefinition } from '../../local/prepare';
+import { type AslDefinition, REPO_ROOT } from '../../local/stack';
+import { isValidated } from '../../local/validated';
 
 /** A small repository: the synth module imports lib/, which imports lambdas/ (not all of it). */
 const FILES: Readonly<Record<string, string>> = {
@@ -126,5 +128,29 @@ describe('the definition cache', () => {
     expect(Object.keys(second.stateMachines)).toContain('PceExportWorkflow');
     expect(cacheDirectory(REPO_ROOT)).toBe(join(directory, 'pce-export'));
     vi.unstubAllEnvs();
+  });
+
+  it('validates the definitions before it caches them, so a run from the cache skips that step', async () => {
+    vi.stubEnv('XDG_CACHE_HOME', directory);
+
+    await loadLocalDefinition();
+    const fromCache = await loadLocalDefinition();
+
+    expect(isValidated(fromCache.definition)).toBe(true);
+    for (const machine of Object.values(fromCache.stateMachines)) {
+      expect(isValidated(machine.definition)).toBe(true);
+    }
+    vi.unstubAllEnvs();
+  });
+
+  it('still validates every definition that does not come from the cache', () => {
+    const invalid = {
+      StartAt: 'Missing',
+      States: { Only: { Type: 'Pass', End: true } },
+    } as unknown as AslDefinition;
+
+    expect(isValidated(invalid)).toBe(false);
+    expect(() => prepareDefinition(invalid)).toThrow();
+    expect(isValidated(invalid)).toBe(false);
   });
 });

@@ -41,7 +41,7 @@ export function stack(
   return {
     definition: main,
     taskHandlers: {},
-    configured: { PCE_EXPORTS: '{}', PCE_SNAPSHOTS: '{}' },
+    workflows: { '': { stateMachine: Object.keys(machines)[0] ?? '', identity: {} } },
     stateMachines,
     functions: Object.fromEntries(functions.map((f) => [f.id, f])),
   };

@@ -7,12 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExportConfigError } from '../../lambdas/contracts/errors';
 import type { ExportOutput } from '../../lambdas/contracts/output';
 import { fetchExport } from '../../lambdas/export/fetch-export';
-import {
-  completeSnapshot,
-  planSnapshot,
-  readConfiguredSnapshots,
-  type SnapshotPlan,
-} from '../../lambdas/export/snapshot';
+import { completeSnapshot, planSnapshot, type SnapshotPlan } from '../../lambdas/export/snapshot';
 import { SCHEMA_DIR } from '../../schema/generate';
 import { datafileClient } from '../support/fake-pce';
 
@@ -230,20 +225,5 @@ describe('fetchExport in a snapshot run', () => {
       snapshot: 'morning',
     });
     expect(client.collections.delete).toHaveBeenCalledWith('/orgs/1/jobs/42');
-  });
-});
-
-describe('readConfiguredSnapshots', () => {
-  it('reads PCE_SNAPSHOTS, and none when it is unset', () => {
-    expect(readConfiguredSnapshots({ PCE_SNAPSHOTS: '{"morning": ["labels"]}' })).toEqual({
-      morning: ['labels'],
-    });
-    expect(readConfiguredSnapshots({})).toEqual({});
-  });
-
-  it('names the variable when it is not a map of lists', () => {
-    expect(rejection(() => readConfiguredSnapshots({ PCE_SNAPSHOTS: '{"morning": "labels"}' }))).toContain(
-      'Environment variable PCE_SNAPSHOTS',
-    );
   });
 });
