@@ -53,7 +53,9 @@ const prepared = new WeakMap<object, PreparedDefinition>();
  */
 export function validateDefinition(definition: AslDefinition): void {
   if (isValidated(definition)) return;
-  new StateMachine(definition as unknown as StateMachineDefinition, {
+  // The executor's validation fills in defaults (QueryLanguage) where it finds them missing: it
+  // gets a copy, so that the definition stays the one cdk synth rendered.
+  new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition, {
     validationOptions: { checkPaths: true, checkArn: true },
   });
   markValidated(definition);
