@@ -1,9 +1,8 @@
-import { startSimulator } from '../simulator/index';
 import { EXIT_CODES_HELP, EXIT_OK, UsageError } from './errors';
-import { executeExport } from './execute';
 import { parseFlags, wholeNumberFlag } from './flags';
 import { inputFromFlags } from './input';
 import type { CliIo } from './io';
+import { checkOutDirectory } from './out-dir';
 
 const DEMO_USAGE = `Usage: pce-export demo [--workloads N] [--out DIR] [--format raw|ndjson] [--no-gzip]
 
@@ -33,7 +32,9 @@ const DEMO_FLAGS = {
 const DEMO_ORG = 1;
 
 export async function demoCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const values = parseFlags(argv, DEMO_FLAGS);
+  const values = parseFlags(argv, DEMO_FLAGS, {
+    gzip: 'the demo gzips by default (--no-gzip stores the object uncompressed)',
+  });
   if (values.help) {
     io.stdout(DEMO_USAGE);
     return EXIT_OK;
@@ -47,7 +48,13 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
   if (dir.startsWith('s3://'))
     throw new UsageError('--out of demo is a directory (pce-export run writes to --out s3://BUCKET/PREFIX)');
   if (dir === '') throw new UsageError('--out must name a directory');
+  checkOutDirectory('--out', dir);
 
+  // The simulator and the engine load only once the command line is known to be right.
+  const [{ startSimulator }, { executeExport }] = await Promise.all([
+    import('../simulator/index'),
+    import('./execute'),
+  ]);
   const simulator = await startSimulator({
     tls: true,
     dataset: { workloads },

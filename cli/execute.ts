@@ -19,6 +19,8 @@ interface ExecuteExportOptions {
   readonly input: RunInput;
   readonly out: OutTarget;
   readonly s3Endpoint?: string;
+  /** The proxy the PCE requests go through. @default none */
+  readonly proxy?: { readonly url: string; readonly noProxy: readonly string[] };
   /** Progress of the streaming Fetch. @default bytes written to the embedded S3, when it is used */
   readonly transfer?: Transfer;
 }
@@ -58,6 +60,7 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
       bucket,
       prefix,
       input: options.input.value,
+      ...(options.proxy ? { proxy: options.proxy } : {}),
       onEvent: progress.onEvent,
     });
     if (outcome.status === 'FAILED') {

@@ -25,8 +25,18 @@ type FlagValues<S extends FlagSpecs> = {
       : string;
 };
 
+/**
+ * What to say of an unknown flag a user is likely to try, by its name (`output`, `k`): the flag
+ * meant, or why there is none. Other unknown flags get the closest known one.
+ */
+export type FlagHints = Readonly<Record<string, string>>;
+
 /** Parses `argv` against `specs`; any mistake is a UsageError naming the flag. */
-export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: S): FlagValues<S> {
+export function parseFlags<S extends FlagSpecs>(
+  argv: readonly string[],
+  specs: S,
+  hints: FlagHints = {},
+): FlagValues<S> {
   const { tokens } = parseArgs({
     args: [...argv],
     options: specs as Record<string, FlagSpec>,
@@ -48,7 +58,8 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
     const spec = specs[token.name];
     if (spec === undefined) {
       const meant = closestName(token.name, Object.keys(specs));
-      throw new UsageError(`unknown option ${token.rawName}${meant ? `: did you mean --${meant}?` : ''}`);
+      const hint = Object.hasOwn(hints, token.name) ? hints[token.name] : meant && `did you mean --${meant}?`;
+      throw new UsageError(`unknown option ${token.rawName}${hint ? `: ${hint}` : ''}`);
     }
     const flag = `--${token.name}`;
     if (spec.type === 'boolean') {

@@ -120,7 +120,7 @@ export function inputFromFile(file: string): RunInput {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--input-json ${file} is not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`--input-json ${file} is not valid JSON (${jsonErrorText(error, text)})`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new UsageError(`--input-json ${file} must hold one JSON object`);
@@ -207,7 +207,12 @@ function queryOf(pairs: readonly string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError(`--query must be KEY=VALUE, not ${JSON.stringify(pair)}`);
-    query[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const key = pair.slice(0, eq);
+    if (Object.hasOwn(query, key))
+      throw new UsageError(
+        `--query ${key}= is given twice: give each key once (a PCE query takes one value per key)`,
+      );
+    query[key] = pair.slice(eq + 1);
   }
   return query;
 }
@@ -281,12 +286,27 @@ function pathHint(path: string, orgId: number): void {
 
 /** An actor href without its org (`labels/7`, `/labels/7`): the href in the org `--org` gives. */
 function actorHint(flag: (typeof ACTOR_FLAGS)[number], actors: string, orgId: number): void {
-  for (const actor of actors.split(',').map((part) => part.trim())) {
+  const parts = actors.split(',').map((part) => part.trim());
+  if (parts.length > 1 && parts.includes(''))
+    throw new UsageError(
+      `--${flag} ${JSON.stringify(actors)} has an empty actor: A,B needs an actor on each side of every ","`,
+    );
+  for (const actor of parts) {
     if (actor === '' || trafficActor(actor) !== undefined) continue;
     const href = `/orgs/${orgId}/${actor.replace(/^\/+/, '')}`;
     if (trafficActor(href) !== undefined)
       throw new UsageError(`--${flag} ${JSON.stringify(actor)} is not an href: use --${flag} ${href}`);
   }
+}
+
+/** What JSON.parse says is wrong, on one line and without the file's text, with the line and column where it has the offset. */
+function jsonErrorText(error: unknown, text: string): string {
+  const message = (error as Error).message.split('\n')[0] ?? '';
+  const reason = message.replace(/, ".*$/s, '').replace(/ in JSON at position \d+.*$/, '');
+  const position = /position (\d+)/.exec(message)?.[1];
+  if (position === undefined) return reason;
+  const before = text.slice(0, Number(position)).split('\n');
+  return `${reason} at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
 /** `a`, `a and b`, `a, b and c`. */

@@ -74,7 +74,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 function unknownCommand(command: string): string {
-  const meant = closestName(command, COMMANDS);
+  const meant = closestName(command, command.startsWith('-') ? ['--version', '--help'] : COMMANDS);
   const commands = `(commands: ${COMMANDS.join(', ')})`;
   return `unknown command ${JSON.stringify(command)}${meant ? `: did you mean ${meant}? ${commands}` : ` ${commands}`}`;
 }

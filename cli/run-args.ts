@@ -4,7 +4,9 @@ import { readStorageSettings } from '../lambdas/export/env';
 import { UsageError } from './errors';
 import { parseFlags } from './flags';
 import { INPUT_FLAGS, inputFromFile, inputFromFlags, type RunInput } from './input';
+import { checkOutDirectory } from './out-dir';
 import type { OutTarget } from './output';
+import { type RunProxy, runProxy } from './proxy';
 
 /** The flags of `pce-export run`. */
 const RUN_FLAGS = {
@@ -19,6 +21,7 @@ const RUN_FLAGS = {
   gzip: { type: 'boolean' },
   'no-gzip': { type: 'boolean' },
   'ca-file': { type: 'string' },
+  proxy: { type: 'string' },
   'max-wait': { type: 'string' },
   traffic: { type: 'boolean' },
   since: { type: 'string' },
@@ -41,6 +44,38 @@ const RUN_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const CREDENTIAL_FLAG =
+  'credentials are never taken from flags: set PCE_API_KEY and PCE_API_SECRET in the environment';
+const NO_VERIFY_FLAG =
+  "the PCE's certificate is always verified: give the CA that issued it with --ca-file PEM";
+const VERBOSE_FLAG =
+  "progress always goes to stderr; POWERTOOLS_LOG_LEVEL=DEBUG in the environment adds the functions' log lines";
+
+/** Flags of other tools a user is likely to try, and what to give instead. */
+const RUN_HINTS = {
+  output: 'did you mean --out?',
+  o: 'did you mean --out?',
+  p: 'did you mean --path?',
+  q: 'did you mean --query?',
+  from: 'did you mean --start?',
+  until: 'did you mean --end?',
+  to: 'did you mean --end?',
+  src: 'did you mean --source?',
+  dst: 'did you mean --destination?',
+  'api-key': CREDENTIAL_FLAG,
+  'api-secret': CREDENTIAL_FLAG,
+  key: CREDENTIAL_FLAG,
+  secret: CREDENTIAL_FLAG,
+  user: CREDENTIAL_FLAG,
+  password: CREDENTIAL_FLAG,
+  insecure: NO_VERIFY_FLAG,
+  k: NO_VERIFY_FLAG,
+  'no-verify': NO_VERIFY_FLAG,
+  verbose: VERBOSE_FLAG,
+  v: VERBOSE_FLAG,
+  debug: VERBOSE_FLAG,
+} as const;
+
 interface RunArgs {
   /** The PCE origin, e.g. `https://pce.example.com:8443`. */
   readonly pceUrl: string;
@@ -49,11 +84,17 @@ interface RunArgs {
   readonly out: OutTarget;
   readonly s3Endpoint?: string;
   readonly caFile?: string;
+  /** `--proxy`, or HTTPS_PROXY with NO_PROXY. */
+  readonly proxy?: RunProxy;
 }
 
 /** Parses and checks the `run` flags: everything that can be checked before the engine starts. */
-export function parseRunArgs(argv: readonly string[], now = new Date()): RunArgs | 'help' {
-  const values = parseFlags(argv, RUN_FLAGS);
+export function parseRunArgs(
+  argv: readonly string[],
+  now = new Date(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RunArgs | 'help' {
+  const values = parseFlags(argv, RUN_FLAGS, RUN_HINTS);
   if (values.help) return 'help';
 
   const pceUrl = parsePceUrl(
@@ -73,7 +114,8 @@ export function parseRunArgs(argv: readonly string[], now = new Date()): RunArgs
     if (out.kind !== 's3') throw new UsageError('--s3-endpoint goes with --out s3://BUCKET/PREFIX');
     parseEndpoint(s3Endpoint);
   }
-  return { pceUrl, orgId, input, out, s3Endpoint, caFile: values['ca-file'] };
+  const proxy = runProxy(values.proxy, env);
+  return { pceUrl, orgId, input, out, s3Endpoint, caFile: values['ca-file'], ...(proxy ? { proxy } : {}) };
 }
 
 function required(value: string | undefined, flag: string, example: string): string {
@@ -119,7 +161,10 @@ function parseOrg(raw: string): number {
 /** `--out DIR` or `--out s3://BUCKET/PREFIX`, the bucket and prefix by the rules the functions apply. */
 function parseOut(out: string): OutTarget {
   if (out === '') throw new UsageError('--out must name a directory or s3://BUCKET/PREFIX');
-  if (!out.startsWith('s3://')) return { kind: 'dir', dir: out };
+  if (!out.startsWith('s3://')) {
+    checkOutDirectory('--out', out);
+    return { kind: 'dir', dir: out };
+  }
   const rest = out.slice('s3://'.length);
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);

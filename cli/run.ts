@@ -1,6 +1,5 @@
 import { readCredentials } from './credentials';
 import { EXIT_CODES_HELP, EXIT_OK } from './errors';
-import { executeExport } from './execute';
 import type { CliIo } from './io';
 import { parseRunArgs } from './run-args';
 
@@ -24,6 +23,9 @@ Options:
   --format raw|ndjson    raw = the PCE's JSON array byte for byte; ndjson = one object per line (default ndjson)
   --gzip | --no-gzip     gzip the object (default --gzip)
   --ca-file PEM          CA bundle to trust for the PCE's certificate, in addition to the system roots
+  --proxy URL            HTTP(S) proxy the PCE requests go through with CONNECT, TLS still verified
+                         end to end (default: HTTPS_PROXY; the hosts in NO_PROXY are reached
+                         directly); AWS requests never use it
   --max-wait SECONDS     give up on the job after this long, 1 to 86400 (default 3600)
   --input-json FILE      the whole execution input from a JSON file, instead of the export flags:
                          one export's input, or a snapshot {"snapshot": {"name": "morning",
@@ -77,11 +79,14 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     { url: args.pceUrl, orgId: args.orgId },
     args.caFile,
   );
+  // The engine loads only once the command line is known to be right, so a mistake is answered at once.
+  const { executeExport } = await import('./execute');
   return executeExport({
     io,
     pce: { url: args.pceUrl, orgId: args.orgId, ...credentials },
     input: args.input,
     out: args.out,
     s3Endpoint: args.s3Endpoint,
+    ...(args.proxy ? { proxy: args.proxy } : {}),
   });
 }

@@ -49,8 +49,6 @@ export function configurationBody(
   });
 }
 
-let client: S3Client | undefined;
-
 /**
  * Puts the object into `bucket` below `prefix` (through the S3 endpoint the engine set) and
  * returns the variables that name it.
@@ -62,9 +60,14 @@ export async function writeConfiguration(
 ): Promise<Record<string, string>> {
   const sha256 = createHash('sha256').update(body).digest('hex');
   const key = `${prefix}${EXPORTS_CONFIG_FOLDER}/exports-${sha256}.json`;
-  client ??= new S3Client({});
-  await client.send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
-  );
+  // A client per write: each engine has an S3 endpoint of its own (AWS_ENDPOINT_URL_S3).
+  const client = new S3Client({});
+  try {
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+    );
+  } finally {
+    client.destroy();
+  }
   return { EXPORTS_CONFIG_BUCKET: bucket, EXPORTS_CONFIG_KEY: key, EXPORTS_CONFIG_SHA256: sha256 };
 }

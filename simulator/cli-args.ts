@@ -1,6 +1,7 @@
 /** The command line of `pce-export simulate`: flags, usage, the faults file. */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { UsageError } from '../cli/errors';
+import { parseFlags } from '../cli/flags';
 import type { Fault } from './fault-kinds';
 import { faultsFromJson } from './index';
 import { isLoopback } from './options';
@@ -27,14 +28,17 @@ Runs a simulated Illumio PCE (org 1) on a loopback address until Ctrl+C.
 
 Credentials: PCE_API_KEY and PCE_API_SECRET from the environment when both are set,
 otherwise generated and printed.
-`;
 
-export class UsageError extends Error {}
+Exit codes:
+  0  stopped by Ctrl+C (SIGINT) or SIGTERM; the last line on stdout is {"event": "ready", …}
+  2  a mistake in the command line (a flag, the --faults file): nothing was started; the
+     message names what to change and the last line on stdout is {"error": "UsageError", "cause": …}
+`;
 
 function intFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
   return Number(raw);
 }
 
@@ -54,47 +58,40 @@ export interface Parsed {
   readonly eventsPerDay: number;
 }
 
+const SIMULATE_FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  tls: { type: 'boolean' },
+  workloads: { type: 'string' },
+  seed: { type: 'string' },
+  'job-seconds': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'flows-per-day': { type: 'string' },
+  'traffic-days': { type: 'string' },
+  faults: { type: 'string' },
+  revision: { type: 'string' },
+  'events-per-day': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The flags, by the command line's one parser: an unknown flag gets the flag probably meant. */
 export function parse(argv: readonly string[]): Parsed {
   const args = argv[0] === 'simulate' ? argv.slice(1) : [...argv];
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        tls: { type: 'boolean' },
-        workloads: { type: 'string' },
-        seed: { type: 'string' },
-        'job-seconds': { type: 'string' },
-        'rate-limit': { type: 'string' },
-        'flows-per-day': { type: 'string' },
-        'traffic-days': { type: 'string' },
-        faults: { type: 'string' },
-        revision: { type: 'string' },
-        'events-per-day': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values: Record<string, string | boolean | undefined> = parseFlags(args, SIMULATE_FLAGS);
   const str = (name: string) => {
     const v = values[name];
     return typeof v === 'string' ? v : undefined;
   };
   const host = str('host') ?? '127.0.0.1';
   if (!isLoopback(host))
-    throw new UsageError(`--host must be a loopback address (127.0.0.1, ::1, localhost), got "${host}"`);
+    throw new UsageError(`--host must be a loopback address (127.0.0.1, ::1, localhost), not "${host}"`);
   const jobSecondsRaw = str('job-seconds');
   let jobSeconds = 3;
   if (jobSecondsRaw !== undefined) {
     jobSeconds = Number(jobSecondsRaw);
     if (!/^\d+(\.\d+)?$/.test(jobSecondsRaw) || jobSeconds > 3600)
       throw new UsageError(
-        `--job-seconds must be a number of seconds from 0 to 3600, got "${jobSecondsRaw}"`,
+        `--job-seconds must be a number of seconds from 0 to 3600, not "${jobSecondsRaw}"`,
       );
   }
   return {

@@ -6,7 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { datasetFor, loadFaults, type Parsed, parse, SIMULATE_USAGE, UsageError } from './cli-args';
+import { UsageError } from '../cli/errors';
+import { datasetFor, loadFaults, type Parsed, parse, SIMULATE_USAGE } from './cli-args';
 import type { Fault } from './fault-kinds';
 import { startSimulator } from './index';
 import type { RunningSimulator } from './types';
@@ -42,6 +43,12 @@ export async function runSimulate(
 ): Promise<number> {
   const stdout = writer(io.stdout);
   const stderr = writer(io.stderr);
+  // A mistake on the command line: the message on stderr with the usage, the error as the last line on stdout.
+  const usage = (message: string) => {
+    stderr(`pce-export simulate: ${message}\n\n${SIMULATE_USAGE}`);
+    stdout(`${JSON.stringify({ error: 'UsageError', cause: message })}\n`);
+    return 2;
+  };
   let opts: Parsed;
   let faults: Fault[];
   try {
@@ -49,8 +56,7 @@ export async function runSimulate(
     faults = opts.faultsFile === undefined || opts.help ? [] : await loadFaults(opts.faultsFile);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    stderr(`pce-export simulate: ${err.message}\n\n${SIMULATE_USAGE}`);
-    return 2;
+    return usage(err.message);
   }
   if (opts.help) {
     stdout(SIMULATE_USAGE);
@@ -79,7 +85,18 @@ export async function runSimulate(
         : {}),
     });
   } catch (err) {
-    stderr(`pce-export simulate: could not start: ${(err as Error).message}\n`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      return usage(
+        `--port ${opts.port} is in use on ${opts.host}: give another --port, or --port 0 for any free one`,
+      );
+    if (code === 'EACCES')
+      return usage(
+        `--port ${opts.port} needs privileges to listen on: give --port 1024 or above, or --port 0`,
+      );
+    const error = err instanceof Error ? err : new Error(String(err));
+    stderr(`pce-export simulate: could not start: ${error.message}\n`);
+    stdout(`${JSON.stringify({ error: error.name, cause: error.message })}\n`);
     return 1;
   }
 

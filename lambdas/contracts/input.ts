@@ -28,7 +28,7 @@ export const OUTPUT_FORMATS = ['raw', 'ndjson'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** An export name, as the input and the configuration give it. */
-export const exportNameSchema = z.string().regex(EXPORT_NAME, EXPORT_NAME_RULE);
+export const exportNameSchema = z.string().regex(EXPORT_NAME, `must be ${EXPORT_NAME_RULE}`);
 
 /** The name of one PCE of a deployment with several. */
 export const pceNameSchema = z.string().regex(PCE_NAME, PCE_NAME_RULE);

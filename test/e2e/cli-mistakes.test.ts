@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -45,6 +46,10 @@ const FILES: Readonly<Record<string, string>> = {
   }),
   'max-wait.json': JSON.stringify({ path: '/labels', maxWaitSeconds: 0 }),
   'no-pem.pem': 'this is not a certificate\n',
+  'notes.txt': 'a file where a directory is meant\n',
+  'not-json.json': 'path=/labels\n',
+  'trailing-comma.json': '{"path": "/labels",}',
+  'array.json': '[{"path": "/labels"}]',
   'broken.pem': '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n',
 };
 
@@ -321,10 +326,244 @@ const MISTAKES: readonly Mistake[] = [
     says: '--pce-url is required (e.g. --pce-url https://pce.example.com:8443)',
   },
   {
+    what: 'a flag spelt with "_"',
+    args: ['run', '--pce_url', 'https://pce.example.com:8443', '--org', '1', '--path', '/labels'],
+    says: 'unknown option --pce_url: did you mean --pce-url?',
+  },
+  {
+    what: 'a flag with a letter left out',
+    args: ['run', ...PCE, '--path', '/labels', '--ouput', 'exports'],
+    says: 'unknown option --ouput: did you mean --out?',
+  },
+  {
+    what: '--output for --out',
+    args: ['run', ...PCE, '--path', '/labels', '--output', 'exports'],
+    says: 'unknown option --output: did you mean --out?',
+  },
+  {
+    what: '-o for --out',
+    args: ['run', ...PCE, '--path', '/labels', '-o', 'exports'],
+    says: 'unknown option -o: did you mean --out?',
+  },
+  {
+    what: 'the camel-case name of the input field',
+    args: ['run', ...PCE, '--path', '/labels', '--exportName', 'labels'],
+    says: 'unknown option --exportName: did you mean --export-name?',
+  },
+  {
+    what: '--until for --end',
+    args: ['run', ...PCE, '--traffic', '--start', '2026-03-01T00:00:00Z', '--until', '2026-03-02T00:00:00Z'],
+    says: 'unknown option --until: did you mean --end?',
+  },
+  {
+    what: '--from for --start',
+    args: ['run', ...PCE, '--traffic', '--from', '2026-03-01T00:00:00Z'],
+    says: 'unknown option --from: did you mean --start?',
+  },
+  {
+    what: '--src for --source',
+    args: ['run', ...PCE, '--traffic', '--src', '10.1.0.0/16'],
+    says: 'unknown option --src: did you mean --source?',
+  },
+  {
+    what: 'the API key as a flag',
+    args: ['run', ...PCE, '--path', '/labels', '--api-key', API_KEY],
+    says: 'unknown option --api-key: credentials are never taken from flags: set PCE_API_KEY and PCE_API_SECRET in the environment',
+  },
+  {
+    what: "curl's --insecure",
+    args: ['run', ...PCE, '--path', '/labels', '--insecure'],
+    says: "unknown option --insecure: the PCE's certificate is always verified: give the CA that issued it with --ca-file PEM",
+  },
+  {
+    what: '--verbose',
+    args: ['run', ...PCE, '--path', '/labels', '--verbose'],
+    says: "unknown option --verbose: progress always goes to stderr; POWERTOOLS_LOG_LEVEL=DEBUG in the environment adds the functions' log lines",
+  },
+  {
+    what: 'a flag without its value at the end',
+    args: ['run', ...PCE, '--path'],
+    says: '--path needs a value',
+  },
+  {
+    what: 'a flag given twice',
+    args: ['run', ...PCE, '--traffic', '--since', '24h', '--since', '7d'],
+    says: '--since is given twice',
+  },
+  {
+    what: 'a query key given twice',
+    args: ['run', ...PCE, '--path', '/workloads', '--query', 'managed=true', '--query', 'managed=false'],
+    says: '--query managed= is given twice: give each key once (a PCE query takes one value per key)',
+  },
+  {
+    what: '--path with --traffic',
+    args: ['run', ...PCE, '--traffic', '--path', '/labels'],
+    says: '--path does not go with --traffic (a traffic export has no collection path)',
+  },
+  {
+    what: '--end without --start',
+    args: ['run', ...PCE, '--traffic', '--end', '2026-03-01T00:00:00Z'],
+    says: '--end needs --start',
+  },
+  {
+    what: 'a negative --since',
+    args: ['run', ...PCE, '--traffic', '--since', '-24h'],
+    says: '--since must be a duration such as "24h", "last 7d" or "90m" (m, h, d or w), not "-24h"',
+  },
+  {
+    what: 'a --start that is not a time',
+    args: ['run', ...PCE, '--traffic', '--start', 'yesterday'],
+    says: '--start must be an ISO 8601 date, or a time with its zone, e.g. "2026-01-31T00:00:00Z", not "yesterday"',
+  },
+  {
+    what: 'a policy decision of another product',
+    args: ['run', ...PCE, '--traffic', '--policy-decision', 'denied'],
+    says: '--policy-decision must be one of allowed, potentially_blocked, blocked, unknown, not "denied"',
+  },
+  {
+    what: 'an actor list with an empty part',
+    args: ['run', ...PCE, '--traffic', '--source', '/orgs/1/labels/7,'],
+    says: '--source "/orgs/1/labels/7," has an empty actor: A,B needs an actor on each side of every ","',
+  },
+  {
+    what: 'a format in capitals',
+    args: ['run', ...PCE, '--path', '/labels', '--format', 'NDJSON'],
+    says: '--format must be raw or ndjson, not "NDJSON"',
+  },
+  {
+    what: '--format json',
+    args: ['run', ...PCE, '--path', '/labels', '--format', 'json'],
+    says: '--format must be raw or ndjson, not "json"',
+  },
+  {
+    what: 'an export name with a space',
+    args: ['run', ...PCE, '--path', '/labels', '--export-name', 'my labels'],
+    says: '--export-name must be letters, digits, "_" and "-", at most 64, starting with a letter or digit, not "my labels"',
+  },
+  {
+    what: '--max-wait that is not whole',
+    args: ['run', ...PCE, '--path', '/labels', '--max-wait', '1.5'],
+    says: '--max-wait must be a whole number, not 1.5',
+  },
+  {
+    what: '--out below a file',
+    args: ['run', ...PCE, '--path', '/labels', '--out', 'notes.txt/exports'],
+    says: '--out "notes.txt/exports" cannot be written: notes.txt is a file; give --out a directory you can write to',
+  },
+  ...(process.platform === 'linux'
+    ? [
+        {
+          what: '--out where no directory can be made',
+          args: ['run', ...PCE, '--path', '/labels', '--out', '/proc/pce-export'],
+          says: '--out "/proc/pce-export" cannot be written: /proc does not take new files (ENOENT); give --out a directory you can write to',
+        },
+      ]
+    : []),
+  {
+    what: 'a --ca-file that is a directory',
+    args: ['run', ...PCE, '--path', '/labels', '--ca-file', '.'],
+    says: '--ca-file . cannot be read (EISDIR)',
+  },
+  {
+    what: 'an --input-json file that is not JSON',
+    args: ['run', ...PCE, '--input-json', 'not-json.json'],
+    says: "--input-json not-json.json is not valid JSON (Unexpected token 'p')",
+  },
+  {
+    what: 'an --input-json file with a trailing comma',
+    args: ['run', ...PCE, '--input-json', 'trailing-comma.json'],
+    says: '--input-json trailing-comma.json is not valid JSON (Expected double-quoted property name at line 1, column 20)',
+  },
+  {
+    what: 'an --input-json file holding an array',
+    args: ['run', ...PCE, '--input-json', 'array.json'],
+    says: '--input-json array.json must hold one JSON object',
+  },
+  {
+    what: 'an --input-json file that is not there',
+    args: ['run', ...PCE, '--input-json', 'nightly.json'],
+    says: '--input-json nightly.json cannot be read (ENOENT)',
+  },
+  {
+    what: 'a placeholder secret',
+    args: ['run', ...PCE, '--path', '/labels'],
+    env: { PCE_API_SECRET: 'REPLACE_ME' },
+    says: "PCE_API_SECRET still holds the placeholder; put the PCE API key's username (api_…) in PCE_API_KEY and its secret in PCE_API_SECRET",
+  },
+  {
+    what: 'no credentials at all',
+    args: ['run', ...PCE, '--path', '/labels'],
+    env: { PCE_API_KEY: undefined, PCE_API_SECRET: undefined },
+    says: 'PCE_API_KEY and PCE_API_SECRET must be set in the environment: export PCE_API_KEY=api_… PCE_API_SECRET=… (credentials are never taken from flags)',
+  },
+  {
+    what: 'demo --workloads 0',
+    args: ['demo', '--workloads', '0'],
+    says: '--workloads must be a whole number from 1 to 10000000, not "0"',
+  },
+  {
+    what: 'demo --gzip',
+    args: ['demo', '--gzip'],
+    says: 'unknown option --gzip: the demo gzips by default (--no-gzip stores the object uncompressed)',
+  },
+  {
+    what: 'demo to S3',
+    args: ['demo', '--out', 's3://pce-exports'],
+    says: '--out of demo is a directory (pce-export run writes to --out s3://BUCKET/PREFIX)',
+  },
+  {
+    what: 'a mistyped simulate flag',
+    args: ['simulate', '--prot', '18443'],
+    says: 'unknown option --prot: did you mean --port?',
+  },
+  {
+    what: 'simulate --workloads -1',
+    args: ['simulate', '--workloads', '-1'],
+    says: '--workloads must be a whole number from 0 to 50000000, not "-1"',
+  },
+  {
+    what: 'simulate on every interface',
+    args: ['simulate', '--host', '0.0.0.0'],
+    says: '--host must be a loopback address (127.0.0.1, ::1, localhost), not "0.0.0.0"',
+  },
+  {
+    what: 'simulate --port without its value',
+    args: ['simulate', '--port'],
+    says: '--port needs a value',
+  },
+  {
+    what: 'asl with an option',
+    args: ['asl', '--json'],
+    says: 'asl takes no options, not "--json"',
+  },
+  {
+    what: 'a mistyped --version',
+    args: ['--verison'],
+    says: 'unknown command "--verison": did you mean --version? (commands: demo, run, simulate, asl)',
+  },
+  {
     what: 'a mistyped command',
     args: ['rnu', ...PCE, '--path', '/labels'],
     says: 'unknown command "rnu": did you mean run? (commands: demo, run, simulate, asl)',
   },
+];
+
+/** Mistakes also made through bin/pce-export: one of each kind of check, from the flag parser to the simulator's. */
+const THROUGH_THE_EXECUTABLE: readonly string[] = [
+  'http to a host that is not loopback',
+  'the API prefix and the org in --path',
+  'a query in --path',
+  'a mistyped flag',
+  '--output for --out',
+  '--max-wait 0',
+  'an actor of another org',
+  'an unknown exportName in --input-json',
+  'an unknown snapshot',
+  'an --input-json file that is not JSON',
+  '--out below a file',
+  'the placeholder key of a fresh deployment',
+  'demo --workloads -5',
+  'simulate --workloads -1',
 ];
 
 interface Result {
@@ -377,22 +616,52 @@ describe('a mistyped command', () => {
       expect(result.code).toBe(2);
       expect(result.stdout.split('\n')).toHaveLength(1);
       expect(JSON.parse(result.stdout)).toEqual({ error: 'UsageError', cause: mistake.says });
-      expect(result.stderr).toContain(`pce-export: ${mistake.says}`);
+      expect(result.stderr).toContain(
+        `${mistake.args[0] === 'simulate' ? 'pce-export simulate' : 'pce-export'}: ${mistake.says}`,
+      );
       expect(`${result.stdout}${result.stderr}`).not.toContain(API_SECRET);
     },
   );
 
-  it('exits 2 from the executable too, with the one JSON line on stdout', async () => {
-    const failed = await exec(process.execPath, [BIN, 'run', ...PCE, '--path', '/orgs/1/labels'], {
-      cwd: dir,
-      env: { ...process.env, PCE_API_KEY: API_KEY, PCE_API_SECRET: API_SECRET },
-    }).then(
+  it.each(
+    MISTAKES.filter((mistake) => THROUGH_THE_EXECUTABLE.includes(mistake.what)).map(
+      (mistake) => [mistake.what, mistake] as const,
+    ),
+  )('exits 2 from bin/pce-export too for %s, with the one JSON line on stdout', async (_what, mistake) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PCE_API_KEY: API_KEY, PCE_API_SECRET: API_SECRET };
+    for (const [name, value] of Object.entries(mistake.env ?? {})) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+    const failed = await exec(process.execPath, [BIN, ...mistake.args], { cwd: dir, env }).then(
       () => undefined,
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
 
     expect(failed?.code).toBe(2);
-    expect(JSON.parse(failed?.stdout ?? '')).toMatchObject({ error: 'UsageError' });
-    expect(failed?.stderr).toContain("Run 'pce-export run --help' for the options.");
+    expect(failed?.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(JSON.parse(failed?.stdout ?? '')).toEqual({ error: 'UsageError', cause: mistake.says });
+    expect(failed?.stderr).toContain(mistake.says);
+  });
+
+  it('exits 2 for a simulate --port that is in use, naming another to give', async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = await inProcess({
+        what: 'a port in use',
+        args: ['simulate', '--port', String(port)],
+        says: '',
+      });
+
+      expect(result.code).toBe(2);
+      expect(JSON.parse(result.stdout)).toEqual({
+        error: 'UsageError',
+        cause: `--port ${port} is in use on 127.0.0.1: give another --port, or --port 0 for any free one`,
+      });
+    } finally {
+      await new Promise((done) => taken.close(done));
+    }
   });
 });

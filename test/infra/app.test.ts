@@ -32,7 +32,8 @@ describe('bin/app.ts', () => {
     expect(stderr).not.toMatch(/AwsSolutions-/);
     expect(status).toBe(0);
     expect(existsSync(join(outdir, 'PceExport.template.json'))).toBe(true);
-  });
+    // A child process that synthesizes and runs cdk-nag: over a minute on a busy machine.
+  }, 300_000);
 
   it('exits non-zero with the field named when the configuration given by -c config is invalid', () => {
     const file = join(dir, 'invalid.json');

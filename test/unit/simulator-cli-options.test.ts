@@ -85,7 +85,10 @@ describe('pce-export simulate --faults', () => {
     expect(c.err()).toContain(
       `--faults ${path}: faults[1] (outage): window.forMs must be a number of milliseconds`,
     );
-    expect(c.out()).toBe('');
+    expect(JSON.parse(c.out())).toMatchObject({
+      error: 'UsageError',
+      cause: expect.stringContaining('faults[1]'),
+    });
   });
 
   it.each([

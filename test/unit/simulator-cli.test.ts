@@ -43,7 +43,11 @@ describe('pce-export simulate', () => {
     expect(await runSimulate(argv, c.io)).toBe(2);
     expect(c.err()).toContain(mention);
     expect(c.err()).toContain('Usage: pce-export simulate');
-    expect(c.out()).toBe('');
+    // stdout's one line is the error, as for the other commands.
+    const { error, cause } = JSON.parse(c.out()) as { error: string; cause: string };
+    expect(error).toBe('UsageError');
+    expect(cause).toContain(mention);
+    expect(c.out().trimEnd().split('\n')).toHaveLength(1);
   });
 
   it('also writes to line-writer functions (the pce-export command io)', async () => {
@@ -53,9 +57,10 @@ describe('pce-export simulate', () => {
       stderr: (l: string) => lines.push(`err:${l}`),
     };
     expect(await runSimulate(['--seed', 'x'], io)).toBe(2);
-    expect(lines).toHaveLength(1);
+    expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^err:pce-export simulate: --seed must be a whole number/);
-    expect(lines[0]?.endsWith('\n')).toBe(false);
+    expect(lines[1]).toMatch(/^out:\{"error":"UsageError","cause":"--seed must be a whole number/);
+    expect(lines.every((line) => !line.endsWith('\n'))).toBe(true);
   });
 
   it('prints usage and exits 0 for --help', async () => {

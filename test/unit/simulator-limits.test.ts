@@ -86,15 +86,17 @@ describe('large data sets', () => {
     }
   });
 
-  it('answers a sync GET on millions of workloads quickly, counting without materialising', async () => {
+  it('answers a sync GET on millions of workloads with the first 500 and the count of all', async () => {
     const sim = await startSimulator({ dataset: { workloads: 5_000_000 } });
     try {
-      const started = Date.now();
       const res = await call(sim, '/orgs/1/workloads');
+      const first = await call(sim, '/orgs/1/workloads?max_results=2');
       expect(res.header('x-total-count')).toBe('5000000');
-      expect(res.json<unknown[]>()).toHaveLength(500);
-      // Generating 5 million workloads would take minutes; counting them takes milliseconds.
-      expect(Date.now() - started).toBeLessThan(10_000);
+      const workloads = res.json<{ href: string }[]>();
+      expect(workloads).toHaveLength(500);
+      expect(new Set(workloads.map((workload) => workload.href)).size).toBe(500);
+      // The page is the start of the collection, in the order every request sees.
+      expect(workloads.slice(0, 2)).toEqual(first.json());
     } finally {
       await sim.close();
     }
@@ -135,10 +137,9 @@ describe('close', () => {
       headers: { authorization: basicAuth(sim.credentials.apiKey, sim.credentials.apiSecret) },
     });
     const reading = res.body.text();
-    const started = Date.now();
     await sim.close();
-    // The slow body would need minutes to finish; close must not wait for it.
-    expect(Date.now() - started).toBeLessThan(5000);
+    // The slow body would need minutes to finish: a close that waited for it would let it
+    // complete; this one cuts it.
     await expect(reading).rejects.toThrow();
   });
 });
