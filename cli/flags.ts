@@ -57,8 +57,15 @@ export function parseFlags<S extends FlagSpecs>(
     }
     const spec = specs[token.name];
     if (spec === undefined) {
-      const meant = closestName(token.name, Object.keys(specs));
-      const hint = Object.hasOwn(hints, token.name) ? hints[token.name] : meant && `did you mean --${meant}?`;
+      // A typo of a hinted name (`--untl`) gets its hint; short ones (`-o`, `--to`) only as given.
+      const hinted = Object.keys(hints).filter((name) => name.length > 2);
+      const meant = Object.hasOwn(hints, token.name)
+        ? token.name
+        : closestName(token.name, [...Object.keys(specs), ...hinted]);
+      const hint =
+        meant !== undefined && Object.hasOwn(hints, meant)
+          ? hints[meant]
+          : meant && `did you mean --${meant}?`;
       throw new UsageError(`unknown option ${token.rawName}${hint ? `: ${hint}` : ''}`);
     }
     const flag = `--${token.name}`;

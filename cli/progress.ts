@@ -1,5 +1,6 @@
 import type { ExportOutput } from '../lambdas/contracts/output';
-import type { WorkflowState } from '../lambdas/contracts/state';
+import type { SubmitRetryState, WorkflowState } from '../lambdas/contracts/state';
+import { describeTrouble } from '../lambdas/export/pce-trouble';
 import type { WorkflowEvent } from '../local/runner';
 import type { CliIo } from './io';
 
@@ -80,11 +81,29 @@ export function createProgress(options: ProgressOptions) {
   };
 
   function describeExit(name: string | undefined, output: unknown): void {
-    if (name === 'Submit' || name === 'Poll') {
+    if (name === 'Submit' || name === 'RetrySubmit') {
+      const retry = (output as Partial<SubmitRetryState> | undefined)?.submit;
+      if (retry) {
+        say(`Submit: ${describeTrouble(retry.unavailable)}; submitting again in ${retry.waitSeconds} s`);
+        return;
+      }
+    }
+    if (name === 'Fetch') {
+      const job = (output as Partial<WorkflowState> | undefined)?.job;
+      if (job?.unavailable) {
+        say(
+          `Fetch: ${describeTrouble(job.unavailable)}; downloading again from the start in ${job.waitSeconds} s`,
+        );
+        return;
+      }
+    }
+    if (name === 'Submit' || name === 'RetrySubmit' || name === 'Poll') {
       const state = output as Partial<WorkflowState> | undefined;
       const job = state?.job;
       if (!job) return;
-      if (name === 'Submit') {
+      if (name === 'Poll' && job.unavailable) {
+        say(`Poll ${job.polls}: ${describeTrouble(job.unavailable)}; polling again in ${job.waitSeconds} s`);
+      } else if (name !== 'Poll') {
         const what =
           state.export?.kind === 'traffic' ? 'traffic query' : `${state.export?.path} accepted as job`;
         say(`Submit: ${what} ${job.href}; first poll in ${job.waitSeconds} s`);

@@ -70,6 +70,7 @@ const RUN_HINTS = {
   password: CREDENTIAL_FLAG,
   insecure: NO_VERIFY_FLAG,
   k: NO_VERIFY_FLAG,
+  x: 'did you mean --proxy?',
   'no-verify': NO_VERIFY_FLAG,
   verbose: VERBOSE_FLAG,
   v: VERBOSE_FLAG,

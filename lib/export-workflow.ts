@@ -9,6 +9,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ExportInput } from '../lambdas/contracts/input';
+import { DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS } from '../lambdas/contracts/limits';
 import { SNAPSHOTS_FOLDER } from '../lambdas/export/layout';
 import { bindBucket, bindSecret, S3_KMS_ACTIONS } from './bindings';
 import { ExportsConfig } from './exports-config';
@@ -70,6 +71,13 @@ export interface ExportWorkflowProps {
    * @default 300
    */
   readonly maxPollIntervalSeconds?: number;
+  /**
+   * How long Submit keeps trying a PCE that is unavailable (5xx, 429, resets, timeouts), in
+   * seconds from its first attempt (0 to 3600): each submit waits the PCE's Retry-After or a
+   * backoff from 5 s to 60 s before the next. 0 tries once.
+   * @default 600
+   */
+  readonly submitRetryWindowSeconds?: number;
   /**
    * Retention of the functions' and the state machine's log groups.
    * @default RetentionDays.ONE_MONTH
@@ -153,11 +161,12 @@ export class ExportWorkflow extends Construct {
     const prefix = props.prefix ?? '';
     const exports = props.exports ?? {};
     const maxPollIntervalSeconds = props.maxPollIntervalSeconds ?? 300;
+    const submitRetryWindowSeconds = props.submitRetryWindowSeconds ?? DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const snapshots = props.snapshots ?? {};
     const snapshotMaxConcurrency = props.snapshotMaxConcurrency ?? DEFAULT_SNAPSHOT_MAX_CONCURRENCY;
     const validator = new WorkflowPropsValidator(this.node.path);
-    validator.validate(props, { prefix, exports, maxPollIntervalSeconds });
+    validator.validate(props, { prefix, exports, maxPollIntervalSeconds, submitRetryWindowSeconds });
     validator.validateSnapshots(exports, snapshots, snapshotMaxConcurrency);
     const trafficWindowConcurrency = props.trafficWindowConcurrency ?? DEFAULT_TRAFFIC_WINDOW_CONCURRENCY;
     validator.validateTraffic(trafficWindowConcurrency);
@@ -230,6 +239,7 @@ export class ExportWorkflow extends Construct {
       this.exportsConfig.bind(this.submitFunction);
       this.exportsConfig.bind(this.snapshotFunction);
     }
+    this.submitFunction.addEnvironment('SUBMIT_RETRY_WINDOW_SECONDS', String(submitRetryWindowSeconds));
     // Submit schedules the first poll, Poll every later one: both cap the wait.
     for (const fn of [this.submitFunction, this.pollFunction]) {
       fn.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(maxPollIntervalSeconds));
@@ -295,6 +305,7 @@ export class ExportWorkflow extends Construct {
             fetch: timeoutOf(this.fetchFunction),
             snapshot: timeoutOf(this.snapshotFunction),
           },
+          submitRetryWindowSeconds,
           snapshotMaxConcurrency,
           traffic: {
             functionTimeouts: {

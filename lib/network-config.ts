@@ -13,10 +13,12 @@ const ENDPOINT_SERVICES = ['s3', 'secretsmanager', 'events', 'logs', 'xray', 'st
 export type EndpointService = (typeof ENDPOINT_SERVICES)[number];
 
 /**
- * What `"endpoints": true` creates: S3 (a gateway endpoint) and an interface endpoint for each
- * service the README's deploy section lists. Step Functions is left out: no function calls it.
+ * What `"endpoints": true` creates: what the functions in the subnets call themselves, S3 (a
+ * gateway endpoint), Secrets Manager and X-Ray. EventBridge (the state machine sends the events),
+ * CloudWatch Logs (Lambda writes the functions' logs) and Step Functions (no function calls it)
+ * are created only when listed.
  */
-const DEFAULT_ENDPOINTS: readonly EndpointService[] = ['s3', 'secretsmanager', 'events', 'logs', 'xray'];
+const DEFAULT_ENDPOINTS: readonly EndpointService[] = ['s3', 'secretsmanager', 'xray'];
 
 /** Lambda takes at most 16 subnets and 5 security groups per function. */
 const MAX_SUBNETS = 16;

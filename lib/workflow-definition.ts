@@ -21,7 +21,7 @@ import { PceJobFailed, PceJobTimeout } from '../lambdas/pce/errors';
 import { DETAIL_TYPES, notifyTask } from './events';
 import { type TrafficFunctions, trafficRun } from './traffic-fanout';
 import { FailurePath } from './workflow-failures';
-import { RETRIES, TASK_TIMEOUT_MARGIN_SECONDS } from './workflow-timeout';
+import { RETRIES, type RetryPolicy, TASK_TIMEOUT_MARGIN_SECONDS } from './workflow-timeout';
 
 /*
  * The export state machine's definition (JSONPath, so that it runs unchanged in AWS and in the
@@ -87,6 +87,7 @@ export class WorkflowDefinition {
     const member = this.exportChain('Snapshot', memberFailure, {});
     const plan = this.task('PlanSnapshot', this.functions.snapshot, {
       payload: TaskInput.fromObject({ step: 'plan', input: JsonPath.entirePayload, execution }),
+      retries: [RETRIES.lambdaService],
     });
     const exportSnapshot = new MapState(this.scope, 'ExportSnapshot', {
       itemsPath: '$.snapshot.members',
@@ -104,7 +105,7 @@ export class WorkflowDefinition {
         results: JsonPath.objectAt('$.results'),
         execution,
       }),
-      storageRetries: true,
+      retries: [RETRIES.storage, RETRIES.lambdaService],
     });
     for (const state of [plan, exportSnapshot, writeManifest]) {
       state.addCatch(failure.entry, { errors: ['States.ALL'] });
@@ -138,14 +139,43 @@ export class WorkflowDefinition {
     failure: FailurePath,
     next: { submitPayload?: TaskInput; afterFetch?: IChainable; trafficRun?: IChainable },
   ) {
-    const submit = this.task(`${prefix}Submit`, this.functions.submit, { payload: next.submitPayload });
+    const submit = this.task(`${prefix}Submit`, this.functions.submit, {
+      payload: next.submitPayload,
+      retries: [RETRIES.lambdaService],
+    });
+    // Submit, Poll and Fetch hand a PCE that is unavailable back to the definition with a wait
+    // (the PCE's Retry-After or a backoff), which a Wait state honours: they are called again
+    // after it, Submit and Fetch with the state they returned as their event.
+    const retrySubmit = this.task(`${prefix}RetrySubmit`, this.functions.submit, {
+      retries: [RETRIES.lambdaService],
+    });
     const waitForJob = new Wait(this.scope, `${prefix}WaitForJob`, {
       time: WaitTime.secondsPath('$.job.waitSeconds'),
     });
+    const submitStatus = new Choice(this.scope, `${prefix}SubmitStatus`)
+      .when(Condition.isPresent('$.job'), waitForJob)
+      .otherwise(
+        new Wait(this.scope, `${prefix}WaitToSubmit`, {
+          time: WaitTime.secondsPath('$.submit.waitSeconds'),
+        }).next(retrySubmit),
+      );
+    retrySubmit.next(submitStatus);
     // Poll and Fetch take the whole state as their event: without Parameters a task's input is `$`.
-    const poll = this.task(`${prefix}Poll`, this.functions.poll, {});
-    const fetch = this.task(`${prefix}Fetch`, this.functions.fetch, { storageRetries: true });
-    for (const task of [submit, poll, fetch]) task.addCatch(failure.entry, { errors: ['States.ALL'] });
+    const poll = this.task(`${prefix}Poll`, this.functions.poll, { retries: [RETRIES.lambdaService] });
+    const fetch = this.task(`${prefix}Fetch`, this.functions.fetch, {
+      retries: [RETRIES.storage, RETRIES.lambdaService],
+    });
+    const fetchStatus = new Choice(this.scope, `${prefix}FetchStatus`)
+      .when(
+        Condition.isPresent('$.job'),
+        new Wait(this.scope, `${prefix}WaitToFetch`, {
+          time: WaitTime.secondsPath('$.job.waitSeconds'),
+        }).next(fetch),
+      )
+      .otherwise(next.afterFetch ?? new Succeed(this.scope, `${prefix}Exported`));
+    for (const task of [submit, retrySubmit, poll, fetch]) {
+      task.addCatch(failure.entry, { errors: ['States.ALL'] });
+    }
     const jobEnded = (name: string, error: string) =>
       new Pass(this.scope, `${prefix}${name}`, {
         parameters: {
@@ -155,10 +185,7 @@ export class WorkflowDefinition {
         },
       }).next(failure.described);
     const jobStatus = new Choice(this.scope, `${prefix}JobStatus`)
-      .when(
-        Condition.stringEquals('$.job.status', 'done'),
-        next.afterFetch ? fetch.next(next.afterFetch) : fetch,
-      )
+      .when(Condition.stringEquals('$.job.status', 'done'), fetch.next(fetchStatus))
       .when(Condition.stringEquals('$.job.status', 'failed'), jobEnded('JobFailed', PceJobFailed.errorName))
       .when(Condition.booleanEquals('$.job.timedOut', true), jobEnded('JobTimedOut', PceJobTimeout.errorName))
       .otherwise(waitForJob);
@@ -166,20 +193,19 @@ export class WorkflowDefinition {
     const afterSubmit = next.trafficRun
       ? new Choice(this.scope, `${prefix}IsTrafficRun`)
           .when(Condition.isPresent('$.fanOut'), next.trafficRun)
-          .otherwise(waitForJob)
-      : waitForJob;
+          .otherwise(submitStatus)
+      : submitStatus;
     return { chain: submit.next(afterSubmit) };
   }
 
   /**
    * A Lambda task whose result replaces the state, timed out by Step Functions a little after
-   * its function would be. Retries: the PCE's rate limit and unavailability, S3 failures where
-   * asked, and the Lambda service's transient errors; the other errors are final.
+   * its function would be, with `retries` (the other errors are final).
    */
   private task(
     name: string,
     fn: NodejsFunction,
-    options: { payload?: TaskInput; storageRetries?: boolean },
+    options: { payload?: TaskInput; retries: readonly RetryPolicy[] },
   ): LambdaInvoke {
     const task = new LambdaInvoke(this.scope, name, {
       lambdaFunction: fn,
@@ -190,19 +216,15 @@ export class WorkflowDefinition {
         Duration.seconds((fn.timeout?.toSeconds() ?? 3) + TASK_TIMEOUT_MARGIN_SECONDS),
       ),
     });
-    const policies = [
-      RETRIES.rateLimited,
-      RETRIES.unavailable,
-      ...(options.storageRetries ? [RETRIES.storage] : []),
-      RETRIES.lambdaService,
-    ];
-    for (const policy of policies) {
+    for (const policy of options.retries) {
       task.addRetry({
         errors: [...policy.errors],
         interval: Duration.seconds(policy.intervalSeconds),
         backoffRate: policy.backoffRate,
         maxAttempts: policy.maxAttempts,
-        ...('maxDelaySeconds' in policy ? { maxDelay: Duration.seconds(policy.maxDelaySeconds) } : {}),
+        ...(policy.maxDelaySeconds === undefined
+          ? {}
+          : { maxDelay: Duration.seconds(policy.maxDelaySeconds) }),
         jitterStrategy: JitterType.FULL,
       });
     }

@@ -1,4 +1,9 @@
-import { MAX_SNAPSHOT_MEMBERS, MAX_WAIT_SECONDS_LIMIT } from '../lambdas/contracts/limits';
+import {
+  FETCH_MAX_FAILED_DOWNLOADS,
+  MAX_SNAPSHOT_MEMBERS,
+  MAX_TROUBLE_WAIT_SECONDS,
+  MAX_WAIT_SECONDS_LIMIT,
+} from '../lambdas/contracts/limits';
 import { MAX_TRAFFIC_QUERIES } from '../lambdas/contracts/traffic';
 import { ExportStorageError } from '../lambdas/export/errors';
 import { PceRateLimited, PceUnavailable } from '../lambdas/pce/errors';
@@ -8,6 +13,9 @@ import { NOTIFY_RETRIES, NOTIFY_TIMEOUT_SECONDS } from './events';
  * The retries of the workflow's Lambda tasks, and the execution's time limit derived from them:
  * the state machine's TimeoutSeconds is the longest an execution the definition allows can take,
  * so that an execution that runs longer is stuck (and ends TIMED_OUT, which the alarm counts).
+ * Transient PCE trouble is not retried by Step Functions but by the definition's Wait loops
+ * (Submit within its retry window, Poll until the deadline, Fetch a bounded number of times);
+ * only the traffic run's steps (lib/traffic-fanout.ts) retry PCE rate limiting and unavailability.
  */
 
 /** Step Functions gives up on a Lambda task this long after the function's own timeout. */
@@ -32,6 +40,7 @@ const LAMBDA_SERVICE_ERRORS = [
 ];
 
 export const RETRIES = {
+  /** The traffic run's steps only. */
   rateLimited: {
     errors: [PceRateLimited.errorName],
     intervalSeconds: 10,
@@ -39,6 +48,7 @@ export const RETRIES = {
     maxAttempts: 4,
     maxDelaySeconds: 120,
   },
+  /** The traffic run's steps only. */
   unavailable: {
     errors: [PceUnavailable.errorName],
     intervalSeconds: 2,
@@ -88,6 +98,7 @@ export interface ExecutionTimeoutInput {
     readonly fetch: number;
     readonly snapshot: number;
   };
+  readonly submitRetryWindowSeconds: number;
   readonly snapshotMaxConcurrency: number;
   /** The traffic run's functions (lib/traffic-fanout.ts) and how many windows run at once. */
   readonly traffic?: {
@@ -97,11 +108,14 @@ export interface ExecutionTimeoutInput {
 }
 
 /**
- * The longest traffic run: Submit, its plan, at most MAX_TRAFFIC_QUERIES windows (one round
+ * The longest traffic run: Submit (with its retry window), its plan, at most MAX_TRAFFIC_QUERIES windows (one round
  * each at worst, with its split) in slots of `windowConcurrency`, each window as long as a
  * single export plus the step that records its error, then its completion (or its abort).
  */
-function trafficSeconds(submit: number, traffic: NonNullable<ExecutionTimeoutInput['traffic']>): number {
+function trafficSeconds(
+  submitSeconds: number,
+  traffic: NonNullable<ExecutionTimeoutInput['traffic']>,
+): number {
   const t = traffic.functionTimeouts;
   const pce = [RETRIES.rateLimited, RETRIES.unavailable, RETRIES.lambdaService];
   const stored = [...pce, RETRIES.storage];
@@ -112,7 +126,7 @@ function trafficSeconds(submit: number, traffic: NonNullable<ExecutionTimeoutInp
     taskBoundSeconds(t.window, stored);
   const runStep = taskBoundSeconds(t.run, stored);
   return (
-    taskBoundSeconds(submit, pce) +
+    submitSeconds +
     runStep +
     Math.ceil(MAX_TRAFFIC_QUERIES / traffic.windowConcurrency) * window +
     MAX_TRAFFIC_QUERIES * runStep +
@@ -124,28 +138,32 @@ function trafficSeconds(submit: number, traffic: NonNullable<ExecutionTimeoutInp
 const MAX_EXECUTION_SECONDS = 31_536_000;
 
 /**
- * The state machine's TimeoutSeconds: the longer of the longest single export and the longest
- * snapshot. A single export: Submit with all its retries, the job's longest wait
- * (MAX_WAIT_SECONDS_LIMIT) ended by one last Poll with all its retries, Fetch with all its
- * retries, and one notification. A snapshot: its plan, its members in rounds of
+ * The state machine's TimeoutSeconds: the longest of the longest single export, the longest
+ * snapshot and the longest traffic run (capped at a Standard execution's year). A single export: Submit's retry window ended by one last Submit with all its
+ * retries, the job's longest wait (MAX_WAIT_SECONDS_LIMIT) ended by one last Poll with all its
+ * retries, every download Fetch may make with all their retries and the longest waits between
+ * them, and one notification. A snapshot: its plan, its members in rounds of
  * `snapshotMaxConcurrency` (each as long as a single export), its manifest and its notification.
  */
 export function executionTimeoutSeconds(input: ExecutionTimeoutInput): number {
   const t = input.functionTimeouts;
-  const pce = [RETRIES.rateLimited, RETRIES.unavailable, RETRIES.lambdaService];
+  const lambda = [RETRIES.lambdaService];
+  const downloads = FETCH_MAX_FAILED_DOWNLOADS + 1;
+  const submitSeconds = input.submitRetryWindowSeconds + taskBoundSeconds(t.submit, lambda);
   const exportSeconds =
-    taskBoundSeconds(t.submit, pce) +
+    submitSeconds +
     MAX_WAIT_SECONDS_LIMIT +
-    taskBoundSeconds(t.poll, pce) +
-    taskBoundSeconds(t.fetch, [...pce, RETRIES.storage]);
+    taskBoundSeconds(t.poll, lambda) +
+    downloads * taskBoundSeconds(t.fetch, [RETRIES.storage, ...lambda]) +
+    FETCH_MAX_FAILED_DOWNLOADS * MAX_TROUBLE_WAIT_SECONDS;
   const single = exportSeconds + notifyBoundSeconds();
   const rounds = Math.ceil(MAX_SNAPSHOT_MEMBERS / input.snapshotMaxConcurrency);
   const snapshot =
-    taskBoundSeconds(t.snapshot, [RETRIES.lambdaService]) +
+    taskBoundSeconds(t.snapshot, lambda) +
     rounds * exportSeconds +
-    taskBoundSeconds(t.snapshot, [RETRIES.storage, RETRIES.lambdaService]) +
+    taskBoundSeconds(t.snapshot, [RETRIES.storage, ...lambda]) +
     notifyBoundSeconds();
   const traffic =
-    input.traffic === undefined ? 0 : trafficSeconds(t.submit, input.traffic) + notifyBoundSeconds();
+    input.traffic === undefined ? 0 : trafficSeconds(submitSeconds, input.traffic) + notifyBoundSeconds();
   return Math.min(Math.max(single, snapshot, traffic), MAX_EXECUTION_SECONDS);
 }

@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { type ExportInput, exportInputSchema } from '../lambdas/contracts/input';
-import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
+import { MAX_SNAPSHOT_MEMBERS, MAX_SUBMIT_RETRY_WINDOW_SECONDS } from '../lambdas/contracts/limits';
 import {
   EXPORT_NAME,
   EXPORT_NAME_RULE,
@@ -30,6 +30,7 @@ export class WorkflowPropsValidator {
       prefix: string;
       exports: Readonly<Record<string, ExportInput>>;
       maxPollIntervalSeconds: number;
+      submitRetryWindowSeconds: number;
     },
   ): void {
     const fail = (field: string, issue: string): never => {
@@ -44,6 +45,13 @@ export class WorkflowPropsValidator {
     const interval = resolved.maxPollIntervalSeconds;
     if (!Number.isInteger(interval) || interval < 1 || interval > 3600) {
       fail('maxPollIntervalSeconds', `must be an integer from 1 to 3600 (got ${interval})`);
+    }
+    const window = resolved.submitRetryWindowSeconds;
+    if (!Number.isInteger(window) || window < 0 || window > MAX_SUBMIT_RETRY_WINDOW_SECONDS) {
+      fail(
+        'submitRetryWindowSeconds',
+        `must be an integer from 0 to ${MAX_SUBMIT_RETRY_WINDOW_SECONDS} (got ${window})`,
+      );
     }
     const memory = props.fetchMemorySize;
     if (memory !== undefined && (!Number.isInteger(memory) || memory < 128 || memory > 10_240)) {

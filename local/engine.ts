@@ -75,6 +75,11 @@ export interface LocalRunOptions {
   readonly rawSecret?: string;
   /** Pause before each retry, in ms by state name, instead of the definition's backoff. @default the definition's */
   readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
+  /**
+   * How long Wait states pause, in ms by state name, instead of the seconds the definition or the
+   * state gives (the seconds asked for stay in the state, for tests to read). @default the real wait
+   */
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
   /** Stops the execution (ABORTED), as StopExecution does. */
   readonly signal?: AbortSignal;
 }
@@ -211,6 +216,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
         onEvent: run.onEvent,
         events,
         retryIntervalOverrides: run.retryIntervalOverrides,
+        waitTimeOverrides: run.waitTimeOverrides,
         lambdaFaults: faults.lambda,
         signal: run.signal,
       });
@@ -225,7 +231,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     events,
     local,
     faults,
-    run: (run) => runStateMachine(workflowFor(local, run.pceName, run.input).stateMachine, run),
+    run: async (run) => runStateMachine(workflowFor(local, run.pceName, run.input).stateMachine, run),
     runStateMachine,
     async close() {
       await Promise.all([secrets.close(), s3?.close()]);

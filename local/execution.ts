@@ -61,6 +61,8 @@ export interface Runtime {
   readonly onEvent?: (event: WorkflowEvent) => void;
   /** Milliseconds to pause before each retry, by state name, instead of the definition's backoff. */
   readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
+  /** Milliseconds each Wait state pauses, by state name, instead of its seconds. */
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
 }
 
 export interface ExecutionRequest {
@@ -177,6 +179,7 @@ export async function runExecution(runtime: Runtime, request: ExecutionRequest):
       ...(runtime.retryIntervalOverrides
         ? { retryIntervalOverrides: runtime.retryIntervalOverrides as Record<string, number | number[]> }
         : {}),
+      ...(runtime.waitTimeOverrides ? { waitTimeOverrides: { ...runtime.waitTimeOverrides } } : {}),
     },
     context: {
       Execution: {

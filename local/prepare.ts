@@ -53,8 +53,7 @@ const prepared = new WeakMap<object, PreparedDefinition>();
  */
 export function validateDefinition(definition: AslDefinition): void {
   if (isValidated(definition)) return;
-  // The executor's validation fills in defaults (QueryLanguage) where it finds them missing: it
-  // gets a copy, so that the definition stays the one cdk synth rendered.
+  // On a copy: the validator writes its schema's defaults (QueryLanguage) into what it checks.
   new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition, {
     validationOptions: { checkPaths: true, checkArn: true },
   });

@@ -46,6 +46,8 @@ export interface WorkflowRunOptions {
    * @default the definition's IntervalSeconds, BackoffRate, MaxDelaySeconds and jitter
    */
   readonly retryIntervalOverrides?: Readonly<Record<string, number | readonly number[]>>;
+  /** Milliseconds each Wait state pauses, by state name, instead of its seconds. @default the real wait */
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
   /** Lambda service errors to inject. @default none */
   readonly lambdaFaults?: LambdaFaults;
   /** Stops the execution (ABORTED), as StopExecution does. */
@@ -90,6 +92,7 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<RunOutco
       ...(options.lambdaFaults ? { lambdaFaults: options.lambdaFaults } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+      ...(options.waitTimeOverrides ? { waitTimeOverrides: options.waitTimeOverrides } : {}),
     },
     {
       definition: machine.definition,

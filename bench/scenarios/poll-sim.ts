@@ -62,7 +62,11 @@ export async function simulatePolls(options: PollSimOptions): Promise<PollSimRes
     },
     async delete() {},
   };
-  const client: PceClient = { collections: jobs, traffic: jobs, async close() {} };
+  const client: PceClient = {
+    collections: jobs,
+    traffic: { ...jobs, findByName: async () => undefined },
+    async close() {},
+  };
   const poll = options.poll ?? POLL_SETTINGS;
   const connect = async () => client;
   let state: WorkflowState = await submitExport(

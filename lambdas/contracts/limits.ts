@@ -44,6 +44,18 @@ export const MAX_QUERY_METADATA_LENGTH = 1024;
 /** Longest a job may be waited for; keeps the poll loop far below the execution history limit. */
 export const MAX_WAIT_SECONDS_LIMIT = 86_400;
 
+/** How long Submit keeps trying a PCE that is unavailable, by default: a restart or upgrade takes minutes. */
+export const DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS = 600;
+
+/** The longest Submit may be told to keep trying a PCE that is unavailable. */
+export const MAX_SUBMIT_RETRY_WINDOW_SECONDS = 3600;
+
+/** Downloads of one result that fail transiently before Fetch gives up, whatever the deadline. */
+export const FETCH_MAX_FAILED_DOWNLOADS = 10;
+
+/** The longest wait before a submit, poll or download is made again after transient PCE trouble. */
+export const MAX_TROUBLE_WAIT_SECONDS = 300;
+
 /** Members per snapshot: keeps the Map's result (one small output per member) far below 256 KB. */
 export const MAX_SNAPSHOT_MEMBERS = 50;
 

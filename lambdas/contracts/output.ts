@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OUTPUT_FORMATS } from './input';
 import { MAX_SNAPSHOT_MEMBERS } from './limits';
+import { pceRetriesSchema } from './state';
 import { isoTime } from './time';
 
 /*
@@ -42,6 +43,10 @@ const objectFields = {
     .meta({ description: 'Number of objects in the collection.' }),
   jobHref: z.string().meta({ description: 'The PCE async job (or traffic query) the data came from.' }),
   polls: z.number().int().min(0).meta({ description: 'How many times the job was polled.' }),
+  retries: pceRetriesSchema.optional().meta({
+    description:
+      'PCE requests that failed transiently (5xx, 429, a reset, a timeout, a DNS failure) and were made again: submits, polls and downloads of the result.',
+  }),
   requestedAt: isoTime.meta({ description: 'When the job was submitted (ISO 8601, UTC).' }),
   completedAt: isoTime.meta({ description: 'When the object was complete in S3 (ISO 8601, UTC).' }),
 };

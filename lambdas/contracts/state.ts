@@ -59,6 +59,37 @@ export const JOB_HREFS: Readonly<
   traffic: { job: TRAFFIC_QUERY_HREF, result: TRAFFIC_DOWNLOAD_HREF, what: 'a traffic query' },
 };
 
+/**
+ * A PCE request that failed in a way that goes away (5xx, 429, a reset, a timeout, a DNS
+ * failure), kept in the state while the step that made it waits and tries again.
+ */
+const pceTroubleSchema = z.object({
+  /** The error the step would fail with if it gave up now. */
+  error: z.enum(['PceUnavailable', 'PceRateLimited']),
+  /** HTTP status of the answer, when there was one. */
+  status: z.number().int().min(100).max(599).optional(),
+  /** The transport's code when there was no answer (ECONNRESET, UND_ERR_CONNECT_TIMEOUT, …). */
+  code: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,63}$/)
+    .optional(),
+  /** The error's sentence. */
+  message: z.string().max(2048),
+  /** When the first failure of this run of failures happened. */
+  since: isoTime,
+  /** Failures in a row. */
+  attempts: z.number().int().min(1).max(100_000),
+});
+export type PceTrouble = z.infer<typeof pceTroubleSchema>;
+
+/** PCE requests that failed transiently and were made again, by step. */
+export const pceRetriesSchema = z.object({
+  submit: z.number().int().min(0),
+  poll: z.number().int().min(0),
+  fetch: z.number().int().min(0),
+});
+export type PceRetries = z.infer<typeof pceRetriesSchema>;
+
 const jobStateSchema = z.object({
   /** `/orgs/{org}/jobs/{id}`; for traffic, the query `/orgs/{org}/traffic_flows/async_queries/{id}`. */
   href: z.string().refine((v) => JOB_HREF.test(v) || TRAFFIC_QUERY_HREF.test(v), {
@@ -85,6 +116,10 @@ const jobStateSchema = z.object({
     .optional(),
   /** Human sentence for failed or timed-out jobs (becomes the Fail state's Cause). */
   message: z.string().max(4096).optional(),
+  /** The PCE could not be reached on the latest poll or download; the step tries again after `waitSeconds`. */
+  unavailable: pceTroubleSchema.optional(),
+  /** Transient PCE failures retried so far. @default none */
+  retries: pceRetriesSchema.optional(),
 });
 export type JobState = z.infer<typeof jobStateSchema>;
 
@@ -95,6 +130,28 @@ export const workflowStateSchema = z.object({
   job: jobStateSchema,
 });
 export type WorkflowState = z.infer<typeof workflowStateSchema>;
+
+/**
+ * The state after a submit the PCE did not take because it was unavailable: the request (already
+ * validated), and when Submit tries again. Submit comes back to it until the PCE accepts the job
+ * or the retry window is over.
+ */
+export const submitRetryStateSchema = z.object({
+  export: exportRequestSchema,
+  execution: executionSchema,
+  submit: z.object({
+    /** Submits so far, all of them failed. */
+    attempts: z.number().int().min(1).max(100_000),
+    /** When the first one was made. */
+    firstAttemptAt: isoTime,
+    /** No submit is made after this. */
+    windowEndsAt: isoTime,
+    /** Seconds the Wait state waits before the next submit (always ≥ 1). */
+    waitSeconds: z.number().int().min(1),
+    unavailable: pceTroubleSchema,
+  }),
+});
+export type SubmitRetryState = z.infer<typeof submitRetryStateSchema>;
 
 /** Event Submit receives: the execution input plus the context the state machine adds. */
 export interface SubmitEvent {

@@ -4,6 +4,7 @@ import {
   credentialSourceSchema,
 } from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
+import { DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS, MAX_SUBMIT_RETRY_WINDOW_SECONDS } from '../contracts/limits';
 import { BUCKET_NAME, keyPrefixIssue, orgIdIssue, pceUrlIssue } from '../contracts/patterns';
 import { NO_PROXY_ENTRY, NO_PROXY_ENTRY_RULE, proxyUrlIssue } from '../contracts/proxy';
 import type { PceProxy } from '../pce/dispatcher';
@@ -38,6 +39,11 @@ export interface PollSettings {
   readonly maxIntervalSeconds: number;
   /** Polls after which a job that is still pending or running counts as timed out. */
   readonly maxPolls: number;
+}
+
+export interface SubmitSettings {
+  /** How long after its first attempt Submit keeps trying a PCE that is unavailable. */
+  readonly retryWindowSeconds: number;
 }
 
 export interface StorageSettings {
@@ -160,6 +166,18 @@ export function readPollSettings(env: Env = process.env): PollSettings {
   return {
     maxIntervalSeconds: integer(env, 'POLL_MAX_INTERVAL_SECONDS', 300, 1, 86_400),
     maxPolls: integer(env, 'MAX_POLLS', 1000, 1, 10_000),
+  };
+}
+
+export function readSubmitSettings(env: Env = process.env): SubmitSettings {
+  return {
+    retryWindowSeconds: integer(
+      env,
+      'SUBMIT_RETRY_WINDOW_SECONDS',
+      DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS,
+      0,
+      MAX_SUBMIT_RETRY_WINDOW_SECONDS,
+    ),
   };
 }
 

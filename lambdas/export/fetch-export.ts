@@ -1,5 +1,6 @@
 import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../contracts/errors';
+import { FETCH_MAX_FAILED_DOWNLOADS, MAX_TROUBLE_WAIT_SECONDS } from '../contracts/limits';
 import type { ExportOutput } from '../contracts/output';
 import type { WorkflowState } from '../contracts/state';
 import type { PceClient } from '../pce/client';
@@ -19,8 +20,19 @@ import {
   snapshotObjectKey,
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
+import {
+  describeTrouble,
+  givenUp,
+  isTransientPceError,
+  NO_RETRIES,
+  troubleOf,
+  troubleWaitSeconds,
+} from './pce-trouble';
 import { putJson, storage } from './storage';
 import type { TrafficResultOptions } from './traffic-result';
+
+/** Failed downloads Fetch allows itself past the deadline (a job done just before it gets these). */
+const FETCH_MIN_FAILED_DOWNLOADS = 3;
 
 /** CopyObject copies at most 5 GiB in one request. */
 const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
@@ -188,10 +200,57 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     objectCount: copied.objectCount,
     jobHref: job.href,
     polls: job.polls,
+    retries: job.retries ?? NO_RETRIES,
     requestedAt: job.requestedAt,
     completedAt,
     manifestKey,
   };
+}
+
+/**
+ * The Fetch step: `fetchExport`, except that a download the PCE cut short or did not answer (5xx,
+ * 429, a reset, a timeout) gives the state back with the trouble noted and a wait, and the state
+ * machine calls Fetch again, which downloads from the start. Nothing is at the key meanwhile: the
+ * upload of the failed attempt was aborted. Fetch downloads again until the export's deadline,
+ * at least FETCH_MIN_FAILED_DOWNLOADS and at most FETCH_MAX_FAILED_DOWNLOADS times.
+ */
+export async function fetchStep(
+  state: WorkflowState,
+  deps: FetchDeps,
+): Promise<ExportOutput | WorkflowState> {
+  try {
+    return await fetchExport(state, deps);
+  } catch (error) {
+    if (!isTransientPceError(error)) throw error;
+    const { job } = state;
+    const now = (deps.now ?? (() => new Date()))();
+    const retries = job.retries ?? NO_RETRIES;
+    const failed = retries.fetch + 1;
+    const trouble = troubleOf(error, now, job.unavailable);
+    const secondsToDeadline = (Date.parse(job.deadline) - now.getTime()) / 1000;
+    const downloads = `${failed} download${failed === 1 ? '' : 's'} failed since ${trouble.since}`;
+    if (failed >= FETCH_MAX_FAILED_DOWNLOADS) {
+      throw givenUp(error, `${downloads}, the most Fetch makes`);
+    }
+    if (secondsToDeadline <= 0 && failed >= FETCH_MIN_FAILED_DOWNLOADS) {
+      throw givenUp(error, `${downloads}, and the export's deadline ${job.deadline} has passed`);
+    }
+    const wait = troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, MAX_TROUBLE_WAIT_SECONDS);
+    const waitSeconds = secondsToDeadline >= 1 ? Math.min(wait, Math.floor(secondsToDeadline)) : wait;
+    deps.logger.warn(`${describeTrouble(trouble)}; downloading again from the start in ${waitSeconds} s`, {
+      error: trouble.error,
+      status: trouble.status,
+      code: trouble.code,
+      attempts: trouble.attempts,
+      since: trouble.since,
+      waitSeconds,
+    });
+    return {
+      export: state.export,
+      execution: state.execution,
+      job: { ...job, waitSeconds, unavailable: trouble, retries: { ...retries, fetch: failed } },
+    };
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ExportRequest } from '../contracts/state';
 import type { PceClient } from '../pce/client';
 import type { AsyncJobApi, Datafile, SubmitResult } from '../pce/jobs';
 import type { ExportLogger } from './logger';
-import { checkTrafficActors, resolveTrafficQuery, trafficQueryBody } from './traffic-query';
+import { checkTrafficActors, resolveTrafficQuery, trafficQueryBody, trafficQueryName } from './traffic-query';
 import { openTrafficResult, type TrafficResultOptions } from './traffic-result';
 
 /*
@@ -45,11 +45,16 @@ interface OpenResultOptions {
   readonly emptyTrafficResult?: Omit<TrafficResultOptions, 'logger'>;
 }
 
+/** What a submit got: the job, and whether it is one an earlier submit of the execution left. */
+interface Submitted extends SubmitResult {
+  readonly reused?: boolean;
+}
+
 /** A request that is known to be valid, ready to be sent. */
 interface PreparedJob {
   /** What the log line of the submit shows of the request. */
   readonly logged: Readonly<Record<string, unknown>>;
-  submit(client: PceClient): Promise<SubmitResult>;
+  submit(client: PceClient): Promise<Submitted>;
 }
 
 /** One kind's fields, job API and names, whatever its request type. */
@@ -89,6 +94,13 @@ interface KindDefinition<Request>
   logged?(request: ExportRequest): Readonly<Record<string, unknown>>;
   /** @default the API's `open` */
   open?(api: AsyncJobApi<Request>, resultHref: string, options: OpenResultOptions): Promise<Datafile>;
+  /** @default the API's `submit` */
+  submit?(
+    client: PceClient,
+    body: Request,
+    request: ExportRequest,
+    context: SubmitContext,
+  ): Promise<Submitted>;
 }
 
 function defineKind<Request>(definition: KindDefinition<Request>): KindJobs {
@@ -104,7 +116,10 @@ function defineKind<Request>(definition: KindDefinition<Request>): KindJobs {
       const body = definition.request(request, context);
       return {
         logged: { path: request.path, query: request.query, ...definition.logged?.(request) },
-        submit: (client) => definition.api(client).submit(body),
+        submit: (client) =>
+          definition.submit
+            ? definition.submit(client, body, request, context)
+            : definition.api(client).submit(body),
       };
     },
     jobs: (client) => definition.api(client),
@@ -172,6 +187,16 @@ const KINDS: Readonly<Record<ExportKind, KindJobs>> = {
         }
         checkTrafficActors(request.traffic, context.orgId);
       },
+    },
+    // A submit made again (after a timeout, a Lambda retry, a PCE that did not answer) finds the
+    // query an earlier one may have left, by its name, which is the execution's own; a name the
+    // input gives may be any execution's, so that one is always submitted.
+    async submit(client, body, request, context) {
+      if (request.traffic?.queryName === undefined && body.query_name === trafficQueryName(context)) {
+        const found = await client.traffic.findByName(body.query_name);
+        if (found) return { ...found, reused: true };
+      }
+      return client.traffic.submit(body);
     },
     // A completed query can briefly serve an empty result: download it again before accepting it.
     open: (api, resultHref, options) =>

@@ -1,9 +1,18 @@
 import type { JobState, WorkflowState } from '../contracts/state';
 import type { PceClient } from '../pce/client';
-import { PceProtocolError } from '../pce/errors';
+import { PceProtocolError, type PceRateLimited, type PceUnavailable } from '../pce/errors';
+import type { PollResult } from '../pce/jobs';
 import type { PollSettings } from './env';
 import { kindOf } from './kinds';
 import type { ExportLogger } from './logger';
+import {
+  describeTrouble,
+  givenUp,
+  isTransientPceError,
+  NO_RETRIES,
+  troubleOf,
+  troubleWaitSeconds,
+} from './pce-trouble';
 import { nextWaitSeconds } from './workflow';
 
 export interface PollDeps {
@@ -18,13 +27,23 @@ export interface PollDeps {
  * the wait before the next poll, and `timedOut` once the deadline or the poll limit has passed
  * with the job still pending or running. A failed job and a timeout both carry `message`, the
  * sentence that becomes the Fail state's cause. `state` must already be validated.
+ *
+ * A PCE that cannot be reached (5xx, 429, resets, timeouts, DNS) leaves the job as it was: the
+ * state comes back with `job.unavailable` and a wait (the PCE's Retry-After, or a backoff), until
+ * the deadline or the poll limit, past which the error is thrown as it is.
  */
 export async function pollExport(state: WorkflowState, deps: PollDeps): Promise<WorkflowState> {
   const { job } = state;
   const client = await deps.connect();
   const kind = kindOf(state.export);
   const { noun } = kind;
-  const result = await kind.jobs(client).poll(job.href);
+  let result: PollResult;
+  try {
+    result = await kind.jobs(client).poll(job.href);
+  } catch (error) {
+    if (!isTransientPceError(error)) throw error;
+    return unavailable(state, error, deps);
+  }
   const now = (deps.now ?? (() => new Date()))();
   const polls = job.polls + 1;
   const deadline = Date.parse(job.deadline);
@@ -69,6 +88,7 @@ export async function pollExport(state: WorkflowState, deps: PollDeps): Promise<
     timedOut,
     ...(result.status === 'done' ? { resultHref: result.resultHref } : {}),
     ...(message !== undefined ? { message } : {}),
+    retries: job.retries ?? NO_RETRIES,
   };
 
   const attributes = { status: result.status, polls, waitSeconds, elapsedSeconds, timedOut };
@@ -77,4 +97,59 @@ export async function pollExport(state: WorkflowState, deps: PollDeps): Promise<
   else deps.logger.info('Polled PCE async job', { ...attributes, resultHref: next.resultHref });
 
   return { export: state.export, execution: state.execution, job: next };
+}
+
+/**
+ * The state after a poll that could not reach the PCE: the job as it was, the trouble noted, the
+ * next poll after Retry-After or the backoff (never past the deadline, nor longer than the
+ * longest poll interval). Past the deadline or the poll limit, the error itself.
+ */
+function unavailable(
+  state: WorkflowState,
+  error: PceUnavailable | PceRateLimited,
+  deps: PollDeps,
+): WorkflowState {
+  const { job } = state;
+  const now = (deps.now ?? (() => new Date()))();
+  const polls = job.polls + 1;
+  const trouble = troubleOf(error, now, job.unavailable);
+  const secondsToDeadline = (Date.parse(job.deadline) - now.getTime()) / 1000;
+  const since = `since ${trouble.since} (${trouble.attempts} poll${trouble.attempts === 1 ? '' : 's'})`;
+  if (secondsToDeadline <= 0) {
+    throw givenUp(
+      error,
+      `the PCE has not answered the poll ${since}, and the export's deadline ${job.deadline} has passed`,
+    );
+  }
+  if (polls >= deps.poll.maxPolls) {
+    throw givenUp(
+      error,
+      `the PCE has not answered the poll ${since}, and the job has been polled ${polls} times, the most allowed`,
+    );
+  }
+  const waitSeconds = Math.min(
+    troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, deps.poll.maxIntervalSeconds),
+    Math.max(1, Math.floor(secondsToDeadline)),
+  );
+  const retries = job.retries ?? NO_RETRIES;
+  deps.logger.warn(`${describeTrouble(trouble)}; polling again in ${waitSeconds} s`, {
+    error: trouble.error,
+    status: trouble.status,
+    code: trouble.code,
+    attempts: trouble.attempts,
+    since: trouble.since,
+    polls,
+    waitSeconds,
+  });
+  return {
+    export: state.export,
+    execution: state.execution,
+    job: {
+      ...job,
+      polls,
+      waitSeconds,
+      unavailable: trouble,
+      retries: { ...retries, poll: retries.poll + 1 },
+    },
+  };
 }

@@ -1,11 +1,19 @@
 import type { ExportInput } from '../contracts/input';
-import type { ExportRequest, SubmitEvent, WorkflowState } from '../contracts/state';
+import { DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS } from '../contracts/limits';
+import type {
+  ExecutionRef,
+  ExportRequest,
+  SubmitEvent,
+  SubmitRetryState,
+  WorkflowState,
+} from '../contracts/state';
 import type { TrafficRunStart } from '../contracts/traffic-run';
 import type { PceClient } from '../pce/client';
-import type { PollSettings } from './env';
+import type { PollSettings, SubmitSettings } from './env';
 import { resolveExportRequest } from './input';
 import { kindOf } from './kinds';
 import type { ExportLogger } from './logger';
+import { describeTrouble, givenUp, isTransientPceError, troubleOf, troubleWaitSeconds } from './pce-trouble';
 import { nextWaitSeconds, parseExecution } from './workflow';
 
 export interface SubmitDeps {
@@ -13,6 +21,8 @@ export interface SubmitDeps {
   readonly connect: () => Promise<PceClient>;
   readonly configuredExports: Readonly<Record<string, ExportInput>>;
   readonly poll: PollSettings;
+  /** @default a retry window of DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS */
+  readonly submit?: SubmitSettings;
   readonly logger: ExportLogger;
   /** Called with the resolved request before the PCE is contacted (log keys). */
   readonly onRequest?: (request: ExportRequest, execution: WorkflowState['execution']) => void;
@@ -24,44 +34,111 @@ export interface SubmitDeps {
 /**
  * What the Submit step does with an execution input: a traffic export that runs on its own is
  * not submitted as one job; its checked request goes on to the traffic run, which splits it into
- * windows (`lambdas/export/traffic/`). Everything else is submitted as one job (`submitExport`).
- * Bad input throws ExportConfigError before the secret is read or the PCE contacted.
+ * windows (`lambdas/export/traffic/`). Everything else is submitted as one job, as `submitStep`
+ * does: a PCE that cannot take it now gives a SubmitRetryState. Bad input throws
+ * ExportConfigError before the secret is read or the PCE contacted.
  */
 export async function startExport(
   event: SubmitEvent,
   deps: SubmitDeps,
-): Promise<WorkflowState | TrafficRunStart> {
-  const execution = parseExecution(event?.execution);
-  const request = resolveRequest(event, execution, deps);
+): Promise<WorkflowState | SubmitRetryState | TrafficRunStart> {
+  const { request, execution } = resolveSubmit(event, deps);
   const kind = kindOf(request);
-  if (kind.fanOut === undefined || execution.snapshot !== undefined) return submitExport(event, deps);
+  if (kind.fanOut === undefined || execution.snapshot !== undefined) {
+    return attemptSubmit(request, execution, undefined, deps, true);
+  }
   kind.fanOut.check(request, { exportName: request.name, executionName: execution.name, orgId: deps.orgId });
   deps.onRequest?.(request, execution);
   deps.logger.info('Handing the traffic export to the traffic run', { traffic: request.traffic });
   return { export: request, execution, fanOut: kind.fanOut.kind };
 }
 
-function resolveRequest(event: SubmitEvent, execution: WorkflowState['execution'], deps: SubmitDeps) {
-  return resolveExportRequest(event.input ?? {}, deps.configuredExports, {
-    now: new Date(execution.startTime),
-  });
+/**
+ * Validates the execution input, submits its request as one async job once and returns the
+ * first workflow state. Bad input throws ExportConfigError before the secret is read or the PCE
+ * contacted; every PCE error is thrown as it is.
+ */
+export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promise<WorkflowState> {
+  const { request, execution } = resolveSubmit(event, deps);
+  const state = await attemptSubmit(request, execution, undefined, deps, false);
+  return state as WorkflowState;
 }
 
 /**
- * Validates the execution input, submits its request as one async job and returns the first
- * workflow state. Bad input throws ExportConfigError before the secret is read or the PCE
- * contacted.
+ * The Submit step: `submitExport`, except that a PCE that cannot take the job now (5xx, 429,
+ * resets, timeouts, DNS) gives a SubmitRetryState instead of an error, with the wait before the
+ * next submit, until the retry window is over. That state, handed back (already validated),
+ * submits again.
  */
-export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promise<WorkflowState> {
+export function submitStep(
+  event: SubmitEvent | SubmitRetryState,
+  deps: SubmitDeps,
+): Promise<WorkflowState | SubmitRetryState> {
+  if ('submit' in event) return attemptSubmit(event.export, event.execution, event.submit, deps, true);
+  const { request, execution } = resolveSubmit(event, deps);
+  return attemptSubmit(request, execution, undefined, deps, true);
+}
+
+function resolveSubmit(event: SubmitEvent, deps: SubmitDeps) {
   const execution = parseExecution(event?.execution);
-  const request = resolveRequest(event, execution, deps);
+  const request = resolveExportRequest(event.input ?? {}, deps.configuredExports, {
+    now: new Date(execution.startTime),
+  });
+  return { request, execution };
+}
+
+async function attemptSubmit(
+  request: ExportRequest,
+  execution: ExecutionRef,
+  previous: SubmitRetryState['submit'] | undefined,
+  deps: SubmitDeps,
+  retry: boolean,
+): Promise<WorkflowState | SubmitRetryState> {
+  const clock = deps.now ?? (() => new Date());
   const kind = kindOf(request);
   const context = { exportName: request.name, executionName: execution.name, orgId: deps.orgId };
   const job = kind.prepare(request, context);
   deps.onRequest?.(request, execution);
 
-  const submitted = await job.submit(await deps.connect());
-  const requestedAt = (deps.now ?? (() => new Date()))();
+  const window = deps.submit?.retryWindowSeconds ?? DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS;
+  const firstAttemptAt = previous?.firstAttemptAt ?? clock().toISOString();
+  let submitted: Awaited<ReturnType<typeof job.submit>>;
+  try {
+    submitted = await job.submit(await deps.connect());
+  } catch (error) {
+    if (!retry || !isTransientPceError(error)) throw error;
+    const now = clock();
+    const windowEndsAt =
+      previous?.windowEndsAt ?? new Date(Date.parse(firstAttemptAt) + window * 1000).toISOString();
+    const trouble = troubleOf(error, now, previous?.unavailable);
+    const secondsLeft = (Date.parse(windowEndsAt) - now.getTime()) / 1000;
+    if (secondsLeft < 1) {
+      throw givenUp(
+        error,
+        `the PCE has not taken the ${kind.noun} since ${trouble.since} (${trouble.attempts} submit${trouble.attempts === 1 ? '' : 's'} within the ${window} s retry window)`,
+      );
+    }
+    const waitSeconds = Math.min(
+      troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, secondsLeft),
+      Math.floor(secondsLeft),
+    );
+    deps.logger.warn(`${describeTrouble(trouble)}; submitting again in ${waitSeconds} s`, {
+      error: trouble.error,
+      status: trouble.status,
+      code: trouble.code,
+      attempts: trouble.attempts,
+      since: trouble.since,
+      windowEndsAt,
+      waitSeconds,
+    });
+    return {
+      export: request,
+      execution,
+      submit: { attempts: trouble.attempts, firstAttemptAt, windowEndsAt, waitSeconds, unavailable: trouble },
+    };
+  }
+
+  const requestedAt = clock();
   const deadline = new Date(requestedAt.getTime() + request.maxWaitSeconds * 1000);
   const waitSeconds = nextWaitSeconds({
     retryAfterSeconds: submitted.retryAfterSeconds,
@@ -69,12 +146,16 @@ export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promis
     maxIntervalSeconds: deps.poll.maxIntervalSeconds,
     secondsToDeadline: request.maxWaitSeconds,
   });
-  deps.logger.info(kind.messages.submitted, {
+  const message = submitted.reused
+    ? `Found the ${kind.noun} an earlier submit of this execution left; polling it`
+    : kind.messages.submitted;
+  deps.logger.info(message, {
     jobHref: submitted.jobHref,
     ...job.logged,
     retryAfterSeconds: submitted.retryAfterSeconds,
     waitSeconds,
     deadline: deadline.toISOString(),
+    ...(previous === undefined ? {} : { submits: previous.attempts + 1 }),
   });
   return {
     export: request,
@@ -88,6 +169,7 @@ export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promis
       requestedAt: requestedAt.toISOString(),
       deadline: deadline.toISOString(),
       timedOut: false,
+      retries: { submit: previous?.attempts ?? 0, poll: 0, fetch: 0 },
     },
   };
 }

@@ -166,6 +166,24 @@ export function checkTrafficActors(request: TrafficRequest, orgId: number | unde
 }
 
 /**
+ * The query name of an execution's traffic query, unless the input names it: the same on every
+ * submit of the execution, so that a submit made again finds the query an earlier one left, and
+ * different for every execution (and for every window of one, once there are several).
+ */
+export function trafficQueryName(context: {
+  readonly exportName: string;
+  readonly executionName: string;
+  /** The window's id, when an execution submits one query per window. */
+  readonly windowId?: string;
+}): string {
+  const window = context.windowId === undefined ? '' : ` ${context.windowId}`;
+  return `pce-export ${context.exportName} ${context.executionName}${window}`.slice(
+    0,
+    MAX_TRAFFIC_QUERY_NAME_LENGTH,
+  );
+}
+
+/**
  * The PCE body for a resolved traffic query. An href of another org is an ExportConfigError
  * naming the field: the PCE would refuse it, and it says the configuration is wrong.
  */
@@ -182,8 +200,6 @@ export function trafficQueryBody(request: TrafficRequest, context: TrafficBodyCo
           ),
     exclude: filter.exclude.map((value, i) => actor(value, `traffic.${side}.exclude[${i}]`)),
   });
-  const name =
-    context.queryName ?? request.queryName ?? `pce-export ${context.exportName} ${context.executionName}`;
   const destinations = block(request.destinations, 'destinations');
   // A transmission left out of the list is excluded: the exclusions compose with any destination filter.
   const unwanted =
@@ -191,7 +207,7 @@ export function trafficQueryBody(request: TrafficRequest, context: TrafficBodyCo
       ? []
       : TRANSMISSIONS.filter((t) => !request.transmission?.includes(t)).map((t) => ({ transmission: t }));
   return {
-    query_name: name.slice(0, MAX_TRAFFIC_QUERY_NAME_LENGTH),
+    query_name: context.queryName ?? request.queryName ?? trafficQueryName(context),
     start_date: request.startDate,
     end_date: request.endDate,
     policy_decisions: [...request.policyDecisions],

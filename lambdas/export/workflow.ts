@@ -1,8 +1,11 @@
 import { ExportConfigError } from '../contracts/errors';
 import {
   type ExecutionRef,
+  type ExportRequest,
   executionSchema,
   JOB_HREFS,
+  type SubmitRetryState,
+  submitRetryStateSchema,
   type WorkflowState,
   workflowStateSchema,
 } from '../contracts/state';
@@ -25,13 +28,7 @@ export function parseWorkflowState(value: unknown, orgId: number): WorkflowState
   if (!parsed.success)
     throw new ExportConfigError(`Invalid workflow state: ${describeIssues(parsed.error, 'state')}`);
   const state = parsed.data;
-  // A kind that takes a traffic query carries it in the state, and only such a kind does.
-  const takesTraffic = kindOf(state.export).fields.includes('traffic');
-  if (takesTraffic !== (state.export.traffic !== undefined)) {
-    throw new ExportConfigError(
-      `Invalid workflow state: state.export.traffic ${takesTraffic ? 'is missing for a traffic export' : 'belongs to a traffic export only'}`,
-    );
-  }
+  checkKind(state.export);
   const hrefs = JOB_HREFS[state.export.kind ?? 'collection'];
   if (
     !hrefs.job.test(state.job.href) ||
@@ -54,6 +51,30 @@ export function parseWorkflowState(value: unknown, orgId: number): WorkflowState
     }
   }
   return state;
+}
+
+/** A kind that takes a traffic query carries it in the state, and only such a kind does. */
+function checkKind(request: ExportRequest): void {
+  const takesTraffic = kindOf(request).fields.includes('traffic');
+  if (takesTraffic !== (request.traffic !== undefined)) {
+    throw new ExportConfigError(
+      `Invalid workflow state: state.export.traffic ${takesTraffic ? 'is missing for a traffic export' : 'belongs to a traffic export only'}`,
+    );
+  }
+}
+
+/** Whether Submit's event is the state of a submit to make again rather than an execution's first. */
+export function isSubmitRetry(event: unknown): boolean {
+  return event !== null && typeof event === 'object' && 'submit' in event && 'export' in event;
+}
+
+/** Parses the state a Submit the PCE did not take handed back; unknown keys are dropped. */
+export function parseSubmitRetryState(value: unknown): SubmitRetryState {
+  const parsed = submitRetryStateSchema.safeParse(value);
+  if (!parsed.success)
+    throw new ExportConfigError(`Invalid workflow state: ${describeIssues(parsed.error, 'state')}`);
+  checkKind(parsed.data.export);
+  return parsed.data;
 }
 
 /** Parses the `execution` object the state machine adds to Submit's event. */

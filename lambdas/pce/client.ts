@@ -1,9 +1,9 @@
 import { type CollectionQuery, createCollectionJobs } from './collection-jobs';
 import type { AsyncJobApi } from './jobs';
 import { createLabelLookup, type LabelLookup } from './labels';
-import { createTrafficQueries, type TrafficQueryApi } from './traffic-queries';
+import { createTrafficQueries, type TrafficQueryApi, type TrafficRunQueryApi } from './traffic-queries';
 import { createTransport, type PceClientRuntime } from './transport';
-import type { PceClientOptions, PceConnection, TrafficQueryBody } from './types';
+import type { PceClientOptions, PceConnection } from './types';
 
 export type { PceClientRuntime } from './transport';
 
@@ -12,14 +12,14 @@ export interface PceClient {
   /** Collection jobs: GET {collection} with `Prefer: respond-async` → job → datafile. */
   readonly collections: AsyncJobApi<CollectionQuery>;
   /** Explorer traffic queries: POST async_queries → query → `/download`. */
-  readonly traffic: AsyncJobApi<TrafficQueryBody>;
+  readonly traffic: TrafficQueryApi;
   /** Closes the connection pool. */
   close(): Promise<void>;
 }
 
 /** What a traffic run uses besides the job API: the counts, update_rules and names of queries, and labels. */
 export interface TrafficRunClient {
-  readonly traffic: TrafficQueryApi;
+  readonly traffic: TrafficRunQueryApi;
   /** Labels by key and value (traffic filters may name them so). */
   readonly labels: LabelLookup;
   close(): Promise<void>;

@@ -3,7 +3,7 @@ import type { JobStatus } from '../contracts/state';
 import { deleteAnswered, timestamp } from './collection-jobs';
 import { PceProtocolError } from './errors';
 import { cleanText, header, statusLine, transportError } from './http';
-import type { AsyncJobApi, PollResult } from './jobs';
+import type { AsyncJobApi, PollResult, SubmitResult } from './jobs';
 import { getJsonArray } from './json-list';
 import { gunzipIfCompressed } from './streams';
 import type { Transport } from './transport';
@@ -50,20 +50,54 @@ interface NamedTrafficQuery {
   readonly status: string;
 }
 
-/** Explorer's async traffic queries: the job API and what only traffic queries have. */
+/** Traffic queries, which can also be found by the name they were submitted with. */
 export interface TrafficQueryApi extends AsyncJobApi<TrafficQueryBody> {
+  /**
+   * The newest query of this org named `queryName` that has not failed (`GET async_queries`),
+   * as a SubmitResult, or undefined when there is none.
+   */
+  findByName(queryName: string): Promise<SubmitResult | undefined>;
+}
+
+/** Explorer's async traffic queries as a traffic run uses them: what only traffic queries have. */
+export interface TrafficRunQueryApi extends TrafficQueryApi {
   poll(queryHref: string): Promise<TrafficPollResult>;
   /** Asks a completed query for draft policy decisions (`PUT {href}/update_rules`). */
   updateRules(queryHref: string): Promise<void>;
-  /** The org's queries named `name`, newest first: a retried submit finds what it created. */
-  findByName(name: string): Promise<NamedTrafficQuery[]>;
+  /** The org's queries named `name`, newest first, whatever their status: a retried window submit finds what it created. */
+  listByName(name: string): Promise<NamedTrafficQuery[]>;
 }
 
-export function createTrafficQueries(transport: Transport): TrafficQueryApi {
+export function createTrafficQueries(transport: Transport): TrafficRunQueryApi {
   const { base } = transport;
   const collectionHref = `/orgs/${base.orgId}/${TRAFFIC_QUERIES}`;
 
   return {
+    findByName(queryName) {
+      return transport.guarded(async () => {
+        const exchange = transport.exchange('GET', collectionHref);
+        const response = await transport.send(exchange);
+        const queries = await transport.readList(exchange, response, 'traffic queries');
+        const retryAfterSeconds = transport.retryAfterSeconds(response.headers);
+        // The PCE lists the newest first.
+        for (const query of queries) {
+          if (query === null || typeof query !== 'object') continue;
+          const { href, status, query_parameters: params } = query as Record<string, unknown>;
+          const name = (params as { query_name?: unknown } | null | undefined)?.query_name;
+          if (name !== queryName) continue;
+          const mapped = typeof status === 'string' ? STATUSES.get(status.trim().toLowerCase()) : undefined;
+          if (mapped === undefined || mapped === 'failed') continue;
+          const jobHref = transport.href(
+            href,
+            TRAFFIC_QUERIES,
+            `the href of a query listed by GET ${collectionHref}`,
+          );
+          return { jobHref, retryAfterSeconds };
+        }
+        return undefined;
+      });
+    },
+
     submit(body) {
       return transport.guarded(async () => {
         const exchange = transport.exchange('POST', collectionHref, {
@@ -149,7 +183,7 @@ export function createTrafficQueries(transport: Transport): TrafficQueryApi {
       });
     },
 
-    findByName(name) {
+    listByName(name) {
       return transport.guarded(async () => {
         const queries = await getJsonArray(transport, collectionHref, 'traffic queries');
         const found: { href: string; status: string; created: string }[] = [];

@@ -14,7 +14,6 @@ import { PceProtocolError } from './errors';
 import { apiUrl, type HrefKind, type PceBase, parsePceBase, resolveHref } from './hrefs';
 import {
   type ContentCoding,
-  cleanText,
   contentCoding,
   decodedBody,
   errorForStatus,
@@ -28,6 +27,7 @@ import {
   transportError,
   userAgent,
 } from './http';
+import { readJson, release } from './json-body';
 import { Redactor } from './redact';
 import { parseRetryAfter, resolveRetryAfterBounds } from './retry-after';
 import { streamDatafile } from './streams';
@@ -45,7 +45,6 @@ const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 const DEFAULT_RATE_LIMIT_WAIT_BUDGET_SECONDS = 20;
 const DEFAULT_RATE_LIMIT_RETRIES = 3;
 /** A job document is a few hundred bytes; a poll body larger than this is not a job. */
-const MAX_JOB_BODY_BYTES = 1024 * 1024;
 
 /** Seams for tests. */
 export interface PceClientRuntime {
@@ -93,6 +92,8 @@ export interface Transport {
     what: string,
     expected?: readonly number[],
   ): Promise<Record<string, unknown>>;
+  /** Reads a small JSON array body (200 OK); anything else is a PceProtocolError. */
+  readList(exchange: Exchange, response: Response, what: string): Promise<unknown[]>;
   /** A 200 body as a stream, decoded from its transport coding; its errors arrive named and scrubbed. */
   openBody(exchange: Exchange, response: Response, what: string): { body: Readable; coding: ContentCoding };
   /** Reads and drops a (small) body so the connection can be reused. */
@@ -222,7 +223,11 @@ export function createTransport(
     href: (raw, kind, source) => resolveHref(base, raw, kind, source),
     retryAfterSeconds,
     readObject: (exchange, response, what, expected = [200]) =>
-      readObject(exchange, response, what, expected, { protocolError, source }),
+      readJson(exchange, response, what, expected, { protocolError, source }, 'object') as Promise<
+        Record<string, unknown>
+      >,
+    readList: (exchange, response, what) =>
+      readJson(exchange, response, what, [200], { protocolError, source }, 'array') as Promise<unknown[]>,
 
     openBody(exchange, response, what) {
       let coding: ContentCoding;
@@ -261,60 +266,6 @@ export function createTransport(
  * Reads and parses a small JSON object (a job, a traffic query), bounded; anything but a JSON
  * object with one of the `expected` statuses is a PceProtocolError.
  */
-async function readObject(
-  exchange: Exchange,
-  response: Response,
-  what: string,
-  expected: readonly number[],
-  { protocolError, source }: { protocolError: Transport['protocolError']; source: CredentialSource },
-): Promise<Record<string, unknown>> {
-  const { statusCode: status, headers, body } = response;
-  const fail = (problem: string): never => {
-    release(body);
-    throw protocolError(exchange, status, problem);
-  };
-  if (!expected.includes(status))
-    fail(`instead of ${expected.map(statusLine).join(' or ')} with the ${what}`);
-  const contentType = header(headers, 'content-type');
-  if (contentType === undefined || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())) {
-    fail(`with Content-Type ${JSON.stringify(cleanText(contentType ?? '(none)', 80))} instead of JSON`);
-  }
-  let coding: ContentCoding;
-  try {
-    coding = contentCoding(headers, `${exchange.method} ${exchange.href}`);
-  } catch (error) {
-    release(body);
-    throw error;
-  }
-  let read: { buffer: Buffer; truncated: boolean };
-  try {
-    read = await readCapped(decodedBody(body, coding), MAX_JOB_BODY_BYTES);
-  } catch (error) {
-    throw transportError(error, {
-      method: exchange.method,
-      href: exchange.href,
-      origin: new URL(exchange.url).origin,
-      during: `failed while reading the ${what}`,
-      source,
-    });
-  }
-  if (read.truncated) fail(`with a body larger than ${MAX_JOB_BODY_BYTES} bytes, which is not a ${what}`);
-  const text = read.buffer.toString('utf8');
-  if (text.trim() === '') fail(`with an empty body instead of the ${what}`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    fail('with a body that is not JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    fail(
-      `with ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`} instead of a ${what} object`,
-    );
-  }
-  return parsed as Record<string, unknown>;
-}
-
 async function readErrorDetail(response: Response) {
   try {
     const coding = contentCoding(response.headers, 'error body');
@@ -332,16 +283,6 @@ async function discard(response: Response): Promise<void> {
   } catch {
     release(response.body);
   }
-}
-
-/**
- * Drops a response body that will not be read. undici answers the destroy of an unread body with
- * an AbortError 'error' event; without a listener that is an uncaught exception, which would end
- * the Lambda process after the real (named) error had been thrown.
- */
-function release(body: Readable): void {
-  body.on('error', () => {});
-  body.destroy();
 }
 
 /** An ExportConfigError about one credential, named where it comes from. */

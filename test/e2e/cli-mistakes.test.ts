@@ -356,6 +356,16 @@ const MISTAKES: readonly Mistake[] = [
     says: 'unknown option --until: did you mean --end?',
   },
   {
+    what: 'a mistyped --until',
+    args: ['run', ...PCE, '--traffic', '--start', '2026-03-01T00:00:00Z', '--untl', '2026-03-02T00:00:00Z'],
+    says: 'unknown option --untl: did you mean --end?',
+  },
+  {
+    what: 'a flag with a letter left out, close to a hinted one too',
+    args: ['run', ...PCE, '--path', '/labels', '--ot', 'exports'],
+    says: 'unknown option --ot: did you mean --out?',
+  },
+  {
     what: '--from for --start',
     args: ['run', ...PCE, '--traffic', '--from', '2026-03-01T00:00:00Z'],
     says: 'unknown option --from: did you mean --start?',
@@ -374,6 +384,11 @@ const MISTAKES: readonly Mistake[] = [
     what: "curl's --insecure",
     args: ['run', ...PCE, '--path', '/labels', '--insecure'],
     says: "unknown option --insecure: the PCE's certificate is always verified: give the CA that issued it with --ca-file PEM",
+  },
+  {
+    what: "curl's -x for the proxy",
+    args: ['run', ...PCE, '--path', '/labels', '-x', 'http://proxy.example.com:3128'],
+    says: 'unknown option -x: did you mean --proxy?',
   },
   {
     what: '--verbose',

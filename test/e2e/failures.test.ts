@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FETCH_MAX_FAILED_DOWNLOADS } from '../../lambdas/contracts/limits';
 import type { ExportOutput } from '../../lambdas/contracts/output';
 import { fault } from '../../simulator/index';
 import { BUCKET, failed, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
+import { eventLog, exitsOf, submitAttempts, taskRetries, waitsEntered } from './reliability-support';
 
 describe('named failures of the locally run workflow', () => {
   let h: Harness;
@@ -62,13 +64,23 @@ describe('named failures of the locally run workflow', () => {
 
   it('fails with PceJobTimeout at the deadline when the job never finishes', async () => {
     h.simulator.faults.add(fault.jobNeverFinishes());
-    const started = Date.now();
+    const log = eventLog();
 
-    const { error, cause } = failed(await h.run({ path: '/workloads', maxWaitSeconds: 3 }));
+    const { error, cause } = failed(
+      await h.run({ path: '/workloads', maxWaitSeconds: 3 }, { onEvent: log.onEvent }),
+    );
 
     expect(error).toBe('PceJobTimeout');
     expect(cause).toContain('3 seconds');
-    expect(Date.now() - started).toBeLessThan(15_000);
+    // Every wait the job state asked for stays within the 3 s deadline, so the polls end there.
+    const jobs = exitsOf(log.events, 'Poll').map((state) => state.job);
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(jobs.at(-1)?.timedOut).toBe(true);
+    const waits = [...exitsOf(log.events, 'Submit'), ...jobs.slice(0, -1).map((job) => ({ job }))].map(
+      (state) => state.job?.waitSeconds,
+    );
+    expect(waits.every((seconds) => seconds !== undefined && seconds >= 1 && seconds <= 3)).toBe(true);
+    expect(h.simulator.requests.filter((r) => r.endpoint === 'job')).toHaveLength(jobs.length);
   });
 
   it('fails with PceProtocolError on an unknown job status', async () => {
@@ -119,23 +131,41 @@ describe('named failures of the locally run workflow', () => {
     ]);
   });
 
-  it('recovers from 503s on polls through the state machine retry', async () => {
+  it('recovers from 503s on polls by polling again after a wait, the job left as it was', async () => {
     h.simulator.faults.add(fault.respond(503, { endpoint: 'job', times: 2 }));
+    const log = eventLog();
 
-    const output = succeeded<ExportOutput>(await h.run({ path: '/workloads' }));
+    const output = succeeded<ExportOutput>(
+      await h.run({ path: '/workloads' }, { onEvent: log.onEvent, waitTimeOverrides: { WaitForJob: 0 } }),
+    );
 
     expect(output.objectCount).toBe(500);
+    expect(output.retries).toEqual({ submit: 0, poll: 2, fetch: 0 });
     expect(h.simulator.requests.filter((r) => r.endpoint === 'job' && r.status === 503)).toHaveLength(2);
+    expect(
+      exitsOf(log.events, 'Poll')
+        .slice(0, 2)
+        .map((state) => [state.job?.unavailable?.status, state.job?.waitSeconds]),
+    ).toEqual([
+      [503, 5],
+      [503, 10],
+    ]);
   });
 
   it('retries a datafile cut off mid-stream and stores the complete object', async () => {
     h.simulator.faults.add(fault.cutBody(20_000, { endpoint: 'datafile' }));
 
-    const output = succeeded<ExportOutput>(await h.run({ path: '/workloads', format: 'raw', gzip: false }));
+    const output = succeeded<ExportOutput>(
+      await h.run(
+        { path: '/workloads', format: 'raw', gzip: false },
+        { waitTimeOverrides: { WaitToFetch: 0 } },
+      ),
+    );
 
     const stored = await h.getObject(output.key);
     expect(JSON.parse(stored.toString('utf8'))).toHaveLength(500);
     expect(sha256(stored)).toBe(output.sha256);
+    expect(output.retries).toEqual({ submit: 0, poll: 0, fetch: 1 });
     expect(h.simulator.requests.filter((r) => r.endpoint === 'datafile')).toHaveLength(2);
   });
 
@@ -144,15 +174,21 @@ describe('named failures of the locally run workflow', () => {
     const before = await h.listKeys(`${PREFIX}cut/`);
 
     const { error, cause } = failed(
-      await h.run({ exportName: 'cut', path: '/workloads' }, { env: { UPLOAD_PART_SIZE_MIB: '5' } }),
+      await h.run(
+        { exportName: 'cut', path: '/workloads' },
+        { env: { UPLOAD_PART_SIZE_MIB: '5' }, waitTimeOverrides: { WaitToFetch: 0 } },
+      ),
     );
 
     expect(error).toBe('PceUnavailable');
+    expect(cause).toContain(`${FETCH_MAX_FAILED_DOWNLOADS} downloads failed`);
     expectNoSecretIn(cause);
     expect(before).toEqual([]);
     expect(await h.listKeys(`${PREFIX}cut/`)).toEqual([]);
     expect(await h.engine.s3?.listOpenUploads(BUCKET)).toEqual([]);
-    expect(h.simulator.requests.filter((r) => r.endpoint === 'datafile')).toHaveLength(5);
+    expect(h.simulator.requests.filter((r) => r.endpoint === 'datafile')).toHaveLength(
+      FETCH_MAX_FAILED_DOWNLOADS,
+    );
   }, 120_000);
 
   it('fails with ExportConfigError on bad input and sends nothing to the PCE', async () => {
@@ -164,19 +200,22 @@ describe('named failures of the locally run workflow', () => {
     expect(h.simulator.requests).toHaveLength(0);
   });
 
-  it('fails fast with ExportConfigError when the PCE certificate is not trusted', async () => {
-    const started = Date.now();
+  it('fails at the first submit with ExportConfigError when the PCE certificate is not trusted', async () => {
+    const log = eventLog();
 
     const { error, cause } = failed(
       await h.run(
         { path: '/workloads' },
-        { pce: { url: h.simulator.url, orgId: 1, ...h.simulator.credentials } },
+        { pce: { url: h.simulator.url, orgId: 1, ...h.simulator.credentials }, onEvent: log.onEvent },
       ),
     );
 
     expect(error).toBe('ExportConfigError');
     expect(cause).toContain('caBundle');
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // Neither retried by Step Functions nor waited out: one submit, no Wait state entered.
+    expect(submitAttempts(log.events)).toBe(1);
+    expect(taskRetries(log.events)).toBe(0);
+    expect(waitsEntered(log.events)).toEqual([]);
     expect(h.simulator.requests).toHaveLength(0);
   });
 });

@@ -96,15 +96,22 @@ describe('credentials never leave the secret, through the locally run workflow w
       await runAndRecord(
         'rate limited',
         { path: '/workloads' },
-        { env: { RETRY_AFTER_MIN_SECONDS: '0' }, retryIntervalOverrides: fast },
+        {
+          env: { RETRY_AFTER_MIN_SECONDS: '0', SUBMIT_RETRY_WINDOW_SECONDS: '0' },
+          retryIntervalOverrides: fast,
+        },
       );
       h.simulator.faults.add(fault.reset({ endpoint: 'job', times: Infinity }));
-      await runAndRecord('resets', { path: '/workloads' }, { retryIntervalOverrides: fast });
+      await runAndRecord(
+        'resets',
+        { path: '/workloads' },
+        { env: { MAX_POLLS: '3' }, retryIntervalOverrides: fast, waitTimeOverrides: { WaitForJob: 0 } },
+      );
       h.simulator.faults.add(fault.cutBody(10_000, { endpoint: 'datafile', times: Infinity }));
       await runAndRecord(
         'cut off',
         { exportName: 'cut', path: '/workloads' },
-        { retryIntervalOverrides: fast },
+        { retryIntervalOverrides: fast, waitTimeOverrides: { WaitToFetch: 0 } },
       );
       h.simulator.faults.add(fault.locationCustom('https://127.0.0.2:1/api/v2/orgs/1/jobs/{id}'));
       await runAndRecord('off-origin', { path: '/workloads' });

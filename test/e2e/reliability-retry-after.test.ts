@@ -73,7 +73,6 @@ describe('Retry-After from the PCE, through the locally run workflow', () => {
       async (_, injected, [low, high]) => {
         h.simulator.faults.add(injected);
         const log = eventLog();
-        const started = Date.now();
 
         const output = succeeded<ExportOutput>(
           await h.run({ path: '/labels', maxWaitSeconds: 60 }, { env, onEvent: log.onEvent }),
@@ -85,14 +84,18 @@ describe('Retry-After from the PCE, through the locally run workflow', () => {
         expect(submit?.retryAfterSeconds).toBeLessThanOrEqual(high);
         expect(submit?.waitSeconds).toBe(submit?.retryAfterSeconds);
         expect(output.polls).toBe(1);
-        expect(Date.now() - started).toBeLessThan((high + 3) * 1000);
+        // The first poll came no sooner than the wait asked for (the simulator's request times).
+        const [submitted] = h.simulator.requests.filter((r) => r.endpoint === 'submit');
+        const [polled] = h.simulator.requests.filter((r) => r.endpoint === 'job');
+        expect((polled?.time ?? 0) - (submitted?.time ?? 0)).toBeGreaterThanOrEqual(
+          (submit?.waitSeconds ?? 0) * 1000 - 50,
+        );
       },
     );
 
     it('never waits past the deadline, whatever the 202 asks for', async () => {
       h.simulator.faults.add(fault.retryAfter({ httpDateInSeconds: 3600 }));
       const log = eventLog();
-      const started = Date.now();
 
       succeeded(await h.run({ path: '/labels', maxWaitSeconds: 2 }, { onEvent: log.onEvent }));
 
@@ -100,7 +103,6 @@ describe('Retry-After from the PCE, through the locally run workflow', () => {
       expect(decisions[0]?.retryAfterSeconds).toBe(300);
       expect(decisions[0]?.waitSeconds).toBe(2);
       expectWaitsWithinDeadline(decisions);
-      expect(Date.now() - started).toBeLessThan(5_000);
     });
   });
 
@@ -116,7 +118,6 @@ describe('Retry-After from the PCE, through the locally run workflow', () => {
       ];
       for (const value of values) h.simulator.faults.add(value);
       const log = eventLog();
-      const started = Date.now();
 
       const { error } = failed(
         await h.run(
@@ -136,14 +137,12 @@ describe('Retry-After from the PCE, through the locally run workflow', () => {
       expect(polls[4]?.retryAfterSeconds).toBeLessThanOrEqual(4);
       expect(polls.every((p) => p.waitSeconds === 1)).toBe(true);
       expectWaitsWithinDeadline(polls);
-      expect(Date.now() - started).toBeLessThan(7_000 + 3_000);
     });
 
     it('ends at the deadline with PceJobTimeout when every poll asks for an enormous wait', async () => {
       h.simulator.faults.add(fault.jobNeverFinishes());
       h.simulator.faults.add(fault.retryAfterHuge({ endpoint: 'job', times: Number.POSITIVE_INFINITY }));
       const log = eventLog();
-      const started = Date.now();
 
       const { error, cause } = failed(
         await h.run({ path: '/labels', maxWaitSeconds: 3 }, { onEvent: log.onEvent }),
@@ -154,7 +153,6 @@ describe('Retry-After from the PCE, through the locally run workflow', () => {
       expect(cause).toContain('did not finish within 3 seconds');
       expect(decisions.filter((d) => d.state === 'Poll').every((d) => d.retryAfterSeconds === 5)).toBe(true);
       expectWaitsWithinDeadline(decisions);
-      expect(Date.now() - started).toBeLessThan(3_000 + 3_000);
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, isIP, type Server, Socket } from 'node:net';
+import type { SubmitRetryState, WorkflowState } from '../../lambdas/contracts/state';
 import type { WorkflowEvent } from '../../local/runner';
 import type { FaultEndpoint } from '../../simulator/faults';
 import type { RecordedRequest } from '../../simulator/index';
@@ -34,6 +35,39 @@ export function taskRetries(events: readonly WorkflowEvent[]): number {
 /** How often each state was retried, from the StateRetried events. */
 export function retriesOf(events: readonly WorkflowEvent[], state: string): number {
   return events.filter((e) => e.type === 'StateRetried' && e.state?.name === state).length;
+}
+
+/** The outputs of a state, from its StateExited events, oldest first. */
+export function exitsOf(events: readonly WorkflowEvent[], state: string): Partial<WorkflowState>[] {
+  return events
+    .filter((e) => e.type === 'StateExited' && e.state?.name === state)
+    .map((e) => (e.state?.output ?? {}) as Partial<WorkflowState>);
+}
+
+/** Submits made: the first (Submit) and those after a wait (RetrySubmit). */
+export function submitAttempts(events: readonly WorkflowEvent[]): number {
+  return events.filter(
+    (e) => e.type === 'StateEntered' && (e.state?.name === 'Submit' || e.state?.name === 'RetrySubmit'),
+  ).length;
+}
+
+/** The waits Submit asked for before submitting again, in seconds, oldest first. */
+export function submitWaits(events: readonly WorkflowEvent[]): number[] {
+  return events
+    .filter(
+      (e) => e.type === 'StateExited' && (e.state?.name === 'Submit' || e.state?.name === 'RetrySubmit'),
+    )
+    .flatMap((e) => {
+      const retry = (e.state?.output as Partial<SubmitRetryState> | undefined)?.submit;
+      return retry ? [retry.waitSeconds] : [];
+    });
+}
+
+/** The Wait states entered (WaitForJob, WaitToSubmit, WaitToFetch), by name, oldest first. */
+export function waitsEntered(events: readonly WorkflowEvent[]): string[] {
+  return events
+    .filter((e) => e.type === 'StateEntered' && /^(Snapshot)?Wait/.test(e.state?.name ?? ''))
+    .map((e) => e.state?.name ?? '');
 }
 
 export interface ConnectAttempt {

@@ -1,9 +1,20 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FETCH_MAX_FAILED_DOWNLOADS } from '../../lambdas/contracts/limits';
 import type { ExportOutput } from '../../lambdas/contracts/output';
 import { fault } from '../../simulator/index';
 import { BUCKET, type Harness, PREFIX, sha256, succeeded } from './harness';
-import { callsTo, eventLog, failed, retriesOf, startQuickHarness, taskRetries } from './reliability-support';
+import {
+  callsTo,
+  eventLog,
+  exitsOf,
+  failed,
+  retriesOf,
+  startQuickHarness,
+  submitAttempts,
+  submitWaits,
+  taskRetries,
+} from './reliability-support';
 
 /*
  * Every row of the error table (PRODUCT.md 3.3) that failures.test.ts does not reach yet, through
@@ -136,7 +147,7 @@ describe('reliability of the locally run workflow: every named failure', () => {
       expect(output.objectCount).toBe(500);
     });
 
-    it('fails with PceRateLimited after a bounded number of attempts when every answer is 429', async () => {
+    it('Submit gives up with PceRateLimited once its retry window is over when every answer is 429', async () => {
       h.simulator.faults.add(
         fault.respond(429, { endpoint: 'submit', times: Number.POSITIVE_INFINITY, retryAfter: 0 }),
       );
@@ -146,10 +157,10 @@ describe('reliability of the locally run workflow: every named failure', () => {
         await h.run(
           { path: '/workloads' },
           {
-            // Retry-After 0 honoured as is, so that the client's own waits take no time here.
-            env: { RETRY_AFTER_MIN_SECONDS: '0' },
+            // Retry-After 0 honoured as is, so that the client's own waits take no time here; a
+            // 3 s window leaves room for one or two submits (the Wait between them is real).
+            env: { RETRY_AFTER_MIN_SECONDS: '0', SUBMIT_RETRY_WINDOW_SECONDS: '3' },
             onEvent: log.onEvent,
-            retryIntervalOverrides: FAST_RETRIES,
           },
         ),
       );
@@ -157,40 +168,102 @@ describe('reliability of the locally run workflow: every named failure', () => {
       expect(error).toBe('PceRateLimited');
       expect(cause).toContain('429');
       expect(cause).toContain('after 3 wait(s)');
-      // 1 + 4 state machine attempts (Retry MaxAttempts 4), each request + 3 client waits.
-      expect(retriesOf(log.events, 'Submit')).toBe(4);
-      expect(callsTo(h.simulator.requests, 'submit')).toHaveLength(5 * 4);
+      expect(cause).toContain('within the 3 s retry window');
+      const submits = submitAttempts(log.events);
+      expect(submits).toBeGreaterThanOrEqual(1);
+      expect(submits).toBeLessThanOrEqual(2);
+      // Each submit: its request and the client's 3 waits; no Step Functions retry on top.
+      expect(callsTo(h.simulator.requests, 'submit')).toHaveLength(submits * 4);
+      expect(retriesOf(log.events, 'Submit') + retriesOf(log.events, 'RetrySubmit')).toBe(0);
       expect(h.simulator.requests.every((r) => r.status === 429)).toBe(true);
     });
   });
 
-  describe('PceUnavailable: 5xx and resets retried, bounded', () => {
-    it.each([
-      ['a 503 on submit', 'submit', 'Submit', fault.respond(503, { endpoint: 'submit', times: Infinity })],
-      ['a 500 on every poll', 'job', 'Poll', fault.respond(500, { endpoint: 'job', times: Infinity })],
-      [
-        'a 502 on the datafile',
-        'datafile',
-        'Fetch',
-        fault.respond(502, { endpoint: 'datafile', times: Infinity }),
-      ],
-      ['a connection reset on every poll', 'job', 'Poll', fault.reset({ endpoint: 'job', times: Infinity })],
-    ] as const)('fails with PceUnavailable after 5 attempts on %s', async (_, endpoint, state, injected) => {
-      h.simulator.faults.add(injected);
+  describe('PceUnavailable: 5xx and resets waited out, bounded', () => {
+    it('Submit gives up with PceUnavailable once its retry window is over on a 503 on every submit', async () => {
+      h.simulator.faults.add(fault.respond(503, { endpoint: 'submit', times: Infinity }));
       const log = eventLog();
 
       const { error, cause } = failed(
         await h.run(
           { exportName: 'unavailable', path: '/workloads' },
-          { onEvent: log.onEvent, retryIntervalOverrides: FAST_RETRIES },
+          { env: { SUBMIT_RETRY_WINDOW_SECONDS: '3' }, onEvent: log.onEvent },
         ),
       );
 
       expect(error).toBe('PceUnavailable');
+      expect(cause).toContain('within the 3 s retry window');
       expectNoSecretIn(cause);
-      expect(retriesOf(log.events, state)).toBe(4);
-      expect(callsTo(h.simulator.requests, endpoint)).toHaveLength(5);
+      const submits = submitAttempts(log.events);
+      expect(submits).toBeGreaterThanOrEqual(1);
+      expect(submits).toBeLessThanOrEqual(2);
+      expect(callsTo(h.simulator.requests, 'submit')).toHaveLength(submits);
+      // The wait Submit asked for before each later submit: the backoff, held to the window.
+      for (const wait of submitWaits(log.events)) {
+        expect(wait).toBeGreaterThanOrEqual(1);
+        expect(wait).toBeLessThanOrEqual(3);
+      }
       expect(await h.listKeys(`${PREFIX}unavailable/`)).toEqual([]);
+    });
+
+    it.each([
+      ['a 500 on every poll', fault.respond(500, { endpoint: 'job', times: Infinity }), 500],
+      [
+        'a connection reset on every poll',
+        fault.reset({ endpoint: 'job', times: Infinity }),
+        // undici names a reset by when it came: mid-write, or with the socket already closed.
+        expect.stringMatching(/^(ECONNRESET|UND_ERR_SOCKET)$/),
+      ],
+    ] as const)(
+      'Poll gives up with PceUnavailable at the poll limit on %s, the job left as it was',
+      async (_, injected, detail) => {
+        h.simulator.faults.add(injected);
+        const log = eventLog();
+
+        const { error, cause } = failed(
+          await h.run(
+            { exportName: 'unavailable', path: '/workloads' },
+            { env: { MAX_POLLS: '4' }, onEvent: log.onEvent, waitTimeOverrides: { WaitForJob: 0 } },
+          ),
+        );
+
+        expect(error).toBe('PceUnavailable');
+        expect(cause).toContain('polled 4 times, the most allowed');
+        expectNoSecretIn(cause);
+        expect(retriesOf(log.events, 'Poll')).toBe(0);
+        expect(callsTo(h.simulator.requests, 'job')).toHaveLength(4);
+        // Three polls handed the job back unchanged, with the backoff as the next wait.
+        const troubled = exitsOf(log.events, 'Poll').flatMap((s) => (s.job ? [s.job] : []));
+        expect(troubled.map((job) => job?.waitSeconds)).toEqual([5, 10, 20]);
+        expect(troubled.map((job) => job?.status)).toEqual(['pending', 'pending', 'pending']);
+        expect(troubled.map((job) => job?.unavailable?.status ?? job?.unavailable?.code)).toEqual([
+          detail,
+          detail,
+          detail,
+        ]);
+        expect(await h.listKeys(`${PREFIX}unavailable/`)).toEqual([]);
+        expect(callsTo(h.simulator.requests, 'delete')).toHaveLength(0);
+      },
+    );
+
+    it('Fetch gives up with PceUnavailable after its most downloads on a 502 on the datafile', async () => {
+      h.simulator.faults.add(fault.respond(502, { endpoint: 'datafile', times: Infinity }));
+      const log = eventLog();
+
+      const { error, cause } = failed(
+        await h.run(
+          { exportName: 'unavailable', path: '/workloads' },
+          { onEvent: log.onEvent, waitTimeOverrides: { WaitToFetch: 0 } },
+        ),
+      );
+
+      expect(error).toBe('PceUnavailable');
+      expect(cause).toContain(`${FETCH_MAX_FAILED_DOWNLOADS} downloads failed`);
+      expectNoSecretIn(cause);
+      expect(retriesOf(log.events, 'Fetch')).toBe(0);
+      expect(callsTo(h.simulator.requests, 'datafile')).toHaveLength(FETCH_MAX_FAILED_DOWNLOADS);
+      expect(await h.listKeys(`${PREFIX}unavailable/`)).toEqual([]);
+      expect(await h.engine.s3?.listOpenUploads(BUCKET)).toEqual([]);
     });
   });
 

@@ -37,7 +37,7 @@ describe('EventBridge events of the export workflow', () => {
   const definition = renderDefinition(synth.template);
 
   it('puts "Export Succeeded" with the execution output as detail on the default bus before Done', () => {
-    expect(stateOf(definition, 'Fetch').Next).toBe('NotifySucceeded');
+    expect(stateOf(definition, 'FetchStatus').Default).toBe('NotifySucceeded');
     expect(stateOf(definition, 'NotifySucceeded')).toMatchObject({
       Type: 'Task',
       Resource: PUT_EVENTS,
@@ -380,10 +380,16 @@ describe('snapshot mode', () => {
     expect(map.ItemProcessor.StartAt).toBe('SnapshotSubmit');
     expect(types).toEqual({
       SnapshotSubmit: 'Task',
+      SnapshotSubmitStatus: 'Choice',
+      SnapshotWaitToSubmit: 'Wait',
+      SnapshotRetrySubmit: 'Task',
       SnapshotWaitForJob: 'Wait',
       SnapshotPoll: 'Task',
       SnapshotJobStatus: 'Choice',
       SnapshotFetch: 'Task',
+      SnapshotFetchStatus: 'Choice',
+      SnapshotWaitToFetch: 'Wait',
+      SnapshotExported: 'Succeed',
       SnapshotJobFailed: 'Pass',
       SnapshotJobTimedOut: 'Pass',
       SnapshotClassifyFailure: 'Choice',
@@ -401,7 +407,7 @@ describe('snapshot mode', () => {
     });
     expect(inner('SnapshotSubmit')).toMatchObject({
       Resource: functionArn(workflow.submitFunction),
-      Next: 'SnapshotWaitForJob',
+      Next: 'SnapshotSubmitStatus',
     });
     expect(inner('SnapshotSubmit')).not.toHaveProperty('Parameters');
     expect(inner('SnapshotPoll')).toMatchObject({
@@ -410,7 +416,7 @@ describe('snapshot mode', () => {
     });
     expect(inner('SnapshotFetch')).toMatchObject({
       Resource: functionArn(workflow.fetchFunction),
-      End: true,
+      Next: 'SnapshotFetchStatus',
     });
     expect(inner('SnapshotJobStatus')).toEqual({
       Type: 'Choice',

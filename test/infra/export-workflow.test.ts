@@ -48,6 +48,9 @@ function build(props: Partial<ExportWorkflowProps> = {}, bucketEncryption = Buck
     poll: logicalId(workflow.pollFunction),
     fetch: logicalId(workflow.fetchFunction),
     snapshot: logicalId(workflow.snapshotFunction),
+    trafficRun: logicalId(workflow.trafficFunctions.run),
+    trafficWindow: logicalId(workflow.trafficFunctions.window),
+    trafficFetch: logicalId(workflow.trafficFunctions.fetch),
   };
   return { stack, bucket, workflow, template, ids, definition: renderDefinition(template) };
 }
@@ -71,8 +74,6 @@ const retry = (errors: string[], interval: number, attempts: number, maxDelay?: 
   ...(maxDelay === undefined ? {} : { MaxDelaySeconds: maxDelay }),
   JitterStrategy: 'FULL',
 });
-const RATE_LIMITED = retry(['PceRateLimited'], 10, 4, 120);
-const UNAVAILABLE = retry(['PceUnavailable'], 2, 4, 30);
 const STORAGE = retry(['ExportStorageError'], 2, 3, 30);
 const LAMBDA_SERVICE = retry(
   [
@@ -103,12 +104,24 @@ describe('ExportWorkflow state machine definition', () => {
       WriteSnapshotManifest: 'Task',
       NotifySnapshotSucceeded: 'Task',
       Submit: 'Task',
+      IsTrafficRun: 'Choice',
+      PlanTraffic: 'Task',
+      TrafficRound: 'Map',
+      SplitTraffic: 'Task',
+      TrafficRoundStatus: 'Choice',
+      CompleteTraffic: 'Task',
+      AbortTraffic: 'Task',
+      SubmitStatus: 'Choice',
+      WaitToSubmit: 'Wait',
+      RetrySubmit: 'Task',
       WaitForJob: 'Wait',
       Poll: 'Task',
       JobStatus: 'Choice',
       JobFailed: 'Pass',
       JobTimedOut: 'Pass',
       Fetch: 'Task',
+      FetchStatus: 'Choice',
+      WaitToFetch: 'Wait',
       NotifySucceeded: 'Task',
       Done: 'Succeed',
       ClassifyFailure: 'Choice',
@@ -153,7 +166,42 @@ describe('ExportWorkflow state machine definition', () => {
     expect(submit).not.toHaveProperty('ResultPath');
     expect(submit).not.toHaveProperty('ResultSelector');
     expect(submit).not.toHaveProperty('OutputPath');
-    expect(submit.Next).toBe('WaitForJob');
+    expect(submit.Next).toBe('IsTrafficRun');
+    expect(stateOf(definition, 'IsTrafficRun')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.fanOut', IsPresent: true, Next: 'PlanTraffic' }],
+      Default: 'SubmitStatus',
+    });
+  });
+
+  it('polls once Submit has a job, and otherwise waits the seconds the PCE asked for and submits again', () => {
+    expect(stateOf(definition, 'SubmitStatus')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.job', IsPresent: true, Next: 'WaitForJob' }],
+      Default: 'WaitToSubmit',
+    });
+    expect(stateOf(definition, 'WaitToSubmit')).toEqual({
+      Type: 'Wait',
+      SecondsPath: '$.submit.waitSeconds',
+      Next: 'RetrySubmit',
+    });
+    const retry = stateOf(definition, 'RetrySubmit');
+    expect(retry.Resource).toBe(`<${ids.submit}.Arn>`);
+    expect(retry).not.toHaveProperty('Parameters');
+    expect(retry.Next).toBe('SubmitStatus');
+  });
+
+  it('downloads again after the wait Fetch asked for when the PCE cut the download short, and otherwise announces the export', () => {
+    expect(stateOf(definition, 'FetchStatus')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.job', IsPresent: true, Next: 'WaitToFetch' }],
+      Default: 'NotifySucceeded',
+    });
+    expect(stateOf(definition, 'WaitToFetch')).toEqual({
+      Type: 'Wait',
+      SecondsPath: '$.job.waitSeconds',
+      Next: 'Fetch',
+    });
   });
 
   it('WaitForJob waits the seconds the job state asks for, then polls', () => {
@@ -166,7 +214,7 @@ describe('ExportWorkflow state machine definition', () => {
 
   it.each([
     ['Poll', 'poll', 'JobStatus'],
-    ['Fetch', 'fetch', 'NotifySucceeded'],
+    ['Fetch', 'fetch', 'FetchStatus'],
   ] as const)('%s gets the whole state as its event and its result replaces the state', (name, fn, next) => {
     const state = stateOf(definition, name);
 
@@ -190,7 +238,7 @@ describe('ExportWorkflow state machine definition', () => {
   });
 
   it("ends a successful run in Done with Fetch's result as the output, once the event is sent", () => {
-    expect(stateOf(definition, 'Fetch').Next).toBe('NotifySucceeded');
+    expect(stateOf(definition, 'FetchStatus').Default).toBe('NotifySucceeded');
     expect(stateOf(definition, 'NotifySucceeded')).toMatchObject({ ResultPath: null, Next: 'Done' });
     expect(stateOf(definition, 'Done')).toEqual({ Type: 'Succeed' });
   });
@@ -212,19 +260,28 @@ describe('ExportWorkflow state machine definition', () => {
     }
   });
 
-  it.each(['Submit', 'Poll'])(
-    '%s retries rate limiting, PCE unavailability and Lambda service errors with backoff and full jitter',
+  it.each(['Submit', 'RetrySubmit', 'Poll'])(
+    '%s retries the Lambda service errors with backoff and full jitter',
     (name) => {
-      expect(stateOf(definition, name).Retry).toEqual([RATE_LIMITED, UNAVAILABLE, LAMBDA_SERVICE]);
+      expect(stateOf(definition, name).Retry).toEqual([LAMBDA_SERVICE]);
     },
   );
 
   it('Fetch also retries S3 storage errors', () => {
-    expect(stateOf(definition, 'Fetch').Retry).toEqual([RATE_LIMITED, UNAVAILABLE, STORAGE, LAMBDA_SERVICE]);
+    expect(stateOf(definition, 'Fetch').Retry).toEqual([STORAGE, LAMBDA_SERVICE]);
+  });
+
+  it('leaves PCE unavailability and rate limiting to the Wait loops, which honour Retry-After', () => {
+    const retried = ['Submit', 'RetrySubmit', 'Poll', 'Fetch'].flatMap((name) =>
+      (stateOf(definition, name).Retry as { ErrorEquals: string[] }[]).flatMap((rule) => rule.ErrorEquals),
+    );
+
+    expect(retried).not.toContain('PceUnavailable');
+    expect(retried).not.toContain('PceRateLimited');
   });
 
   it('never retries authentication, request, protocol or configuration errors, nor everything at once', () => {
-    const retried = ['Submit', 'Poll', 'Fetch'].flatMap((name) =>
+    const retried = ['Submit', 'RetrySubmit', 'Poll', 'Fetch'].flatMap((name) =>
       (stateOf(definition, name).Retry as { ErrorEquals: string[] }[]).flatMap((rule) => rule.ErrorEquals),
     );
 
@@ -235,14 +292,19 @@ describe('ExportWorkflow state machine definition', () => {
     expect(retried).not.toContain('States.TaskFailed');
   });
 
-  it.each(['Submit', 'Poll', 'Fetch', 'PlanSnapshot', 'ExportSnapshot', 'WriteSnapshotManifest'])(
-    '%s catches every error, the error replacing the state, and hands it to ClassifyFailure',
-    (name) => {
-      expect(stateOf(definition, name).Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], Next: 'ClassifyFailure' },
-      ]);
-    },
-  );
+  it.each([
+    'Submit',
+    'RetrySubmit',
+    'Poll',
+    'Fetch',
+    'PlanSnapshot',
+    'ExportSnapshot',
+    'WriteSnapshotManifest',
+  ])('%s catches every error, the error replacing the state, and hands it to ClassifyFailure', (name) => {
+    expect(stateOf(definition, name).Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], Next: 'ClassifyFailure' },
+    ]);
+  });
 
   it('names errors with the eleven names of PRODUCT.md 3.3', () => {
     expect(ERROR_NAMES).toEqual([
@@ -324,12 +386,19 @@ describe('ExportWorkflow state machine definition', () => {
   it('gives every Lambda task a timeout 30 s past its function timeout', () => {
     expect(
       Object.fromEntries(
-        ['Submit', 'Poll', 'Fetch', 'PlanSnapshot', 'WriteSnapshotManifest'].map((name) => [
+        ['Submit', 'RetrySubmit', 'Poll', 'Fetch', 'PlanSnapshot', 'WriteSnapshotManifest'].map((name) => [
           name,
           stateOf(definition, name).TimeoutSeconds,
         ]),
       ),
-    ).toEqual({ Submit: 120, Poll: 120, Fetch: 930, PlanSnapshot: 90, WriteSnapshotManifest: 90 });
+    ).toEqual({
+      Submit: 120,
+      RetrySubmit: 120,
+      Poll: 120,
+      Fetch: 930,
+      PlanSnapshot: 90,
+      WriteSnapshotManifest: 90,
+    });
   });
 
   it('is a Standard state machine with X-Ray tracing and full logging, execution data included', () => {
@@ -407,6 +476,7 @@ describe('ExportWorkflow functions', () => {
       Variables: {
         ...pce({ Ref: ids.secret }),
         ...configObject,
+        SUBMIT_RETRY_WINDOW_SECONDS: '600',
         POLL_MAX_INTERVAL_SECONDS: '300',
       },
     });
@@ -485,7 +555,7 @@ describe('ExportWorkflow functions', () => {
     }
     expect(
       Object.values(custom.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties),
-    ).toEqual(Array(6).fill({ RetentionInDays: 7 }));
+    ).toEqual(Array(9).fill({ RetentionInDays: 7 }));
   });
 
   it('defaults to no prefix and no configured exports, and then writes no configuration object', () => {
@@ -560,15 +630,21 @@ describe('ExportWorkflow permissions', () => {
       (policy) =>
         policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
     );
+    // s3:ListBucket (the traffic run's steps) lists keys and reads no object.
     const s3Resources = everyStatement
-      .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')))
+      .filter((statement) =>
+        [statement.Action].flat().some((action) => action.startsWith('s3:') && action !== 's3:ListBucket'),
+      )
       .flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
     const configKey = `<${ids.bucket}.Arn>/${workflow.exportsConfig?.key}`;
-    // Fetch, the snapshot step, and the configuration object (read by Submit and the snapshot
-    // step, written by its writer).
+    // Fetch, the traffic run's three functions, the snapshot step, and the configuration object
+    // (read by Submit and the snapshot step, written by its writer).
     expect(s3Resources.sort()).toEqual(
       [
+        `<${ids.bucket}.Arn>/pce/*`,
+        `<${ids.bucket}.Arn>/pce/*`,
+        `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/snapshots/*`,
         configKey,
@@ -638,7 +714,7 @@ describe('ExportWorkflow permissions', () => {
     },
   );
 
-  it('lets the state machine invoke the four workflow functions and no other', () => {
+  it("lets the state machine invoke the four workflow functions and the traffic run's three, and no other", () => {
     const roleId = logicalId(workflow.stateMachine.role);
     const invoke = statementsOfRole(template, roleId).filter((statement) =>
       actionsOf(statement).includes('lambda:InvokeFunction'),
@@ -646,7 +722,7 @@ describe('ExportWorkflow permissions', () => {
     const resources = invoke.flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
     expect(resources.sort()).toEqual(
-      ['submit', 'poll', 'fetch', 'snapshot']
+      ['submit', 'poll', 'fetch', 'snapshot', 'trafficRun', 'trafficWindow', 'trafficFetch']
         .flatMap((fn) => [`<${ids[fn as 'submit']}.Arn>`, `<${ids[fn as 'submit']}.Arn>:*`])
         .sort(),
     );

@@ -91,7 +91,9 @@ const checks: Record<string, (template: Template) => void> = {
         const group = securityGroupId(template, pce);
         const functions = pceFunctions(template, pce);
         expect(functions.map((fn) => fn.id).sort()).toEqual(
-          ['Fetch', 'Poll', 'Submit'].map((name) => expect.stringContaining(`${pce}${name}Function`)),
+          ['Fetch', 'Poll', 'Submit', 'TrafficFetch', 'TrafficRun', 'TrafficWindow'].map((name) =>
+            expect.stringContaining(`${pce}${name}Function`),
+          ),
         );
         for (const fn of functions) {
           expect(fn.vpc).toEqual({
@@ -359,5 +361,49 @@ describe('a configuration with one PCE (config/pce-export.json)', () => {
     for (const fn of functionsOf(listed)) {
       if (fn.env.EXPORT_PREFIX !== undefined) expect(fn.env.EXPORT_PREFIX).toBe(config.bucket.prefix);
     }
+  });
+});
+
+describe('VPC endpoints ("network.endpoints")', () => {
+  it('creates the S3 gateway endpoint and the Secrets Manager and X-Ray interface endpoints, open to the functions only', () => {
+    const config = example();
+    config.network = {
+      ...config.network,
+      routeTableIds: ['rtb-0aaaaaaaaaaaaaaaa', 'rtb-0bbbbbbbbbbbbbbbb'],
+      endpoints: true,
+    };
+    const { template } = synthStack(config);
+    const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((endpoint) => ({
+      service: renderIntrinsics(endpoint.Properties.ServiceName),
+      type: endpoint.Properties.VpcEndpointType ?? 'Gateway',
+      groups: endpoint.Properties.SecurityGroupIds,
+    }));
+
+    expect(endpoints.map(({ service, type }) => `${type} ${service.split('.').at(-1)}`).sort()).toEqual([
+      'Gateway s3',
+      'Interface secretsmanager',
+      'Interface xray',
+    ]);
+    const [endpointGroup] = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).find(
+      ([, group]) => String(group.Properties.GroupDescription).startsWith('pce-export VPC endpoints'),
+    ) ?? [''];
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map(
+      (rule) => rule.Properties,
+    );
+    const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+    expect(
+      ingress
+        .map((rule) => [rule.GroupId, rule.FromPort, rule.ToPort, rule.SourceSecurityGroupId])
+        .sort(byJson),
+    ).toEqual(
+      ['prod', 'saas']
+        .map((pce) => [
+          { 'Fn::GetAtt': [endpointGroup, 'GroupId'] },
+          443,
+          443,
+          { 'Fn::GetAtt': [securityGroupId(template, pce), 'GroupId'] },
+        ])
+        .sort(byJson),
+    );
   });
 });

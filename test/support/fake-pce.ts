@@ -7,7 +7,13 @@ export function unusedJobs(what: string) {
   const unused = () => {
     throw new Error(`the ${what} API was called`);
   };
-  return { submit: vi.fn(unused), poll: vi.fn(unused), open: vi.fn(unused), delete: vi.fn(unused) };
+  return {
+    submit: vi.fn(unused),
+    poll: vi.fn(unused),
+    open: vi.fn(unused),
+    delete: vi.fn(unused),
+    findByName: vi.fn(unused),
+  };
 }
 
 /** A PCE client whose finished collection job serves `body` as its datafile; every call is a spy. */

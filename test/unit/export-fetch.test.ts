@@ -108,6 +108,7 @@ describe('fetchExport', () => {
       objectCount: 2,
       jobHref: JOB,
       polls: 3,
+      retries: { submit: 0, poll: 0, fetch: 0 },
       requestedAt: '2026-03-04T05:06:08.000Z',
       completedAt: '2026-03-04T05:07:00.000Z',
       manifestKey: MANIFEST_KEY,

@@ -79,6 +79,7 @@ describe('submitExport', () => {
         requestedAt: '2026-03-04T05:06:08.000Z',
         deadline: '2026-03-04T05:16:08.000Z',
         timedOut: false,
+        retries: { submit: 0, poll: 0, fetch: 0 },
       },
     });
   });

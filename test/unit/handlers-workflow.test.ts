@@ -57,6 +57,12 @@ function secret(value: unknown): void {
   secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(value) });
 }
 
+/** Submit's state once the PCE took the job (not the state of a submit to make again). */
+function jobState(state: Awaited<ReturnType<typeof submitHandler>>): WorkflowState {
+  if (!('job' in state)) throw new Error(`the PCE did not take the job: ${JSON.stringify(state)}`);
+  return state;
+}
+
 function pollReturns(...results: Partial<PollResult>[]): void {
   for (const result of results)
     pce.collections.poll.mockResolvedValueOnce({ status: 'running', retryAfterSeconds: 2, ...result });
@@ -121,10 +127,11 @@ describe('the handlers called as plain functions, without a Lambda context', () 
   it('run Submit, Poll until done, and Fetch to an object in S3', async () => {
     pollReturns({ status: 'running' }, { status: 'done', resultHref: DATAFILE });
 
-    const submitted = (await submitHandler({ input: { exportName: 'labels' }, execution })) as WorkflowState;
+    const submitted = jobState(await submitHandler({ input: { exportName: 'labels' }, execution }));
     const polled = await pollHandler(submitted);
     const done = await pollHandler(polled);
     const output = await fetchHandler(done);
+    if (!('key' in output)) throw new Error(`Fetch did not store the export: ${JSON.stringify(output)}`);
 
     expect(submitted.job).toMatchObject({ href: JOB, status: 'pending', polls: 0, waitSeconds: 3 });
     expect(polled.job).toMatchObject({ status: 'running', polls: 1, timedOut: false });
@@ -234,10 +241,7 @@ describe('Submit handler', () => {
 
 describe('Poll handler', () => {
   async function submitted(): Promise<WorkflowState> {
-    return (await submitHandler({
-      input: { path: '/labels', maxWaitSeconds: 60 },
-      execution,
-    })) as WorkflowState;
+    return jobState(await submitHandler({ input: { path: '/labels', maxWaitSeconds: 60 }, execution }));
   }
 
   it('rejects a state whose job belongs to another org without polling', async () => {

@@ -13,8 +13,8 @@ import { submitExport } from '../../lambdas/export/submit-job';
 import { openTrafficResult, peekJsonArray } from '../../lambdas/export/traffic-result';
 import type { PceClient } from '../../lambdas/pce/client';
 import { PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
-import type { AsyncJobApi, Datafile, PollResult } from '../../lambdas/pce/jobs';
-import type { TrafficQueryBody } from '../../lambdas/pce/types';
+import type { Datafile, PollResult } from '../../lambdas/pce/jobs';
+import type { TrafficQueryApi } from '../../lambdas/pce/traffic-queries';
 import { unusedJobs } from '../support/fake-pce';
 
 const QUERY = '/orgs/1/traffic_flows/async_queries/3f2b9a51-7c1e-4a0b-9d7e-0c1b2a3d4e5f';
@@ -42,7 +42,9 @@ function trafficClient(options: { poll?: Partial<PollResult>; bodies?: string[] 
     ),
     open: vi.fn(async () => download(bodies.length > 1 ? (bodies.shift() as string) : (bodies[0] as string))),
     delete: vi.fn(async () => undefined),
-  } satisfies AsyncJobApi<TrafficQueryBody>;
+    // No query of this name yet: Submit posts one.
+    findByName: vi.fn(async () => undefined),
+  } satisfies TrafficQueryApi;
   const client = {
     collections: unusedJobs('collection job'),
     close: vi.fn(async () => undefined),

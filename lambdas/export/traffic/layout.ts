@@ -1,6 +1,7 @@
 import type { OutputFormat } from '../../contracts/input';
 import type { TrafficRun, WindowSpec } from '../../contracts/traffic-run';
 import { manifestKeyFor, objectKey } from '../layout';
+import { trafficQueryName } from '../traffic-query';
 
 /*
  * Where a traffic run's objects go:
@@ -67,6 +68,11 @@ export const overlapKeysKey = (run: Pick<TrafficRun, 'work'>) => `${run.work}ove
 
 /** The window's query name: the export, the execution and the window, so that a retry can find it. */
 export function windowQueryName(run: TrafficRun, window: Pick<WindowSpec, 'id'>): string {
-  const base = run.export.traffic?.queryName ?? `pce-export ${run.export.name} ${run.execution.name}`;
-  return `${base.slice(0, 240)} ${name(window)}`;
+  const given = run.export.traffic?.queryName;
+  if (given !== undefined) return `${given.slice(0, 240)} ${name(window)}`;
+  return trafficQueryName({
+    exportName: run.export.name,
+    executionName: run.execution.name,
+    windowId: name(window),
+  });
 }

@@ -68,7 +68,7 @@ export async function submitWindow(state: WindowState, deps: WindowDeps): Promis
   let href: string | undefined;
   let retryAfterSeconds = 0;
   if (await wasSubmitted(deps.s3, deps.bucket, run, window)) {
-    const found = await client.traffic.findByName(queryName);
+    const found = await client.traffic.listByName(queryName);
     const reused = found.find((query) => !ENDED.has(query.status));
     for (const query of found.filter((q) => q !== reused))
       await deleteQuietly(client, query.href, deps.logger);
