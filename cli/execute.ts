@@ -1,12 +1,20 @@
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ExportOutput, SnapshotOutput } from '../lambdas/contracts/output';
+import type { TrafficOutput } from '../lambdas/contracts/traffic-run';
 import { workflowFor } from '../local/configuration';
 import { type PceTarget, startLocalEngine } from '../local/engine';
 import { pendingUploadBytes } from '../local/s3';
 import { EXIT_FAILED, EXIT_OK } from './errors';
 import { checkInput, configuredFrom, type RunInput } from './input';
 import type { CliIo } from './io';
-import { copyToDirectory, keysOf, type OutTarget, seedStateFromDirectory, snapshotKeysOf } from './output';
+import {
+  copyToDirectory,
+  keysOf,
+  type OutTarget,
+  seedStateFromDirectory,
+  snapshotKeysOf,
+  trafficKeysOf,
+} from './output';
 import { causeText, createProgress, type Transfer } from './progress';
 
 /** The bucket of the embedded S3 that `--out DIR` runs write to. */
@@ -66,6 +74,19 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
     if (outcome.status === 'FAILED') {
       io.stdout(JSON.stringify({ error: outcome.error, cause: causeText(outcome.cause) }));
       return EXIT_FAILED;
+    }
+    const traffic = outcome.output as TrafficOutput;
+    if (
+      out.kind === 'dir' &&
+      engine.s3 &&
+      traffic.kind === 'traffic' &&
+      typeof traffic.windows === 'number'
+    ) {
+      // A traffic run: its window objects, and localPath is the run folder.
+      const keys = await trafficKeysOf(engine.s3.endpoint, bucket, traffic, prefix);
+      await copyToDirectory(engine.s3.endpoint, bucket, keys, out.dir);
+      io.stdout(JSON.stringify({ ...traffic, localPath: resolve(out.dir, traffic.prefix) }));
+      return EXIT_OK;
     }
     const output = outcome.output as ExportOutput | SnapshotOutput;
     if (out.kind === 'dir' && engine.s3 && 'snapshotName' in output) {

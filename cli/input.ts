@@ -5,8 +5,9 @@ import { COLLECTION_PATH, HREF_ID } from '../lambdas/contracts/patterns';
 import type { ConfiguredExports } from '../lambdas/export/exports-config';
 import { resolveExportRequest } from '../lambdas/export/input';
 import { planSnapshot } from '../lambdas/export/snapshot';
-import { trafficActor, trafficQueryBody } from '../lambdas/export/traffic-query';
+import { checkTrafficActors, trafficActor, trafficQueryBody } from '../lambdas/export/traffic-query';
 import { UsageError } from './errors';
+import { TRAFFIC_SWITCH_FLAGS, type TrafficSwitchFlags, trafficSwitches } from './traffic-flags';
 import { describeInputIssues, type InputSource, projectWording, rewordHandlerMessage } from './wording';
 
 /*
@@ -21,7 +22,7 @@ export interface RunInput {
 }
 
 /** The flags that stand for export input fields. */
-interface InputFlags {
+interface InputFlags extends TrafficSwitchFlags {
   readonly path?: string;
   readonly query?: readonly string[];
   readonly 'export-name'?: string;
@@ -51,6 +52,7 @@ const TRAFFIC_FLAGS = [
   'destination',
   'exclude-source',
   'exclude-destination',
+  ...TRAFFIC_SWITCH_FLAGS,
 ] as const;
 
 /** The flags that make up an export input; `--input-json` replaces all of them. */
@@ -166,7 +168,7 @@ export function checkInput(input: RunInput, context: InputContext): void {
     );
     snapshot.members.forEach((member, index) => {
       try {
-        checkExport(member, context, now);
+        checkExport(member, context, now, true);
       } catch (error) {
         if (!(error instanceof ExportConfigError)) throw error;
         const detail = error.message.replace(/^Invalid input: /, '');
@@ -180,9 +182,14 @@ export function checkInput(input: RunInput, context: InputContext): void {
   }
 }
 
-function checkExport(value: unknown, context: InputContext, now: Date): void {
+/**
+ * A traffic export on its own runs in windows, whose plan resolves `key=value` labels; a snapshot
+ * member is one query, which takes hrefs only.
+ */
+function checkExport(value: unknown, context: InputContext, now: Date, member = false): void {
   const request = resolveExportRequest(value, context.configuredExports, { now });
-  if (request.traffic)
+  if (request.traffic && !member) checkTrafficActors(request.traffic, context.orgId);
+  else if (request.traffic)
     trafficQueryBody(request.traffic, {
       exportName: request.name,
       executionName: 'check',
@@ -229,6 +236,7 @@ function trafficInput(flags: InputFlags): Record<string, unknown> {
     ...(maxResults === undefined ? {} : { maxResults: numeric(maxResults) }),
     ...(sources === undefined ? {} : { sources }),
     ...(destinations === undefined ? {} : { destinations }),
+    ...trafficSwitches(flags),
   };
   return { kind: 'traffic', traffic };
 }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ExportOutput, SnapshotOutput } from '../lambdas/contracts/output';
+import type { TrafficOutput } from '../lambdas/contracts/traffic-run';
 import { changesStateKey, currentRunKey } from '../lambdas/export/layout';
 
 /** Where `--out` points: a local directory (through the embedded S3) or an S3 location. */
@@ -63,6 +64,37 @@ export function snapshotKeysOf(output: SnapshotOutput, prefix: string): string[]
     output.manifestKey,
     `${prefix}snapshots/${output.snapshotName}/latest.json`,
   ];
+}
+
+/**
+ * The objects a traffic run leaves: every window object its manifest lists, the manifest and the
+ * export's latest.json (and its watermark, for an incremental run).
+ */
+export async function trafficKeysOf(
+  endpoint: string,
+  bucket: string,
+  output: TrafficOutput,
+  prefix: string,
+): Promise<string[]> {
+  const s3 = new S3Client({ endpoint, forcePathStyle: true });
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: output.manifestKey }));
+    const manifest = JSON.parse(
+      await (object.Body as { transformToString(): Promise<string> }).transformToString(),
+    ) as {
+      windows?: { key?: unknown }[];
+      incremental?: unknown;
+    };
+    const windows = (manifest.windows ?? [])
+      .map((w) => w.key)
+      .filter((key): key is string => typeof key === 'string');
+    const latest = `${prefix}${output.exportName}/latest.json`;
+    const watermark =
+      manifest.incremental === undefined ? [] : [`${prefix}${output.exportName}/watermark.json`];
+    return [...windows, output.manifestKey, latest, ...watermark];
+  } finally {
+    s3.destroy();
+  }
 }
 
 /** Copies the run's objects out of the embedded S3 into `dir`, keeping their keys as paths. */

@@ -33,6 +33,13 @@ const RUN_FLAGS = {
   destination: { type: 'string', multiple: true },
   'exclude-source': { type: 'string', multiple: true },
   'exclude-destination': { type: 'string', multiple: true },
+  service: { type: 'string', multiple: true },
+  'exclude-service': { type: 'string', multiple: true },
+  transmission: { type: 'string', multiple: true },
+  'draft-policy': { type: 'boolean' },
+  'ip-lists-include-workloads': { type: 'boolean' },
+  'max-queries': { type: 'string' },
+  'allow-partial': { type: 'boolean' },
   'input-json': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;

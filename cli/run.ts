@@ -48,7 +48,21 @@ Traffic options (Explorer traffic flows through the async query API, instead of 
                          CIDR block; A,B (comma-separated) matches flows from actors that are both
   --destination ACTOR    include flows to ACTOR, as --source
   --exclude-source ACTOR, --exclude-destination ACTOR
-                         leave out flows from / to ACTOR, repeatable
+                         leave out flows from / to ACTOR, repeatable; ACTOR may also be a label
+                         as key=value (env=prod), looked up through the PCE's labels
+  --service SPEC         include flows of a service, repeatable (alternatives): tcp/443,
+                         udp/8000-8999, 443 (any protocol), icmp, proto=47, process=nginx,
+                         windows-service=W3SVC; parts joined with + must all match (tcp/443+process=nginx)
+  --exclude-service SPEC leave out flows of a service, as --service, repeatable
+  --transmission T       unicast, broadcast or multicast; repeatable (default: all)
+  --draft-policy         compute draft policy decisions: each flow carries draft_policy_decision
+  --ip-lists-include-workloads
+                         an IP list actor also matches the workloads in its ranges (default: not)
+  --max-queries N        most PCE queries while splitting windows past --max-results, 1 to 1000
+                         (default 500)
+  --allow-partial        a window no split brings under --max-results is stored as returned and
+                         the run succeeds with complete: false and missingFlows, instead of
+                         failing with TrafficIncomplete
 
 Progress goes to stderr; stdout carries one line, one JSON object: the execution output (with
 localPath for --out DIR), or {"error", "cause"}.

@@ -30,6 +30,14 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   'traffic.destinations': '--destination',
   'traffic.destinations.include': '--destination',
   'traffic.destinations.exclude': '--exclude-destination',
+  'traffic.services': '--service',
+  'traffic.services.include': '--service',
+  'traffic.services.exclude': '--exclude-service',
+  'traffic.transmission': '--transmission',
+  'traffic.draftPolicy': '--draft-policy',
+  'traffic.excludeWorkloadsFromIpListQuery': '--ip-lists-include-workloads',
+  'traffic.maxQueries': '--max-queries',
+  'traffic.allowPartial': '--allow-partial',
 };
 
 /** Fields whose numbers count something, for "must be at least 1 second". */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, Size, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Size, Validations } from 'aws-cdk-lib';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -16,6 +16,8 @@ import { ExportsConfig } from './exports-config';
 import { createExportFunction, type FunctionPlacement, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
 import type { ProxyConfig } from './network-config';
+import { DEFAULT_TRAFFIC_WINDOW_CONCURRENCY } from './traffic-fanout';
+import { TrafficRunFunctions } from './traffic-functions';
 import { WorkflowDefinition } from './workflow-definition';
 import { executionTimeoutSeconds } from './workflow-timeout';
 import { WorkflowPropsValidator } from './workflow-validation';
@@ -113,6 +115,12 @@ export interface ExportWorkflowProps {
    * @default 1769 - one vCPU: the fastest copy at the lowest cost per GiB
    */
   readonly fetchMemorySize?: number;
+  /**
+   * How many windows of a traffic run are queried at the same time (1 to 6); see
+   * `DEFAULT_TRAFFIC_WINDOW_CONCURRENCY` for the request budget.
+   * @default 4 - at most 320 of the PCE's 500 requests a minute per API key
+   */
+  readonly trafficWindowConcurrency?: number;
 }
 
 const DEFAULT_SNAPSHOT_MAX_CONCURRENCY = 5;
@@ -141,6 +149,8 @@ export class ExportWorkflow extends Construct {
   public readonly snapshotFunction: NodejsFunction;
   /** Writes the change history of exports that ask for it (`changes`). */
   public readonly changesFunction: NodejsFunction;
+  /** The functions of a traffic run: its steps, a window's steps and a window's download. */
+  public readonly trafficFunctions: TrafficRunFunctions;
   /** Log group of the state machine's execution history (level ALL, with execution data). */
   public readonly logGroup: LogGroup;
   /** Where the completion and failure events go. */
@@ -160,6 +170,8 @@ export class ExportWorkflow extends Construct {
     const validator = new WorkflowPropsValidator(this.node.path);
     validator.validate(props, { prefix, exports, maxPollIntervalSeconds, submitRetryWindowSeconds });
     validator.validateSnapshots(exports, snapshots, snapshotMaxConcurrency);
+    const trafficWindowConcurrency = props.trafficWindowConcurrency ?? DEFAULT_TRAFFIC_WINDOW_CONCURRENCY;
+    validator.validateTraffic(trafficWindowConcurrency);
 
     const submit = createExportFunction(this, 'SubmitFunction', {
       entry: join(HANDLERS_DIR, 'submit.ts'),
@@ -279,6 +291,18 @@ export class ExportWorkflow extends Construct {
         kmsActions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
       }),
     );
+    this.trafficFunctions = new TrafficRunFunctions(this, 'Traffic', {
+      pceUrl: props.pceUrl,
+      orgId: props.orgId,
+      secret: { secret: props.secret, key: props.secretKey },
+      bucket: props.bucket,
+      prefix,
+      maxPollIntervalSeconds,
+      logRetention,
+      placement: props.placement,
+      proxy: props.proxy,
+      pceName: props.pce?.name,
+    });
 
     this.logGroup = new LogGroup(this, 'StateMachineLogGroup', { retention: logRetention });
     this.eventBus = props.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
@@ -295,9 +319,10 @@ export class ExportWorkflow extends Construct {
             fetch: this.fetchFunction,
             snapshot: this.snapshotFunction,
             changes: this.changesFunction,
+            traffic: this.trafficFunctions,
           },
           this.eventBus,
-        ).build(snapshotMaxConcurrency),
+        ).build(snapshotMaxConcurrency, trafficWindowConcurrency),
       ),
       // The longest an execution the definition allows can take: one that runs longer is stuck.
       timeout: Duration.seconds(
@@ -311,6 +336,14 @@ export class ExportWorkflow extends Construct {
           },
           submitRetryWindowSeconds,
           snapshotMaxConcurrency,
+          traffic: {
+            functionTimeouts: {
+              run: timeoutOf(this.trafficFunctions.run),
+              window: timeoutOf(this.trafficFunctions.window),
+              fetch: timeoutOf(this.trafficFunctions.fetch),
+            },
+            windowConcurrency: trafficWindowConcurrency,
+          },
         }),
       ),
       tracingEnabled: true,
@@ -359,18 +392,33 @@ export class ExportWorkflow extends Construct {
           'The snapshot step writes each snapshot manifest and latest pointer under generated keys below {prefix}snapshots/; the grant covers that folder only.',
       });
     }
+    // A Distributed Map (the traffic run's windows) lets the state machine start, describe and
+    // stop its own child executions, whose names only exist at run time.
+    const name = Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn));
+    const executions = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}`;
+    for (const resource of [`${executions}:*`, `${executions}/TrafficWindows:*`]) {
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[${nagResourceFinding(this, resource)}]`,
+        reason:
+          "The traffic run's Distributed Map starts, describes and stops child executions of this state machine; they are its executions and map runs, named at run time.",
+      });
+    }
     const stateMachineRole = Validations.of(this.stateMachine.role);
     stateMachineRole.acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing actions do not support resource-level permissions.',
     });
+    const { run, window, fetch } = this.trafficFunctions;
     for (const fn of [
       this.submitFunction,
       this.pollFunction,
       this.fetchFunction,
       this.snapshotFunction,
       this.changesFunction,
+      run,
+      window,
+      fetch,
     ]) {
       stateMachineRole.acknowledge({
         id: `AwsSolutions-IAM5[${nagResourceFinding(this, `${fn.functionArn}:*`)}]`,

@@ -19,6 +19,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { PceJobFailed, PceJobTimeout } from '../lambdas/pce/errors';
 import { DETAIL_TYPES, notifyTask } from './events';
+import { type TrafficFunctions, trafficRun } from './traffic-fanout';
 import { FailurePath } from './workflow-failures';
 import { RETRIES, type RetryPolicy, TASK_TIMEOUT_MARGIN_SECONDS } from './workflow-timeout';
 
@@ -38,6 +39,8 @@ export interface WorkflowFunctions {
   readonly snapshot: NodejsFunction;
   /** Writes the change history after Fetch, for an export that asks for it. */
   readonly changes: NodejsFunction;
+  /** The traffic run's (lib/traffic-fanout.ts). */
+  readonly traffic: TrafficFunctions;
 }
 
 /** Builds the states in `scope` (their ids are the state names). */
@@ -48,7 +51,7 @@ export class WorkflowDefinition {
     private readonly eventBus: IEventBus,
   ) {}
 
-  build(snapshotMaxConcurrency: number): IChainable {
+  build(snapshotMaxConcurrency: number, trafficWindowConcurrency: number): IChainable {
     const execution = {
       name: JsonPath.stringAt('$$.Execution.Name'),
       startTime: JsonPath.stringAt('$$.Execution.StartTime'),
@@ -59,18 +62,23 @@ export class WorkflowDefinition {
       end: { kind: 'notify', eventBus: this.eventBus },
     });
 
-    // One export: Submit → WaitForJob → Poll → JobStatus → Fetch, each outcome announced.
+    // One export: Submit → WaitForJob → Poll → JobStatus → Fetch, each outcome announced; a
+    // traffic export goes from Submit to the traffic run, which ends the same ways.
+    const succeeded = notifyTask(this.scope, 'NotifySucceeded', {
+      eventBus: this.eventBus,
+      detailType: DETAIL_TYPES.exportSucceeded,
+      detail: TaskInput.fromJsonPathAt('$'),
+      next: done,
+    });
     const single = this.exportChain('', failure, {
       submitPayload: TaskInput.fromObject({ input: JsonPath.entirePayload, execution }),
-      afterFetch: this.changeHistory(
-        notifyTask(this.scope, 'NotifySucceeded', {
-          eventBus: this.eventBus,
-          detailType: DETAIL_TYPES.exportSucceeded,
-          detail: TaskInput.fromJsonPathAt('$'),
-          next: done,
-        }),
-        failure,
-      ),
+      afterFetch: this.changeHistory(succeeded, failure),
+      trafficRun: trafficRun(this.scope, {
+        functions: this.functions.traffic,
+        windowConcurrency: trafficWindowConcurrency,
+        succeeded,
+        failed: failure.entry,
+      }),
     });
 
     // A snapshot: the same chain per export in an inline Map. A member's failure ends its
@@ -139,12 +147,13 @@ export class WorkflowDefinition {
    * Submit → WaitForJob → Poll → JobStatus (loop) → Fetch, with state names starting with
    * `prefix` (names are unique across a definition, Map iterations included). Submit's event is
    * `submitPayload`, or the whole state when left out. Every task catches States.ALL into
-   * `failure`; a job that failed or timed out goes there too, described.
+   * `failure`; a job that failed or timed out goes there too, described. With `trafficRun`, a
+   * Submit that hands a traffic export on (`fanOut`) goes there instead.
    */
   private exportChain(
     prefix: string,
     failure: FailurePath,
-    next: { submitPayload?: TaskInput; afterFetch?: IChainable },
+    next: { submitPayload?: TaskInput; afterFetch?: IChainable; trafficRun?: IChainable },
   ) {
     const submit = this.task(`${prefix}Submit`, this.functions.submit, {
       payload: next.submitPayload,
@@ -197,7 +206,12 @@ export class WorkflowDefinition {
       .when(Condition.booleanEquals('$.job.timedOut', true), jobEnded('JobTimedOut', PceJobTimeout.errorName))
       .otherwise(waitForJob);
     waitForJob.next(poll).next(jobStatus);
-    return { chain: submit.next(submitStatus) };
+    const afterSubmit = next.trafficRun
+      ? new Choice(this.scope, `${prefix}IsTrafficRun`)
+          .when(Condition.isPresent('$.fanOut'), next.trafficRun)
+          .otherwise(submitStatus)
+      : submitStatus;
+    return { chain: submit.next(afterSubmit) };
   }
 
   /**

@@ -4,7 +4,9 @@ import {
   MAX_TROUBLE_WAIT_SECONDS,
   MAX_WAIT_SECONDS_LIMIT,
 } from '../lambdas/contracts/limits';
+import { MAX_TRAFFIC_QUERIES } from '../lambdas/contracts/traffic';
 import { ExportStorageError } from '../lambdas/export/errors';
+import { PceRateLimited, PceUnavailable } from '../lambdas/pce/errors';
 import { NOTIFY_RETRIES, NOTIFY_TIMEOUT_SECONDS } from './events';
 
 /*
@@ -12,7 +14,8 @@ import { NOTIFY_RETRIES, NOTIFY_TIMEOUT_SECONDS } from './events';
  * the state machine's TimeoutSeconds is the longest an execution the definition allows can take,
  * so that an execution that runs longer is stuck (and ends TIMED_OUT, which the alarm counts).
  * Transient PCE trouble is not retried by Step Functions but by the definition's Wait loops
- * (Submit within its retry window, Poll until the deadline, Fetch a bounded number of times).
+ * (Submit within its retry window, Poll until the deadline, Fetch a bounded number of times);
+ * only the traffic run's steps (lib/traffic-fanout.ts) retry PCE rate limiting and unavailability.
  */
 
 /** Step Functions gives up on a Lambda task this long after the function's own timeout. */
@@ -37,6 +40,22 @@ const LAMBDA_SERVICE_ERRORS = [
 ];
 
 export const RETRIES = {
+  /** The traffic run's steps only. */
+  rateLimited: {
+    errors: [PceRateLimited.errorName],
+    intervalSeconds: 10,
+    backoffRate: 2,
+    maxAttempts: 4,
+    maxDelaySeconds: 120,
+  },
+  /** The traffic run's steps only. */
+  unavailable: {
+    errors: [PceUnavailable.errorName],
+    intervalSeconds: 2,
+    backoffRate: 2,
+    maxAttempts: 4,
+    maxDelaySeconds: 30,
+  },
   storage: {
     errors: [ExportStorageError.errorName],
     intervalSeconds: 2,
@@ -83,11 +102,46 @@ export interface ExecutionTimeoutInput {
   };
   readonly submitRetryWindowSeconds: number;
   readonly snapshotMaxConcurrency: number;
+  /** The traffic run's functions (lib/traffic-fanout.ts) and how many windows run at once. */
+  readonly traffic?: {
+    readonly functionTimeouts: { readonly run: number; readonly window: number; readonly fetch: number };
+    readonly windowConcurrency: number;
+  };
 }
 
 /**
- * The state machine's TimeoutSeconds: the longer of the longest single export and the longest
- * snapshot. A single export: Submit's retry window ended by one last Submit with all its
+ * The longest traffic run: Submit (with its retry window), its plan, at most MAX_TRAFFIC_QUERIES windows (one round
+ * each at worst, with its split) in slots of `windowConcurrency`, each window as long as a
+ * single export plus the step that records its error, then its completion (or its abort).
+ */
+function trafficSeconds(
+  submitSeconds: number,
+  traffic: NonNullable<ExecutionTimeoutInput['traffic']>,
+): number {
+  const t = traffic.functionTimeouts;
+  const pce = [RETRIES.rateLimited, RETRIES.unavailable, RETRIES.lambdaService];
+  const stored = [...pce, RETRIES.storage];
+  const window =
+    2 * taskBoundSeconds(t.window, stored) +
+    MAX_WAIT_SECONDS_LIMIT +
+    taskBoundSeconds(t.fetch, stored) +
+    taskBoundSeconds(t.window, stored);
+  const runStep = taskBoundSeconds(t.run, stored);
+  return (
+    submitSeconds +
+    runStep +
+    Math.ceil(MAX_TRAFFIC_QUERIES / traffic.windowConcurrency) * window +
+    MAX_TRAFFIC_QUERIES * runStep +
+    2 * runStep
+  );
+}
+
+/** The longest a Standard execution may run: one year. */
+const MAX_EXECUTION_SECONDS = 31_536_000;
+
+/**
+ * The state machine's TimeoutSeconds: the longest of the longest single export, the longest
+ * snapshot and the longest traffic run (capped at a Standard execution's year). A single export: Submit's retry window ended by one last Submit with all its
  * retries, the job's longest wait (MAX_WAIT_SECONDS_LIMIT) ended by one last Poll with all its
  * retries, every download Fetch may make with all their retries and the longest waits between
  * them, the change history with all its retries, and one notification. A snapshot: its plan, its members in rounds of
@@ -97,9 +151,9 @@ export function executionTimeoutSeconds(input: ExecutionTimeoutInput): number {
   const t = input.functionTimeouts;
   const lambda = [RETRIES.lambdaService];
   const downloads = FETCH_MAX_FAILED_DOWNLOADS + 1;
+  const submitSeconds = input.submitRetryWindowSeconds + taskBoundSeconds(t.submit, lambda);
   const exportSeconds =
-    input.submitRetryWindowSeconds +
-    taskBoundSeconds(t.submit, lambda) +
+    submitSeconds +
     MAX_WAIT_SECONDS_LIMIT +
     taskBoundSeconds(t.poll, lambda) +
     downloads * taskBoundSeconds(t.fetch, [RETRIES.storage, ...lambda]) +
@@ -112,5 +166,7 @@ export function executionTimeoutSeconds(input: ExecutionTimeoutInput): number {
     rounds * exportSeconds +
     taskBoundSeconds(t.snapshot, [RETRIES.storage, ...lambda]) +
     notifyBoundSeconds();
-  return Math.max(single, snapshot);
+  const traffic =
+    input.traffic === undefined ? 0 : trafficSeconds(submitSeconds, input.traffic) + notifyBoundSeconds();
+  return Math.min(Math.max(single, snapshot, traffic), MAX_EXECUTION_SECONDS);
 }

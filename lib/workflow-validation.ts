@@ -10,6 +10,7 @@ import {
 } from '../lambdas/contracts/patterns';
 import { describeIssues, kindIssues } from '../lambdas/export/input';
 import type { ExportWorkflowProps } from './export-workflow';
+import { MAX_TRAFFIC_WINDOW_CONCURRENCY, WINDOW_SLOT_REQUESTS_PER_MINUTE } from './traffic-fanout';
 
 /*
  * Synth-time checks of the workflow construct's props: each failure names the construct path
@@ -106,6 +107,19 @@ export class WorkflowPropsValidator {
           fail(`${field}[${index}]`, `names export "${member}", which is not configured`);
         if (members.indexOf(member) !== index) fail(`${field}[${index}]`, `repeats export "${member}"`);
       });
+    }
+  }
+
+  /** The traffic run's concurrency: the slots' requests together stay under the PCE's limit. */
+  validateTraffic(windowConcurrency: number): void {
+    if (
+      !Number.isInteger(windowConcurrency) ||
+      windowConcurrency < 1 ||
+      windowConcurrency > MAX_TRAFFIC_WINDOW_CONCURRENCY
+    ) {
+      throw new Error(
+        `${this.path}: trafficWindowConcurrency must be an integer from 1 to ${MAX_TRAFFIC_WINDOW_CONCURRENCY} (got ${windowConcurrency}): each window slot may make ${WINDOW_SLOT_REQUESTS_PER_MINUTE} requests a minute of the PCE's 500`,
+      );
     }
   }
 }

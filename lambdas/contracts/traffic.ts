@@ -8,6 +8,13 @@ import {
   MAX_TRAFFIC_SINCE_SECONDS,
 } from './limits';
 import { isoDateOrTime, isoTime } from './time';
+import {
+  labelKeyValue,
+  servicesInputSchema,
+  servicesStateSchema,
+  TRANSMISSIONS,
+  transmissionsSchema,
+} from './traffic-filters';
 
 /*
  * The traffic query of a traffic export, in the two forms it takes: the friendly `traffic`
@@ -22,10 +29,20 @@ import { isoDateOrTime, isoTime } from './time';
  *
  * An include entry is one actor or a list of actors that must all match (AND); the entries are
  * alternatives (OR), as in Explorer. Actors are label, label group, workload and IP list hrefs,
- * IP addresses and CIDR blocks.
+ * labels by `key=value` (resolved to their hrefs when the run starts), IP addresses and CIDR
+ * blocks. Services, transmission, draft policy decisions and the IP-list toggle are in
+ * `traffic-filters.ts`; how a run is split into windows and continued from the last one is set
+ * by `maxQueries`, `allowPartial` and `incremental`.
  */
 
-const POLICY_DECISIONS = ['allowed', 'potentially_blocked', 'blocked', 'unknown'] as const;
+/** Explorer's policy decisions, in the order a split by decision goes through them. */
+export const POLICY_DECISIONS = ['allowed', 'potentially_blocked', 'blocked', 'unknown'] as const;
+
+/** The most PCE queries one traffic run may make, splits included (each window is one query). */
+export const MAX_TRAFFIC_QUERIES = 1000;
+const DEFAULT_TRAFFIC_QUERIES = 500;
+/** The longest overlap with the previous run an incremental export may ask for. */
+const MAX_OVERLAP_SECONDS = 86_400;
 
 const DECISION_MESSAGE = `must be one of ${POLICY_DECISIONS.join(', ')}`;
 const policyDecision = z.enum(POLICY_DECISIONS, { error: DECISION_MESSAGE });
@@ -58,8 +75,14 @@ export function parseSince(text: string): { seconds: number; canonical: string }
   return { seconds: amount * perUnit, canonical: `${amount}${unit}` };
 }
 
-/** What a traffic filter string stands for. */
-export type TrafficActorKind = 'label' | 'label_group' | 'workload' | 'ip_list' | 'ip_address';
+/** What a traffic filter string stands for; `label_key_value` is resolved to a `label` href by the run. */
+export type TrafficActorKind =
+  | 'label'
+  | 'label_group'
+  | 'workload'
+  | 'ip_list'
+  | 'ip_address'
+  | 'label_key_value';
 
 const ORG_HREF = String.raw`\/orgs\/([1-9]\d{0,9})`;
 const ACTOR_HREFS: readonly { readonly pattern: RegExp; readonly kind: TrafficActorKind }[] = [
@@ -88,7 +111,9 @@ function isIpOrCidr(value: string): boolean {
 /** The kind of actor a filter string stands for; undefined when it is none of the accepted forms. */
 export function trafficActorKind(value: string): TrafficActorKind | undefined {
   if (isIpOrCidr(value)) return 'ip_address';
-  return ACTOR_HREFS.find(({ pattern }) => pattern.test(value))?.kind;
+  const href = ACTOR_HREFS.find(({ pattern }) => pattern.test(value))?.kind;
+  if (href !== undefined) return href;
+  return labelKeyValue(value) === undefined ? undefined : 'label_key_value';
 }
 
 const actorSchema = z
@@ -96,7 +121,7 @@ const actorSchema = z
   .max(256)
   .refine((value) => trafficActorKind(value) !== undefined, {
     message:
-      'must be a label, label group, workload or IP list href (e.g. "/orgs/1/labels/7") or an IP address or CIDR block',
+      'must be a label, label group, workload or IP list href (e.g. "/orgs/1/labels/7"), a label as key=value (e.g. "env=prod"), or an IP address or CIDR block',
   });
 
 const ACTORS_MESSAGE = `must have at most ${MAX_TRAFFIC_ACTORS} entries`;
@@ -116,6 +141,14 @@ export const sinceSchema = z.string().max(32).regex(SINCE, {
   message: 'must be a duration such as "24h", "last 7d" or "90m" (m, h, d or w)',
   abort: true,
 });
+
+/** A duration of at most `maxSeconds`, e.g. the overlap or the catch-up limit of an incremental export. */
+const durationAtMost = (maxSeconds: number, most: string) =>
+  z
+    .string()
+    .max(32)
+    .regex(SINCE, { message: 'must be a duration such as "10m", "2h" or "7d" (m, h, d or w)', abort: true })
+    .refine((v) => (parseSince(v)?.seconds ?? 0) <= maxSeconds, { message: `must be at most ${most}` });
 
 /** The `traffic` object of an export's input: the friendly form of the query. */
 export const trafficInputSchema = z
@@ -138,8 +171,38 @@ export const trafficInputSchema = z
       .optional(),
     sources: filterSchema.optional(),
     destinations: filterSchema.optional(),
-    /** @default 100000 */
+    /** Services include/exclude: ports, port ranges, protocols, process and Windows service names. */
+    services: servicesInputSchema.optional(),
+    /** @default every transmission */
+    transmission: transmissionsSchema.optional(),
+    /** Compute draft policy decisions (update_rules): rows carry `draft_policy_decision`. @default false */
+    draftPolicy: z.boolean().optional(),
+    /** An IP list actor matches no workload (the PCE's `exclude_workloads_from_ip_list_query`). @default true */
+    excludeWorkloadsFromIpListQuery: z.boolean().optional(),
+    /** Rows one query may return; a window that matches more is split. @default 100000 */
     maxResults: maxResults.optional(),
+    /** The most PCE queries the run may make while splitting. @default 500 */
+    maxQueries: z
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(MAX_TRAFFIC_QUERIES, `must be at most ${MAX_TRAFFIC_QUERIES}`)
+      .optional(),
+    /**
+     * Succeed with `complete: false` (and the missing count) when a window cannot be split under
+     * `maxResults`, instead of failing with TrafficIncomplete. @default false
+     */
+    allowPartial: z.boolean().optional(),
+    /**
+     * Start where the last successful run of this export ended, less `overlap` (its rows
+     * deduplicated); the first run uses the range given. @default false (true for a scheduled
+     * export in the deploy configuration)
+     */
+    incremental: z.boolean().optional(),
+    /** How far an incremental run goes back before the last run's end. @default "10m" */
+    overlap: durationAtMost(MAX_OVERLAP_SECONDS, '1 day').optional(),
+    /** The furthest back an incremental run reaches after missed runs. @default "7d" */
+    catchUp: durationAtMost(MAX_TRAFFIC_SINCE_SECONDS, '366 days').optional(),
     /** Name shown in the PCE's Explorer. @default "pce-export <exportName> <executionName>" */
     queryName: z
       .string()
@@ -156,6 +219,18 @@ export const trafficInputSchema = z
     }
     if (spec.end !== undefined && spec.start === undefined) {
       ctx.addIssue({ code: 'custom', path: ['end'], message: 'needs a start' });
+    }
+    if (spec.incremental === true && spec.end !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['end'],
+        message: 'cannot be combined with incremental: each run goes up to its start',
+      });
+    }
+    for (const field of ['overlap', 'catchUp'] as const) {
+      if (spec[field] !== undefined && spec.incremental !== true) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'is only used with "incremental": true' });
+      }
     }
     if (
       spec.start !== undefined &&
@@ -183,7 +258,10 @@ const filterStateSchema = z.object({
   exclude: z.array(actorSchema).max(MAX_TRAFFIC_ACTORS, ACTORS_MESSAGE),
 });
 
-/** A resolved traffic query as it travels in the workflow state (validated again on each step). */
+/**
+ * A resolved traffic query as it travels in the workflow state (validated again on each step).
+ * Fields left at their default are left out, so that a plain query stays as small as before.
+ */
 export const trafficRequestSchema = z.object({
   /** The relative range it was resolved from, e.g. "24h". */
   since: sinceSchema.optional(),
@@ -194,7 +272,29 @@ export const trafficRequestSchema = z.object({
   sources: filterStateSchema,
   destinations: filterStateSchema,
   queryName: z.string().min(1).max(MAX_TRAFFIC_QUERY_NAME_LENGTH).optional(),
+  /** Absent: every service. */
+  services: servicesStateSchema.optional(),
+  /** Absent: every transmission. */
+  transmission: z.array(z.enum(TRANSMISSIONS)).min(1).max(TRANSMISSIONS.length).optional(),
+  /** Present and true: rows carry draft policy decisions. */
+  draftPolicy: z.literal(true).optional(),
+  /** Present and false: IP list actors match workloads too. */
+  excludeWorkloadsFromIpListQuery: z.literal(false).optional(),
+  maxQueries: z.number().int().min(1).max(MAX_TRAFFIC_QUERIES).optional(),
+  allowPartial: z.literal(true).optional(),
+  /** Present: the run continues from the export's watermark. */
+  incremental: z
+    .object({
+      overlapSeconds: z.number().int().min(60).max(MAX_OVERLAP_SECONDS),
+      catchUpSeconds: z.number().int().min(60).max(MAX_TRAFFIC_SINCE_SECONDS),
+    })
+    .optional(),
 });
+
+/** The most queries a run makes when the request does not say. */
+export function maxQueriesOf(request: Pick<TrafficRequest, 'maxQueries'>): number {
+  return request.maxQueries ?? DEFAULT_TRAFFIC_QUERIES;
+}
 
 /** The traffic query of an export request: absolute times, defaults filled in. */
 export type TrafficRequest = z.output<typeof trafficRequestSchema>;

@@ -56,6 +56,12 @@ export interface CopyToS3Options {
   readonly href?: string;
   /** Log progress each time this many more source bytes have been read. @default 64 MiB */
   readonly progressEveryBytes?: number;
+  /**
+   * A stage after the scanner (which then hands it one element per line, whatever `format`
+   * says), e.g. one that keeps some elements: it writes the bytes that are stored.
+   * @default none
+   */
+  readonly filter?: Transform;
 }
 
 export interface CopyResult {
@@ -113,7 +119,8 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
     rowGroup: options.rowGroup,
   });
   const scanner = new JsonArrayTransform({
-    format: output.scan,
+    // A traffic window's filter reads and writes ndjson lines.
+    format: options.filter ? 'ndjson' : output.scan,
     describe: options.href ? `Datafile ${options.href}` : 'The datafile',
     href: options.href,
     onProgress: (sourceBytes, objectCount) => {
@@ -122,6 +129,9 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
       logger?.info('Streaming datafile to S3', { sourceBytes, storedBytes: tap.bytes, objectCount });
     },
   });
+  // Between the scanner and the digest: the traffic run's filter of the flows a window keeps,
+  // then the format's encoder, each only when there is one.
+  const [first, second] = [options.filter, output.stage].filter((stage) => stage !== undefined);
 
   // Whichever part fails first owns the error; everything after it is a consequence.
   let origin: Origin | undefined;
@@ -153,7 +163,11 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
   // a stage that rejected what it read.
   const chunks = readNoting(source, noteFailure('source'));
   const streamed = (
-    output.stage ? pipeline(chunks, scanner, output.stage, tap) : pipeline(chunks, scanner, tap)
+    second
+      ? pipeline(chunks, scanner, first as Transform, second, tap)
+      : first
+        ? pipeline(chunks, scanner, first, tap)
+        : pipeline(chunks, scanner, tap)
   ).then(
     () => undefined,
     (error: unknown) => {

@@ -6,7 +6,7 @@ import type { PceClient } from '../pce/client';
 import type { AsyncJobApi, Datafile, SubmitResult } from '../pce/jobs';
 import { eventsQuery, resolveEventsWindow } from './events-window';
 import type { ExportLogger } from './logger';
-import { resolveTrafficQuery, trafficQueryBody, trafficQueryName } from './traffic-query';
+import { checkTrafficActors, resolveTrafficQuery, trafficQueryBody, trafficQueryName } from './traffic-query';
 import { openTrafficResult, type TrafficResultOptions } from './traffic-result';
 
 /*
@@ -77,9 +77,16 @@ export interface KindJobs {
   jobs(client: PceClient): Pick<AsyncJobApi<unknown>, 'poll' | 'delete'>;
   /** Opens a finished job's result. */
   open(client: PceClient, resultHref: string, options: OpenResultOptions): Promise<Datafile>;
+  /**
+   * An export of this kind that runs on its own (not as a snapshot member) is split into windows
+   * that child executions run (`lambdas/export/traffic/`), rather than one job. Submit then only
+   * resolves and checks the request and hands it on; `check` runs in place of `prepare`.
+   */
+  readonly fanOut?: { readonly kind: 'traffic'; check(request: ExportRequest, context: SubmitContext): void };
 }
 
-interface KindDefinition<Request> extends Pick<KindJobs, 'fields' | 'notHere' | 'onlyHere' | 'resolve'> {
+interface KindDefinition<Request>
+  extends Pick<KindJobs, 'fields' | 'notHere' | 'onlyHere' | 'resolve' | 'fanOut'> {
   readonly noun: string;
   readonly messages: KindJobs['messages'];
   api(client: PceClient): AsyncJobApi<Request>;
@@ -103,6 +110,7 @@ function defineKind<Request>(definition: KindDefinition<Request>): KindJobs {
     ...(definition.notHere === undefined ? {} : { notHere: definition.notHere }),
     onlyHere: definition.onlyHere,
     resolve: definition.resolve,
+    ...(definition.fanOut === undefined ? {} : { fanOut: definition.fanOut }),
     noun: definition.noun,
     messages: definition.messages,
     prepare(request, context) {
@@ -175,6 +183,15 @@ const KINDS: Readonly<Record<ExportKind, KindJobs>> = {
       return trafficQueryBody(request.traffic, context);
     },
     logged: (request) => ({ traffic: request.traffic }),
+    fanOut: {
+      kind: 'traffic',
+      check(request, context) {
+        if (request.traffic === undefined) {
+          throw new ExportConfigError('Invalid input: a traffic export needs its traffic query');
+        }
+        checkTrafficActors(request.traffic, context.orgId);
+      },
+    },
     // A submit made again (after a timeout, a Lambda retry, a PCE that did not answer) finds the
     // query an earlier one may have left, by its name, which is the execution's own; a name the
     // input gives may be any execution's, so that one is always submitted.

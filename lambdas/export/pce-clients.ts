@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { PceClient } from '../pce/client';
+import type { PceClient, TrafficRunClient } from '../pce/client';
 import { createPceClient } from '../pce/client';
 import type { PceClientOptions, PceConnection } from '../pce/types';
 import type { PceSettings } from './env';
 import type { ExportLogger } from './logger';
 import { readPceConnection } from './secret';
 
-export type PceClientFactory = (connection: PceConnection, options?: PceClientOptions) => PceClient;
+export type PceClientFactory<Client extends PceClient = PceClient> = (
+  connection: PceConnection,
+  options?: PceClientOptions,
+) => Client;
 
-interface Entry {
+interface Entry<Client> {
   readonly key: string;
-  readonly client: PceClient;
+  readonly client: Client;
 }
 
 /**
@@ -19,15 +22,15 @@ interface Entry {
  * secret, the CA bundle and the client options: when the secret is rotated the old client is
  * closed and replaced. The secret itself is never stored in the key.
  */
-export class PceClientCache {
-  private readonly entries = new Map<string, Entry>();
+export class PceClientCache<Client extends PceClient = PceClient> {
+  private readonly entries = new Map<string, Entry<Client>>();
 
   constructor(
-    private readonly factory: PceClientFactory,
+    private readonly factory: PceClientFactory<Client>,
     private readonly maxEntries = 4,
   ) {}
 
-  get(connection: PceConnection, options: PceClientOptions = {}, logger?: ExportLogger): PceClient {
+  get(connection: PceConnection, options: PceClientOptions = {}, logger?: ExportLogger): Client {
     const slot = `${connection.baseUrl}|${connection.orgId}|${connection.apiKey}`;
     const fingerprint = createHash('sha256')
       .update(connection.apiSecret)
@@ -53,7 +56,7 @@ export class PceClientCache {
     const client = this.factory(connection, options);
     this.entries.set(slot, { key, client });
     while (this.entries.size > this.maxEntries) {
-      const [oldestSlot, oldest] = this.entries.entries().next().value as [string, Entry];
+      const [oldestSlot, oldest] = this.entries.entries().next().value as [string, Entry<Client>];
       this.retire(oldestSlot, oldest, logger);
     }
     return client;
@@ -70,7 +73,7 @@ export class PceClientCache {
     return this.entries.size;
   }
 
-  private retire(slot: string, entry: Entry, logger?: ExportLogger): void {
+  private retire(slot: string, entry: Entry<Client>, logger?: ExportLogger): void {
     this.entries.delete(slot);
     entry.client.close().catch((error: unknown) => {
       logger?.warn('Closing a replaced PCE client failed', { error });
@@ -97,5 +100,16 @@ export function pceConnector(
       { retryAfter: settings.retryAfter, ...(settings.proxy ? { proxy: settings.proxy } : {}) },
       logger,
     );
+  };
+}
+
+/** A `connect` for a traffic run: the same cached client, with what only traffic runs use. */
+export function trafficConnector(
+  settings: PceSettings,
+  logger?: ExportLogger,
+): () => Promise<PceClient & TrafficRunClient> {
+  return async () => {
+    const connection = await readPceConnection(settings);
+    return pceClients.get(connection, { retryAfter: settings.retryAfter }, logger);
   };
 }

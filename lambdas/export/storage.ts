@@ -1,4 +1,4 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isExportError } from '../contracts/errors';
 import { ExportStorageError } from './errors';
 import { describeError } from './logger';
@@ -32,4 +32,17 @@ export async function putJson(s3: S3Client, bucket: string, key: string, body: u
       }),
     ),
   );
+}
+
+/** Reads a small object as text; undefined when there is no object at the key. */
+export async function readText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  return await storage(bucket, key, 'reading', async () => {
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return await (object.Body as { transformToString(): Promise<string> }).transformToString();
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  });
 }

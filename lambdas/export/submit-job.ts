@@ -7,6 +7,7 @@ import type {
   SubmitRetryState,
   WorkflowState,
 } from '../contracts/state';
+import type { TrafficRunStart } from '../contracts/traffic-run';
 import type { PceClient } from '../pce/client';
 import type { PollSettings, SubmitSettings } from './env';
 import { resolveExportRequest } from './input';
@@ -31,9 +32,31 @@ export interface SubmitDeps {
 }
 
 /**
- * Validates the execution input, submits the async job once and returns the first workflow
- * state. Bad input throws ExportConfigError before the secret is read or the PCE contacted; every
- * PCE error is thrown as it is.
+ * What the Submit step does with an execution input: a traffic export that runs on its own is
+ * not submitted as one job; its checked request goes on to the traffic run, which splits it into
+ * windows (`lambdas/export/traffic/`). Everything else is submitted as one job, as `submitStep`
+ * does: a PCE that cannot take it now gives a SubmitRetryState. Bad input throws
+ * ExportConfigError before the secret is read or the PCE contacted.
+ */
+export async function startExport(
+  event: SubmitEvent,
+  deps: SubmitDeps,
+): Promise<WorkflowState | SubmitRetryState | TrafficRunStart> {
+  const { request, execution } = resolveSubmit(event, deps);
+  const kind = kindOf(request);
+  if (kind.fanOut === undefined || execution.snapshot !== undefined) {
+    return attemptSubmit(request, execution, undefined, deps, true);
+  }
+  kind.fanOut.check(request, { exportName: request.name, executionName: execution.name, orgId: deps.orgId });
+  deps.onRequest?.(request, execution);
+  deps.logger.info('Handing the traffic export to the traffic run', { traffic: request.traffic });
+  return { export: request, execution, fanOut: kind.fanOut.kind };
+}
+
+/**
+ * Validates the execution input, submits its request as one async job once and returns the
+ * first workflow state. Bad input throws ExportConfigError before the secret is read or the PCE
+ * contacted; every PCE error is thrown as it is.
  */
 export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promise<WorkflowState> {
   const { request, execution } = resolveSubmit(event, deps);
@@ -73,11 +96,8 @@ async function attemptSubmit(
 ): Promise<WorkflowState | SubmitRetryState> {
   const clock = deps.now ?? (() => new Date());
   const kind = kindOf(request);
-  const job = kind.prepare(request, {
-    exportName: request.name,
-    executionName: execution.name,
-    orgId: deps.orgId,
-  });
+  const context = { exportName: request.name, executionName: execution.name, orgId: deps.orgId };
+  const job = kind.prepare(request, context);
   deps.onRequest?.(request, execution);
 
   const window = deps.submit?.retryWindowSeconds ?? DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS;

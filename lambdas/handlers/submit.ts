@@ -1,9 +1,10 @@
 import type { SubmitEvent, SubmitRetryState, WorkflowState } from '../contracts/state';
+import type { TrafficRunStart } from '../contracts/traffic-run';
 import { readPceSettings, readPollSettings, readSubmitSettings } from '../export/env';
 import { checkInputPce, readPceIdentity } from '../export/pce-choice';
 import { pceConnector } from '../export/pce-clients';
 import { secretsManager } from '../export/secret';
-import { submitStep } from '../export/submit-job';
+import { startExport, submitStep } from '../export/submit-job';
 import { isSubmitRetry, parseSubmitRetryState } from '../export/workflow';
 import { configuredExports } from './configured';
 import { appendKeys, lambdaHandler, logger, traceClient } from './powertools';
@@ -16,11 +17,14 @@ traceClient(secretsManager);
  * object and/or explicit fields), submits the export's PCE async job (for a traffic export, the
  * Explorer query) and returns the first state with the wait before the first poll. When the PCE
  * is unavailable it returns a SubmitRetryState instead, and takes that state back as its event
- * to submit again.
+ * to submit again. A traffic export on its own comes back as `{export, execution, fanOut:
+ * "traffic"}` for the traffic run.
  */
 export const handler = lambdaHandler(
   'Submit',
-  async (event: SubmitEvent | SubmitRetryState): Promise<WorkflowState | SubmitRetryState> => {
+  async (
+    event: SubmitEvent | SubmitRetryState,
+  ): Promise<WorkflowState | SubmitRetryState | TrafficRunStart> => {
     appendKeys({ executionName: executionNameOf(event?.execution) });
     const pce = readPceSettings();
     const deps = {
@@ -42,7 +46,7 @@ export const handler = lambdaHandler(
     const first = event as SubmitEvent;
     // A snapshot's members were checked, with the snapshot's input, by the plan step.
     if (!isSnapshotMember(first?.execution)) checkInputPce(first?.input, readPceIdentity());
-    const state = await submitStep(first, {
+    const state = await startExport(first, {
       ...deps,
       configuredExports: namesExport(first?.input) ? (await configuredExports()).exports : {},
     });

@@ -1,6 +1,7 @@
 import { type CollectionQuery, createCollectionJobs } from './collection-jobs';
 import type { AsyncJobApi } from './jobs';
-import { createTrafficQueries, type TrafficQueryApi } from './traffic-queries';
+import { createLabelLookup, type LabelLookup } from './labels';
+import { createTrafficQueries, type TrafficQueryApi, type TrafficRunQueryApi } from './traffic-queries';
 import { createTransport, type PceClientRuntime } from './transport';
 import type { PceClientOptions, PceConnection } from './types';
 
@@ -16,6 +17,14 @@ export interface PceClient {
   close(): Promise<void>;
 }
 
+/** What a traffic run uses besides the job API: the counts, update_rules and names of queries, and labels. */
+export interface TrafficRunClient {
+  readonly traffic: TrafficRunQueryApi;
+  /** Labels by key and value (traffic filters may name them so). */
+  readonly labels: LabelLookup;
+  close(): Promise<void>;
+}
+
 /**
  * A client for the PCE's async-job protocol, for one org of one PCE. Every error it throws is an
  * ExportError whose name is the state machine's error and whose message never carries a
@@ -25,11 +34,12 @@ export function createPceClient(
   connection: PceConnection,
   options: PceClientOptions = {},
   runtime: PceClientRuntime = {},
-): PceClient {
+): PceClient & TrafficRunClient {
   const transport = createTransport(connection, options, runtime);
   return {
     collections: createCollectionJobs(transport),
     traffic: createTrafficQueries(transport),
+    labels: createLabelLookup(transport),
     close: () => transport.close(),
   };
 }

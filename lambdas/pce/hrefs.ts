@@ -10,13 +10,14 @@ import { PceProtocolError } from './errors';
  * request is sent to it.
  */
 
-export type HrefKind = 'jobs' | 'datafiles' | 'traffic_flows/async_queries';
+export type HrefKind = 'jobs' | 'datafiles' | 'traffic_flows/async_queries' | 'labels';
 
 /** What each kind of href is called in messages. */
 const HREF_WHAT: Readonly<Record<HrefKind, string>> = {
   jobs: 'job',
   datafiles: 'datafile',
   'traffic_flows/async_queries': 'traffic query',
+  labels: 'label',
 };
 
 /** The parsed, validated PCE base URL and org. */

@@ -22,7 +22,7 @@ const MAX_JOB_BODY_BYTES = 1024 * 1024;
 
 /** What the reader needs of the request it reads the answer of. */
 interface Sent {
-  readonly method: 'GET' | 'DELETE' | 'POST';
+  readonly method: 'GET' | 'DELETE' | 'POST' | 'PUT';
   readonly href: string;
   readonly url: string;
 }

@@ -4,6 +4,7 @@ import { deleteAnswered, timestamp } from './collection-jobs';
 import { PceProtocolError } from './errors';
 import { cleanText, header, statusLine, transportError } from './http';
 import type { AsyncJobApi, PollResult, SubmitResult } from './jobs';
+import { getJsonArray } from './json-list';
 import { gunzipIfCompressed } from './streams';
 import type { Transport } from './transport';
 import type { TrafficQueryBody } from './types';
@@ -17,7 +18,13 @@ import type { TrafficQueryBody } from './types';
  *   GET  {href}/download                              → the flows as one JSON array, possibly
  *                                                       gzip-compressed bytes with or without
  *                                                       Content-Encoding
+ *   PUT  {href}/update_rules                          → draft policy decisions for a completed
+ *                                                       query: poll until `rules.status` is completed
+ *   GET  /orgs/{org}/traffic_flows/async_queries      → every query, to find one by its name
  *   DELETE {href}                                     → removes the query
+ *
+ * A completed query reports `flows_count` (rows in its result) and `matches_count` (rows that
+ * matched): fewer rows than matches means the result was cut at max_results.
  *
  * Statuses are mapped onto the job ones: `queued` → pending, `working` → running, `completed` →
  * done, `failed`, `cancel_requested` and `cancelled` → failed (with a message); anything else is
@@ -25,6 +32,23 @@ import type { TrafficQueryBody } from './types';
  */
 
 const MAX_MESSAGE_LENGTH = 1000;
+
+/** A traffic query's poll: the job status, and what a completed query reports. */
+interface TrafficPollResult extends PollResult {
+  /** Rows in the result, when the PCE reports it. */
+  readonly flowsCount?: number;
+  /** Rows that matched, when the PCE reports it. */
+  readonly matchesCount?: number;
+  /** `rules.status` once update_rules was sent (`queued`, `working`, `completed`, `failed`, …), lowercase. */
+  readonly rulesStatus?: string;
+}
+
+/** A traffic query found by its name. */
+interface NamedTrafficQuery {
+  readonly href: string;
+  /** The PCE's status word, lowercase. */
+  readonly status: string;
+}
 
 /** Traffic queries, which can also be found by the name they were submitted with. */
 export interface TrafficQueryApi extends AsyncJobApi<TrafficQueryBody> {
@@ -35,7 +59,16 @@ export interface TrafficQueryApi extends AsyncJobApi<TrafficQueryBody> {
   findByName(queryName: string): Promise<SubmitResult | undefined>;
 }
 
-export function createTrafficQueries(transport: Transport): TrafficQueryApi {
+/** Explorer's async traffic queries as a traffic run uses them: what only traffic queries have. */
+export interface TrafficRunQueryApi extends TrafficQueryApi {
+  poll(queryHref: string): Promise<TrafficPollResult>;
+  /** Asks a completed query for draft policy decisions (`PUT {href}/update_rules`). */
+  updateRules(queryHref: string): Promise<void>;
+  /** The org's queries named `name`, newest first, whatever their status: a retried window submit finds what it created. */
+  listByName(name: string): Promise<NamedTrafficQuery[]>;
+}
+
+export function createTrafficQueries(transport: Transport): TrafficRunQueryApi {
   const { base } = transport;
   const collectionHref = `/orgs/${base.orgId}/${TRAFFIC_QUERIES}`;
 
@@ -134,6 +167,41 @@ export function createTrafficQueries(transport: Transport): TrafficQueryApi {
       });
     },
 
+    updateRules(queryHrefArgument) {
+      return transport.guarded(async () => {
+        const queryHref = transport.href(
+          queryHrefArgument,
+          TRAFFIC_QUERIES,
+          'the traffic query href given to updateRules',
+        );
+        const exchange = transport.exchange('PUT', `${queryHref}/update_rules`);
+        const response = await transport.send(exchange);
+        await transport.discard(response);
+        if (response.statusCode < 200 || response.statusCode > 299) {
+          throw transport.protocolError(exchange, response.statusCode, 'instead of 202 Accepted');
+        }
+      });
+    },
+
+    listByName(name) {
+      return transport.guarded(async () => {
+        const queries = await getJsonArray(transport, collectionHref, 'traffic queries');
+        const found: { href: string; status: string; created: string }[] = [];
+        for (const entry of queries) {
+          const query = (entry ?? {}) as Record<string, unknown>;
+          const parameters = (query.query_parameters ?? {}) as Record<string, unknown>;
+          if (parameters.query_name !== name || typeof query.status !== 'string') continue;
+          found.push({
+            href: transport.href(query.href, TRAFFIC_QUERIES, `the href of the traffic query named ${name}`),
+            status: query.status.trim().toLowerCase(),
+            created: typeof query.created_at === 'string' ? query.created_at : '',
+          });
+        }
+        found.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+        return found.map(({ href, status }) => ({ href, status }));
+      });
+    },
+
     delete(queryHrefArgument) {
       return transport.guarded(async () => {
         const queryHref = transport.href(
@@ -175,7 +243,7 @@ function interpretQuery(
   queryHref: string,
   query: Record<string, unknown>,
   retryAfterSeconds: number,
-): PollResult {
+): TrafficPollResult {
   const raw = typeof query.status === 'string' ? query.status.trim().toLowerCase() : undefined;
   const status = raw === undefined ? undefined : STATUSES.get(raw);
   if (raw === undefined || status === undefined) {
@@ -207,7 +275,21 @@ function interpretQuery(
         { href: queryHref, status: 200 },
       );
     }
-    return { status, resultHref, retryAfterSeconds, ...times };
+    const flowsCount = count(query.flows_count);
+    const matchesCount = count(query.matches_count);
+    const rules =
+      query.rules !== null && typeof query.rules === 'object' ? (query.rules as Record<string, unknown>) : {};
+    return {
+      status,
+      resultHref,
+      retryAfterSeconds,
+      ...times,
+      ...(flowsCount === undefined ? {} : { flowsCount }),
+      ...(matchesCount === undefined ? {} : { matchesCount }),
+      ...(typeof rules.status === 'string'
+        ? { rulesStatus: cleanText(rules.status, 40).trim().toLowerCase() }
+        : {}),
+    };
   }
   if (status === 'failed') {
     const reason = pceMessage(query);
@@ -218,6 +300,11 @@ function interpretQuery(
     return { status, message, retryAfterSeconds, ...times };
   }
   return { status, retryAfterSeconds, ...times };
+}
+
+/** A count the PCE reported: a whole number, or undefined (the rows are then counted instead). */
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 /** The PCE's explanation of a failed query, wherever this PCE version puts it. */

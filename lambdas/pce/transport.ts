@@ -54,7 +54,7 @@ export interface PceClientRuntime {
 
 /** One request as the transport sends it. */
 interface Exchange {
-  readonly method: 'GET' | 'DELETE' | 'POST';
+  readonly method: 'GET' | 'DELETE' | 'POST' | 'PUT';
   /** Org-relative href for messages. */
   readonly href: string;
   readonly url: string;

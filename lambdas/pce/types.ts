@@ -52,7 +52,20 @@ export type TrafficActor =
   | { readonly label_group: { readonly href: string } }
   | { readonly workload: { readonly href: string } }
   | { readonly ip_list: { readonly href: string } }
-  | { readonly ip_address: string };
+  | { readonly ip_address: string }
+  /** Destinations only: `unicast`, `broadcast` or `multicast`. */
+  | { readonly transmission: string };
+
+/** One service filter of a traffic query (every field given must match). */
+export interface TrafficServiceFilter {
+  readonly port?: number;
+  /** With `port`: the range's last port. */
+  readonly to_port?: number;
+  /** IANA protocol number. */
+  readonly proto?: number;
+  readonly process_name?: string;
+  readonly windows_service_name?: string;
+}
 
 /** The body of `POST /orgs/{org}/traffic_flows/async_queries` (Explorer). */
 export interface TrafficQueryBody {
@@ -73,7 +86,11 @@ export interface TrafficQueryBody {
     readonly include: readonly (readonly TrafficActor[])[];
     readonly exclude: readonly TrafficActor[];
   };
-  readonly services: { readonly include: readonly unknown[]; readonly exclude: readonly unknown[] };
+  /** `include`: alternatives (empty: any); `exclude`: services whose flows are left out. */
+  readonly services: {
+    readonly include: readonly TrafficServiceFilter[];
+    readonly exclude: readonly TrafficServiceFilter[];
+  };
   readonly sources_destinations_query_op: 'and' | 'or';
   readonly exclude_workloads_from_ip_list_query: boolean;
 }

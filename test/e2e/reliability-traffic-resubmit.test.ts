@@ -3,9 +3,9 @@ import { type Harness, succeeded } from './harness';
 import { callsTo, startQuickHarness } from './reliability-support';
 
 /*
- * A traffic Submit made again (Step Functions retrying a Submit whose answer was lost, or the
- * Submit loop after a PCE that did not answer) looks for the execution's query by its name
- * before posting one, so the PCE is left with one query per execution.
+ * A traffic query's Submit made again (Step Functions retrying a Submit whose answer was lost, or
+ * the Submit loop after a PCE that did not answer) looks for its query by its name before posting
+ * one, so the PCE is left with one query per execution (per window of a traffic run).
  */
 
 describe('a traffic Submit made again', () => {
@@ -23,26 +23,26 @@ describe('a traffic Submit made again', () => {
     await h?.close();
   });
 
-  it('finds the query a Submit whose answer was lost left, by its name: one query on the PCE', async () => {
-    // The function ran and posted the query; Step Functions never got its answer, and retries.
+  it('finds the query a window Submit whose answer was lost left, by its name: one query on the PCE', async () => {
+    // The function ran and posted the window's query; Step Functions never got its answer, and retries.
     h.engine.faults.lambda.inject(
-      { state: 'Submit' },
+      { state: 'TrafficWindowSubmit' },
       { error: 'Lambda.ClientExecutionTimeoutException', when: 'after' },
     );
 
     const outcome = await h.run(
       { kind: 'traffic', traffic: { since: '24h' }, format: 'raw', gzip: false },
-      { retryIntervalOverrides: { Submit: 10 } },
+      { retryIntervalOverrides: { TrafficWindowSubmit: 10 } },
     );
 
     succeeded(outcome);
     expect(h.engine.faults.lambda.delivered).toHaveLength(1);
     expect(callsTo(h.simulator.requests, 'traffic-submit').map((r) => r.status)).toEqual([202]);
-    // Each Submit looked for its query first: the first found none, the retry the first one's.
-    expect(callsTo(h.simulator.requests, 'traffic-list').map((r) => r.status)).toEqual([200, 200]);
+    // The retry, which finds the window marked submitted, looks for the first one's query.
+    expect(callsTo(h.simulator.requests, 'traffic-list').map((r) => r.status)).toEqual([200]);
     const queries = h.simulator
       .trafficQueries()
-      .filter((query) => query.queryName === `pce-export traffic ${outcome.executionName}`);
+      .filter((query) => query.queryName === `pce-export traffic ${outcome.executionName} w0000`);
     expect(queries).toHaveLength(1);
     expect(queries[0]?.deletedAt).toBeDefined();
   });

@@ -1,40 +1,42 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportOutput } from '../../lambdas/contracts/output';
+import type { TrafficOutput } from '../../lambdas/contracts/traffic-run';
 import { resolveExportRequest } from '../../lambdas/export/input';
+import type { TrafficManifest } from '../../lambdas/export/traffic/manifest';
 import { trafficQueryBody } from '../../lambdas/export/traffic-query';
 import { createPceClient } from '../../lambdas/pce/client';
-import type { RunOutcome } from '../../local/runner';
 import { fault } from '../../simulator/index';
-import { BUCKET, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
+import { BUCKET, failed, type Harness, PREFIX, sha256, startHarness, succeeded } from './harness';
 
 /** Traffic queries send no Retry-After: poll every second instead of the 5 s default. */
 const FAST = { env: { RETRY_AFTER_DEFAULT_SECONDS: '1' } };
-const FLOWS = 1200;
+const UNTIL = '2026-03-02T00:00:00.000Z';
+/** A population small enough for one query: every run below is one window. */
+const POPULATION = {
+  dataset: { workloads: 300, labels: 40 },
+  traffic: { flowsPerDay: 2400, days: 3, until: UNTIL },
+};
 /** A fixed query, so the simulator serves the same flows to the workflow and to the test. */
 const TRAFFIC = {
   start: '2026-03-01T00:00:00Z',
-  end: '2026-03-02T00:00:00Z',
+  end: UNTIL,
   policyDecisions: ['blocked', 'potentially_blocked'],
   queryName: 'e2e traffic',
 };
-const KEY_SHAPE =
-  /^pce\/(traffic|flows)\/dt=\d{4}-\d{2}-\d{2}\/\d{6}Z_[A-Za-z0-9_.-]+\.(json|ndjson)(\.gz)?$/;
+const FOLDER_SHAPE = /^pce\/(traffic|flows|quiet)\/dt=\d{4}-\d{2}-\d{2}\/\d{6}Z_[A-Za-z0-9_.-]+\/$/;
 
-function failed(outcome: RunOutcome): { error: string; cause: string } {
-  if (outcome.status !== 'FAILED')
-    throw new Error(`expected the execution to fail, it succeeded: ${JSON.stringify(outcome.output)}`);
-  return { error: outcome.error, cause: outcome.cause };
-}
+type Flow = Record<string, unknown>;
+const identity = (flow: Flow) => JSON.stringify(flow);
+const sorted = (flows: readonly Flow[]) => flows.map(identity).sort();
 
 describe('traffic exports, run locally against the simulator', () => {
   let h: Harness;
   /** The flows the simulator serves for TRAFFIC, downloaded through the traffic API directly. */
-  let served: Buffer;
+  let served: Flow[];
 
   beforeAll(async () => {
-    h = await startHarness({ dataset: { workloads: 300, labels: 40, trafficFlows: FLOWS } });
-    served = await download();
+    h = await startHarness(POPULATION);
+    served = JSON.parse((await download()).toString('utf8')) as Flow[];
   });
   afterEach(() => h.reset());
   afterAll(async () => {
@@ -52,11 +54,9 @@ describe('traffic exports, run locally against the simulator', () => {
     try {
       const { traffic: query } = resolveExportRequest({ kind: 'traffic', traffic: TRAFFIC });
       if (!query) throw new Error('the traffic input did not resolve to a query');
-      const body = trafficQueryBody(query, {
-        exportName: 'x',
-        executionName: 'y',
-      });
-      const { jobHref } = await traffic.submit(body);
+      const { jobHref } = await traffic.submit(
+        trafficQueryBody(query, { exportName: 'x', executionName: 'y' }),
+      );
       for (let i = 0; i < 50; i++) {
         const query = await traffic.poll(jobHref);
         if (query.status === 'done' && query.resultHref) {
@@ -74,85 +74,95 @@ describe('traffic exports, run locally against the simulator', () => {
   }
 
   const downloads = () => h.simulator.requests.filter((r) => r.endpoint === 'traffic-download');
+  const manifestOf = async (output: TrafficOutput) =>
+    JSON.parse((await h.getObject(output.manifestKey)).toString('utf8')) as TrafficManifest;
+  /** The run's one window and its object. */
+  async function onlyWindow(output: TrafficOutput) {
+    const manifest = await manifestOf(output);
+    expect(manifest.windows).toHaveLength(1);
+    const window = manifest.windows[0];
+    if (window === undefined) throw new Error('no window');
+    return { manifest, window, stored: await h.getObject(window.key) };
+  }
+  const queriesLeft = () => h.simulator.trafficQueries().filter((q) => q.deletedAt === undefined);
 
-  it('stores a raw traffic export byte for byte as the PCE served it', async () => {
-    const output = succeeded<ExportOutput>(
+  it('stores a raw traffic export as one JSON array of the flows the PCE served', async () => {
+    const output = succeeded<TrafficOutput>(
       await h.run({ kind: 'traffic', traffic: TRAFFIC, format: 'raw', gzip: false }, FAST),
     );
 
-    const stored = await h.getObject(output.key);
-    expect(stored.equals(served)).toBe(true);
+    const { window, stored } = await onlyWindow(output);
+    expect(sorted(JSON.parse(stored.toString('utf8')) as Flow[])).toEqual(sorted(served));
+    expect(window).toMatchObject({
+      bytes: stored.length,
+      sha256: sha256(stored),
+      objectCount: served.length,
+    });
     expect(output).toMatchObject({
       exportName: 'traffic',
-      bytes: served.length,
-      sha256: sha256(served),
+      kind: 'traffic',
+      bytes: stored.length,
       format: 'raw',
       gzip: false,
-      objectCount: FLOWS,
+      objectCount: served.length,
+      windows: 1,
+      queries: 1,
+      complete: true,
     });
-    expect(output.jobHref).toMatch(/^\/orgs\/1\/traffic_flows\/async_queries\/[0-9a-f-]+$/);
-    expect(output.key).toMatch(KEY_SHAPE);
+    expect(served.length).toBeGreaterThan(100);
+    expect(output.prefix).toMatch(FOLDER_SHAPE);
+    expect(output.uri).toBe(`s3://${BUCKET}/${output.prefix}`);
+    expect(window.key.startsWith(output.prefix)).toBe(true);
   });
 
   it('stores ndjson with gzip by default, one flow per line, only the decisions asked for', async () => {
-    const output = succeeded<ExportOutput>(await h.run({ kind: 'traffic', traffic: TRAFFIC }, FAST));
+    const output = succeeded<TrafficOutput>(await h.run({ kind: 'traffic', traffic: TRAFFIC }, FAST));
 
-    const stored = await h.getObject(output.key);
+    const { window, stored } = await onlyWindow(output);
     const lines = gunzipSync(stored).toString('utf8').trimEnd().split('\n');
-    const flows = lines.map((line) => JSON.parse(line) as { policy_decision: string });
-    expect(output).toMatchObject({
-      format: 'ndjson',
-      gzip: true,
-      objectCount: FLOWS,
-      sha256: sha256(stored),
-    });
-    expect(output.key.endsWith('.ndjson.gz')).toBe(true);
-    expect(flows).toEqual(JSON.parse(served.toString('utf8')));
+    const flows = lines.map((line) => JSON.parse(line) as Flow);
+    expect(output).toMatchObject({ format: 'ndjson', gzip: true, objectCount: served.length });
+    expect(window.sha256).toBe(sha256(stored));
+    expect(window.key.endsWith('.ndjson.gz')).toBe(true);
+    expect(sorted(flows)).toEqual(sorted(served));
     expect(new Set(flows.map((flow) => flow.policy_decision))).toEqual(new Set(TRAFFIC.policyDecisions));
   });
 
   it('speaks the Explorer protocol: POSTs the query, polls its href, downloads, then deletes it', async () => {
-    const output = succeeded<ExportOutput>(
-      await h.run(
-        {
-          kind: 'traffic',
-          traffic: {
-            ...TRAFFIC,
-            sources: { include: [['/orgs/1/labels/1', '/orgs/1/labels/2']] },
-            maxResults: 500,
-          },
-        },
-        FAST,
-      ),
-    );
+    const traffic = {
+      ...TRAFFIC,
+      sources: { include: [['/orgs/1/labels/1', '/orgs/1/labels/2']] },
+      maxResults: 50_000,
+    };
+    succeeded<TrafficOutput>(await h.run({ kind: 'traffic', traffic }, FAST));
 
     const calls = h.simulator.requests.map((r) => `${r.method} ${r.endpoint}`);
-    const submit = h.simulator.requests[0];
-    expect(calls[0]).toBe('POST traffic-submit');
-    expect(calls.filter((c) => c === 'GET traffic-poll')).toHaveLength(output.polls);
+    const submit = h.simulator.requests.find((r) => r.endpoint === 'traffic-submit');
+    expect(calls.filter((c) => c === 'POST traffic-submit')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'GET traffic-poll').length).toBeGreaterThan(0);
     expect(calls.slice(-2)).toEqual(['GET traffic-download', 'DELETE traffic-delete']);
     expect(submit?.headers['content-type']).toBe('application/json');
     expect(JSON.parse(submit?.body ?? '{}')).toMatchObject({
-      query_name: 'e2e traffic',
       start_date: '2026-03-01T00:00:00.000Z',
       end_date: '2026-03-02T00:00:00.000Z',
       policy_decisions: TRAFFIC.policyDecisions,
-      max_results: 500,
+      max_results: 50_000,
       sources: {
         include: [[{ label: { href: '/orgs/1/labels/1' } }, { label: { href: '/orgs/1/labels/2' } }]],
       },
       destinations: { include: [[]], exclude: [] },
     });
-    expect(output.objectCount).toBe(500);
+    expect(JSON.parse(submit?.body ?? '{}').query_name).toMatch(/^e2e traffic w0000$/);
+    expect(queriesLeft()).toEqual([]);
   });
 
   it('runs a configured traffic export by name, resolving "last 24h" at the start of the run', async () => {
     const before = Date.now();
 
-    const output = succeeded<ExportOutput>(
+    const output = succeeded<TrafficOutput>(
       await h.run(
         { exportName: 'flows' },
-        { ...FAST, exports: { flows: { kind: 'traffic', traffic: { since: '24h', maxResults: 300 } } } },
+        { ...FAST, exports: { flows: { kind: 'traffic', traffic: { since: '24h' } } } },
       ),
     );
 
@@ -164,85 +174,92 @@ describe('traffic exports, run locally against the simulator', () => {
     const end = Date.parse(body.end_date);
     expect(end).toBeGreaterThanOrEqual(before - 1000);
     expect(end - Date.parse(body.start_date)).toBe(86_400_000);
-    expect(output).toMatchObject({ exportName: 'flows', objectCount: 300 });
-    expect(output.key).toMatch(KEY_SHAPE);
+    expect(output).toMatchObject({ exportName: 'flows', startDate: body.start_date, endDate: body.end_date });
+    expect(output.prefix).toMatch(FOLDER_SHAPE);
   });
 
   it('describes the query in the object metadata, the manifest and latest.json', async () => {
-    const output = succeeded<ExportOutput>(
+    const output = succeeded<TrafficOutput>(
       await h.run({ exportName: 'flows', kind: 'traffic', traffic: TRAFFIC, gzip: false }, FAST),
     );
 
-    const metadata = await h.head(output.key);
-    const manifest = JSON.parse((await h.getObject(output.manifestKey)).toString('utf8'));
+    const { manifest, window } = await onlyWindow(output);
+    const metadata = await h.head(window.key);
     const latest = JSON.parse((await h.getObject(`${PREFIX}flows/latest.json`)).toString('utf8'));
     expect(metadata).toMatchObject({
       kind: 'traffic',
-      'job-href': output.jobHref,
+      'job-href': window.jobHref,
       path: '/traffic_flows/async_queries',
       'start-date': '2026-03-01T00:00:00.000Z',
       'end-date': '2026-03-02T00:00:00.000Z',
-      'policy-decisions': 'blocked,potentially_blocked',
-      'max-results': '100000',
-      sha256: output.sha256,
-      'object-count': String(FLOWS),
     });
+    expect(window.jobHref).toMatch(/^\/orgs\/1\/traffic_flows\/async_queries\/[0-9a-f-]+$/);
     expect(manifest).toMatchObject({
       kind: 'traffic',
-      key: output.key,
-      sha256: output.sha256,
+      complete: true,
+      objectCount: served.length,
       traffic: { startDate: '2026-03-01T00:00:00.000Z', policyDecisions: TRAFFIC.policyDecisions },
     });
-    expect(latest).toMatchObject({ key: output.key, manifestKey: output.manifestKey });
+    expect(window).toMatchObject({
+      start: '2026-03-01T00:00:00.000Z',
+      end: UNTIL,
+      flowsCount: served.length,
+    });
+    expect(latest).toMatchObject({ manifestKey: output.manifestKey });
   });
 
   it('recognises a download served as gzip bytes without Content-Encoding and stores the flows', async () => {
     h.simulator.faults.add(fault.gzipWithoutEncoding());
 
-    const output = succeeded<ExportOutput>(
+    const output = succeeded<TrafficOutput>(
       await h.run({ kind: 'traffic', traffic: TRAFFIC, format: 'raw', gzip: false }, FAST),
     );
 
-    expect((await h.getObject(output.key)).equals(served)).toBe(true);
+    const { stored } = await onlyWindow(output);
+    expect(sorted(JSON.parse(stored.toString('utf8')) as Flow[])).toEqual(sorted(served));
     expect(downloads()).toHaveLength(1);
   });
 
   it('downloads an empty result of a completed query again until the flows arrive', async () => {
     h.simulator.faults.add(fault.emptyResult({ times: 2 }));
 
-    const output = succeeded<ExportOutput>(await h.run({ kind: 'traffic', traffic: TRAFFIC }, FAST));
+    const output = succeeded<TrafficOutput>(await h.run({ kind: 'traffic', traffic: TRAFFIC }, FAST));
 
-    expect(output.objectCount).toBe(FLOWS);
+    expect(output.objectCount).toBe(served.length);
     expect(downloads()).toHaveLength(3);
   });
 
-  it('accepts a result that stays empty after three more downloads, storing an empty export', async () => {
+  it('fails with PceUnavailable, storing nothing, when the download stays empty after the query reported flows', async () => {
     h.simulator.faults.add(fault.emptyResult({ times: Number.POSITIVE_INFINITY }));
 
-    const output = succeeded<ExportOutput>(
+    const { error, cause } = failed(
       await h.run(
         { exportName: 'quiet', kind: 'traffic', traffic: TRAFFIC, format: 'raw', gzip: false },
         FAST,
       ),
     );
 
-    expect(output.objectCount).toBe(0);
-    expect((await h.getObject(output.key)).toString('utf8')).toBe('[]');
-    expect(downloads()).toHaveLength(4);
+    expect(error).toBe('PceUnavailable');
+    expect(cause).toContain(`held 0 flows of the ${served.length} the query reported`);
+    expect(downloads().length).toBeGreaterThanOrEqual(4);
+    expect(await h.listKeys(`${PREFIX}quiet/dt=`)).toEqual([]);
+    expect(await h.listKeys(`${PREFIX}quiet/latest.json`)).toEqual([]);
+    expect(queriesLeft()).toEqual([]);
   });
 
   it('retries a download cut off mid-stream and stores the complete flows', async () => {
     h.simulator.faults.add(fault.cutBody(20_000, { endpoint: 'traffic-download' }));
 
-    const output = succeeded<ExportOutput>(
+    const output = succeeded<TrafficOutput>(
       await h.run({ kind: 'traffic', traffic: TRAFFIC, format: 'raw', gzip: false }, FAST),
     );
 
-    const stored = await h.getObject(output.key);
-    expect(stored.equals(served)).toBe(true);
-    expect(sha256(stored)).toBe(output.sha256);
+    const { window, stored } = await onlyWindow(output);
+    expect(sorted(JSON.parse(stored.toString('utf8')) as Flow[])).toEqual(sorted(served));
+    expect(sha256(stored)).toBe(window.sha256);
     expect(downloads()).toHaveLength(2);
     expect(await h.engine.s3?.listOpenUploads(BUCKET)).toEqual([]);
+    expect(queriesLeft()).toEqual([]);
   });
 
   it("fails with PceJobFailed carrying the PCE's message when the query fails", async () => {
@@ -255,6 +272,7 @@ describe('traffic exports, run locally against the simulator', () => {
     expect(error).toBe('PceJobFailed');
     expect(cause).toContain('Query exceeded the flow store limit');
     expect(cause).toMatch(/\/orgs\/1\/traffic_flows\/async_queries\//);
+    expect(queriesLeft()).toEqual([]);
   });
 
   it.each(['cancelled', 'cancel_requested'])(
@@ -272,7 +290,6 @@ describe('traffic exports, run locally against the simulator', () => {
 
   it('fails with PceJobTimeout at the deadline when the query never completes', async () => {
     h.simulator.faults.add(fault.jobNeverFinishes({ endpoint: 'traffic-submit' }));
-    const started = Date.now();
 
     const { error, cause } = failed(
       await h.run({ kind: 'traffic', traffic: TRAFFIC, maxWaitSeconds: 3 }, FAST),
@@ -280,7 +297,7 @@ describe('traffic exports, run locally against the simulator', () => {
 
     expect(error).toBe('PceJobTimeout');
     expect(cause).toContain('did not finish within 3 seconds (status running');
-    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(queriesLeft()).toEqual([]);
   });
 
   it('fails with PceProtocolError on an unknown query status', async () => {

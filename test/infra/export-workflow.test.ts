@@ -49,6 +49,9 @@ function build(props: Partial<ExportWorkflowProps> = {}, bucketEncryption = Buck
     fetch: logicalId(workflow.fetchFunction),
     snapshot: logicalId(workflow.snapshotFunction),
     changes: logicalId(workflow.changesFunction),
+    trafficRun: logicalId(workflow.trafficFunctions.run),
+    trafficWindow: logicalId(workflow.trafficFunctions.window),
+    trafficFetch: logicalId(workflow.trafficFunctions.fetch),
   };
   return { stack, bucket, workflow, template, ids, definition: renderDefinition(template) };
 }
@@ -102,6 +105,13 @@ describe('ExportWorkflow state machine definition', () => {
       WriteSnapshotManifest: 'Task',
       NotifySnapshotSucceeded: 'Task',
       Submit: 'Task',
+      IsTrafficRun: 'Choice',
+      PlanTraffic: 'Task',
+      TrafficRound: 'Map',
+      SplitTraffic: 'Task',
+      TrafficRoundStatus: 'Choice',
+      CompleteTraffic: 'Task',
+      AbortTraffic: 'Task',
       SubmitStatus: 'Choice',
       WaitToSubmit: 'Wait',
       RetrySubmit: 'Task',
@@ -159,7 +169,12 @@ describe('ExportWorkflow state machine definition', () => {
     expect(submit).not.toHaveProperty('ResultPath');
     expect(submit).not.toHaveProperty('ResultSelector');
     expect(submit).not.toHaveProperty('OutputPath');
-    expect(submit.Next).toBe('SubmitStatus');
+    expect(submit.Next).toBe('IsTrafficRun');
+    expect(stateOf(definition, 'IsTrafficRun')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.fanOut', IsPresent: true, Next: 'PlanTraffic' }],
+      Default: 'SubmitStatus',
+    });
   });
 
   it('polls once Submit has a job, and otherwise waits the seconds the PCE asked for and submits again', () => {
@@ -553,7 +568,7 @@ describe('ExportWorkflow functions', () => {
     }
     expect(
       Object.values(custom.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties),
-    ).toEqual(Array(7).fill({ RetentionInDays: 7 }));
+    ).toEqual(Array(10).fill({ RetentionInDays: 7 }));
   });
 
   it('defaults to no prefix and no configured exports, and then writes no configuration object', () => {
@@ -628,20 +643,25 @@ describe('ExportWorkflow permissions', () => {
       (policy) =>
         policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
     );
+    // s3:ListBucket (the traffic run's steps) lists keys and reads no object.
     const s3Resources = everyStatement
-      .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')))
+      .filter((statement) =>
+        [statement.Action].flat().some((action) => action.startsWith('s3:') && action !== 's3:ListBucket'),
+      )
       .flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
     const configKey = `<${ids.bucket}.Arn>/${workflow.exportsConfig?.key}`;
-    // Fetch, the changes step (the objects below the prefix, and the export folders' _changes
-    // and _state), the snapshot step, and the configuration object (read by Submit and the
-    // snapshot step, written by its writer).
+    // Fetch, the traffic run's three functions, the changes step (the objects below the prefix,
+    // and the export folders' _changes and _state), the snapshot step, and the configuration
+    // object (read by Submit and the snapshot step, written by its writer).
     expect(s3Resources.sort()).toEqual(
       [
         `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/*/_changes/*`,
         `<${ids.bucket}.Arn>/pce/*/_state/*`,
+        `<${ids.bucket}.Arn>/pce/*`,
+        `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/snapshots/*`,
         configKey,
         configKey,
@@ -710,7 +730,7 @@ describe('ExportWorkflow permissions', () => {
     },
   );
 
-  it('lets the state machine invoke the five workflow functions and no other', () => {
+  it("lets the state machine invoke the five workflow functions and the traffic run's three, and no other", () => {
     const roleId = logicalId(workflow.stateMachine.role);
     const invoke = statementsOfRole(template, roleId).filter((statement) =>
       actionsOf(statement).includes('lambda:InvokeFunction'),
@@ -718,7 +738,7 @@ describe('ExportWorkflow permissions', () => {
     const resources = invoke.flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics));
 
     expect(resources.sort()).toEqual(
-      ['submit', 'poll', 'fetch', 'snapshot', 'changes']
+      ['submit', 'poll', 'fetch', 'snapshot', 'changes', 'trafficRun', 'trafficWindow', 'trafficFetch']
         .flatMap((fn) => [`<${ids[fn as 'submit']}.Arn>`, `<${ids[fn as 'submit']}.Arn>:*`])
         .sort(),
     );

@@ -90,17 +90,21 @@ describe('security review of PceExportStack', () => {
     fetch: roleOf(workflow.fetchFunction),
     snapshot: roleOf(workflow.snapshotFunction),
     changes: roleOf(workflow.changesFunction),
+    trafficRun: roleOf(workflow.trafficFunctions.run),
+    trafficWindow: roleOf(workflow.trafficFunctions.window),
+    trafficFetch: roleOf(workflow.trafficFunctions.fetch),
     stateMachine: logicalId(workflow.stateMachine.role),
     configWriter: logicalId(stack.node.findChild('ConfigurationWriterRole')),
   };
-  const functionRoles = [roles.submit, roles.poll, roles.fetch];
+  const trafficRoles = [roles.trafficRun, roles.trafficWindow, roles.trafficFetch];
+  const functionRoles = [roles.submit, roles.poll, roles.fetch, ...trafficRoles];
   const bucketId = logicalId(stack.bucket);
   const secretId = logicalId(stack.secret);
   const configKey = workflow.exportsConfig?.key ?? '';
   const configObjectArn = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${configKey}`]] };
 
   describe('the secret', () => {
-    it('is read by the three functions only, each allowed to describe and read that one secret', () => {
+    it('is read by the six functions that talk to the PCE only, each allowed to describe and read that one secret', () => {
       const secretGrants = allowStatements(template).filter(({ statement }) =>
         actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
       );
@@ -124,7 +128,7 @@ describe('security review of PceExportStack', () => {
         .filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
         .flatMap(({ statement }) => resourcesOfStatement(statement));
 
-      expect(resources).toEqual([SECRET_ARN, SECRET_ARN, SECRET_ARN]);
+      expect(resources).toEqual(Array(6).fill(SECRET_ARN));
     });
 
     it('is passed to the functions by ARN, never by value, and the template holds only the placeholder', () => {
@@ -134,6 +138,9 @@ describe('security review of PceExportStack', () => {
         workflow.fetchFunction,
         workflow.snapshotFunction,
         workflow.changesFunction,
+        workflow.trafficFunctions.run,
+        workflow.trafficFunctions.window,
+        workflow.trafficFunctions.fetch,
       ].map(logicalId);
       const variables = idsOfType(template, 'AWS::Lambda::Function').map(
         (id) =>
@@ -141,12 +148,13 @@ describe('security review of PceExportStack', () => {
             ?.Variables ?? {},
       );
 
-      // Submit, Poll and Fetch get the secret's ARN; the snapshot and changes steps never talk to
-      // the PCE, nor does the function that writes the configuration object.
+      // Submit, Poll, Fetch and the traffic run's three functions get the secret's ARN; the
+      // snapshot and changes steps never talk to the PCE, nor does the function that writes the
+      // configuration object.
       expect(
         idsOfType(template, 'AWS::Lambda::Function').filter((id) => !workflowFunctions.includes(id)),
       ).toEqual(['AWS679f53fac002430cb0da5b7982bd22872D164C4C']);
-      expect(variables.filter((env) => 'PCE_SECRET_ID' in env)).toHaveLength(3);
+      expect(variables.filter((env) => 'PCE_SECRET_ID' in env)).toHaveLength(6);
       for (const env of variables) {
         if ('PCE_SECRET_ID' in env) expect(env.PCE_SECRET_ID).toEqual({ Ref: secretId });
         expect(JSON.stringify(env)).not.toMatch(/apiSecret|apiKey|REPLACE_ME|BEGIN CERTIFICATE/);
@@ -158,7 +166,7 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the bucket', () => {
-    it("is written by Fetch below the prefix, by the snapshot step below its snapshots folder and by the changes step in the export folders' _changes and _state only, and its configuration object read by Submit and the snapshot step: no listing, no deleting, no bucket-level action", () => {
+    it("is written by Fetch and the traffic run below the prefix, by the snapshot step below its snapshots folder and by the changes step in the export folders' _changes and _state only, and its configuration object read by Submit and the snapshot step: no bucket-level action but the traffic run's listing", () => {
       const byRoleAndStatement = (grant: { role: string; statement: Statement }) =>
         `${grant.role} ${JSON.stringify(grant.statement)}`;
       const s3Grants = allowStatements(template)
@@ -221,6 +229,41 @@ describe('security review of PceExportStack', () => {
             })),
           },
         },
+        // The traffic run's steps: their objects below the prefix, and listing, which a run needs
+        // for its folders and for a 404 (not a 403) on an object not written yet.
+        ...(
+          [
+            [roles.trafficRun, ['s3:DeleteObject', 's3:GetObject', 's3:PutObject']],
+            [roles.trafficWindow, ['s3:GetObject', 's3:PutObject']],
+            [
+              roles.trafficFetch,
+              [
+                's3:AbortMultipartUpload',
+                's3:GetObject',
+                's3:ListMultipartUploadParts',
+                's3:PutObject',
+                's3:PutObjectTagging',
+              ],
+            ],
+          ] as const
+        ).flatMap(([role, actions]) => [
+          {
+            role,
+            statement: {
+              Effect: 'Allow',
+              Action: 's3:ListBucket',
+              Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+            },
+          },
+          {
+            role,
+            statement: {
+              Effect: 'Allow',
+              Action: [...actions],
+              Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/*']] },
+            },
+          },
+        ]),
       ];
       expect(s3Grants).toEqual(
         expected.sort((a, b) => byRoleAndStatement(a).localeCompare(byRoleAndStatement(b))),
@@ -241,6 +284,8 @@ describe('security review of PceExportStack', () => {
       expect(other.stack.workflow.exportsConfig?.key).toMatch(/^exports\/nightly\/_pce-export\//);
       expect(resources.sort()).toEqual(
         [
+          ...Array(3).fill(`<${bucket}.Arn>`),
+          ...Array(3).fill(`<${bucket}.Arn>/exports/nightly/*`),
           `<${bucket}.Arn>/exports/nightly/*`,
           `<${bucket}.Arn>/exports/nightly/snapshots/*`,
           `<${bucket}.Arn>/exports/nightly/*`,
@@ -293,7 +338,7 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the functions and the state machine', () => {
-    it('lets the state machine invoke the five workflow functions (and their versions) and nothing else in Lambda', () => {
+    it("lets the state machine invoke the five workflow functions and the traffic run's three (and their versions) and nothing else in Lambda", () => {
       const lambdaGrants = allowStatements(template).filter(({ statement }) =>
         actionsOf(statement).some((action) => action.startsWith('lambda:')),
       );
@@ -303,6 +348,9 @@ describe('security review of PceExportStack', () => {
         workflow.fetchFunction,
         workflow.snapshotFunction,
         workflow.changesFunction,
+        workflow.trafficFunctions.run,
+        workflow.trafficFunctions.window,
+        workflow.trafficFunctions.fetch,
       ]
         .map((fn) => `<${logicalId(fn)}.Arn>`)
         .flatMap((arn) => [arn, `${arn}:*`])
@@ -358,6 +406,9 @@ describe('security review of PceExportStack', () => {
         [roles.fetch]: 'lambda.amazonaws.com',
         [roles.snapshot]: 'lambda.amazonaws.com',
         [roles.changes]: 'lambda.amazonaws.com',
+        [roles.trafficRun]: 'lambda.amazonaws.com',
+        [roles.trafficWindow]: 'lambda.amazonaws.com',
+        [roles.trafficFetch]: 'lambda.amazonaws.com',
         [roles.stateMachine]: 'states.amazonaws.com',
         [roles.configWriter]: 'lambda.amazonaws.com',
         [idsOfType(template, 'AWS::IAM::Role').find((id) => !Object.values(roles).includes(id)) ?? '']:
@@ -383,6 +434,9 @@ describe('security review of PceExportStack', () => {
         [roles.fetch]: XRAY_WRITE,
         [roles.snapshot]: XRAY_WRITE,
         [roles.changes]: XRAY_WRITE,
+        [roles.trafficRun]: XRAY_WRITE,
+        [roles.trafficWindow]: XRAY_WRITE,
+        [roles.trafficFetch]: XRAY_WRITE,
         [roles.stateMachine]: STATE_MACHINE_LOGGING_AND_TRACING,
       });
     });
@@ -394,6 +448,9 @@ describe('security review of PceExportStack', () => {
         [roles.fetch]: workflow.fetchFunction.role,
         [roles.snapshot]: workflow.snapshotFunction.role,
         [roles.changes]: workflow.changesFunction.role,
+        [roles.trafficRun]: workflow.trafficFunctions.run.role,
+        [roles.trafficWindow]: workflow.trafficFunctions.window.role,
+        [roles.trafficFetch]: workflow.trafficFunctions.fetch.role,
         [roles.stateMachine]: workflow.stateMachine.role,
       };
 

@@ -86,7 +86,8 @@ export function actionsOf(statement: Statement): string[] {
 
 /**
  * Renders a CloudFormation value to a string: `Fn::Join` parts are joined, `Fn::GetAtt` becomes
- * `<LogicalId.Attribute>` and `Ref` becomes `<LogicalId>`.
+ * `<LogicalId.Attribute>`, `Ref` becomes `<LogicalId>` and `Fn::Select` of an `Fn::Split` names
+ * its part.
  */
 export function renderIntrinsics(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -100,6 +101,15 @@ export function renderIntrinsics(value: unknown): string {
   const getAtt = intrinsic['Fn::GetAtt'];
   if (Array.isArray(getAtt)) return `<${String(getAtt[0])}.${String(getAtt[1])}>`;
   if (typeof intrinsic.Ref === 'string') return `<${intrinsic.Ref}>`;
+  const select = intrinsic['Fn::Select'];
+  if (Array.isArray(select)) {
+    const [index, list] = select as [number, unknown];
+    const split = (list as Record<string, unknown> | null)?.['Fn::Split'];
+    if (Array.isArray(split)) {
+      const [delimiter, source] = split as [string, unknown];
+      return `<${renderIntrinsics(source)} split by ${JSON.stringify(delimiter)}, part ${index}>`;
+    }
+  }
   throw new Error(`cannot render ${JSON.stringify(value)}`);
 }
 

@@ -91,7 +91,9 @@ const checks: Record<string, (template: Template) => void> = {
         const group = securityGroupId(template, pce);
         const functions = pceFunctions(template, pce);
         expect(functions.map((fn) => fn.id).sort()).toEqual(
-          ['Fetch', 'Poll', 'Submit'].map((name) => expect.stringContaining(`${pce}${name}Function`)),
+          ['Fetch', 'Poll', 'Submit', 'TrafficFetch', 'TrafficRun', 'TrafficWindow'].map((name) =>
+            expect.stringContaining(`${pce}${name}Function`),
+          ),
         );
         for (const fn of functions) {
           expect(fn.vpc).toEqual({

@@ -115,7 +115,7 @@ describe('the published execution input schema and the runtime schema', () => {
     ['a date that does not exist', { kind: 'traffic', traffic: { start: '2026-13-01' } }],
     [
       'a filter actor that is neither an href nor an address',
-      { kind: 'traffic', traffic: { sources: { include: ['env=prod'] } } },
+      { kind: 'traffic', traffic: { sources: { include: ['production'] } } },
     ],
     ['a range longer than 366 days', { kind: 'traffic', traffic: { since: '400d' } }],
     [

@@ -109,7 +109,7 @@ describe('pce-export run --traffic', () => {
       '--end must be after --start',
     ],
     [
-      ['--traffic', '--source', 'env=prod'],
+      ['--traffic', '--source', 'production'],
       '--source must be a label, label group, workload or IP list href',
     ],
     [['--traffic', '--exclude-destination', '/orgs/1/labels/x'], '--exclude-destination must be'],
@@ -129,8 +129,86 @@ describe('pce-export run --traffic', () => {
       '--destination',
       '--exclude-source',
       '--exclude-destination',
+      '--service',
+      '--exclude-service',
+      '--transmission',
+      '--draft-policy',
+      '--ip-lists-include-workloads',
+      '--max-queries',
+      '--allow-partial',
     ]) {
       expect(RUN_USAGE).toContain(flag);
     }
+  });
+
+  it('turns the service, transmission, draft policy, IP list and splitting flags into the traffic input', () => {
+    const args = parseRunArgs([
+      ...BASE,
+      '--traffic',
+      '--source',
+      'env=prod',
+      '--service',
+      'tcp/443',
+      '--service',
+      'udp/8000-8999',
+      '--service',
+      'icmp',
+      '--service',
+      'proto=47',
+      '--service',
+      '3389',
+      '--service',
+      'tcp/445+process=smbd',
+      '--exclude-service',
+      'windows-service=W3SVC',
+      '--transmission',
+      'unicast',
+      '--transmission',
+      'multicast',
+      '--draft-policy',
+      '--ip-lists-include-workloads',
+      '--max-queries',
+      '40',
+      '--allow-partial',
+    ]);
+
+    expect(args !== 'help' && args.input.value).toEqual({
+      kind: 'traffic',
+      traffic: {
+        sources: { include: ['env=prod'] },
+        services: {
+          include: [
+            { proto: 'tcp', port: 443 },
+            { proto: 'udp', port: 8000, toPort: 8999 },
+            { proto: 'icmp' },
+            { proto: 47 },
+            { port: 3389 },
+            { proto: 'tcp', port: 445, processName: 'smbd' },
+          ],
+          exclude: [{ windowsServiceName: 'W3SVC' }],
+        },
+        transmission: ['unicast', 'multicast'],
+        draftPolicy: true,
+        excludeWorkloadsFromIpListQuery: false,
+        maxQueries: 40,
+        allowPartial: true,
+      },
+    });
+  });
+
+  it.each([
+    [['--traffic', '--service', 'tcp/'], '--service must be PROTO/PORT'],
+    [['--traffic', '--service', 'https'], '--service must be PROTO/PORT'],
+    [['--traffic', '--service', 'tcp/443+udp'], '--service "tcp/443+udp" gives proto twice'],
+    [['--traffic', '--exclude-service', ''], '--exclude-service must be PROTO/PORT'],
+    [['--traffic', '--service', 'tcp/70000'], '--service'],
+    [['--traffic', '--service', 'tcp/90-80'], '--service'],
+    [['--traffic', '--transmission', 'anycast'], '--transmission'],
+    [['--traffic', '--max-queries', '0'], '--max-queries'],
+    [['--traffic', '--max-queries', '1001'], '--max-queries'],
+    [['--allow-partial'], '--allow-partial goes with --traffic'],
+    [['--draft-policy', '--path', '/labels'], '--draft-policy goes with --traffic'],
+  ])('rejects %j with a message naming the flag', (argv, message) => {
+    expect(usageError(argv)).toContain(message);
   });
 });

@@ -243,6 +243,7 @@ describe('traffic query poll', () => {
       retryAfterSeconds: 5,
       requestedAt: '2026-01-02T00:00:01Z',
       terminatedAt: '2026-01-02T00:01:00Z',
+      flowsCount: 2,
     });
   });
 

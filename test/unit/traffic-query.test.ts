@@ -197,7 +197,7 @@ describe('traffic export input', () => {
       'input.traffic.policyDecisions must not repeat a decision',
     ],
     [
-      { kind: 'traffic', traffic: { sources: { include: ['env=prod'] } } },
+      { kind: 'traffic', traffic: { sources: { include: ['production'] } } },
       'input.traffic.sources.include.0 must be a label, label group, workload or IP list href',
     ],
     [

@@ -1,0 +1,78 @@
+import type { OutputFormat } from '../../contracts/input';
+import type { TrafficRun, WindowSpec } from '../../contracts/traffic-run';
+import { manifestKeyFor, objectKey } from '../layout';
+import { trafficQueryName } from '../traffic-query';
+
+/*
+ * Where a traffic run's objects go:
+ *
+ *   {prefix}{export}/dt=D/{HHmmss}Z_{execution}/w0000.ndjson.gz    one object per window stored
+ *   {prefix}{export}/_manifests/dt=D/{HHmmss}Z_{execution}.manifest.json   the run's manifest
+ *   {prefix}{export}/latest.json, {prefix}{export}/watermark.json
+ *   {prefix}{export}/_runs/dt=D/{HHmmss}Z_{execution}/             the run's working folder:
+ *     windows/w0000.json                 what each window came to (its child execution writes it)
+ *     windows/w0000.keys.json            an incremental run's keys of the window's last flows
+ *     windows/w0000.submitted            a window's query was submitted (a retry looks for it)
+ *     overlap-keys.json                  the keys the next incremental run drops
+ *
+ * The data folder sits in the run's `dt=` partition, where Athena reads it; the working folder
+ * is outside every partition.
+ */
+
+export interface RunKeys {
+  readonly folder: string;
+  readonly work: string;
+  readonly manifestKey: string;
+}
+
+export function runKeys(input: {
+  readonly prefix: string;
+  readonly exportName: string;
+  readonly format: OutputFormat;
+  readonly gzip: boolean;
+  readonly executionName: string;
+  readonly startTime: string;
+}): RunKeys {
+  const single = objectKey(input);
+  const folder = `${single.replace(/\.(?:json|ndjson)(?:\.gz)?$/, '')}/`;
+  const partition = folder.lastIndexOf('/dt=');
+  return {
+    folder,
+    work: `${folder.slice(0, partition)}/_runs${folder.slice(partition)}`,
+    manifestKey: manifestKeyFor(single),
+  };
+}
+
+const name = (window: Pick<WindowSpec, 'id'>) => `w${String(window.id).padStart(4, '0')}`;
+
+export function windowObjectKey(run: TrafficRun, window: Pick<WindowSpec, 'id'>): string {
+  const { format, gzip } = run.export;
+  return `${run.folder}${name(window)}.${format === 'raw' ? 'json' : 'ndjson'}${gzip ? '.gz' : ''}`;
+}
+
+export const windowResultsPrefix = (run: Pick<TrafficRun, 'work'>) => `${run.work}windows/`;
+
+export function windowResultKey(run: Pick<TrafficRun, 'work'>, window: Pick<WindowSpec, 'id'>): string {
+  return `${windowResultsPrefix(run)}${name(window)}.json`;
+}
+
+export function windowKeysKey(run: Pick<TrafficRun, 'work'>, window: Pick<WindowSpec, 'id'>): string {
+  return `${windowResultsPrefix(run)}${name(window)}.keys.json`;
+}
+
+export function submittedMarkerKey(run: Pick<TrafficRun, 'work'>, window: Pick<WindowSpec, 'id'>): string {
+  return `${windowResultsPrefix(run)}${name(window)}.submitted`;
+}
+
+export const overlapKeysKey = (run: Pick<TrafficRun, 'work'>) => `${run.work}overlap-keys.json`;
+
+/** The window's query name: the export, the execution and the window, so that a retry can find it. */
+export function windowQueryName(run: TrafficRun, window: Pick<WindowSpec, 'id'>): string {
+  const given = run.export.traffic?.queryName;
+  if (given !== undefined) return `${given.slice(0, 240)} ${name(window)}`;
+  return trafficQueryName({
+    exportName: run.export.name,
+    executionName: run.execution.name,
+    windowId: name(window),
+  });
+}

@@ -1,0 +1,170 @@
+import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ExportConfigError } from '../../contracts/errors';
+import type { WindowState } from '../../contracts/traffic-run';
+import type { TrafficRunClient } from '../../pce/client';
+import { copyToS3 } from '../copy';
+import type { StorageSettings } from '../env';
+import { contentTypeFor } from '../layout';
+import type { ExportLogger } from '../logger';
+import { storage } from '../storage';
+import { openTrafficResult, type TrafficResultOptions } from '../traffic-result';
+import { readOverlapKeys } from '../watermark';
+import { FlowFilter, TruncatedDownload } from './flow-filter';
+import { windowObjectKey } from './layout';
+import { ownerTest } from './ownership';
+import { describeWindow } from './plan';
+import { writeResult, writeWindowKeys } from './results';
+import { deleteQuietly } from './window-steps';
+
+/*
+ * A window's download, streamed into its object in the run folder with only the flows the window
+ * owns (flow-filter.ts). Nothing is visible at the key unless the whole download went up: a
+ * download that turns out truncated (no counts from the PCE, exactly max_results rows) or cut
+ * short aborts the upload. The window's result, and an incremental run's keys of its last flows,
+ * are recorded once the object is complete; then the query is deleted.
+ */
+
+export interface WindowFetchDeps {
+  readonly connect: () => Promise<TrafficRunClient>;
+  readonly s3: S3Client;
+  readonly storage: StorageSettings;
+  readonly orgId: number;
+  readonly logger: ExportLogger;
+  readonly now?: () => Date;
+  /** zlib level for gzip output. @default 6 */
+  readonly gzipLevel?: number;
+  /** How an empty result is downloaded again. @default 3 times, 2 s apart */
+  readonly emptyTrafficResult?: Omit<TrafficResultOptions, 'logger'>;
+}
+
+export async function fetchWindow(state: WindowState, deps: WindowFetchDeps): Promise<WindowState> {
+  const { run, window, job } = state;
+  const traffic = run.export.traffic;
+  if (job?.status !== 'done' || job.resultHref === undefined || traffic === undefined) {
+    throw new ExportConfigError(
+      'Invalid window state: Fetch needs a completed window query and its download',
+    );
+  }
+  const { bucket } = deps.storage;
+  const log = deps.logger;
+  const key = windowObjectKey(run, window);
+  const previousEnd = run.previous === undefined ? undefined : Date.parse(run.previous.end);
+  const previousKeys =
+    run.previous?.keysKey !== undefined &&
+    previousEnd !== undefined &&
+    Date.parse(window.start) <= previousEnd
+      ? await readOverlapKeys(deps.s3, bucket, run.previous.keysKey)
+      : undefined;
+  const filter = new FlowFilter({
+    owner: ownerTest(run, window),
+    ...(previousKeys === undefined
+      ? {}
+      : { previousKeys: new Set(previousKeys.keys.map((k) => k[1])), previousEnd }),
+    ...(run.tailFrom === undefined ? {} : { tailFrom: Date.parse(run.tailFrom) }),
+    ...(job.flowsCount === undefined ? {} : { expectedRows: job.flowsCount }),
+    ...(job.flowsCount === undefined && window.partial !== true ? { truncateAt: traffic.maxResults } : {}),
+    array: run.export.format === 'raw',
+    href: job.resultHref,
+  });
+
+  const client = await deps.connect();
+  const download = await openTrafficResult(client.traffic, job.resultHref, {
+    ...deps.emptyTrafficResult,
+    logger: log,
+  });
+  const metadata: Record<string, string> = {
+    kind: 'traffic',
+    'job-href': job.href,
+    org: String(deps.orgId),
+    path: run.export.path,
+    run: run.execution.name,
+    window: String(window.id),
+    'start-date': window.start,
+    'end-date': window.end,
+    ...(window.decision === undefined ? {} : { 'policy-decision': window.decision }),
+    ...(window.protocol === undefined ? {} : { protocol: window.protocol }),
+    ...(window.ports === undefined ? {} : { ports: `${window.ports[0]}-${window.ports[1]}` }),
+    format: run.export.format,
+    gzip: String(run.export.gzip),
+  };
+  let copied: Awaited<ReturnType<typeof copyToS3>>;
+  try {
+    copied = await copyToS3({
+      s3: deps.s3,
+      source: download.body,
+      bucket,
+      key,
+      format: run.export.format,
+      gzip: run.export.gzip,
+      gzipLevel: deps.gzipLevel,
+      contentType: contentTypeFor(run.export.format),
+      metadata,
+      partSizeBytes: deps.storage.partSizeBytes,
+      queueSize: deps.storage.queueSize,
+      logger: log,
+      href: job.resultHref,
+      filter,
+    });
+  } catch (error) {
+    if (!(error instanceof TruncatedDownload)) throw error;
+    log.info('Traffic window download is truncated; it will be split', { window: window.id, key });
+    await deleteQuietly(client, job.href, log);
+    await writeResult(deps.s3, bucket, run, {
+      window,
+      status: 'truncated',
+      jobHref: job.href,
+      polls: job.polls,
+      flowsCount: filter.counts.downloaded,
+      requestedAt: job.requestedAt,
+      completedAt: (deps.now ?? (() => new Date()))().toISOString(),
+    });
+    return { run, window, job, outcome: 'truncated' };
+  }
+  await storage(bucket, key, 'tagging', () =>
+    deps.s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: bucket,
+        Key: key,
+        Tagging: { TagSet: [{ Key: 'sha256', Value: copied.sha256 }] },
+      }),
+    ),
+  );
+  const tailKeysKey =
+    filter.tail.length > 0 ? await writeWindowKeys(deps.s3, bucket, run, window, filter.tail) : undefined;
+  const { counts } = filter;
+  const missing =
+    window.partial === true && job.matchesCount !== undefined
+      ? Math.max(0, job.matchesCount - counts.downloaded)
+      : undefined;
+  await writeResult(deps.s3, bucket, run, {
+    window,
+    status: 'stored',
+    jobHref: job.href,
+    polls: job.polls,
+    ...(job.flowsCount === undefined ? {} : { flowsCount: job.flowsCount }),
+    ...(job.matchesCount === undefined ? {} : { matchesCount: job.matchesCount }),
+    key,
+    bytes: copied.bytes,
+    sha256: copied.sha256,
+    objectCount: counts.kept,
+    rows: {
+      downloaded: counts.downloaded,
+      otherWindow: counts.otherWindow,
+      earlierRun: counts.earlierRun,
+      overlap: counts.overlap,
+    },
+    ...(missing === undefined ? {} : { missing }),
+    ...(tailKeysKey === undefined ? {} : { tailKeysKey }),
+    requestedAt: job.requestedAt,
+    completedAt: (deps.now ?? (() => new Date()))().toISOString(),
+  });
+  await deleteQuietly(client, job.href, log);
+  log.info('Stored traffic window', {
+    window: window.id,
+    range: describeWindow(window),
+    key,
+    bytes: copied.bytes,
+    ...counts,
+  });
+  return { run, window, job, outcome: 'stored' };
+}

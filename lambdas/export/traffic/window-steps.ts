@@ -1,0 +1,280 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ExportConfigError } from '../../contracts/errors';
+import type { WindowResult, WindowState } from '../../contracts/traffic-run';
+import type { TrafficRunClient } from '../../pce/client';
+import type { PollSettings } from '../env';
+import { ERROR_NAMES } from '../errors';
+import { describeError, type ExportLogger } from '../logger';
+import { trafficQueryBody } from '../traffic-query';
+import { nextWaitSeconds } from '../workflow';
+import { windowQueryName } from './layout';
+import { describeWindow, isTruncated, windowRequest } from './plan';
+import { markSubmitted, wasSubmitted, writeResult } from './results';
+
+/*
+ * A window's child execution, before its download: Submit sends the window's query (or, on a
+ * retry, finds the one an earlier attempt created), Poll follows it until it completes, and
+ * decides from the counts the PCE reports whether the result is truncated, in which case the
+ * query is deleted and the window recorded as truncated without downloading a row. A window
+ * whose query fails, or that hits an error of its own, records that too and deletes its query:
+ * the run fails once every window of the round has ended, and no query stays on the PCE.
+ */
+
+/**
+ * A window's query is polled at most every 3 seconds, its first poll too. A window slot thus
+ * makes at most 4 requests (submit, poll, download, delete) per 3 seconds: 80 a minute when
+ * every window completes at its first poll, 20 a minute while one waits for its query.
+ */
+export const WINDOW_MIN_WAIT_SECONDS = 3;
+
+/** PCE statuses of a query a retried submit does not reuse. */
+const ENDED = new Set(['failed', 'cancel_requested', 'cancelled', 'canceled']);
+
+export interface WindowDeps {
+  readonly connect: () => Promise<TrafficRunClient>;
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly poll: PollSettings;
+  readonly logger: ExportLogger;
+  readonly orgId: number;
+  readonly now?: () => Date;
+}
+
+const clock = (deps: Pick<WindowDeps, 'now'>) => (deps.now ?? (() => new Date()))();
+
+function trafficOf(state: WindowState) {
+  const traffic = state.run.export.traffic;
+  if (traffic === undefined)
+    throw new ExportConfigError('Invalid window state: the run has no traffic query');
+  return traffic;
+}
+
+/** Sends the window's query, or finds the one an earlier attempt of this step created. */
+export async function submitWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
+  const { run, window } = state;
+  const request = windowRequest(trafficOf(state), window);
+  if (request === undefined) {
+    await record(deps, state, { status: 'empty' });
+    return { run, window, outcome: 'empty' };
+  }
+  const queryName = windowQueryName(run, window);
+  const body = trafficQueryBody(request, {
+    exportName: run.export.name,
+    executionName: run.execution.name,
+    orgId: deps.orgId,
+    queryName,
+  });
+  const client = await deps.connect();
+  let href: string | undefined;
+  let retryAfterSeconds = 0;
+  if (await wasSubmitted(deps.s3, deps.bucket, run, window)) {
+    const found = await client.traffic.listByName(queryName);
+    const reused = found.find((query) => !ENDED.has(query.status));
+    for (const query of found.filter((q) => q !== reused))
+      await deleteQuietly(client, query.href, deps.logger);
+    href = reused?.href;
+    if (href) deps.logger.info('Reusing the traffic query an earlier attempt submitted', { jobHref: href });
+  }
+  if (href === undefined) {
+    await markSubmitted(deps.s3, deps.bucket, run, window);
+    const submitted = await client.traffic.submit(body);
+    href = submitted.jobHref;
+    retryAfterSeconds = submitted.retryAfterSeconds;
+  }
+  const requestedAt = clock(deps);
+  const maxWait = run.export.maxWaitSeconds;
+  const waitSeconds = Math.max(
+    WINDOW_MIN_WAIT_SECONDS,
+    nextWaitSeconds({
+      retryAfterSeconds,
+      elapsedSeconds: 0,
+      maxIntervalSeconds: deps.poll.maxIntervalSeconds,
+      secondsToDeadline: maxWait,
+    }),
+  );
+  deps.logger.info('Submitted traffic window query', {
+    window: window.id,
+    range: describeWindow(window),
+    jobHref: href,
+    waitSeconds,
+  });
+  return {
+    run,
+    window,
+    job: {
+      href,
+      status: 'pending',
+      polls: 0,
+      waitSeconds,
+      requestedAt: requestedAt.toISOString(),
+      deadline: new Date(requestedAt.getTime() + maxWait * 1000).toISOString(),
+      timedOut: false,
+    },
+  };
+}
+
+/** Polls the window's query once; a truncated, failed or timed-out query ends the window here. */
+export async function pollWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
+  const { run, window, job } = state;
+  if (job === undefined) throw new ExportConfigError('Invalid window state: Poll needs the window query');
+  const traffic = trafficOf(state);
+  const client = await deps.connect();
+  const result = await client.traffic.poll(job.href);
+  const now = clock(deps);
+  const polls = job.polls + 1;
+  const common = { jobHref: job.href, polls, requestedAt: job.requestedAt };
+  const end = async (outcome: 'failed' | 'truncated', fields: Partial<WindowResult>) => {
+    await deleteQuietly(client, job.href, deps.logger);
+    await record(deps, state, { status: outcome, ...common, ...fields });
+    return { run, window, job: { ...job, polls }, outcome };
+  };
+
+  if (result.status === 'failed') {
+    const reason = result.message?.trim() || 'the PCE gave no reason';
+    return end('failed', {
+      error: { name: 'PceJobFailed', message: `PCE traffic query ${job.href} failed: ${reason}` },
+    });
+  }
+  const counts = {
+    ...(result.flowsCount === undefined ? {} : { flowsCount: result.flowsCount }),
+    ...(result.matchesCount === undefined ? {} : { matchesCount: result.matchesCount }),
+  };
+  if (result.status === 'done' && window.partial !== true && isTruncated(counts, traffic.maxResults)) {
+    deps.logger.info('Traffic window is truncated; it will be split', {
+      window: window.id,
+      range: describeWindow(window),
+      ...counts,
+    });
+    return end('truncated', counts);
+  }
+  let status = result.status;
+  let rulesRequested = job.rulesRequested;
+  if (status === 'done' && traffic.draftPolicy === true) {
+    if (rulesRequested !== true) {
+      await client.traffic.updateRules(job.href);
+      rulesRequested = true;
+      status = 'running';
+    } else if (result.rulesStatus !== 'completed') {
+      if (result.rulesStatus !== undefined && ENDED.has(result.rulesStatus)) {
+        return end('failed', {
+          error: {
+            name: 'PceJobFailed',
+            message: `PCE traffic query ${job.href} could not compute draft policy decisions (rules ${result.rulesStatus})`,
+          },
+        });
+      }
+      status = 'running';
+    }
+  }
+  const secondsToDeadline = (Date.parse(job.deadline) - now.getTime()) / 1000;
+  const finished = status === 'done';
+  if (!finished && (secondsToDeadline <= 0 || polls >= deps.poll.maxPolls)) {
+    const limit =
+      secondsToDeadline <= 0 ? `${run.export.maxWaitSeconds} seconds` : `${deps.poll.maxPolls} polls`;
+    return end('failed', {
+      error: {
+        name: 'PceJobTimeout',
+        message: `PCE traffic query ${job.href} did not finish within ${limit} (status ${status} after ${polls} polls)`,
+      },
+    });
+  }
+  const waitSeconds = Math.max(
+    WINDOW_MIN_WAIT_SECONDS,
+    nextWaitSeconds({
+      retryAfterSeconds: result.retryAfterSeconds,
+      elapsedSeconds: (now.getTime() - Date.parse(job.requestedAt)) / 1000,
+      maxIntervalSeconds: deps.poll.maxIntervalSeconds,
+      secondsToDeadline,
+    }),
+  );
+  return {
+    run,
+    window,
+    job: {
+      ...job,
+      status,
+      polls,
+      waitSeconds,
+      ...(finished ? { resultHref: result.resultHref } : {}),
+      ...counts,
+      ...(rulesRequested ? { rulesRequested } : {}),
+    },
+  };
+}
+
+/** The error a step of the window's execution ended with, as its Catch hands it over. */
+export interface CaughtError {
+  readonly Error?: unknown;
+  readonly Cause?: unknown;
+}
+
+/** Records an error a step of the window hit, and deletes the window's query if it has one. */
+export async function recordWindowError(
+  state: WindowState,
+  caught: CaughtError,
+  deps: WindowDeps,
+): Promise<WindowState> {
+  const { name, message } = describeCaught(caught);
+  if (state.job !== undefined) {
+    try {
+      await deleteQuietly(await deps.connect(), state.job.href, deps.logger);
+    } catch (error) {
+      deps.logger.warn('Could not reach the PCE to delete the window query', { error: describeError(error) });
+    }
+  }
+  await record(deps, state, {
+    status: 'failed',
+    ...(state.job
+      ? { jobHref: state.job.href, polls: state.job.polls, requestedAt: state.job.requestedAt }
+      : {}),
+    error: { name, message },
+  });
+  return {
+    run: state.run,
+    window: state.window,
+    ...(state.job ? { job: state.job } : {}),
+    outcome: 'failed',
+  };
+}
+
+/** A caught error as a state machine error name and a sentence. */
+export function describeCaught(caught: CaughtError): { name: string; message: string } {
+  const error = typeof caught.Error === 'string' ? caught.Error : 'ExportInternalError';
+  let message = typeof caught.Cause === 'string' ? caught.Cause : '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // a plain sentence already
+  }
+  if ((ERROR_NAMES as readonly string[]).includes(error)) return { name: error, message };
+  return { name: 'ExportInternalError', message: `${error}${message ? `: ${message}` : ''}` };
+}
+
+async function record(
+  deps: WindowDeps,
+  state: WindowState,
+  fields: Omit<WindowResult, 'window' | 'completedAt'>,
+): Promise<void> {
+  await writeResult(deps.s3, deps.bucket, state.run, {
+    window: state.window,
+    ...fields,
+    completedAt: clock(deps).toISOString(),
+  });
+}
+
+/** Deletes a query; a failure is logged (the query expires on the PCE by itself). */
+export async function deleteQuietly(
+  client: Pick<TrafficRunClient, 'traffic'>,
+  href: string,
+  logger: ExportLogger,
+): Promise<void> {
+  try {
+    await client.traffic.delete(href);
+  } catch (error) {
+    logger.warn('Deleting the traffic query failed; it stays on the PCE until it expires', {
+      jobHref: href,
+      error: describeError(error),
+    });
+  }
+}
