@@ -662,6 +662,7 @@ describe('ExportWorkflow permissions', () => {
         `<${ids.bucket}.Arn>/pce/*/_state/*`,
         `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/*`,
+        `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/snapshots/*`,
         configKey,
         configKey,
