@@ -223,9 +223,9 @@ const MISTAKES: readonly Mistake[] = [
     says: '--source "labels/7" is not an href: use --source /orgs/1/labels/7',
   },
   {
-    what: 'a label given as key=value',
-    args: ['run', ...PCE, '--traffic', '--destination', 'env=prod'],
-    says: '--destination must be a label, label group, workload or IP list href (e.g. "/orgs/1/labels/7") or an IP address or CIDR block, not "env=prod"',
+    what: 'a label value without its key',
+    args: ['run', ...PCE, '--traffic', '--destination', 'prod'],
+    says: '--destination must be a label, label group, workload or IP list href (e.g. "/orgs/1/labels/7"), a label as key=value (e.g. "env=prod"), or an IP address or CIDR block, not "prod"',
   },
   {
     what: 'an unknown exportName in --input-json',
