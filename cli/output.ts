@@ -67,8 +67,8 @@ export function snapshotKeysOf(output: SnapshotOutput, prefix: string): string[]
 }
 
 /**
- * The objects a traffic run leaves: every window object its manifest lists, the manifest and the
- * export's latest.json (and its watermark, for an incremental run).
+ * The objects a traffic run leaves: every window object its manifest lists, the manifest, the
+ * export's latest.json and current-run pointer (and its watermark, for an incremental run).
  */
 export async function trafficKeysOf(
   endpoint: string,
@@ -88,10 +88,15 @@ export async function trafficKeysOf(
     const windows = (manifest.windows ?? [])
       .map((w) => w.key)
       .filter((key): key is string => typeof key === 'string');
-    const latest = `${prefix}${output.exportName}/latest.json`;
     const watermark =
       manifest.incremental === undefined ? [] : [`${prefix}${output.exportName}/watermark.json`];
-    return [...windows, output.manifestKey, latest, ...watermark];
+    return [
+      ...windows,
+      output.manifestKey,
+      `${prefix}${output.exportName}/latest.json`,
+      currentRunKey(prefix, output.exportName),
+      ...watermark,
+    ];
   } finally {
     s3.destroy();
   }

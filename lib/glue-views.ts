@@ -88,13 +88,13 @@ export function currentRunTable(context: TableContext): CfnTable {
   });
 }
 
-/** The view's SQL: the export's table, at the newest run's day and object only. */
+/** The view's SQL: the export's table, at the newest run's day and object (or traffic run folder) only. */
 function currentViewSql(databaseName: string, table: string): string {
   const run = `"${databaseName}"."${table}_current_run"`;
   return [
     `SELECT t.* FROM "${databaseName}"."${table}" t`,
     `WHERE t.dt = (SELECT dt FROM ${run})`,
-    `AND t."$path" = (SELECT uri FROM ${run})`,
+    `AND starts_with(t."$path", (SELECT uri FROM ${run}))`,
   ].join(' ');
 }
 

@@ -50,7 +50,7 @@ export interface ObjectKeyInput {
 }
 
 /** `dt=YYYY-MM-DD` and `{HHmmss}Z_{executionName}` of a run, from its start time in UTC. */
-function runStamp(startTime: string, executionName: string): { partition: string; run: string } {
+export function runStamp(startTime: string, executionName: string): { partition: string; run: string } {
   const start = new Date(startTime);
   if (Number.isNaN(start.getTime())) {
     throw new ExportConfigError(`Invalid workflow state: state.execution.startTime must be an ISO 8601 time`);

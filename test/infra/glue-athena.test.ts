@@ -99,7 +99,7 @@ describe('Glue tables and views for Athena', () => {
       catalog: 'awsdatacatalog',
       schema: 'pce',
       originalSql:
-        'SELECT t.* FROM "pce"."workloads" t WHERE t.dt = (SELECT dt FROM "pce"."workloads_current_run") AND t."$path" = (SELECT uri FROM "pce"."workloads_current_run")',
+        'SELECT t.* FROM "pce"."workloads" t WHERE t.dt = (SELECT dt FROM "pce"."workloads_current_run") AND starts_with(t."$path", (SELECT uri FROM "pce"."workloads_current_run"))',
     });
     expect(definition.columns).toContainEqual({ name: 'managed', type: 'boolean' });
     expect(definition.columns).toContainEqual({

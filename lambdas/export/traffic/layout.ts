@@ -1,6 +1,7 @@
 import type { OutputFormat } from '../../contracts/input';
 import type { TrafficRun, WindowSpec } from '../../contracts/traffic-run';
-import { manifestKeyFor, objectKey } from '../layout';
+import { extensionOf } from '../formats';
+import { manifestKeyFor, objectKey, runStamp } from '../layout';
 import { trafficQueryName } from '../traffic-query';
 
 /*
@@ -33,13 +34,12 @@ export function runKeys(input: {
   readonly executionName: string;
   readonly startTime: string;
 }): RunKeys {
-  const single = objectKey(input);
-  const folder = `${single.replace(/\.(?:json|ndjson)(?:\.gz)?$/, '')}/`;
-  const partition = folder.lastIndexOf('/dt=');
+  const { partition, run } = runStamp(input.startTime, input.executionName);
+  const exportFolder = `${input.prefix}${input.exportName}/`;
   return {
-    folder,
-    work: `${folder.slice(0, partition)}/_runs${folder.slice(partition)}`,
-    manifestKey: manifestKeyFor(single),
+    folder: `${exportFolder}${partition}/${run}/`,
+    work: `${exportFolder}_runs/${partition}/${run}/`,
+    manifestKey: manifestKeyFor(objectKey(input)),
   };
 }
 
@@ -47,7 +47,7 @@ const name = (window: Pick<WindowSpec, 'id'>) => `w${String(window.id).padStart(
 
 export function windowObjectKey(run: TrafficRun, window: Pick<WindowSpec, 'id'>): string {
   const { format, gzip } = run.export;
-  return `${run.folder}${name(window)}.${format === 'raw' ? 'json' : 'ndjson'}${gzip ? '.gz' : ''}`;
+  return `${run.folder}${name(window)}.${extensionOf(format, gzip)}`;
 }
 
 export const windowResultsPrefix = (run: Pick<TrafficRun, 'work'>) => `${run.work}windows/`;

@@ -8,6 +8,7 @@ import type {
   TrafficRunState,
 } from '../../contracts/traffic-run';
 import type { TrafficRunClient } from '../../pce/client';
+import { writeCurrentRun } from '../changes/current';
 import type { StorageSettings } from '../env';
 import { latestKeyFor } from '../layout';
 import type { ExportLogger } from '../logger';
@@ -195,6 +196,7 @@ export async function completeTrafficRun(state: TrafficRunState, deps: RunDeps):
   const output = trafficOutput(manifest, manifestKey);
   await putJson(deps.s3, bucket, manifestKey, manifest);
   await putJson(deps.s3, bucket, latestKeyFor(prefix, run.export.name), { ...output, manifestKey });
+  await writeCurrentRun(deps.s3, prefix, { ...manifest, key: manifest.prefix });
   if (run.tailFrom !== undefined) {
     const keysKey = await writeOverlapKeys(deps, run, stored);
     await recordRun(deps.s3, bucket, watermarkKey(prefix, run.export.name), {

@@ -97,6 +97,7 @@ export async function fetchWindow(state: WindowState, deps: WindowFetchDeps): Pr
       format: run.export.format,
       gzip: run.export.gzip,
       gzipLevel: deps.gzipLevel,
+      table: { kind: 'traffic' },
       contentType: contentTypeFor(run.export.format),
       metadata,
       partSizeBytes: deps.storage.partSizeBytes,
