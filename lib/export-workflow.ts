@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Aws, Duration, Fn, Size, Validations } from 'aws-cdk-lib';
+import { Duration, Size } from 'aws-cdk-lib';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,11 +14,11 @@ import { SNAPSHOTS_FOLDER } from '../lambdas/export/layout';
 import { bindBucket, bindSecret, S3_KMS_ACTIONS } from './bindings';
 import { ExportsConfig } from './exports-config';
 import { createExportFunction, type FunctionPlacement, HANDLERS_DIR } from './lambda-defaults';
-import { nagResourceFinding } from './nag';
 import type { ProxyConfig } from './network-config';
 import { DEFAULT_TRAFFIC_WINDOW_CONCURRENCY } from './traffic-fanout';
 import { TrafficRunFunctions } from './traffic-functions';
 import { WorkflowDefinition } from './workflow-definition';
+import { acknowledgeWorkflowNagFindings } from './workflow-nag';
 import { executionTimeoutSeconds } from './workflow-timeout';
 import { WorkflowPropsValidator } from './workflow-validation';
 
@@ -350,82 +350,11 @@ export class ExportWorkflow extends Construct {
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
 
-    this.acknowledgeNagFindings(objectsArn, snapshotsArn, [readArn, ...changesArns]);
-  }
-
-  /**
-   * cdk-nag acknowledgements, each for one named finding: the wildcards that remain are the
-   * ones IAM cannot scope further.
-   */
-  private acknowledgeNagFindings(objectsArn: string, snapshotsArn: string, changesArns: string[]): void {
-    const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.';
-    if (this.changesFunction.role) {
-      for (const arn of changesArns) {
-        Validations.of(this.changesFunction.role).acknowledge({
-          id: `AwsSolutions-IAM5[${nagResourceFinding(this, arn)}]`,
-          reason:
-            'Changes reads the export objects below the prefix and writes change histories and digests under generated keys in each export folder; the grants cover those keys only.',
-        });
-      }
-    }
-    for (const fn of [
-      this.submitFunction,
-      this.pollFunction,
-      this.fetchFunction,
-      this.snapshotFunction,
-      this.changesFunction,
-    ]) {
-      if (fn.role)
-        Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: xray });
-    }
-    if (this.fetchFunction.role) {
-      Validations.of(this.fetchFunction.role).acknowledge({
-        id: `AwsSolutions-IAM5[${nagResourceFinding(this, objectsArn)}]`,
-        reason:
-          'Fetch writes export objects, manifests and the latest pointer under generated keys below the configured prefix; the grant covers that prefix only.',
-      });
-    }
-    if (this.snapshotFunction.role) {
-      Validations.of(this.snapshotFunction.role).acknowledge({
-        id: `AwsSolutions-IAM5[${nagResourceFinding(this, snapshotsArn)}]`,
-        reason:
-          'The snapshot step writes each snapshot manifest and latest pointer under generated keys below {prefix}snapshots/; the grant covers that folder only.',
-      });
-    }
-    // A Distributed Map (the traffic run's windows) lets the state machine start, describe and
-    // stop its own child executions, whose names only exist at run time.
-    const name = Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn));
-    const executions = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}`;
-    for (const resource of [`${executions}:*`, `${executions}/TrafficWindows:*`]) {
-      Validations.of(this.stateMachine).acknowledge({
-        id: `AwsSolutions-IAM5[${nagResourceFinding(this, resource)}]`,
-        reason:
-          "The traffic run's Distributed Map starts, describes and stops child executions of this state machine; they are its executions and map runs, named at run time.",
-      });
-    }
-    const stateMachineRole = Validations.of(this.stateMachine.role);
-    stateMachineRole.acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing actions do not support resource-level permissions.',
+    acknowledgeWorkflowNagFindings(this, {
+      objectsArn,
+      snapshotsArn,
+      changesArns: [readArn, ...changesArns],
     });
-    const { run, window, fetch } = this.trafficFunctions;
-    for (const fn of [
-      this.submitFunction,
-      this.pollFunction,
-      this.fetchFunction,
-      this.snapshotFunction,
-      this.changesFunction,
-      run,
-      window,
-      fetch,
-    ]) {
-      stateMachineRole.acknowledge({
-        id: `AwsSolutions-IAM5[${nagResourceFinding(this, `${fn.functionArn}:*`)}]`,
-        reason:
-          'The LambdaInvoke grant includes the versions and aliases (":*") of this workflow function only.',
-      });
-    }
   }
 }
 

@@ -8,7 +8,7 @@ import type { OutputFormat } from '../contracts/input';
 import { PceUnavailable } from '../pce/errors';
 import { ExportStorageError } from './errors';
 import { type FormatStageOptions, formatStages } from './formats';
-import { JsonArrayTransform } from './json-array';
+import { JsonArrayTransform } from './json-array-transform';
 import { describeError, type ExportLogger } from './logger';
 
 /*

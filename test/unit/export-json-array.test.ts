@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { JsonArrayScanner, JsonArrayTransform, MAX_DEPTH } from '../../lambdas/export/json-array';
+import { JsonArrayScanner, MAX_DEPTH } from '../../lambdas/export/json-array';
+import { JsonArrayTransform } from '../../lambdas/export/json-array-transform';
 import { PceProtocolError } from '../../lambdas/pce/errors';
 
 /** Runs bytes through a fresh scanner split at the given offsets; returns the ndjson text. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extensionOf, formatStages } from '../../lambdas/export/formats';
 import { EXTRA_COLUMN, hiveColumns, rowConverter } from '../../lambdas/export/formats/schema';
 import { columnsOf } from '../../lambdas/export/formats/tables';
-import { JsonArrayTransform } from '../../lambdas/export/json-array';
+import { JsonArrayTransform } from '../../lambdas/export/json-array-transform';
 import { DEFAULT_DATASET, OrgData } from '../../simulator/data';
 import { type Duck, openDuck, sqlString } from '../support/duckdb';
 

@@ -4,7 +4,7 @@ import { createGunzip, gunzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { OutputFormat } from '../../contracts/input';
 import { EXTRA_COLUMN } from '../formats/schema';
-import { JsonArrayTransform } from '../json-array';
+import { JsonArrayTransform } from '../json-array-transform';
 import { storage } from '../storage';
 
 /*

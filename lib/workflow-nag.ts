@@ -1,0 +1,89 @@
+import { Aws, Fn, Validations } from 'aws-cdk-lib';
+import type { ExportWorkflow } from './export-workflow';
+import { nagResourceFinding } from './nag';
+
+/*
+ * The workflow's cdk-nag acknowledgements, each for one named finding: the wildcards that remain
+ * are the ones IAM cannot scope further.
+ */
+
+/** The objects ARNs the workflow's bucket grants name (`bindBucket`). */
+interface WorkflowObjectGrants {
+  /** Fetch: everything below the prefix. */
+  readonly objectsArn: string;
+  /** The snapshot step: `{prefix}snapshots/*`. */
+  readonly snapshotsArn: string;
+  /** Changes: the export objects it reads, and the change histories and digests it writes. */
+  readonly changesArns: readonly string[];
+}
+
+export function acknowledgeWorkflowNagFindings(workflow: ExportWorkflow, grants: WorkflowObjectGrants): void {
+  const { objectsArn, snapshotsArn, changesArns } = grants;
+  const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.';
+  if (workflow.changesFunction.role) {
+    for (const arn of changesArns) {
+      Validations.of(workflow.changesFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, arn)}]`,
+        reason:
+          'Changes reads the export objects below the prefix and writes change histories and digests under generated keys in each export folder; the grants cover those keys only.',
+      });
+    }
+  }
+  for (const fn of [
+    workflow.submitFunction,
+    workflow.pollFunction,
+    workflow.fetchFunction,
+    workflow.snapshotFunction,
+    workflow.changesFunction,
+  ]) {
+    if (fn.role) Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: xray });
+  }
+  if (workflow.fetchFunction.role) {
+    Validations.of(workflow.fetchFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, objectsArn)}]`,
+      reason:
+        'Fetch writes export objects, manifests and the latest pointer under generated keys below the configured prefix; the grant covers that prefix only.',
+    });
+  }
+  if (workflow.snapshotFunction.role) {
+    Validations.of(workflow.snapshotFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, snapshotsArn)}]`,
+      reason:
+        'The snapshot step writes each snapshot manifest and latest pointer under generated keys below {prefix}snapshots/; the grant covers that folder only.',
+    });
+  }
+  // A Distributed Map (the traffic run's windows) lets the state machine start, describe and
+  // stop its own child executions, whose names only exist at run time.
+  const name = Fn.select(6, Fn.split(':', workflow.stateMachine.stateMachineArn));
+  const executions = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}`;
+  for (const resource of [`${executions}:*`, `${executions}/TrafficWindows:*`]) {
+    Validations.of(workflow.stateMachine).acknowledge({
+      id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, resource)}]`,
+      reason:
+        "The traffic run's Distributed Map starts, describes and stops child executions of this state machine; they are its executions and map runs, named at run time.",
+    });
+  }
+  const stateMachineRole = Validations.of(workflow.stateMachine.role);
+  stateMachineRole.acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing actions do not support resource-level permissions.',
+  });
+  const { run, window, fetch } = workflow.trafficFunctions;
+  for (const fn of [
+    workflow.submitFunction,
+    workflow.pollFunction,
+    workflow.fetchFunction,
+    workflow.snapshotFunction,
+    workflow.changesFunction,
+    run,
+    window,
+    fetch,
+  ]) {
+    stateMachineRole.acknowledge({
+      id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, `${fn.functionArn}:*`)}]`,
+      reason:
+        'The LambdaInvoke grant includes the versions and aliases (":*") of this workflow function only.',
+    });
+  }
+}
