@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ExportConfigError } from './errors';
 import {
   MAX_TOTAL_TRAFFIC_ACTORS,
   MAX_TRAFFIC_ACTORS,
@@ -141,6 +142,42 @@ export const sinceSchema = z.string().max(32).regex(SINCE, {
   message: 'must be a duration such as "24h", "last 7d" or "90m" (m, h, d or w)',
   abort: true,
 });
+
+/** A window left without `since`, `start` and `end` is the day before the execution started. */
+const DEFAULT_SINCE = '24h';
+
+type WindowInput = { readonly since?: string; readonly start?: string; readonly end?: string };
+
+/**
+ * Resolves a validated window against `now` (the execution's start time): a relative window
+ * becomes absolute, no window at all is the last 24 hours. A start that is not before the end is
+ * an ExportConfigError naming the field under `root`.
+ */
+export function resolveWindow(
+  spec: WindowInput,
+  now: Date,
+  root: string,
+): { readonly since?: string; readonly startDate: string; readonly endDate: string } {
+  if (spec.start === undefined) {
+    const parsed = parseSince(spec.since ?? DEFAULT_SINCE);
+    if (parsed === undefined) throw new ExportConfigError(`Invalid input: ${root}.since is not a duration`);
+    return {
+      since: parsed.canonical,
+      startDate: new Date(now.getTime() - parsed.seconds * 1000).toISOString(),
+      endDate: now.toISOString(),
+    };
+  }
+  const start = new Date(spec.start);
+  const end = spec.end === undefined ? now : new Date(spec.end);
+  if (end.getTime() <= start.getTime()) {
+    throw new ExportConfigError(
+      spec.end === undefined
+        ? `Invalid input: ${root}.start (${spec.start}) must be before the run's start time (${now.toISOString()}) when ${root}.end is left out`
+        : `Invalid input: ${root}.end must be after ${root}.start`,
+    );
+  }
+  return { startDate: start.toISOString(), endDate: end.toISOString() };
+}
 
 /** A duration of at most `maxSeconds`, e.g. the overlap or the catch-up limit of an incremental export. */
 const durationAtMost = (maxSeconds: number, most: string) =>
