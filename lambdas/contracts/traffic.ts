@@ -146,7 +146,34 @@ export const sinceSchema = z.string().max(32).regex(SINCE, {
 /** A window left without `since`, `start` and `end` is the day before the execution started. */
 const DEFAULT_SINCE = '24h';
 
+/** The `since`, `start` and `end` of a window: a traffic export's range, an events export's window. */
+export const windowInputFields = {
+  /** A window up to the execution's start: "24h", "last 7d", "90 minutes". @default "24h" */
+  since: sinceSchema
+    .refine((v) => (parseSince(v)?.seconds ?? 0) <= MAX_TRAFFIC_SINCE_SECONDS, {
+      message: 'must be at most 366 days',
+    })
+    .optional(),
+  /** Absolute start; excludes `since`. */
+  start: isoDateOrTime.optional(),
+  /** Absolute end. @default the execution's start time */
+  end: isoDateOrTime.optional(),
+};
+
 type WindowInput = { readonly since?: string; readonly start?: string; readonly end?: string };
+
+/** Adds the issues of a window's `since`, `start` and `end` (both schemas' superRefine). */
+export function checkWindowInput(spec: WindowInput, ctx: z.RefinementCtx): void {
+  if (spec.since !== undefined && (spec.start !== undefined || spec.end !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['since'], message: 'cannot be combined with start or end' });
+  }
+  if (spec.end !== undefined && spec.start === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['end'], message: 'needs a start' });
+  }
+  if (spec.start !== undefined && spec.end !== undefined && Date.parse(spec.end) <= Date.parse(spec.start)) {
+    ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+  }
+}
 
 /**
  * Resolves a validated window against `now` (the execution's start time): a relative window
@@ -190,16 +217,7 @@ const durationAtMost = (maxSeconds: number, most: string) =>
 /** The `traffic` object of an export's input: the friendly form of the query. */
 export const trafficInputSchema = z
   .object({
-    /** A range relative to the execution's start: "24h", "last 7d", "90 minutes". */
-    since: sinceSchema
-      .refine((v) => (parseSince(v)?.seconds ?? 0) <= MAX_TRAFFIC_SINCE_SECONDS, {
-        message: 'must be at most 366 days',
-      })
-      .optional(),
-    /** Absolute start; excludes `since`. */
-    start: isoDateOrTime.optional(),
-    /** Absolute end. @default the execution's start time */
-    end: isoDateOrTime.optional(),
+    ...windowInputFields,
     /** @default every decision */
     policyDecisions: z
       .array(policyDecision)
@@ -251,12 +269,7 @@ export const trafficInputSchema = z
   })
   .strict()
   .superRefine((spec, ctx) => {
-    if (spec.since !== undefined && (spec.start !== undefined || spec.end !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['since'], message: 'cannot be combined with start or end' });
-    }
-    if (spec.end !== undefined && spec.start === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['end'], message: 'needs a start' });
-    }
+    checkWindowInput(spec, ctx);
     if (spec.incremental === true && spec.end !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -268,13 +281,6 @@ export const trafficInputSchema = z
       if (spec[field] !== undefined && spec.incremental !== true) {
         ctx.addIssue({ code: 'custom', path: [field], message: 'is only used with "incremental": true' });
       }
-    }
-    if (
-      spec.start !== undefined &&
-      spec.end !== undefined &&
-      Date.parse(spec.end) <= Date.parse(spec.start)
-    ) {
-      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
     }
     const actors = [spec.sources, spec.destinations]
       .flatMap((filter) => [...(filter?.include ?? []), ...(filter?.exclude ?? [])])
