@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { MAX_TRAFFIC_SINCE_SECONDS } from './limits';
-import { isoDateOrTime, isoTime } from './time';
-import { parseSince, sinceSchema } from './traffic';
+import { isoTime } from './time';
+import { checkWindowInput, sinceSchema, windowInputFields } from './traffic';
 
 /*
  * The audit events of an `events` export (`GET /orgs/{org}/events` as an async collection job),
@@ -24,16 +23,7 @@ const eventType = z.string().regex(/^[a-z0-9_.]{1,128}$/, 'must be an event type
 /** The `events` object of an export's input. */
 export const eventsInputSchema = z
   .object({
-    /** A window up to the execution's start: "24h", "last 7d", "90 minutes". @default "24h" */
-    since: sinceSchema
-      .refine((v) => (parseSince(v)?.seconds ?? 0) <= MAX_TRAFFIC_SINCE_SECONDS, {
-        message: 'must be at most 366 days',
-      })
-      .optional(),
-    /** Absolute start; excludes `since`. */
-    start: isoDateOrTime.optional(),
-    /** Absolute end. @default the execution's start time */
-    end: isoDateOrTime.optional(),
+    ...windowInputFields,
     /** Only these event types. @default every type */
     eventTypes: z
       .array(eventType)
@@ -45,21 +35,7 @@ export const eventsInputSchema = z
     status: z.enum(EVENT_STATUSES).optional(),
   })
   .strict()
-  .superRefine((spec, ctx) => {
-    if (spec.since !== undefined && (spec.start !== undefined || spec.end !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['since'], message: 'cannot be combined with start or end' });
-    }
-    if (spec.end !== undefined && spec.start === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['end'], message: 'needs a start' });
-    }
-    if (
-      spec.start !== undefined &&
-      spec.end !== undefined &&
-      Date.parse(spec.end) <= Date.parse(spec.start)
-    ) {
-      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
-    }
-  });
+  .superRefine(checkWindowInput);
 
 /** A resolved events window as it travels in the workflow state. */
 export const eventsRequestSchema = z.object({

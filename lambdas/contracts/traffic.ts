@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ExportConfigError } from './errors';
 import {
   MAX_TOTAL_TRAFFIC_ACTORS,
   MAX_TRAFFIC_ACTORS,
@@ -142,6 +143,69 @@ export const sinceSchema = z.string().max(32).regex(SINCE, {
   abort: true,
 });
 
+/** A window left without `since`, `start` and `end` is the day before the execution started. */
+const DEFAULT_SINCE = '24h';
+
+/** The `since`, `start` and `end` of a window: a traffic export's range, an events export's window. */
+export const windowInputFields = {
+  /** A window up to the execution's start: "24h", "last 7d", "90 minutes". @default "24h" */
+  since: sinceSchema
+    .refine((v) => (parseSince(v)?.seconds ?? 0) <= MAX_TRAFFIC_SINCE_SECONDS, {
+      message: 'must be at most 366 days',
+    })
+    .optional(),
+  /** Absolute start; excludes `since`. */
+  start: isoDateOrTime.optional(),
+  /** Absolute end. @default the execution's start time */
+  end: isoDateOrTime.optional(),
+};
+
+type WindowInput = { readonly since?: string; readonly start?: string; readonly end?: string };
+
+/** Adds the issues of a window's `since`, `start` and `end` (both schemas' superRefine). */
+export function checkWindowInput(spec: WindowInput, ctx: z.RefinementCtx): void {
+  if (spec.since !== undefined && (spec.start !== undefined || spec.end !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['since'], message: 'cannot be combined with start or end' });
+  }
+  if (spec.end !== undefined && spec.start === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['end'], message: 'needs a start' });
+  }
+  if (spec.start !== undefined && spec.end !== undefined && Date.parse(spec.end) <= Date.parse(spec.start)) {
+    ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+  }
+}
+
+/**
+ * Resolves a validated window against `now` (the execution's start time): a relative window
+ * becomes absolute, no window at all is the last 24 hours. A start that is not before the end is
+ * an ExportConfigError naming the field under `root`.
+ */
+export function resolveWindow(
+  spec: WindowInput,
+  now: Date,
+  root: string,
+): { readonly since?: string; readonly startDate: string; readonly endDate: string } {
+  if (spec.start === undefined) {
+    const parsed = parseSince(spec.since ?? DEFAULT_SINCE);
+    if (parsed === undefined) throw new ExportConfigError(`Invalid input: ${root}.since is not a duration`);
+    return {
+      since: parsed.canonical,
+      startDate: new Date(now.getTime() - parsed.seconds * 1000).toISOString(),
+      endDate: now.toISOString(),
+    };
+  }
+  const start = new Date(spec.start);
+  const end = spec.end === undefined ? now : new Date(spec.end);
+  if (end.getTime() <= start.getTime()) {
+    throw new ExportConfigError(
+      spec.end === undefined
+        ? `Invalid input: ${root}.start (${spec.start}) must be before the run's start time (${now.toISOString()}) when ${root}.end is left out`
+        : `Invalid input: ${root}.end must be after ${root}.start`,
+    );
+  }
+  return { startDate: start.toISOString(), endDate: end.toISOString() };
+}
+
 /** A duration of at most `maxSeconds`, e.g. the overlap or the catch-up limit of an incremental export. */
 const durationAtMost = (maxSeconds: number, most: string) =>
   z
@@ -153,16 +217,7 @@ const durationAtMost = (maxSeconds: number, most: string) =>
 /** The `traffic` object of an export's input: the friendly form of the query. */
 export const trafficInputSchema = z
   .object({
-    /** A range relative to the execution's start: "24h", "last 7d", "90 minutes". */
-    since: sinceSchema
-      .refine((v) => (parseSince(v)?.seconds ?? 0) <= MAX_TRAFFIC_SINCE_SECONDS, {
-        message: 'must be at most 366 days',
-      })
-      .optional(),
-    /** Absolute start; excludes `since`. */
-    start: isoDateOrTime.optional(),
-    /** Absolute end. @default the execution's start time */
-    end: isoDateOrTime.optional(),
+    ...windowInputFields,
     /** @default every decision */
     policyDecisions: z
       .array(policyDecision)
@@ -214,12 +269,7 @@ export const trafficInputSchema = z
   })
   .strict()
   .superRefine((spec, ctx) => {
-    if (spec.since !== undefined && (spec.start !== undefined || spec.end !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['since'], message: 'cannot be combined with start or end' });
-    }
-    if (spec.end !== undefined && spec.start === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['end'], message: 'needs a start' });
-    }
+    checkWindowInput(spec, ctx);
     if (spec.incremental === true && spec.end !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -231,13 +281,6 @@ export const trafficInputSchema = z
       if (spec[field] !== undefined && spec.incremental !== true) {
         ctx.addIssue({ code: 'custom', path: [field], message: 'is only used with "incremental": true' });
       }
-    }
-    if (
-      spec.start !== undefined &&
-      spec.end !== undefined &&
-      Date.parse(spec.end) <= Date.parse(spec.start)
-    ) {
-      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
     }
     const actors = [spec.sources, spec.destinations]
       .flatMap((filter) => [...(filter?.include ?? []), ...(filter?.exclude ?? [])])

@@ -38,8 +38,9 @@ const FETCH_MIN_FAILED_DOWNLOADS = 3;
 /** CopyObject copies at most 5 GiB in one request. */
 const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 
-export interface FetchDeps {
-  readonly connect: () => Promise<PceClient>;
+/** What Fetch needs; a traffic window's Fetch (traffic/window-fetch.ts) connects with a traffic run's client. */
+export interface FetchDeps<Client = PceClient> {
+  readonly connect: () => Promise<Client>;
   readonly s3: S3Client;
   readonly storage: StorageSettings;
   readonly orgId: number;

@@ -3,6 +3,7 @@ import { ExportConfigError } from '../contracts/errors';
 import { MAX_TRAFFIC_QUERY_NAME_LENGTH } from '../contracts/limits';
 import {
   parseSince,
+  resolveWindow,
   type TrafficRequest,
   trafficActorKind,
   type trafficInputSchema,
@@ -16,7 +17,6 @@ import type { TrafficActor, TrafficQueryBody, TrafficServiceFilter } from '../pc
  */
 
 const DEFAULT_TRAFFIC_RESULTS = 100_000;
-const DEFAULT_TRAFFIC_SINCE = '24h';
 const DEFAULT_OVERLAP = '10m';
 const DEFAULT_CATCH_UP = '7d';
 
@@ -57,31 +57,9 @@ export function resolveTrafficQuery(
   now: Date,
   root = 'input.traffic',
 ): TrafficRequest {
-  let since: string | undefined;
-  let start: Date;
-  let end: Date;
-  if (spec.start === undefined) {
-    const parsed = parseSince(spec.since ?? DEFAULT_TRAFFIC_SINCE);
-    if (parsed === undefined) throw new ExportConfigError(`Invalid input: ${root}.since is not a duration`);
-    since = parsed.canonical;
-    end = now;
-    start = new Date(now.getTime() - parsed.seconds * 1000);
-  } else {
-    start = new Date(spec.start);
-    end = spec.end === undefined ? now : new Date(spec.end);
-    if (end.getTime() <= start.getTime()) {
-      throw new ExportConfigError(
-        spec.end === undefined
-          ? `Invalid input: ${root}.start (${spec.start}) must be before the run's start time (${now.toISOString()}) when ${root}.end is left out`
-          : `Invalid input: ${root}.end must be after ${root}.start`,
-      );
-    }
-  }
   const seconds = (text: string) => parseSince(text)?.seconds ?? 0;
   return {
-    ...(since === undefined ? {} : { since }),
-    startDate: start.toISOString(),
-    endDate: end.toISOString(),
+    ...resolveWindow(spec, now, root),
     policyDecisions: spec.policyDecisions ?? [],
     maxResults: spec.maxResults ?? DEFAULT_TRAFFIC_RESULTS,
     sources: resolveFilter(spec.sources),

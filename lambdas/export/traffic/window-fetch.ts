@@ -1,13 +1,12 @@
-import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../../contracts/errors';
 import type { WindowState } from '../../contracts/traffic-run';
 import type { TrafficRunClient } from '../../pce/client';
 import { copyToS3 } from '../copy';
-import type { StorageSettings } from '../env';
+import type { FetchDeps } from '../fetch-export';
 import { contentTypeFor } from '../layout';
-import type { ExportLogger } from '../logger';
 import { storage } from '../storage';
-import { openTrafficResult, type TrafficResultOptions } from '../traffic-result';
+import { openTrafficResult } from '../traffic-result';
 import { readOverlapKeys } from '../watermark';
 import { FlowFilter, TruncatedDownload } from './flow-filter';
 import { windowObjectKey } from './layout';
@@ -24,20 +23,10 @@ import { deleteQuietly } from './window-steps';
  * are recorded once the object is complete; then the query is deleted.
  */
 
-export interface WindowFetchDeps {
-  readonly connect: () => Promise<TrafficRunClient>;
-  readonly s3: S3Client;
-  readonly storage: StorageSettings;
-  readonly orgId: number;
-  readonly logger: ExportLogger;
-  readonly now?: () => Date;
-  /** zlib level for gzip output. @default 6 */
-  readonly gzipLevel?: number;
-  /** How an empty result is downloaded again. @default 3 times, 2 s apart */
-  readonly emptyTrafficResult?: Omit<TrafficResultOptions, 'logger'>;
-}
-
-export async function fetchWindow(state: WindowState, deps: WindowFetchDeps): Promise<WindowState> {
+export async function fetchWindow(
+  state: WindowState,
+  deps: FetchDeps<TrafficRunClient>,
+): Promise<WindowState> {
   const { run, window, job } = state;
   const traffic = run.export.traffic;
   if (job?.status !== 'done' || job.resultHref === undefined || traffic === undefined) {
