@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ExportOutput, SnapshotOutput } from '../lambdas/contracts/output';
 import type { TrafficOutput } from '../lambdas/contracts/traffic-run';
-import { changesStateKey, currentRunKey } from '../lambdas/export/layout';
+import { changesStateKey, currentRunKey, latestKeyFor, snapshotLatestKey } from '../lambdas/export/layout';
+import { watermarkKey } from '../lambdas/export/watermark';
 
 /** Where `--out` points: a local directory (through the embedded S3) or an S3 location. */
 export type OutTarget =
@@ -23,7 +24,7 @@ export function keysOf(output: ExportOutput, prefix: string): string[] {
   return [
     output.key,
     output.manifestKey,
-    `${prefix}${output.exportName}/latest.json`,
+    latestKeyFor(prefix, output.exportName),
     currentRunKey(prefix, output.exportName),
     ...(changes?.key === undefined ? [] : [changes.key]),
     ...(changes?.digestKey === undefined
@@ -62,7 +63,7 @@ export function snapshotKeysOf(output: SnapshotOutput, prefix: string): string[]
   return [
     ...output.objects.map((object) => object.key),
     output.manifestKey,
-    `${prefix}snapshots/${output.snapshotName}/latest.json`,
+    snapshotLatestKey(prefix, output.snapshotName),
   ];
 }
 
@@ -88,12 +89,11 @@ export async function trafficKeysOf(
     const windows = (manifest.windows ?? [])
       .map((w) => w.key)
       .filter((key): key is string => typeof key === 'string');
-    const watermark =
-      manifest.incremental === undefined ? [] : [`${prefix}${output.exportName}/watermark.json`];
+    const watermark = manifest.incremental === undefined ? [] : [watermarkKey(prefix, output.exportName)];
     return [
       ...windows,
       output.manifestKey,
-      `${prefix}${output.exportName}/latest.json`,
+      latestKeyFor(prefix, output.exportName),
       currentRunKey(prefix, output.exportName),
       ...watermark,
     ];

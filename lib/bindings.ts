@@ -4,6 +4,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ProxyConfig } from './network-config';
 
 /*
  * Wiring a resource into a function is one call that grants the access and sets the
@@ -43,6 +44,29 @@ export function bindSecret(fn: LambdaFunction, binding: SecretBinding): void {
     );
   }
   fn.addEnvironment('PCE_SECRET_ID', secret.secretArn);
+}
+
+/** The PCE a function talks to: where it is, the secret with its API key, the proxy on the way. */
+interface PceBinding {
+  readonly url: string;
+  readonly orgId: number;
+  readonly secret: SecretBinding;
+  readonly proxy?: ProxyConfig;
+}
+
+/**
+ * Lets `fn` talk to the PCE: `PCE_URL`, `PCE_ORG_ID`, the secret (`bindSecret`), and with a proxy
+ * `PCE_PROXY_URL` and `PCE_NO_PROXY`.
+ */
+export function bindPce(fn: LambdaFunction, binding: PceBinding): void {
+  fn.addEnvironment('PCE_URL', binding.url);
+  fn.addEnvironment('PCE_ORG_ID', String(binding.orgId));
+  bindSecret(fn, binding.secret);
+  const { proxy } = binding;
+  if (proxy) {
+    fn.addEnvironment('PCE_PROXY_URL', proxy.url);
+    if (proxy.noProxy.length > 0) fn.addEnvironment('PCE_NO_PROXY', proxy.noProxy.join(','));
+  }
 }
 
 /** The KMS actions S3 performs with a bucket's key for each kind of object access. */

@@ -5,7 +5,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { bindBucket, bindSecret, S3_KMS_ACTIONS, type SecretBinding } from './bindings';
+import { bindBucket, bindPce, S3_KMS_ACTIONS, type SecretBinding } from './bindings';
 import { createExportFunction, type FunctionPlacement, HANDLERS_DIR } from './lambda-defaults';
 import { nagResourceFinding } from './nag';
 import type { ProxyConfig } from './network-config';
@@ -66,13 +66,7 @@ export class TrafficRunFunctions extends Construct implements TrafficFunctions {
     }).function;
 
     for (const fn of [this.run, this.window, this.fetch]) {
-      fn.addEnvironment('PCE_URL', props.pceUrl);
-      fn.addEnvironment('PCE_ORG_ID', String(props.orgId));
-      bindSecret(fn, props.secret);
-      if (props.proxy) {
-        fn.addEnvironment('PCE_PROXY_URL', props.proxy.url);
-        if (props.proxy.noProxy.length > 0) fn.addEnvironment('PCE_NO_PROXY', props.proxy.noProxy.join(','));
-      }
+      bindPce(fn, { url: props.pceUrl, orgId: props.orgId, secret: props.secret, proxy: props.proxy });
       if (props.pceName) fn.addEnvironment('PCE_NAME', props.pceName);
     }
     this.window.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(props.maxPollIntervalSeconds));
