@@ -581,6 +581,14 @@ const THROUGH_THE_EXECUTABLE: readonly string[] = [
   'simulate --workloads -1',
 ];
 
+/** Sets each variable of `values` in `env`, removing those that are undefined. */
+function assignEnv(env: NodeJS.ProcessEnv, values: Readonly<Record<string, string | undefined>>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+}
+
 interface Result {
   readonly code: number;
   readonly stdout: string;
@@ -605,10 +613,7 @@ describe('a mistyped command', () => {
   async function inProcess(mistake: Mistake): Promise<Result> {
     const env = { PCE_API_KEY: API_KEY, PCE_API_SECRET: API_SECRET, ...mistake.env };
     const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-    for (const [name, value] of Object.entries(env)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    assignEnv(process.env, env);
     const stdout: string[] = [];
     const stderr: string[] = [];
     const io: CliIo = { stdout: (line) => stdout.push(line), stderr: (line) => stderr.push(line) };
@@ -616,10 +621,7 @@ describe('a mistyped command', () => {
       const code = await main(mistake.args, io);
       return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
     } finally {
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      assignEnv(process.env, saved);
     }
   }
 
@@ -644,10 +646,7 @@ describe('a mistyped command', () => {
     ),
   )('exits 2 from bin/pce-export too for %s, with the one JSON line on stdout', async (_what, mistake) => {
     const env: NodeJS.ProcessEnv = { ...process.env, PCE_API_KEY: API_KEY, PCE_API_SECRET: API_SECRET };
-    for (const [name, value] of Object.entries(mistake.env ?? {})) {
-      if (value === undefined) delete env[name];
-      else env[name] = value;
-    }
+    assignEnv(env, mistake.env ?? {});
     const failed = await exec(process.execPath, [BIN, ...mistake.args], { cwd: dir, env }).then(
       () => undefined,
       (error: { code: number; stdout: string; stderr: string }) => error,

@@ -1,48 +1,26 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config';
 import { DEFAULT_CONFIG_PATH } from '../../local/definition';
-import { type LocalEngine, type LocalRunOptions, startLocalEngine } from '../../local/engine';
-import { fault, type RunningSimulator, startSimulator } from '../../simulator/index';
-
-const BUCKET = 'exports';
+import { fault } from '../../simulator/index';
+import { BUCKET, type Harness, startHarness } from './harness';
 
 describe('the example parent state machine, run locally', () => {
-  let simulator: RunningSimulator;
-  let engine: LocalEngine;
-  let target: Omit<LocalRunOptions, 'input'>;
+  let h: Harness;
 
   beforeAll(async () => {
-    simulator = await startSimulator({
-      tls: true,
-      jobDurationMs: 400,
-      retryAfterSeconds: 1,
-      dataset: { labels: 20 },
-    });
-    engine = await startLocalEngine({
-      s3: { embedded: true, bucket: BUCKET },
-      config: { ...loadConfig(DEFAULT_CONFIG_PATH), exampleParent: true },
-    });
-    target = {
-      pce: {
-        url: simulator.url,
-        orgId: 1,
-        apiKey: simulator.credentials.apiKey,
-        apiSecret: simulator.credentials.apiSecret,
-        caBundle: simulator.caPem,
-      },
-      bucket: BUCKET,
-      prefix: 'pce/',
-    };
+    h = await startHarness(
+      { dataset: { labels: 20 } },
+      { config: { ...loadConfig(DEFAULT_CONFIG_PATH), exampleParent: true } },
+    );
   });
-  afterEach(() => simulator.faults.clear());
+  afterEach(() => h.simulator.faults.clear());
   afterAll(async () => {
-    await engine?.close();
-    await simulator?.close();
+    await h?.close();
   });
 
   it('starts the export as a child execution with startExecution.sync:2 and reads its output', async () => {
-    const outcome = await engine.runStateMachine('ExampleParent', {
-      ...target,
+    const outcome = await h.engine.runStateMachine('ExampleParent', {
+      ...h.target,
       input: { exportName: 'labels' },
     });
 
@@ -59,13 +37,13 @@ describe('the example parent state machine, run locally', () => {
       manifestKey: expect.stringMatching(/^pce\/labels\//),
       exportExecutionArn: child?.executionArn,
     });
-    const exported = engine.events.sentBy(String(child?.executionArn));
+    const exported = h.engine.events.sentBy(String(child?.executionArn));
     expect(exported.map((event) => event.detailType)).toEqual(['Export Succeeded']);
   });
 
   it('keeps the export in the child history: the parent writes twelve events', async () => {
-    const outcome = await engine.runStateMachine('ExampleParent', {
-      ...target,
+    const outcome = await h.engine.runStateMachine('ExampleParent', {
+      ...h.target,
       input: { exportName: 'labels' },
     });
 
@@ -76,10 +54,10 @@ describe('the example parent state machine, run locally', () => {
   });
 
   it("fails with States.TaskFailed and the export's error in the cause when the export fails", async () => {
-    simulator.faults.add(fault.jobFails('Job failed: exceeded time limit'));
+    h.simulator.faults.add(fault.jobFails('Job failed: exceeded time limit'));
 
-    const outcome = await engine.runStateMachine('PceExport/ExampleParent/StateMachine', {
-      ...target,
+    const outcome = await h.engine.runStateMachine('PceExport/ExampleParent/StateMachine', {
+      ...h.target,
       input: { exportName: 'labels' },
     });
 
@@ -93,7 +71,7 @@ describe('the example parent state machine, run locally', () => {
   });
 
   it('names the state machines of the stack when asked for one it does not have', async () => {
-    await expect(engine.runStateMachine('Nope', { ...target, input: {} })).rejects.toThrow(
+    await expect(h.engine.runStateMachine('Nope', { ...h.target, input: {} })).rejects.toThrow(
       /no state machine "Nope" in the stack \(it has PceExportWorkflow, ExampleParent\)/,
     );
   });

@@ -1,53 +1,34 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalEngine, type LocalRunOptions, startLocalEngine } from '../../local/engine';
-import { type RunningSimulator, startSimulator } from '../../simulator/index';
+import { type Harness, startHarness } from './harness';
 
-const BUCKET = 'exports';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('faults of the AWS stand-ins, met by the real handlers', () => {
-  let simulator: RunningSimulator;
-  let engine: LocalEngine;
-  let target: Omit<LocalRunOptions, 'input'>;
+  let h: Harness;
 
   beforeAll(async () => {
-    simulator = await startSimulator({
-      tls: true,
-      jobDurationMs: 300,
-      retryAfterSeconds: 1,
-      dataset: { labels: 20 },
-    });
-    engine = await startLocalEngine({ s3: { embedded: true, bucket: BUCKET } });
-    target = {
-      pce: {
-        url: simulator.url,
-        orgId: 1,
-        apiKey: simulator.credentials.apiKey,
-        apiSecret: simulator.credentials.apiSecret,
-        caBundle: simulator.caPem,
-      },
-      bucket: BUCKET,
-      prefix: 'pce/',
-      retryIntervalOverrides: { Submit: 0, Poll: 0, Fetch: 0, NotifySucceeded: 0 },
-    };
+    h = await startHarness({ jobDurationMs: 300, dataset: { labels: 20 } });
   });
   afterEach(() => {
-    engine.faults.lambda.clear();
-    engine.faults.s3?.clear();
-    engine.faults.secrets.clear();
-    engine.faults.events.clear();
+    h.engine.faults.lambda.clear();
+    h.engine.faults.s3?.clear();
+    h.engine.faults.secrets.clear();
+    h.engine.faults.events.clear();
   });
   afterAll(async () => {
-    await engine?.close();
-    await simulator?.close();
+    await h?.close();
   });
 
-  const exportLabels = () => engine.run({ ...target, input: { exportName: 'labels', path: '/labels' } });
+  const exportLabels = () =>
+    h.run(
+      { exportName: 'labels', path: '/labels' },
+      { retryIntervalOverrides: { Submit: 0, Poll: 0, Fetch: 0, NotifySucceeded: 0 } },
+    );
 
   it('stores the export when S3 answers one write with SlowDown, which the SDK retries', async () => {
-    engine.faults.s3?.inject(
+    h.engine.faults.s3?.inject(
       { operation: ['PutObject', 'UploadPart'], key: 'pce/labels/*' },
       { code: 'SlowDown' },
     );
@@ -55,36 +36,36 @@ describe('faults of the AWS stand-ins, met by the real handlers', () => {
     const outcome = await exportLabels();
 
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(engine.faults.s3?.delivered).toHaveLength(1);
+    expect(h.engine.faults.s3?.delivered).toHaveLength(1);
   });
 
   it('reads the secret when Secrets Manager throttles once, which the SDK retries', async () => {
-    engine.faults.secrets.inject({}, { code: 'ThrottlingException' });
+    h.engine.faults.secrets.inject({}, { code: 'ThrottlingException' });
 
     const outcome = await exportLabels();
 
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(engine.faults.secrets.delivered).toHaveLength(1);
+    expect(h.engine.faults.secrets.delivered).toHaveLength(1);
   });
 
   it('retries a Poll the Lambda service fails with ServiceException, as the definition says', async () => {
-    engine.faults.lambda.inject({ state: 'Poll' }, { error: 'Lambda.ServiceException' });
+    h.engine.faults.lambda.inject({ state: 'Poll' }, { error: 'Lambda.ServiceException' });
 
     const outcome = await exportLabels();
 
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(engine.faults.lambda.delivered.map((d) => d.request)).toEqual([
+    expect(h.engine.faults.lambda.delivered.map((d) => d.request)).toEqual([
       { functionId: expect.stringMatching(/^WorkflowPollFunction/), handler: 'poll', state: 'Poll' },
     ]);
   });
 
   it('fails each attempt of a notification EventBridge refuses, with the attempts in the history', async () => {
-    engine.faults.events.inject({ detailType: 'Export Succeeded' }, { kind: 'service' }, { times: 10 });
+    h.engine.faults.events.inject({ detailType: 'Export Succeeded' }, { kind: 'service' }, { times: 10 });
 
     const outcome = await exportLabels();
 
-    expect(engine.faults.events.delivered.length).toBeGreaterThan(1);
-    expect(outcome.history.byType.TaskFailed).toBe(engine.faults.events.delivered.length);
+    expect(h.engine.faults.events.delivered.length).toBeGreaterThan(1);
+    expect(outcome.history.byType.TaskFailed).toBe(h.engine.faults.events.delivered.length);
   });
 });
 

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createPceClient } from '../../lambdas/pce/client';
-import { type LocalEngine, type LocalRunOptions, startLocalEngine } from '../../local/engine';
+import {
+  type LocalEngine,
+  type LocalEngineOptions,
+  type LocalRunOptions,
+  startLocalEngine,
+} from '../../local/engine';
 import type { RunOutcome } from '../../local/runner';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../simulator/index';
 
@@ -13,6 +18,8 @@ export interface Harness {
   readonly simulator: RunningSimulator;
   readonly engine: LocalEngine;
   readonly s3: S3Client;
+  /** The simulator as the PCE (credentials, CA when on TLS), the bucket and the prefix every run takes. */
+  readonly target: Omit<LocalRunOptions, 'input'>;
   /** Runs the workflow against the simulator with its credentials (and CA when on TLS). */
   run(input: unknown, overrides?: Partial<LocalRunOptions>): Promise<RunOutcome>;
   getObject(key: string): Promise<Buffer>;
@@ -28,9 +35,13 @@ export interface Harness {
 
 /**
  * One simulator (HTTPS with a private CA, short jobs, Retry-After 1 s) and one local engine per
- * test file: the engine owns the process's AWS endpoint variables.
+ * test file: the engine owns the process's AWS endpoint variables. `engineOptions` give the
+ * engine a deploy configuration or replaced handlers; its S3 is always the embedded one.
  */
-export async function startHarness(options: SimulatorOptions = {}): Promise<Harness> {
+export async function startHarness(
+  options: SimulatorOptions = {},
+  engineOptions: Omit<LocalEngineOptions, 's3'> = {},
+): Promise<Harness> {
   const simulator = await startSimulator({
     tls: true,
     jobDurationMs: 400,
@@ -38,7 +49,7 @@ export async function startHarness(options: SimulatorOptions = {}): Promise<Harn
     dataset: { workloads: 500, labels: 60 },
     ...options,
   });
-  const engine = await startLocalEngine({ s3: { embedded: true, bucket: BUCKET } });
+  const engine = await startLocalEngine({ ...engineOptions, s3: { embedded: true, bucket: BUCKET } });
   const endpoint = engine.s3?.endpoint;
   if (!endpoint) throw new Error('the engine has no embedded S3');
   const s3 = new S3Client({
@@ -58,11 +69,14 @@ export async function startHarness(options: SimulatorOptions = {}): Promise<Harn
     caBundle: simulator.caPem,
   };
 
+  const target = { pce, bucket: BUCKET, prefix: PREFIX };
+
   return {
     simulator,
     engine,
     s3,
-    run: (input, overrides = {}) => engine.run({ pce, bucket: BUCKET, prefix: PREFIX, input, ...overrides }),
+    target,
+    run: (input, overrides = {}) => engine.run({ ...target, input, ...overrides }),
     async getObject(key) {
       const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       return Buffer.from(

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalEngine, type LocalRunOptions, startLocalEngine } from '../../local/engine';
 import type { LambdaHandler } from '../../local/lambda';
-import { type RunningSimulator, startSimulator } from '../../simulator/index';
-import { BUCKET, PREFIX } from './harness';
+import { type Harness, startHarness } from './harness';
 import { failed } from './reliability-support';
 
 /*
@@ -12,41 +10,21 @@ import { failed } from './reliability-support';
  */
 
 describe('functions that crash or run out of time', () => {
-  let simulator: RunningSimulator;
-  let engine: LocalEngine;
-  let target: Omit<LocalRunOptions, 'input'>;
+  let h: Harness;
   let pollBehaviour: LambdaHandler = async () => ({});
 
   beforeAll(async () => {
-    simulator = await startSimulator({
-      tls: true,
-      jobDurationMs: 100,
-      retryAfterSeconds: 1,
-      dataset: { labels: 5 },
-    });
-    engine = await startLocalEngine({
-      s3: { embedded: true, bucket: BUCKET },
-      handlers: { poll: (event, context) => pollBehaviour(event, context) },
-    });
-    target = {
-      pce: {
-        url: simulator.url,
-        orgId: 1,
-        apiKey: simulator.credentials.apiKey,
-        apiSecret: simulator.credentials.apiSecret,
-        caBundle: simulator.caPem,
-      },
-      bucket: BUCKET,
-      prefix: PREFIX,
-    };
+    h = await startHarness(
+      { jobDurationMs: 100, dataset: { labels: 5 } },
+      { handlers: { poll: (event, context) => pollBehaviour(event, context) } },
+    );
   });
   afterAll(async () => {
-    await engine?.close();
-    await simulator?.close();
+    await h?.close();
   });
 
   const pollFunction = () => {
-    const fn = Object.values(engine.local.functions).find((candidate) => candidate.handler === 'poll');
+    const fn = Object.values(h.engine.local.functions).find((candidate) => candidate.handler === 'poll');
     if (!fn) throw new Error('no poll function in the stack');
     return fn;
   };
@@ -56,12 +34,12 @@ describe('functions that crash or run out of time', () => {
       throw new TypeError("Cannot read properties of undefined (reading 'job')");
     };
 
-    const outcome = await engine.run({ ...target, input: { path: '/labels' } });
+    const outcome = await h.run({ path: '/labels' });
 
     const { error, cause } = failed(outcome);
     expect(error).toBe('ExportInternalError');
     expect(cause).toBe("TypeError: Cannot read properties of undefined (reading 'job')");
-    const [event] = engine.events.sentBy(outcome.executionArn);
+    const [event] = h.engine.events.sentBy(outcome.executionArn);
     expect(event).toMatchObject({ detailType: 'Export Failed', detail: { error, cause } });
   });
 
@@ -71,7 +49,7 @@ describe('functions that crash or run out of time', () => {
     (fn as { timeoutSeconds: number }).timeoutSeconds = 1;
     pollBehaviour = () => new Promise(() => {});
     try {
-      const outcome = await engine.run({ ...target, input: { path: '/labels' } });
+      const outcome = await h.run({ path: '/labels' });
 
       const { error, cause } = failed(outcome);
       expect(error).toBe('ExportInternalError');

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ExportConfigError } from '../../lambdas/contracts/errors';
 import { checkInputPce, readPceIdentity } from '../../lambdas/export/pce-choice';
+import { configError } from '../support/errors';
 
 const PROD = readPceIdentity({ PCE_NAME: 'prod', PCE_NAMES: 'prod,saas' });
-
-function rejection(run: () => void): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ExportConfigError) return error.message;
-    throw error;
-  }
-  throw new Error('expected ExportConfigError');
-}
 
 describe('readPceIdentity', () => {
   it('reads the PCE and every PCE of the deployment', () => {
@@ -27,7 +17,7 @@ describe('readPceIdentity', () => {
     [{ PCE_NAME: 'Prod' }, /PCE_NAME holds an invalid PCE name "Prod"/],
     [{ PCE_NAME: 'prod', PCE_NAMES: 'saas,dev' }, /PCE_NAMES does not list PCE_NAME "prod"/],
   ])('names the variable that is invalid in %j', (env, message) => {
-    expect(rejection(() => readPceIdentity(env))).toMatch(message);
+    expect(configError(() => readPceIdentity(env))).toMatch(message);
   });
 });
 
@@ -37,19 +27,19 @@ describe('checkInputPce', () => {
   });
 
   it('requires the PCE in the input with several PCEs, naming them', () => {
-    expect(rejection(() => checkInputPce({ exportName: 'workloads' }, PROD))).toBe(
+    expect(configError(() => checkInputPce({ exportName: 'workloads' }, PROD))).toBe(
       'Invalid input: input.pce is required: this deployment exports from several PCEs (prod, saas), and this state machine is PCE "prod"\'s',
     );
   });
 
   it('rejects a PCE that is not configured, listing the configured ones', () => {
-    expect(rejection(() => checkInputPce({ pce: 'dev' }, PROD))).toBe(
+    expect(configError(() => checkInputPce({ pce: 'dev' }, PROD))).toBe(
       'Invalid input: input.pce "dev" is not a configured PCE (configured: prod, saas)',
     );
   });
 
   it("rejects another PCE's input, pointing at that PCE's state machine", () => {
-    expect(rejection(() => checkInputPce({ pce: 'saas' }, PROD))).toMatch(
+    expect(configError(() => checkInputPce({ pce: 'saas' }, PROD))).toMatch(
       /input\.pce is "saas", but this state machine exports from PCE "prod": start PCE "saas"'s state machine instead/,
     );
   });
@@ -59,11 +49,11 @@ describe('checkInputPce', () => {
 
     expect(() => checkInputPce({ exportName: 'workloads' }, only)).not.toThrow();
     expect(() => checkInputPce({ exportName: 'workloads', pce: 'prod' }, only)).not.toThrow();
-    expect(rejection(() => checkInputPce({ pce: 'saas' }, only))).toMatch(/"saas" is not a configured PCE/);
+    expect(configError(() => checkInputPce({ pce: 'saas' }, only))).toMatch(/"saas" is not a configured PCE/);
   });
 
   it('rejects a PCE name for a deployment whose one PCE has no name', () => {
-    expect(rejection(() => checkInputPce({ pce: 'prod' }, readPceIdentity({})))).toMatch(
+    expect(configError(() => checkInputPce({ pce: 'prod' }, readPceIdentity({})))).toMatch(
       /names a PCE, but this deployment has one PCE without a name; leave input.pce out/,
     );
     expect(() => checkInputPce({ path: '/labels' }, readPceIdentity({}))).not.toThrow();

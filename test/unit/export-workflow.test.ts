@@ -7,6 +7,7 @@ import {
   parseExecution,
   parseWorkflowState,
 } from '../../lambdas/export/workflow';
+import { configError } from '../support/errors';
 
 describe('nextWaitSeconds', () => {
   const base = { maxIntervalSeconds: 300 };
@@ -88,13 +89,7 @@ function validState(): WorkflowState {
 }
 
 function rejection(value: unknown): string {
-  try {
-    parseWorkflowState(value, 1);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExportConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected parseWorkflowState to throw');
+  return configError(() => parseWorkflowState(value, 1));
 }
 
 describe('parseWorkflowState', () => {

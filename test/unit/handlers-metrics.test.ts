@@ -14,8 +14,8 @@ import { handler as fetchHandler } from '../../lambdas/handlers/fetch';
 import { handler as pollHandler } from '../../lambdas/handlers/poll';
 import { appendKeys, lambdaHandler } from '../../lambdas/handlers/powertools';
 import { handler as submitHandler } from '../../lambdas/handlers/submit';
-import type { PceClient } from '../../lambdas/pce/client';
-import { unusedJobs } from '../support/fake-pce';
+import { datafileClient } from '../support/fake-pce';
+import { capturedLines } from '../support/output';
 
 const { createPceClient } = vi.hoisted(() => ({ createPceClient: vi.fn() }));
 vi.mock('../../lambdas/pce/client', () => ({ createPceClient }));
@@ -37,11 +37,7 @@ const CONFIGURATION = JSON.stringify({
 });
 const CONFIGURATION_KEY = 'pce/_pce-export/exports-metrics.json';
 
-const pce = {
-  collections: { submit: vi.fn(), poll: vi.fn(), open: vi.fn(), delete: vi.fn() },
-  traffic: unusedJobs('traffic query'),
-  close: vi.fn(),
-} satisfies PceClient;
+let pce = datafileClient(BODY);
 
 interface EmfDocument {
   _aws: {
@@ -98,22 +94,10 @@ beforeEach(async () => {
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"e1"' });
   s3Mock.on(CopyObjectCommand).resolves({});
 
+  pce = datafileClient(BODY);
+  pce.collections.submit.mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 3 });
   createPceClient.mockReset().mockImplementation(() => pce);
-  pce.collections.submit.mockReset().mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 3 });
-  pce.collections.poll.mockReset();
-  pce.collections.open
-    .mockReset()
-    .mockImplementation(async () => ({ body: Readable.from([Buffer.from(BODY)]) }));
-  pce.collections.delete.mockReset().mockResolvedValue(undefined);
-  pce.close.mockReset().mockResolvedValue(undefined);
-
-  lines = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      return true;
-    });
-  }
+  lines = capturedLines();
 });
 
 afterEach(() => {

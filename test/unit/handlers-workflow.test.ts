@@ -12,9 +12,9 @@ import { pceClients } from '../../lambdas/export/pce-clients';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch';
 import { handler as pollHandler } from '../../lambdas/handlers/poll';
 import { handler as submitHandler } from '../../lambdas/handlers/submit';
-import type { PceClient } from '../../lambdas/pce/client';
 import type { PollResult } from '../../lambdas/pce/jobs';
-import { unusedJobs } from '../support/fake-pce';
+import { datafileClient } from '../support/fake-pce';
+import { capturedLines } from '../support/output';
 
 const { createPceClient } = vi.hoisted(() => ({ createPceClient: vi.fn() }));
 vi.mock('../../lambdas/pce/client', () => ({ createPceClient }));
@@ -45,11 +45,7 @@ function configurationObject(body: string, expectedSha256 = sha256(body)): void 
     .callsFake(() => ({ Body: Readable.from([Buffer.from(body)]) }));
 }
 
-const pce = {
-  collections: { submit: vi.fn(), poll: vi.fn(), open: vi.fn(), delete: vi.fn() },
-  traffic: unusedJobs('traffic query'),
-  close: vi.fn(),
-} satisfies PceClient;
+let pce = datafileClient(BODY);
 
 let logLines: string[] = [];
 
@@ -99,24 +95,10 @@ beforeEach(async () => {
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"e1"' });
   s3Mock.on(CopyObjectCommand).resolves({});
 
-  createPceClient.mockReset();
-  createPceClient.mockImplementation(() => pce);
-  pce.collections.submit.mockReset().mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 3 });
-  pce.collections.poll.mockReset();
-  pce.collections.open
-    .mockReset()
-    .mockImplementation(async () => ({ body: Readable.from([Buffer.from(BODY)]) }));
-  pce.collections.delete.mockReset().mockResolvedValue(undefined);
-  pce.close.mockReset().mockResolvedValue(undefined);
-
-  logLines = [];
-  // Powertools writes INFO/WARN to stdout and ERROR to stderr.
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      logLines.push(...String(chunk).split('\n').filter(Boolean));
-      return true;
-    });
-  }
+  pce = datafileClient(BODY);
+  pce.collections.submit.mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 3 });
+  createPceClient.mockReset().mockImplementation(() => pce);
+  logLines = capturedLines();
 });
 
 afterEach(() => {
@@ -322,7 +304,7 @@ describe('logging', () => {
 
   it('does not carry keys over from the previous invocation', async () => {
     await submitHandler({ input: { exportName: 'labels' }, execution });
-    logLines = [];
+    logLines.length = 0;
 
     await submitHandler({
       input: { path: '/bogus?' },

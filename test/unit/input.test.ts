@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ExportConfigError } from '../../lambdas/contracts/errors';
 import { MAX_WAIT_SECONDS_LIMIT } from '../../lambdas/contracts/limits';
 import { DEFAULT_MAX_WAIT_SECONDS, resolveExportRequest } from '../../lambdas/export/input';
 import { exportNameFromPath } from '../../lambdas/export/kinds';
+import { configError } from '../support/errors';
 
 function rejection(input: unknown, configured = {}): string {
-  try {
-    resolveExportRequest(input, configured);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExportConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected resolveExportRequest to throw');
+  return configError(() => resolveExportRequest(input, configured));
 }
 
 describe('resolveExportRequest', () => {

@@ -9,6 +9,7 @@ import type { ExportOutput } from '../../lambdas/contracts/output';
 import { fetchExport } from '../../lambdas/export/fetch-export';
 import { completeSnapshot, planSnapshot, type SnapshotPlan } from '../../lambdas/export/snapshot';
 import { SCHEMA_DIR } from '../../schema/generate';
+import { configError } from '../support/errors';
 import { datafileClient } from '../support/fake-pce';
 
 const EXECUTION = { name: 'run-7', startTime: '2026-03-04T05:06:07.890Z' };
@@ -37,16 +38,6 @@ function plan(input: unknown, snapshots = {}) {
     { input, execution: EXECUTION },
     { configuredExports: CONFIGURED, configuredSnapshots: snapshots, prefix: 'pce/' },
   );
-}
-
-function rejection(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExportConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected an ExportConfigError');
 }
 
 describe('planSnapshot', () => {
@@ -86,7 +77,7 @@ describe('planSnapshot', () => {
     [{ snapshot: { name: '../up' } }, 'input.snapshot.name'],
     [{ snapshot: { name: 'morning' }, exportName: 'labels' }, 'unknown field'],
   ])('rejects %j with ExportConfigError naming the member', (input, message) => {
-    expect(rejection(() => plan(input, { morning: ['labels'] }))).toContain(message);
+    expect(configError(() => plan(input, { morning: ['labels'] }))).toContain(message);
   });
 });
 

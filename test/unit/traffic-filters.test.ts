@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ExportConfigError } from '../../lambdas/contracts/errors';
 import { trafficActorKind } from '../../lambdas/contracts/traffic';
 import { labelKeyValue } from '../../lambdas/contracts/traffic-filters';
 import { resolveExportRequest } from '../../lambdas/export/input';
 import { trafficQueryBody } from '../../lambdas/export/traffic-query';
+import { configError } from '../support/errors';
 
 const NOW = new Date('2026-03-04T05:06:07.890Z');
 const context = { exportName: 'traffic', executionName: 'run-1', orgId: 1 };
@@ -13,16 +13,6 @@ const resolve = (traffic: Record<string, unknown>) => {
   if (!request) throw new Error('no traffic request');
   return request;
 };
-
-function configError(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExportConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected an ExportConfigError');
-}
 
 describe('services filters', () => {
   it('take ports, port ranges, protocols by name or number, process and Windows service names', () => {

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ExportConfigError } from '../../lambdas/contracts/errors';
 import type { WorkflowState } from '../../lambdas/contracts/state';
 import { parseSince, type TrafficRequest } from '../../lambdas/contracts/traffic';
 import { parseExportInput, resolveExportRequest } from '../../lambdas/export/input';
 import { trafficActor, trafficQueryBody } from '../../lambdas/export/traffic-query';
 import { parseWorkflowState } from '../../lambdas/export/workflow';
+import { configError } from '../support/errors';
 
 const NOW = new Date('2026-03-04T05:06:07.890Z');
-
-function configError(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExportConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected an ExportConfigError');
-}
 
 describe('parseSince', () => {
   it.each([
