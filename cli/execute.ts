@@ -28,6 +28,8 @@ interface ExecuteExportOptions {
   readonly s3Endpoint?: string;
   /** The proxy the PCE requests go through. @default none */
   readonly proxy?: { readonly url: string; readonly noProxy: readonly string[] };
+  /** How long Submit waits out transient PCE trouble. @default the deployed window */
+  readonly retryWindowSeconds?: number;
   /** Progress of the streaming Fetch. @default bytes written to the embedded S3, when it is used */
   readonly transfer?: Transfer;
 }
@@ -69,6 +71,9 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
       prefix,
       input: options.input.value,
       ...(options.proxy ? { proxy: options.proxy } : {}),
+      ...(options.retryWindowSeconds === undefined
+        ? {}
+        : { env: { SUBMIT_RETRY_WINDOW_SECONDS: String(options.retryWindowSeconds) } }),
       onEvent: progress.onEvent,
     });
     if (outcome.status === 'FAILED') {

@@ -1,4 +1,5 @@
 import { ExportConfigError } from '../lambdas/contracts/errors';
+import { MAX_SUBMIT_RETRY_WINDOW_SECONDS } from '../lambdas/contracts/limits';
 import { orgIdIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
 import { readStorageSettings } from '../lambdas/export/env';
 import { UsageError } from './errors';
@@ -23,6 +24,7 @@ const RUN_FLAGS = {
   'ca-file': { type: 'string' },
   proxy: { type: 'string' },
   'max-wait': { type: 'string' },
+  'retry-window': { type: 'string' },
   traffic: { type: 'boolean' },
   since: { type: 'string' },
   start: { type: 'string' },
@@ -87,6 +89,8 @@ interface RunArgs {
   readonly caFile?: string;
   /** `--proxy`, or HTTPS_PROXY with NO_PROXY. */
   readonly proxy?: RunProxy;
+  /** `--retry-window`: how long Submit waits out a PCE that does not take the job. @default the deployed 600 s */
+  readonly retryWindowSeconds?: number;
 }
 
 /** Parses and checks the `run` flags: everything that can be checked before the engine starts. */
@@ -116,7 +120,27 @@ export function parseRunArgs(
     parseEndpoint(s3Endpoint);
   }
   const proxy = runProxy(values.proxy, env);
-  return { pceUrl, orgId, input, out, s3Endpoint, caFile: values['ca-file'], ...(proxy ? { proxy } : {}) };
+  const window = values['retry-window'];
+  return {
+    pceUrl,
+    orgId,
+    input,
+    out,
+    s3Endpoint,
+    caFile: values['ca-file'],
+    ...(proxy ? { proxy } : {}),
+    ...(window === undefined ? {} : { retryWindowSeconds: parseRetryWindow(window) }),
+  };
+}
+
+/** `--retry-window`, by the rule the deploy configuration applies to `submitRetryWindowSeconds`. */
+function parseRetryWindow(raw: string): number {
+  const seconds = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(seconds <= MAX_SUBMIT_RETRY_WINDOW_SECONDS))
+    throw new UsageError(
+      `--retry-window must be a whole number of seconds from 0 to ${MAX_SUBMIT_RETRY_WINDOW_SECONDS}, not ${JSON.stringify(raw)}`,
+    );
+  return seconds;
 }
 
 function required(value: string | undefined, flag: string, example: string): string {

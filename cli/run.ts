@@ -29,6 +29,8 @@ Options:
                          end to end (default: HTTPS_PROXY; the hosts in NO_PROXY are reached
                          directly); AWS requests never use it
   --max-wait SECONDS     give up on the job after this long, 1 to 86400 (default 3600)
+  --retry-window SECONDS how long a PCE that cannot be reached or does not take the job is tried
+                         again before the run fails with PceUnavailable, 0 to 3600 (default 600)
   --input-json FILE      the whole execution input from a JSON file, instead of the export flags:
                          one export's input, or a snapshot {"snapshot": {"name": "morning",
                          "exports": [{"exportName": "labels", "path": "/labels"}, …]}} that writes
@@ -90,5 +92,6 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     out: args.out,
     s3Endpoint: args.s3Endpoint,
     ...(args.proxy ? { proxy: args.proxy } : {}),
+    ...(args.retryWindowSeconds === undefined ? {} : { retryWindowSeconds: args.retryWindowSeconds }),
   });
 }

@@ -118,7 +118,8 @@ describe('pce-export run through an HTTP CONNECT proxy', () => {
     const closed = await startProxy();
     await closed.close();
 
-    const { code, result } = await run(['--proxy', closed.url]);
+    // No retry window: a proxy that is down is otherwise waited out for the deployed 600 s.
+    const { code, result } = await run(['--proxy', closed.url, '--retry-window', '0']);
 
     expect(code).toBe(1);
     expect(result.error).toBe('PceUnavailable');

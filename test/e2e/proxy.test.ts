@@ -12,6 +12,9 @@ import { type CountingProxy, PROXY_SOURCE, startProxy, startTap, type Tap } from
  * functions and the PCE, so the PCE's private CA is what the tunnel's TLS is verified with.
  */
 
+/** Submit gives up on the first failure instead of waiting it out for the deployed 600 s. */
+const NO_RETRY_WINDOW = { SUBMIT_RETRY_WINDOW_SECONDS: '0' };
+
 describe('PCE traffic through an HTTP CONNECT proxy', () => {
   let h: Harness;
   let tap: Tap;
@@ -107,7 +110,7 @@ describe('PCE traffic through an HTTP CONNECT proxy', () => {
     const failure = failed(
       await h.run(
         { exportName: 'labels', path: '/labels' },
-        { pce, proxy: { url: proxy.url }, retryIntervalOverrides: { Submit: 0 } },
+        { pce, proxy: { url: proxy.url }, env: NO_RETRY_WINDOW },
       ),
     );
 
@@ -125,7 +128,7 @@ describe('PCE traffic through an HTTP CONNECT proxy', () => {
     const failure = failed(
       await h.run(
         { exportName: 'labels', path: '/labels' },
-        { pce, proxy: { url: closed.url }, retryIntervalOverrides: { Submit: 0 } },
+        { pce, proxy: { url: closed.url }, env: NO_RETRY_WINDOW },
       ),
     );
 

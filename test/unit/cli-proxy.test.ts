@@ -62,3 +62,23 @@ describe('pce-export run --proxy', () => {
     );
   });
 });
+
+describe('pce-export run --retry-window', () => {
+  it('leaves the deployed window when it is not given, and takes whole seconds from 0 to 3600', () => {
+    const without = parseRunArgs(BASE);
+    expect(without !== 'help' && without.retryWindowSeconds).toBeUndefined();
+
+    for (const seconds of [0, 30, 3600]) {
+      const args = parseRunArgs([...BASE, '--retry-window', String(seconds)]);
+      expect(args !== 'help' && args.retryWindowSeconds).toBe(seconds);
+    }
+  });
+
+  it.each(['3601', '-1', '1.5', '10s', ''])('is a UsageError for %j', (raw) => {
+    expect(() => parseRunArgs([...BASE, '--retry-window', raw])).toThrow(
+      new UsageError(
+        `--retry-window must be a whole number of seconds from 0 to 3600, not ${JSON.stringify(raw)}`,
+      ),
+    );
+  });
+});
