@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type CliOutcome, runBin } from '../support/cli';
 import { failed, type Harness, startHarness } from './harness';
 
 // A loaded machine makes these tests slower, never wrong: they have no time limit.
@@ -14,32 +14,16 @@ vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
  * no PCE_CREDENTIAL_SOURCE in their environment) the secret and its fields.
  */
 
-const BIN = resolve(import.meta.dirname, '../../bin/pce-export.mjs');
 const WRONG_SECRET = 'not-the-secret-of-this-key';
 
-interface Outcome {
-  readonly code: number | null;
+interface Outcome extends CliOutcome {
   readonly last: { error?: string; cause?: string };
-  readonly stdout: string;
-  readonly stderr: string;
 }
 
-function runCli(args: readonly string[], env: Record<string, string>, cwd: string): Promise<Outcome> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('exit', (code) => {
-      const last = JSON.parse(stdout.trimEnd().split('\n').at(-1) ?? '{}') as Outcome['last'];
-      done({ code, last, stdout, stderr });
-    });
-  });
+async function runCli(args: readonly string[], env: Record<string, string>, cwd: string): Promise<Outcome> {
+  const outcome = await runBin(args, cwd, { ...process.env, ...env });
+  const last = JSON.parse(outcome.stdout.trimEnd().split('\n').at(-1) ?? '{}') as Outcome['last'];
+  return { ...outcome, last };
 }
 
 describe('where the credentials and the CA come from, as the failures name it', () => {

@@ -6,7 +6,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { columnsOf } from '../../lambdas/export/formats/tables';
 import { fault, type RunningSimulator, startSimulator } from '../../simulator/index';
-import { type Duck, ndjsonObjects, openDuck, parquetObjects, sqlString } from '../support/duckdb';
+import {
+  columnTypes,
+  type Duck,
+  ndjsonObjects,
+  openDuck,
+  parquetObjects,
+  sqlString,
+} from '../support/duckdb';
 
 // A loaded machine makes these tests slower, never wrong: they have no time limit.
 vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
@@ -122,10 +129,7 @@ describe('Parquet and ndjson exports of pce-export run, read through DuckDB', ()
   it('types the Parquet columns: booleans, lists of structs, timestamps, integers, and a JSON string column', async () => {
     const parquet = await workloads('parquet');
 
-    const described = await duck.rows(
-      `DESCRIBE SELECT * FROM read_parquet(${sqlString(parquet)}, hive_partitioning = false)`,
-    );
-    const types = Object.fromEntries(described.map((row) => [row.column_name, row.column_type]));
+    const types = await columnTypes(duck, `read_parquet(${sqlString(parquet)}, hive_partitioning = false)`);
     expect(types).toMatchObject({
       href: 'VARCHAR',
       managed: 'BOOLEAN',

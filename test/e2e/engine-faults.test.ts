@@ -11,12 +11,7 @@ describe('faults of the AWS stand-ins, met by the real handlers', () => {
   beforeAll(async () => {
     h = await startHarness({ jobDurationMs: 300, dataset: { labels: 20 } });
   });
-  afterEach(() => {
-    h.engine.faults.lambda.clear();
-    h.engine.faults.s3?.clear();
-    h.engine.faults.secrets.clear();
-    h.engine.faults.events.clear();
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await h?.close();
   });

@@ -28,7 +28,10 @@ export interface Harness {
   listKeys(prefix?: string): Promise<string[]>;
   /** The datafile the simulator serves for a collection, fetched through the async protocol directly. */
   datafile(path: string, query?: Record<string, string>): Promise<Buffer>;
-  /** Clears the simulator's faults and recorded requests, between tests. */
+  /**
+   * Clears, between tests, the faults armed in the simulator and in the engine's stand-ins for
+   * AWS, the requests the simulator recorded and the events the engine sent.
+   */
   reset(): void;
   close(): Promise<void>;
 }
@@ -116,6 +119,10 @@ export async function startHarness(
     reset() {
       simulator.faults.clear();
       simulator.requests.length = 0;
+      engine.faults.lambda.clear();
+      engine.faults.s3?.clear();
+      engine.faults.secrets.clear();
+      engine.events.clear();
     },
     async close() {
       s3.destroy();

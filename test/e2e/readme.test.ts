@@ -4,6 +4,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type CliOutcome, runBin } from '../support/cli';
 
 // A loaded machine makes these tests slower, never wrong: they have no time limit.
 vi.setConfig({ testTimeout: 0, hookTimeout: 0 });
@@ -207,12 +208,6 @@ function allFields(value: unknown): [string, unknown][] {
   ]);
 }
 
-interface Outcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 interface Simulator {
   readonly process: ChildProcess;
   readonly stdout: () => string;
@@ -257,21 +252,6 @@ function withoutCredentials(): NodeJS.ProcessEnv {
   return env;
 }
 
-function runCli(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
-
 async function listFiles(root: string, dir: string): Promise<string[]> {
   const entries = await readdir(join(root, dir), { recursive: true, withFileTypes: true });
   return entries
@@ -284,7 +264,7 @@ async function listFiles(root: string, dir: string): Promise<string[]> {
 type StepResult =
   | {
       readonly step: Step & { kind: 'cli' };
-      readonly outcome: Outcome;
+      readonly outcome: CliOutcome;
       readonly expected: readonly string[];
       /** For a `simulate` step: the simulator it started. */
       readonly started?: Simulator;
@@ -455,7 +435,7 @@ describe('the README', () => {
         const outcome =
           step.args[0] === '<not runnable>'
             ? { code: null, stdout: '', stderr: '' }
-            : await runCli(args, cwd, env);
+            : await runBin(args, cwd, env);
         found.push({ step, outcome, expected: onHost(step.shown, pce) });
       }
     }

@@ -20,13 +20,7 @@ describe('errors of the AWS services the workflow runs on', () => {
   beforeAll(async () => {
     h = await startQuickHarness();
   });
-  afterEach(() => {
-    h.reset();
-    h.engine.faults.lambda.clear();
-    h.engine.faults.secrets.clear();
-    h.engine.faults.events.clear();
-    h.engine.events.clear();
-  });
+  afterEach(() => h.reset());
   afterAll(async () => {
     await h?.close();
   });

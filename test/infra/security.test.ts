@@ -96,6 +96,17 @@ describe('security review of PceExportStack', () => {
     stateMachine: logicalId(workflow.stateMachine.role),
     configWriter: logicalId(stack.node.findChild('ConfigurationWriterRole')),
   };
+  /** The five workflow functions and the traffic run's three. */
+  const functions = [
+    workflow.submitFunction,
+    workflow.pollFunction,
+    workflow.fetchFunction,
+    workflow.snapshotFunction,
+    workflow.changesFunction,
+    workflow.trafficFunctions.run,
+    workflow.trafficFunctions.window,
+    workflow.trafficFunctions.fetch,
+  ];
   const trafficRoles = [roles.trafficRun, roles.trafficWindow, roles.trafficFetch];
   const functionRoles = [roles.submit, roles.poll, roles.fetch, ...trafficRoles];
   const bucketId = logicalId(stack.bucket);
@@ -132,16 +143,7 @@ describe('security review of PceExportStack', () => {
     });
 
     it('is passed to the functions by ARN, never by value, and the template holds only the placeholder', () => {
-      const workflowFunctions = [
-        workflow.submitFunction,
-        workflow.pollFunction,
-        workflow.fetchFunction,
-        workflow.snapshotFunction,
-        workflow.changesFunction,
-        workflow.trafficFunctions.run,
-        workflow.trafficFunctions.window,
-        workflow.trafficFunctions.fetch,
-      ].map(logicalId);
+      const workflowFunctions = functions.map(logicalId);
       const variables = idsOfType(template, 'AWS::Lambda::Function').map(
         (id) =>
           (propertiesOf(template, id).Environment as { Variables: Record<string, unknown> } | undefined)
@@ -342,16 +344,7 @@ describe('security review of PceExportStack', () => {
       const lambdaGrants = allowStatements(template).filter(({ statement }) =>
         actionsOf(statement).some((action) => action.startsWith('lambda:')),
       );
-      const functionArns = [
-        workflow.submitFunction,
-        workflow.pollFunction,
-        workflow.fetchFunction,
-        workflow.snapshotFunction,
-        workflow.changesFunction,
-        workflow.trafficFunctions.run,
-        workflow.trafficFunctions.window,
-        workflow.trafficFunctions.fetch,
-      ]
+      const functionArns = functions
         .map((fn) => `<${logicalId(fn)}.Arn>`)
         .flatMap((arn) => [arn, `${arn}:*`])
         .sort();

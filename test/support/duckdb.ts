@@ -24,6 +24,12 @@ export async function openDuck(): Promise<Duck> {
   };
 }
 
+/** The type DuckDB gives each column it reads from `source` (e.g. `read_parquet('…')`), by column name. */
+export async function columnTypes(duck: Duck, source: string): Promise<Record<string, unknown>> {
+  const described = await duck.rows(`DESCRIBE SELECT * FROM ${source}`);
+  return Object.fromEntries(described.map((row) => [row.column_name, row.column_type]));
+}
+
 /** `'…'` with quotes doubled, for a path in a DuckDB statement. */
 export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;

@@ -14,3 +14,15 @@ export function capturedLines(): string[] {
   }
   return lines;
 }
+
+/** The lines that hold a JSON object, parsed; the others are left out. */
+export function jsonLines(lines: readonly string[]): Record<string, unknown>[] {
+  return lines.flatMap((line) => {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      return typeof parsed === 'object' && parsed !== null ? [parsed as Record<string, unknown>] : [];
+    } catch {
+      return [];
+    }
+  });
+}

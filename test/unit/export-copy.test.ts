@@ -6,25 +6,20 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
-  S3Client,
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CopyToS3Options, copyToS3 } from '../../lambdas/export/copy';
 import { ExportStorageError } from '../../lambdas/export/errors';
 import type { ExportLogger } from '../../lambdas/export/logger';
 import { PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
+import { mockedS3 } from '../support/s3-mock';
 
 const MIB = 1024 * 1024;
 const PART = 5 * MIB;
 
-const s3 = new S3Client({
-  region: 'eu-west-1',
-  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-});
-const s3Mock = mockClient(s3);
+const { s3, s3Mock } = mockedS3();
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');

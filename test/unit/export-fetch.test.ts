@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExportConfigError } from '../../lambdas/contracts/errors';
 import type { WorkflowState } from '../../lambdas/contracts/state';
@@ -12,6 +11,7 @@ import type { PceClient } from '../../lambdas/pce/client';
 import { PceRequestError } from '../../lambdas/pce/errors';
 import { TOOL_VERSION } from '../../lambdas/version';
 import { datafileClient } from '../support/fake-pce';
+import { mockedS3 } from '../support/s3-mock';
 
 const JOB = '/orgs/1/jobs/8f3c0a52-1d8e-4a3e-9f4b-2c1d0e9f8a7b';
 const DATAFILE = '/orgs/1/datafiles/5a1f6d2e-7c3b-4e8a-b9d0-1f2e3d4c5b6a';
@@ -20,11 +20,7 @@ const BODY =
 const KEY = 'pce/labels/dt=2026-03-04/050607Z_nightly.ndjson.gz';
 const MANIFEST_KEY = 'pce/labels/_manifests/dt=2026-03-04/050607Z_nightly.manifest.json';
 
-const s3 = new S3Client({
-  region: 'eu-west-1',
-  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-});
-const s3Mock = mockClient(s3);
+const { s3, s3Mock } = mockedS3();
 
 function fakeClient(body = BODY) {
   return datafileClient(body);

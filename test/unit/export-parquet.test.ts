@@ -10,7 +10,7 @@ import { EXTRA_COLUMN, hiveColumns, rowConverter } from '../../lambdas/export/fo
 import { columnsOf } from '../../lambdas/export/formats/tables';
 import { JsonArrayTransform } from '../../lambdas/export/json-array-transform';
 import { DEFAULT_DATASET, OrgData } from '../../simulator/data';
-import { type Duck, openDuck, sqlString } from '../support/duckdb';
+import { columnTypes, type Duck, openDuck, sqlString } from '../support/duckdb';
 
 let dir: string;
 let duck: Duck;
@@ -62,12 +62,7 @@ describe('parquet format', () => {
     const workloads = collection('workloads');
     const file = await writeParquet('workloads', workloads, { path: '/workloads' });
 
-    const types = Object.fromEntries(
-      (await duck.rows(`DESCRIBE SELECT * FROM read_parquet(${file})`)).map((row) => [
-        row.column_name,
-        row.column_type,
-      ]),
-    );
+    const types = await columnTypes(duck, `read_parquet(${file})`);
     expect(types).toMatchObject({
       href: 'VARCHAR',
       managed: 'BOOLEAN',

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SubmitRetryState, WorkflowState } from '../../lambdas/contracts/state';
 import { fetchStep } from '../../lambdas/export/fetch-export';
@@ -13,6 +12,7 @@ import type { PceClient } from '../../lambdas/pce/client';
 import { PceAuthError, PceProtocolError, PceRateLimited, PceUnavailable } from '../../lambdas/pce/errors';
 import type { PollResult } from '../../lambdas/pce/jobs';
 import { unusedJobs } from '../support/fake-pce';
+import { mockedS3 } from '../support/s3-mock';
 
 /*
  * Transient PCE trouble in Submit, Poll and Fetch: the state comes back with the trouble noted
@@ -294,11 +294,7 @@ describe('Submit on a PCE that cannot take the job', () => {
 });
 
 describe('Fetch of a result the PCE cuts short', () => {
-  const s3 = new S3Client({
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-  });
-  const s3Mock = mockClient(s3);
+  const { s3, s3Mock } = mockedS3();
   beforeEach(() => {
     s3Mock.reset();
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag"' });

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
-import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { request } from 'undici';
@@ -15,7 +13,8 @@ import { handler as pollHandler } from '../../lambdas/handlers/poll';
 import { appendKeys, lambdaHandler } from '../../lambdas/handlers/powertools';
 import { handler as submitHandler } from '../../lambdas/handlers/submit';
 import { datafileClient } from '../support/fake-pce';
-import { capturedLines } from '../support/output';
+import { stubConfigurationObject, stubExportEnv } from '../support/handler-env';
+import { capturedLines, jsonLines } from '../support/output';
 
 const { createPceClient } = vi.hoisted(() => ({ createPceClient: vi.fn() }));
 vi.mock('../../lambdas/pce/client', () => ({ createPceClient }));
@@ -55,14 +54,7 @@ let lines: string[] = [];
 
 /** The EMF documents written to stdout: the JSON lines that carry `_aws`. */
 function emf(): EmfDocument[] {
-  return lines.flatMap((line) => {
-    try {
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      return '_aws' in parsed ? [parsed as EmfDocument] : [];
-    } catch {
-      return [];
-    }
-  });
+  return jsonLines(lines).filter((parsed): parsed is EmfDocument => '_aws' in parsed);
 }
 
 function metricNames(document: EmfDocument): string[] {
@@ -74,20 +66,9 @@ beforeEach(async () => {
   clearCaches();
   secretsMock.reset();
   s3Mock.reset();
-  vi.stubEnv('AWS_REGION', 'eu-west-1');
-  vi.stubEnv('PCE_URL', 'https://pce.example.com:8443');
-  vi.stubEnv('PCE_ORG_ID', '7');
+  stubExportEnv();
   vi.stubEnv('PCE_NAME', 'onprem');
-  vi.stubEnv('PCE_SECRET_ID', 'pce-export/api-key');
-  vi.stubEnv('EXPORT_BUCKET', 'exports-bucket');
-  vi.stubEnv('EXPORT_PREFIX', 'pce');
-  vi.stubEnv('SECRET_CACHE_SECONDS', '0');
-  vi.stubEnv('EXPORTS_CONFIG_BUCKET', 'exports-bucket');
-  vi.stubEnv('EXPORTS_CONFIG_KEY', CONFIGURATION_KEY);
-  vi.stubEnv('EXPORTS_CONFIG_SHA256', createHash('sha256').update(CONFIGURATION).digest('hex'));
-  s3Mock
-    .on(GetObjectCommand, { Bucket: 'exports-bucket', Key: CONFIGURATION_KEY })
-    .callsFake(() => ({ Body: Readable.from([Buffer.from(CONFIGURATION)]) }));
+  stubConfigurationObject(s3Mock, CONFIGURATION_KEY, CONFIGURATION);
   secretsMock
     .on(GetSecretValueCommand)
     .resolves({ SecretString: JSON.stringify({ apiKey: API_KEY, apiSecret: API_SECRET }) });

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -14,7 +13,8 @@ import { handler as pollHandler } from '../../lambdas/handlers/poll';
 import { handler as submitHandler } from '../../lambdas/handlers/submit';
 import type { PollResult } from '../../lambdas/pce/jobs';
 import { datafileClient } from '../support/fake-pce';
-import { capturedLines } from '../support/output';
+import { stubConfigurationObject, stubExportEnv } from '../support/handler-env';
+import { capturedLines, jsonLines } from '../support/output';
 
 const { createPceClient } = vi.hoisted(() => ({ createPceClient: vi.fn() }));
 vi.mock('../../lambdas/pce/client', () => ({ createPceClient }));
@@ -35,15 +35,6 @@ const CONFIGURATION = JSON.stringify({
 });
 const CONFIGURATION_KEY = 'pce/_pce-export/exports-test.json';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-function configurationObject(body: string, expectedSha256 = sha256(body)): void {
-  vi.stubEnv('EXPORTS_CONFIG_BUCKET', 'exports-bucket');
-  vi.stubEnv('EXPORTS_CONFIG_KEY', CONFIGURATION_KEY);
-  vi.stubEnv('EXPORTS_CONFIG_SHA256', expectedSha256);
-  s3Mock
-    .on(GetObjectCommand, { Bucket: 'exports-bucket', Key: CONFIGURATION_KEY })
-    .callsFake(() => ({ Body: Readable.from([Buffer.from(body)]) }));
-}
 
 let pce = datafileClient(BODY);
 
@@ -66,14 +57,7 @@ function pollReturns(...results: Partial<PollResult>[]): void {
 
 /** The log lines: JSON on stdout, without the EMF metric documents (which carry `_aws`). */
 function logs(): Record<string, unknown>[] {
-  return logLines.flatMap((line) => {
-    try {
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      return '_aws' in parsed ? [] : [parsed];
-    } catch {
-      return [];
-    }
-  });
+  return jsonLines(logLines).filter((parsed) => !('_aws' in parsed));
 }
 
 beforeEach(async () => {
@@ -81,15 +65,9 @@ beforeEach(async () => {
   clearCaches();
   secretsMock.reset();
   s3Mock.reset();
-  vi.stubEnv('AWS_REGION', 'eu-west-1');
-  vi.stubEnv('PCE_URL', 'https://pce.example.com:8443');
-  vi.stubEnv('PCE_ORG_ID', '7');
-  vi.stubEnv('PCE_SECRET_ID', 'pce-export/api-key');
-  vi.stubEnv('EXPORT_BUCKET', 'exports-bucket');
-  vi.stubEnv('EXPORT_PREFIX', 'pce');
-  vi.stubEnv('SECRET_CACHE_SECONDS', '0');
+  stubExportEnv();
   vi.stubEnv('RETRY_AFTER_MAX_SECONDS', '120');
-  configurationObject(CONFIGURATION);
+  stubConfigurationObject(s3Mock, CONFIGURATION_KEY, CONFIGURATION);
 
   secret({ apiKey: 'api_7f00d', apiSecret: API_SECRET });
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"e1"' });
@@ -204,7 +182,12 @@ describe('Submit handler', () => {
 
   it('never uses a configuration object that does not hash to the deployed sha256, and says so', async () => {
     const deployed = JSON.stringify({ exports: { labels: { path: '/labels' } }, snapshots: {} });
-    configurationObject(deployed.replace('/labels', '/workloads'), sha256(deployed));
+    stubConfigurationObject(
+      s3Mock,
+      CONFIGURATION_KEY,
+      deployed.replace('/labels', '/workloads'),
+      sha256(deployed),
+    );
 
     await expect(submitHandler({ input: { exportName: 'labels' }, execution })).rejects.toThrow(
       /s3:\/\/exports-bucket\/pce\/_pce-export\/exports-test\.json does not hash to the sha256/,

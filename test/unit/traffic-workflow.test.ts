@@ -1,7 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExportConfigError } from '../../lambdas/contracts/errors';
 import type { WorkflowState } from '../../lambdas/contracts/state';
@@ -16,6 +15,7 @@ import { PceProtocolError, PceUnavailable } from '../../lambdas/pce/errors';
 import type { Datafile, PollResult } from '../../lambdas/pce/jobs';
 import type { TrafficQueryApi } from '../../lambdas/pce/traffic-queries';
 import { unusedJobs } from '../support/fake-pce';
+import { mockedS3 } from '../support/s3-mock';
 
 const QUERY = '/orgs/1/traffic_flows/async_queries/3f2b9a51-7c1e-4a0b-9d7e-0c1b2a3d4e5f';
 const DOWNLOAD = `${QUERY}/download`;
@@ -189,11 +189,7 @@ describe('Poll for a traffic export', () => {
 });
 
 describe('Fetch for a traffic export', () => {
-  const s3 = new S3Client({
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-  });
-  const s3Mock = mockClient(s3);
+  const { s3, s3Mock } = mockedS3();
   beforeEach(() => {
     s3Mock.reset();
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
