@@ -7,10 +7,10 @@ import type { PceClient } from '../pce/client';
 import { writeCurrentRun } from './changes/current';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
+import { contentTypeOf } from './formats';
 import { kindOf } from './kinds';
 import {
   buildManifest,
-  contentTypeFor,
   latestKeyFor,
   manifestKeyFor,
   objectKey,
@@ -91,7 +91,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
       : snapshotObjectKey(snapshotFolder, request.name, request.format, request.gzip);
   const manifestKey =
     snapshotFolder === undefined ? manifestKeyFor(key) : snapshotManifestKey(snapshotFolder);
-  const contentType = contentTypeFor(request.format);
+  const contentType = contentTypeOf(request.format);
   const metadata = {
     ...objectMetadata({ request, jobHref: job.href, orgId: deps.orgId }),
     ...(execution.snapshot === undefined ? {} : { snapshot: execution.snapshot }),

@@ -5,7 +5,7 @@ import { MAX_QUERY_METADATA_LENGTH } from '../contracts/limits';
 import type { ExportRequest } from '../contracts/state';
 import type { TrafficRequest } from '../contracts/traffic';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
-import { contentTypeOf, extensionOf } from './formats';
+import { extensionOf } from './formats';
 
 /*
  * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):
@@ -21,9 +21,6 @@ import { contentTypeOf, extensionOf } from './formats';
  *   {prefix}snapshots/{snapshotName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}/manifest.json
  *   {prefix}snapshots/{snapshotName}/latest.json
  */
-
-/** The stored bytes' media type (see `contentTypeOf`). */
-export const contentTypeFor = contentTypeOf;
 
 /** Execution names end up in keys; anything outside a safe set becomes `_`. */
 function safeKeySegment(value: string): string {
