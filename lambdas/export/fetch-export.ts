@@ -15,6 +15,7 @@ import {
   manifestKeyFor,
   objectKey,
   objectMetadata,
+  runKeyInput,
   s3Uri,
   snapshotFolderKey,
   snapshotManifestKey,
@@ -80,14 +81,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
         });
   const key =
     snapshotFolder === undefined
-      ? objectKey({
-          prefix,
-          exportName: request.name,
-          format: request.format,
-          gzip: request.gzip,
-          executionName: execution.name,
-          startTime: execution.startTime,
-        })
+      ? objectKey(runKeyInput(prefix, request, execution))
       : snapshotObjectKey(snapshotFolder, request.name, request.format, request.gzip);
   const manifestKey =
     snapshotFolder === undefined ? manifestKeyFor(key) : snapshotManifestKey(snapshotFolder);

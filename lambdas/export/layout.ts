@@ -57,6 +57,22 @@ export function runStamp(startTime: string, executionName: string): { partition:
   return { partition: `dt=${date}`, run: `${time}_${safeKeySegment(executionName)}` };
 }
 
+/** The key input of `request`'s run in `execution`, below `prefix`. */
+export function runKeyInput(
+  prefix: string,
+  request: { readonly name: string; readonly format: OutputFormat; readonly gzip: boolean },
+  execution: { readonly name: string; readonly startTime: string },
+): ObjectKeyInput {
+  return {
+    prefix,
+    exportName: request.name,
+    format: request.format,
+    gzip: request.gzip,
+    executionName: execution.name,
+    startTime: execution.startTime,
+  };
+}
+
 export function objectKey(input: ObjectKeyInput): string {
   const { partition, run } = runStamp(input.startTime, input.executionName);
   return `${input.prefix}${input.exportName}/${partition}/${run}.${extensionOf(input.format, input.gzip)}`;
