@@ -23,12 +23,12 @@ import {
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
 import {
-  describeTrouble,
   givenUp,
   isTransientPceError,
   NO_RETRIES,
   troubleOf,
   troubleWaitSeconds,
+  warnTrouble,
 } from './pce-trouble';
 import { putJson, storage } from './storage';
 import type { TrafficResultOptions } from './traffic-result';
@@ -238,12 +238,7 @@ export async function fetchStep(
     }
     const wait = troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, MAX_TROUBLE_WAIT_SECONDS);
     const waitSeconds = secondsToDeadline >= 1 ? Math.min(wait, Math.floor(secondsToDeadline)) : wait;
-    deps.logger.warn(`${describeTrouble(trouble)}; downloading again from the start in ${waitSeconds} s`, {
-      error: trouble.error,
-      status: trouble.status,
-      code: trouble.code,
-      attempts: trouble.attempts,
-      since: trouble.since,
+    warnTrouble(deps.logger, trouble, `downloading again from the start in ${waitSeconds} s`, {
       waitSeconds,
     });
     return {
