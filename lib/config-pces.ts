@@ -99,6 +99,13 @@ interface PcesView {
   }[];
 }
 
+/** The index `name` was first seen at in `seen`, or undefined when this is its first time (now noted). */
+function firstIndexOf(seen: Map<string, number>, name: string, index: number): number | undefined {
+  const first = seen.get(name);
+  if (first === undefined) seen.set(name, index);
+  return first;
+}
+
 /**
  * Checks across fields: exactly one of `pce` and `pces`; with `pces`, no top-level secret,
  * unique PCE names, and every export and snapshot naming a configured PCE (required with
@@ -119,13 +126,12 @@ export function checkPcesConfig(config: PcesView, ctx: z.RefinementCtx): void {
   if (pces === undefined) {
     const seen = new Map<string, number>();
     config.exports.forEach((entry, index) => {
-      const first = seen.get(entry.name);
+      const first = firstIndexOf(seen, entry.name, index);
       if (first !== undefined)
         issue(
           ['exports', index, 'name'],
           `"${entry.name}" is already used by exports[${first}]; export names must be unique`,
         );
-      else seen.set(entry.name, index);
       if (entry.pce !== undefined)
         issue(
           ['exports', index, 'pce'],
@@ -146,13 +152,12 @@ export function checkPcesConfig(config: PcesView, ctx: z.RefinementCtx): void {
   }
   const names = new Map<string, number>();
   pces.forEach((pce, index) => {
-    const first = names.get(pce.name);
+    const first = firstIndexOf(names, pce.name, index);
     if (first !== undefined)
       issue(
         ['pces', index, 'name'],
         `"${pce.name}" is already used by pces[${first}]; PCE names must be unique`,
       );
-    else names.set(pce.name, index);
   });
   const known = [...names.keys()].join(', ');
   const pceOf = (path: (string | number)[], pce: string | undefined): string | undefined => {
@@ -169,13 +174,13 @@ export function checkPcesConfig(config: PcesView, ctx: z.RefinementCtx): void {
     if (pce === undefined) return;
     const own = exportsByPce.get(pce) ?? new Map<string, number>();
     exportsByPce.set(pce, own);
-    const first = own.get(entry.name);
+    const first = firstIndexOf(own, entry.name, index);
     if (first !== undefined) {
       issue(
         ['exports', index, 'name'],
         `"${entry.name}" is already used by exports[${first}] of PCE "${pce}"; export names must be unique per PCE`,
       );
-    } else own.set(entry.name, index);
+    }
   });
   (config.snapshots ?? []).forEach((snapshot, index) => {
     const pce = pceOf(['snapshots', index], snapshot.pce);

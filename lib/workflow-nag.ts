@@ -29,13 +29,14 @@ export function acknowledgeWorkflowNagFindings(workflow: ExportWorkflow, grants:
       });
     }
   }
-  for (const fn of [
+  const steps = [
     workflow.submitFunction,
     workflow.pollFunction,
     workflow.fetchFunction,
     workflow.snapshotFunction,
     workflow.changesFunction,
-  ]) {
+  ];
+  for (const fn of steps) {
     if (fn.role) Validations.of(fn.role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: xray });
   }
   if (workflow.fetchFunction.role) {
@@ -70,16 +71,7 @@ export function acknowledgeWorkflowNagFindings(workflow: ExportWorkflow, grants:
       'CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing actions do not support resource-level permissions.',
   });
   const { run, window, fetch } = workflow.trafficFunctions;
-  for (const fn of [
-    workflow.submitFunction,
-    workflow.pollFunction,
-    workflow.fetchFunction,
-    workflow.snapshotFunction,
-    workflow.changesFunction,
-    run,
-    window,
-    fetch,
-  ]) {
+  for (const fn of [...steps, run, window, fetch]) {
     stateMachineRole.acknowledge({
       id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, `${fn.functionArn}:*`)}]`,
       reason:

@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { ExportConfig } from '../lib/config';
+import { hashFiles } from './file-hash.mjs';
 import { DEFAULT_CONFIG_PATH, type LocalDefinition, REPO_ROOT } from './stack';
 import { markAllValidated } from './validated';
 
@@ -45,12 +46,9 @@ export function definitionCacheKey(config: unknown, root: string, entries: reado
   const hash = createHash('sha256')
     .update(`format ${FORMAT}\n`)
     .update(JSON.stringify(config ?? null));
-  for (const file of ['cdk.json', 'package-lock.json'])
-    hash.update(`\n${file}\n`).update(readOrEmpty(join(root, file)));
-  for (const file of sourcesOf(root, [...entries, ...listTypeScript(join(root, 'lib'))])) {
-    hash.update(`\n${relative(root, file)}\n`).update(readFileSync(file));
-  }
-  return hash.digest('hex');
+  const sources = sourcesOf(root, [...entries, ...listTypeScript(join(root, 'lib'))]);
+  const files = ['cdk.json', 'package-lock.json', ...sources.map((file) => relative(root, file))];
+  return hashFiles(hash, root, files).digest('hex');
 }
 
 /** The source files reachable from `entries` through relative imports, inside `root`, sorted. */
@@ -84,10 +82,6 @@ function listTypeScript(directory: string): string[] {
 
 function isFile(path: string): boolean {
   return existsSync(path) && statSync(path).isFile();
-}
-
-function readOrEmpty(path: string): Buffer {
-  return existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
 }
 
 /**

@@ -7,14 +7,15 @@ import type { PceClient } from '../pce/client';
 import { writeCurrentRun } from './changes/current';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
+import { contentTypeOf } from './formats';
 import { kindOf } from './kinds';
 import {
   buildManifest,
-  contentTypeFor,
   latestKeyFor,
   manifestKeyFor,
   objectKey,
   objectMetadata,
+  runKeyInput,
   s3Uri,
   snapshotFolderKey,
   snapshotManifestKey,
@@ -22,12 +23,12 @@ import {
 } from './layout';
 import { describeError, type ExportLogger } from './logger';
 import {
-  describeTrouble,
   givenUp,
   isTransientPceError,
   NO_RETRIES,
   troubleOf,
   troubleWaitSeconds,
+  warnTrouble,
 } from './pce-trouble';
 import { putJson, storage } from './storage';
 import type { TrafficResultOptions } from './traffic-result';
@@ -80,18 +81,11 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
         });
   const key =
     snapshotFolder === undefined
-      ? objectKey({
-          prefix,
-          exportName: request.name,
-          format: request.format,
-          gzip: request.gzip,
-          executionName: execution.name,
-          startTime: execution.startTime,
-        })
+      ? objectKey(runKeyInput(prefix, request, execution))
       : snapshotObjectKey(snapshotFolder, request.name, request.format, request.gzip);
   const manifestKey =
     snapshotFolder === undefined ? manifestKeyFor(key) : snapshotManifestKey(snapshotFolder);
-  const contentType = contentTypeFor(request.format);
+  const contentType = contentTypeOf(request.format);
   const metadata = {
     ...objectMetadata({ request, jobHref: job.href, orgId: deps.orgId }),
     ...(execution.snapshot === undefined ? {} : { snapshot: execution.snapshot }),
@@ -244,12 +238,7 @@ export async function fetchStep(
     }
     const wait = troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, MAX_TROUBLE_WAIT_SECONDS);
     const waitSeconds = secondsToDeadline >= 1 ? Math.min(wait, Math.floor(secondsToDeadline)) : wait;
-    deps.logger.warn(`${describeTrouble(trouble)}; downloading again from the start in ${waitSeconds} s`, {
-      error: trouble.error,
-      status: trouble.status,
-      code: trouble.code,
-      attempts: trouble.attempts,
-      since: trouble.since,
+    warnTrouble(deps.logger, trouble, `downloading again from the start in ${waitSeconds} s`, {
       waitSeconds,
     });
     return {

@@ -5,7 +5,7 @@ import { MAX_QUERY_METADATA_LENGTH } from '../contracts/limits';
 import type { ExportRequest } from '../contracts/state';
 import type { TrafficRequest } from '../contracts/traffic';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
-import { contentTypeOf, extensionOf } from './formats';
+import { extensionOf } from './formats';
 
 /*
  * S3 layout (Hive-style, so Athena and Spark see `dt` partitions):
@@ -21,9 +21,6 @@ import { contentTypeOf, extensionOf } from './formats';
  *   {prefix}snapshots/{snapshotName}/dt=YYYY-MM-DD/{HHmmss}Z_{executionName}/manifest.json
  *   {prefix}snapshots/{snapshotName}/latest.json
  */
-
-/** The stored bytes' media type (see `contentTypeOf`). */
-export const contentTypeFor = contentTypeOf;
 
 /** Execution names end up in keys; anything outside a safe set becomes `_`. */
 function safeKeySegment(value: string): string {
@@ -58,6 +55,22 @@ export function runStamp(startTime: string, executionName: string): { partition:
   const date = `${pad(start.getUTCFullYear(), 4)}-${pad(start.getUTCMonth() + 1)}-${pad(start.getUTCDate())}`;
   const time = `${pad(start.getUTCHours())}${pad(start.getUTCMinutes())}${pad(start.getUTCSeconds())}Z`;
   return { partition: `dt=${date}`, run: `${time}_${safeKeySegment(executionName)}` };
+}
+
+/** The key input of `request`'s run in `execution`, below `prefix`. */
+export function runKeyInput(
+  prefix: string,
+  request: { readonly name: string; readonly format: OutputFormat; readonly gzip: boolean },
+  execution: { readonly name: string; readonly startTime: string },
+): ObjectKeyInput {
+  return {
+    prefix,
+    exportName: request.name,
+    format: request.format,
+    gzip: request.gzip,
+    executionName: execution.name,
+    startTime: execution.startTime,
+  };
 }
 
 export function objectKey(input: ObjectKeyInput): string {

@@ -1,6 +1,7 @@
 import type { ExportError } from '../contracts/errors';
 import type { PceRetries, PceTrouble } from '../contracts/state';
 import { PceRateLimited, PceUnavailable } from '../pce/errors';
+import type { ExportLogger } from './logger';
 
 /*
  * Transient PCE trouble: a 5xx, a 429, a reset or refused connection, a timeout (TLS handshakes
@@ -57,6 +58,23 @@ export function describeTrouble(trouble: Pick<PceTrouble, 'error' | 'status' | '
   const what = trouble.error === 'PceRateLimited' ? 'PCE rate limited' : 'PCE unavailable';
   const detail = trouble.status ?? trouble.code;
   return detail === undefined ? what : `${what} (${detail})`;
+}
+
+/** Warns of `trouble` and what the step does `next`, with the trouble's fields and `attributes`. */
+export function warnTrouble(
+  logger: ExportLogger,
+  trouble: PceTrouble,
+  next: string,
+  attributes: Record<string, unknown>,
+): void {
+  logger.warn(`${describeTrouble(trouble)}; ${next}`, {
+    error: trouble.error,
+    status: trouble.status,
+    code: trouble.code,
+    attempts: trouble.attempts,
+    since: trouble.since,
+    ...attributes,
+  });
 }
 
 /**

@@ -6,12 +6,12 @@ import type { PollSettings } from './env';
 import { kindOf } from './kinds';
 import type { ExportLogger } from './logger';
 import {
-  describeTrouble,
   givenUp,
   isTransientPceError,
   NO_RETRIES,
   troubleOf,
   troubleWaitSeconds,
+  warnTrouble,
 } from './pce-trouble';
 import { nextWaitSeconds } from './workflow';
 
@@ -132,12 +132,7 @@ function unavailable(
     Math.max(1, Math.floor(secondsToDeadline)),
   );
   const retries = job.retries ?? NO_RETRIES;
-  deps.logger.warn(`${describeTrouble(trouble)}; polling again in ${waitSeconds} s`, {
-    error: trouble.error,
-    status: trouble.status,
-    code: trouble.code,
-    attempts: trouble.attempts,
-    since: trouble.since,
+  warnTrouble(deps.logger, trouble, `polling again in ${waitSeconds} s`, {
     polls,
     waitSeconds,
   });

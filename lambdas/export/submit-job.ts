@@ -13,7 +13,7 @@ import type { PollSettings, SubmitSettings } from './env';
 import { resolveExportRequest } from './input';
 import { kindOf } from './kinds';
 import type { ExportLogger } from './logger';
-import { describeTrouble, givenUp, isTransientPceError, troubleOf, troubleWaitSeconds } from './pce-trouble';
+import { givenUp, isTransientPceError, troubleOf, troubleWaitSeconds, warnTrouble } from './pce-trouble';
 import { nextWaitSeconds, parseExecution } from './workflow';
 
 export interface SubmitDeps {
@@ -122,12 +122,7 @@ async function attemptSubmit(
       troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, secondsLeft),
       Math.floor(secondsLeft),
     );
-    deps.logger.warn(`${describeTrouble(trouble)}; submitting again in ${waitSeconds} s`, {
-      error: trouble.error,
-      status: trouble.status,
-      code: trouble.code,
-      attempts: trouble.attempts,
-      since: trouble.since,
+    warnTrouble(deps.logger, trouble, `submitting again in ${waitSeconds} s`, {
       windowEndsAt,
       waitSeconds,
     });

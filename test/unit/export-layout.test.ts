@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_QUERY_METADATA_LENGTH } from '../../lambdas/contracts/limits';
 import type { ExportRequest } from '../../lambdas/contracts/state';
+import { contentTypeOf } from '../../lambdas/export/formats';
 import {
   buildManifest,
-  contentTypeFor,
   encodeQuery,
   latestKeyFor,
   manifestKeyFor,
@@ -109,7 +109,7 @@ describe('buildManifest', () => {
       objectCount: 2,
       format: 'ndjson',
       gzip: true,
-      contentType: contentTypeFor('ndjson'),
+      contentType: contentTypeOf('ndjson'),
       org: 1,
       path: '/workloads',
       query: {},

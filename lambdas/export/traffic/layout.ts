@@ -1,7 +1,6 @@
-import type { OutputFormat } from '../../contracts/input';
 import type { TrafficRun, WindowSpec } from '../../contracts/traffic-run';
 import { extensionOf } from '../formats';
-import { manifestKeyFor, objectKey, runStamp } from '../layout';
+import { manifestKeyFor, type ObjectKeyInput, objectKey, runStamp } from '../layout';
 import { trafficQueryName } from '../traffic-query';
 
 /*
@@ -26,14 +25,7 @@ export interface RunKeys {
   readonly manifestKey: string;
 }
 
-export function runKeys(input: {
-  readonly prefix: string;
-  readonly exportName: string;
-  readonly format: OutputFormat;
-  readonly gzip: boolean;
-  readonly executionName: string;
-  readonly startTime: string;
-}): RunKeys {
+export function runKeys(input: ObjectKeyInput): RunKeys {
   const { partition, run } = runStamp(input.startTime, input.executionName);
   const exportFolder = `${input.prefix}${input.exportName}/`;
   return {

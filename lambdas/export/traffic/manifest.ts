@@ -1,7 +1,8 @@
 import type { TrafficRequest } from '../../contracts/traffic';
 import type { TrafficOutput, TrafficRun, WindowResult } from '../../contracts/traffic-run';
 import { TOOL_NAME, TOOL_VERSION } from '../../version';
-import { contentTypeFor, s3Uri } from '../layout';
+import { contentTypeOf } from '../formats';
+import { s3Uri } from '../layout';
 
 /*
  * A traffic run's manifest: one document listing every window stored, with its range, its
@@ -108,7 +109,7 @@ export function buildTrafficManifest(input: {
     uri: s3Uri(input.bucket, run.folder),
     format: run.export.format,
     gzip: run.export.gzip,
-    contentType: contentTypeFor(run.export.format),
+    contentType: contentTypeOf(run.export.format),
     org: input.orgId,
     path: run.export.path,
     executionName: run.execution.name,

@@ -10,7 +10,7 @@ import type {
 import type { TrafficRunClient } from '../../pce/client';
 import { writeCurrentRun } from '../changes/current';
 import type { StorageSettings } from '../env';
-import { latestKeyFor } from '../layout';
+import { latestKeyFor, runKeyInput } from '../layout';
 import type { ExportLogger } from '../logger';
 import { putJson } from '../storage';
 import {
@@ -69,14 +69,7 @@ export async function planTrafficRun(start: TrafficRunStart, deps: RunDeps): Pro
     traffic = await resolveLabels(traffic, client.labels);
   }
   const { bucket, prefix } = deps.storage;
-  const keys = runKeys({
-    prefix,
-    exportName: request.name,
-    format: request.format,
-    gzip: request.gzip,
-    executionName: execution.name,
-    startTime: execution.startTime,
-  });
+  const keys = runKeys(runKeyInput(prefix, request, execution));
   let incremental: Pick<TrafficRun, 'owns' | 'previous' | 'tailFrom' | 'incremental'> = {
     owns: { before: 'first-window' },
   };
@@ -185,14 +178,7 @@ export async function completeTrafficRun(state: TrafficRunState, deps: RunDeps):
     rounds: state.round.number,
     completedAt,
   });
-  const { manifestKey } = runKeys({
-    prefix,
-    exportName: run.export.name,
-    format: run.export.format,
-    gzip: run.export.gzip,
-    executionName: run.execution.name,
-    startTime: run.execution.startTime,
-  });
+  const { manifestKey } = runKeys(runKeyInput(prefix, run.export, run.execution));
   const output = trafficOutput(manifest, manifestKey);
   await putJson(deps.s3, bucket, manifestKey, manifest);
   await putJson(deps.s3, bucket, latestKeyFor(prefix, run.export.name), { ...output, manifestKey });

@@ -4,7 +4,7 @@ import type { WindowState } from '../../contracts/traffic-run';
 import type { TrafficRunClient } from '../../pce/client';
 import { copyToS3 } from '../copy';
 import type { FetchDeps } from '../fetch-export';
-import { contentTypeFor } from '../layout';
+import { contentTypeOf } from '../formats';
 import { storage } from '../storage';
 import { openTrafficResult } from '../traffic-result';
 import { readOverlapKeys } from '../watermark';
@@ -87,7 +87,7 @@ export async function fetchWindow(
       gzip: run.export.gzip,
       gzipLevel: deps.gzipLevel,
       table: { kind: 'traffic' },
-      contentType: contentTypeFor(run.export.format),
+      contentType: contentTypeOf(run.export.format),
       metadata,
       partSizeBytes: deps.storage.partSizeBytes,
       queueSize: deps.storage.queueSize,
