@@ -1,4 +1,9 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { isExportError } from '../contracts/errors';
 import { ExportStorageError } from './errors';
 import { describeError } from './logger';
@@ -29,6 +34,41 @@ export async function putJson(s3: S3Client, bucket: string, key: string, body: u
         Key: key,
         Body: `${JSON.stringify(body, null, 2)}\n`,
         ContentType: 'application/json',
+      }),
+    ),
+  );
+}
+
+/** What only the finished upload knows about a stored object. */
+export interface StoredDigest {
+  /** Hex sha256 of the stored bytes. */
+  readonly sha256: string;
+  /** Elements (or kept rows) in the object. */
+  readonly objectCount: number;
+}
+
+/**
+ * Tags a stored object with its `sha256` and `object-count`, known only once every byte has gone
+ * up. Tagging changes neither the object nor its version, whatever its size, and fires no
+ * ObjectCreated event.
+ */
+export async function tagStoredObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  digest: StoredDigest,
+): Promise<void> {
+  await storage(bucket, key, 'tagging', () =>
+    s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: bucket,
+        Key: key,
+        Tagging: {
+          TagSet: [
+            { Key: 'sha256', Value: digest.sha256 },
+            { Key: 'object-count', Value: String(digest.objectCount) },
+          ],
+        },
       }),
     ),
   );
