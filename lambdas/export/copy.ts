@@ -16,7 +16,7 @@ import { describeError, type ExportLogger } from './logger';
  *
  *   source ─► JSON array scanner (raw: bytes unchanged | ndjson: one element per line)
  *          ─► the format's stages (formats/: gzip, or Parquet row groups)
- *          ─► sha256 + byte count ─► lib-storage Upload (multipart)
+ *          ─► sha256 + byte count ─► lib-storage Upload (multipart, full-object CRC64NVME)
  *
  * Memory stays bounded by partSize × (queueSize + 1) whatever the body's size. The upload runs
  * with leavePartsOnError, and on any failure this module aborts the multipart upload itself with
@@ -152,6 +152,10 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
       Body: tap,
       ContentType: options.contentType,
       Metadata: { ...options.metadata },
+      // S3 checks every part (or the one PutObject) against its CRC64NVME and keeps the
+      // object's full-object CRC64NVME, combined from the parts, which any download can verify.
+      ChecksumAlgorithm: 'CRC64NVME',
+      ChecksumType: 'FULL_OBJECT',
     },
     partSize: options.partSizeBytes,
     queueSize: options.queueSize,

@@ -134,6 +134,7 @@ describe('copyToS3 with a body smaller than one part', () => {
       Metadata: { 'job-href': '/orgs/1/jobs/j1', format: 'raw' },
     });
     expect(input?.ContentEncoding).toBeUndefined();
+    expect(input?.ChecksumAlgorithm).toBe('CRC64NVME');
   });
 
   it('writes ndjson that gunzips to one element per line when gzip is on', async () => {
@@ -192,6 +193,20 @@ describe('copyToS3 with a multipart upload', () => {
     });
     expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
     expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('asks S3 for a full-object CRC64NVME checksum, checked on every part', async () => {
+    await copyToS3(options({ source: sourceOf(body) }));
+
+    expect(s3Mock.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input).toMatchObject({
+      ChecksumAlgorithm: 'CRC64NVME',
+      ChecksumType: 'FULL_OBJECT',
+    });
+    const parts = s3Mock.commandCalls(UploadPartCommand).map((c) => c.args[0].input.ChecksumAlgorithm);
+    expect(new Set(parts)).toEqual(new Set(['CRC64NVME']));
+    expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input.ChecksumType).toBe(
+      'FULL_OBJECT',
+    );
   });
 
   it('logs progress while streaming and a summary at the end', async () => {
