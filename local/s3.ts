@@ -39,6 +39,8 @@ interface S3Fault {
    * started to reply. @default false
    */
   readonly inOkResponse?: boolean;
+  /** The request id to answer with. @default a new random one */
+  readonly requestId?: string;
 }
 
 interface S3FaultSelector {
@@ -123,7 +125,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (!request || !fault) return false;
     for await (const _ of req);
     const known = S3_ERRORS[fault.code];
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = fault.requestId ?? randomBytes(8).toString('hex').toUpperCase();
     const hostId = randomBytes(48).toString('base64');
     const ok = fault.inOkResponse === true && request.operation === 'CompleteMultipartUpload';
     res.writeHead(ok ? 200 : (fault.status ?? known?.status ?? 500), {

@@ -19,10 +19,42 @@ export async function storage<T>(
     return await send();
   } catch (error) {
     if (isExportError(error)) throw error;
-    throw new ExportStorageError(`S3 failed ${action} s3://${bucket}/${key}: ${describeError(error)}`, {
-      cause: error,
-    });
+    throw storageError(`S3 failed ${action} s3://${bucket}/${key}`, error);
   }
+}
+
+/** What the SDK gives of an error S3 answered: its code as `name`, its message and its request id. */
+interface S3ServiceError {
+  readonly name: string;
+  readonly message: string;
+  readonly $metadata: { readonly httpStatusCode?: number; readonly requestId?: string };
+}
+
+/** An error S3 answered (the SDK's S3ServiceException, or one of its subclasses), not one of the client's. */
+export function isS3ServiceError(error: unknown): error is S3ServiceError {
+  if (!(error instanceof Error)) return false;
+  const { $metadata, $fault } = error as Error & { $metadata?: unknown; $fault?: unknown };
+  return typeof $metadata === 'object' && $metadata !== null && ($fault === 'client' || $fault === 'server');
+}
+
+/**
+ * `failure` (what failed, a sentence without its end), as ExportStorageError: an error S3 answered gives its code, message, HTTP status
+ * and request id (never a credential: the SDK's message is S3's `<Message>`), any other its name
+ * and message; the error itself is the cause.
+ */
+export function storageError(failure: string, error: unknown): ExportStorageError {
+  if (!isS3ServiceError(error)) {
+    return new ExportStorageError(`${failure}: ${describeError(error)}`, { cause: error });
+  }
+  const { httpStatusCode, requestId } = error.$metadata;
+  const answered = [
+    httpStatusCode === undefined ? undefined : `HTTP ${httpStatusCode}`,
+    requestId === undefined ? undefined : `request id ${requestId}`,
+  ].filter((part) => part !== undefined);
+  return new ExportStorageError(
+    `${failure}: ${error.name}: ${error.message}${answered.length > 0 ? ` (${answered.join(', ')})` : ''}`,
+    { cause: error, token: error.name, status: httpStatusCode, requestId },
+  );
 }
 
 /** Writes a small JSON document (a manifest, a latest pointer) in one PutObject. */

@@ -301,6 +301,60 @@ describe('copyToS3 with a multipart upload', () => {
     expect(source.destroyed).toBe(true);
   });
 
+  function s3Error(name: string, status: number, message: string, requestId: string) {
+    return new S3ServiceException({
+      name,
+      $fault: status >= 500 ? 'server' : 'client',
+      $metadata: { httpStatusCode: status, requestId, extendedRequestId: 'host-id' },
+      message,
+    });
+  }
+
+  it("names S3's error code, message, status and request id when a part upload fails", async () => {
+    const slowDown = s3Error('SlowDown', 503, 'Please reduce your request rate.', 'REQ4711');
+    s3Mock.on(UploadPartCommand).rejects(slowDown);
+
+    const error = await copyToS3(options({ source: sourceOf(body) })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toBe(
+      'Writing s3://exports/labels/dt=2026-01-02/030405Z_run.json failed: SlowDown: Please reduce your request rate. (HTTP 503, request id REQ4711)',
+    );
+    expect(error).toMatchObject({ token: 'SlowDown', status: 503, requestId: 'REQ4711', cause: slowDown });
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it('keeps the failed part upload as the error when the datafile is torn down after it with an AbortError', async () => {
+    const denied = s3Error('AccessDenied', 403, 'Access Denied', 'REQ0815');
+    s3Mock.on(UploadPartCommand).rejects(denied);
+    // One part's worth, then the connection is aborted while the upload is still going on.
+    const aborted = Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+    const source = sourceOf(body.subarray(0, PART + 64 * 1024), aborted);
+
+    const error = await copyToS3(options({ source })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toContain('AccessDenied: Access Denied (HTTP 403, request id REQ0815)');
+    expect((error as Error).cause).toBe(denied);
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+    expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('names the request id when completing the upload fails', async () => {
+    s3Mock
+      .on(CompleteMultipartUploadCommand)
+      .rejects(s3Error('InternalError', 500, 'We encountered an internal error.', 'REQ42'));
+
+    const error = await copyToS3(options({ source: sourceOf(body) })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toContain(
+      'InternalError: We encountered an internal error. (HTTP 500, request id REQ42)',
+    );
+    expect((error as { requestId?: string }).requestId).toBe('REQ42');
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
   it('aborts and throws ExportStorageError when completing the upload fails', async () => {
     s3Mock.on(CompleteMultipartUploadCommand).rejects(new Error('InternalError'));
 
