@@ -9,7 +9,8 @@ describe('faults of the AWS stand-ins, met by the real handlers', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ jobDurationMs: 300, dataset: { labels: 20 } });
+    // The workloads are about 6.5 MB of raw JSON: two parts of 5 MiB.
+    h = await startHarness({ jobDurationMs: 300, dataset: { labels: 20, workloads: 4_000 } });
   });
   afterEach(() => h.reset());
   afterAll(async () => {
@@ -61,61 +62,6 @@ describe('faults of the AWS stand-ins, met by the real handlers', () => {
 
     expect(h.engine.faults.events.delivered.length).toBeGreaterThan(1);
     expect(outcome.history.byType.TaskFailed).toBe(h.engine.faults.events.delivered.length);
-  });
-});
-
-/** Runs an engine in a process of its own, whose Submit handler is `submit` (JavaScript source). */
-function runWithSubmit(submit: string): { error?: string; cause?: string } {
-  const script = `
-    import { startLocalEngine } from ${JSON.stringify(join(ROOT, 'local/engine.ts'))};
-    const engine = await startLocalEngine({ s3: { embedded: true, bucket: 'b' }, handlers: { submit: ${submit} } });
-    const pce = { url: 'https://127.0.0.1:9', orgId: 1, apiKey: 'api_x', apiSecret: 'x' };
-    const outcome = await engine.run({ pce, bucket: 'b', input: { path: '/labels' } });
-    await engine.close();
-    process.stdout.write(JSON.stringify(outcome) + '\\n');
-  `;
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 600_000,
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-  });
-  const line = child.stdout.trim().split('\n').at(-1) ?? '';
-  if (!line.startsWith('{')) throw new Error(`the engine process printed no outcome: ${child.stderr}`);
-  return JSON.parse(line) as { error?: string; cause?: string };
-}
-
-describe('a function that crashes', () => {
-  // The definition names every error it does not know ExportInternalError, the original in the cause.
-  it('fails with Runtime.UnhandledPromiseRejection when a promise it left behind rejects', () => {
-    const outcome = runWithSubmit(
-      `async () => { void Promise.reject(new Error('lost')); await new Promise((r) => setTimeout(r, 5000)); return {}; }`,
-    );
-
-    expect(outcome.error).toBe('ExportInternalError');
-    expect(outcome.cause).toBe('Runtime.UnhandledPromiseRejection: Error: lost');
-  });
-
-  it('fails with the error of an exception thrown outside its promise chain', () => {
-    const outcome = runWithSubmit(
-      `async () => { setTimeout(() => { throw new RangeError('out of range'); }, 10); await new Promise((r) => setTimeout(r, 5000)); return {}; }`,
-    );
-
-    expect(outcome.error).toBe('ExportInternalError');
-    expect(outcome.cause).toBe('RangeError: out of range');
-  });
-});
-
-describe('an S3 write that fails for good, met by the real copy', () => {
-  let h: Harness;
-
-  beforeAll(async () => {
-    // About 6.5 MB of raw JSON: two parts of 5 MiB.
-    h = await startHarness({ jobDurationMs: 300, dataset: { workloads: 4_000, labels: 20 } });
-  });
-  afterEach(() => h.reset());
-  afterAll(async () => {
-    await h?.close();
   });
 
   const exportWorkloads = () =>
@@ -169,4 +115,46 @@ describe('an S3 write that fails for good, met by the real copy', () => {
       expect(await h.engine.s3?.listOpenUploads(BUCKET)).toEqual([]);
     },
   );
+});
+
+/** Runs an engine in a process of its own, whose Submit handler is `submit` (JavaScript source). */
+function runWithSubmit(submit: string): { error?: string; cause?: string } {
+  const script = `
+    import { startLocalEngine } from ${JSON.stringify(join(ROOT, 'local/engine.ts'))};
+    const engine = await startLocalEngine({ s3: { embedded: true, bucket: 'b' }, handlers: { submit: ${submit} } });
+    const pce = { url: 'https://127.0.0.1:9', orgId: 1, apiKey: 'api_x', apiSecret: 'x' };
+    const outcome = await engine.run({ pce, bucket: 'b', input: { path: '/labels' } });
+    await engine.close();
+    process.stdout.write(JSON.stringify(outcome) + '\\n');
+  `;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+  const line = child.stdout.trim().split('\n').at(-1) ?? '';
+  if (!line.startsWith('{')) throw new Error(`the engine process printed no outcome: ${child.stderr}`);
+  return JSON.parse(line) as { error?: string; cause?: string };
+}
+
+describe('a function that crashes', () => {
+  // The definition names every error it does not know ExportInternalError, the original in the cause.
+  it('fails with Runtime.UnhandledPromiseRejection when a promise it left behind rejects', () => {
+    const outcome = runWithSubmit(
+      `async () => { void Promise.reject(new Error('lost')); await new Promise((r) => setTimeout(r, 5000)); return {}; }`,
+    );
+
+    expect(outcome.error).toBe('ExportInternalError');
+    expect(outcome.cause).toBe('Runtime.UnhandledPromiseRejection: Error: lost');
+  });
+
+  it('fails with the error of an exception thrown outside its promise chain', () => {
+    const outcome = runWithSubmit(
+      `async () => { setTimeout(() => { throw new RangeError('out of range'); }, 10); await new Promise((r) => setTimeout(r, 5000)); return {}; }`,
+    );
+
+    expect(outcome.error).toBe('ExportInternalError');
+    expect(outcome.cause).toBe('RangeError: out of range');
+  });
 });
