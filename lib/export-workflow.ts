@@ -255,14 +255,14 @@ export class ExportWorkflow extends Construct {
     for (const fn of [this.submitFunction, this.pollFunction]) {
       fn.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(maxPollIntervalSeconds));
     }
-    // Fetch writes the object (multipart), the manifest and the "latest" pointer, and copies an
-    // object onto itself to update its metadata: all of it below the prefix, nothing else.
-    // SSE-KMS: S3 asks for a data key on upload and decrypts it for the parts, the completion of
-    // a multipart upload and the read of CopyObject.
+    // Fetch writes the object (multipart, aborted on failure), tags it with its sha256 and object
+    // count, and writes the manifest and the "latest" pointers: all of it below the prefix,
+    // nothing else, and it reads nothing back. SSE-KMS: S3 asks for a data key on upload and
+    // decrypts it for the parts and the completion of a multipart upload.
     const objectsArn = bindBucket(this.fetchFunction, props.bucket, {
       prefix,
       keys: '*',
-      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetObject'],
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:PutObjectTagging'],
       kmsActions: S3_KMS_ACTIONS.multipartWrite,
     });
     // The snapshot step resolves export names, then writes the snapshot manifest and

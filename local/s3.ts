@@ -16,6 +16,14 @@ interface S3Request {
   readonly key: string;
 }
 
+/** A request the server received, named as S3 names the operation (`Other` for the rest). */
+interface S3RequestRecord {
+  readonly operation: string;
+  readonly bucket: string;
+  /** Empty for a bucket-level request. */
+  readonly key: string;
+}
+
 /**
  * An armed S3 failure, answered as S3 answers: an XML `<Error>` with Code, Message, RequestId and
  * HostId, and the `x-amz-request-id` and `x-amz-id-2` headers.
@@ -31,6 +39,8 @@ interface S3Fault {
    * started to reply. @default false
    */
   readonly inOkResponse?: boolean;
+  /** The request id to answer with. @default a new random one */
+  readonly requestId?: string;
 }
 
 interface S3FaultSelector {
@@ -82,6 +92,8 @@ export interface LocalS3 {
   listOpenUploads(bucket: string): Promise<string[]>;
   /** Failures a test arms on PutObject, UploadPart and CompleteMultipartUpload. */
   readonly faults: S3Faults;
+  /** Every request received, oldest first; a test may empty it. */
+  readonly requests: S3RequestRecord[];
   close(): Promise<void>;
 }
 
@@ -113,7 +125,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (!request || !fault) return false;
     for await (const _ of req);
     const known = S3_ERRORS[fault.code];
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = fault.requestId ?? randomBytes(8).toString('hex').toUpperCase();
     const hostId = randomBytes(48).toString('base64');
     const ok = fault.inOkResponse === true && request.operation === 'CompleteMultipartUpload';
     res.writeHead(ok ? 200 : (fault.status ?? known?.status ?? 500), {
@@ -176,7 +188,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     return false;
   }
 
+  const requests: S3RequestRecord[] = [];
   const server: Server = createServer((req, res) => {
+    requests.push(operationOf(req));
     handleFault(req, res)
       .then((handled) => handled || handleExtension(req, res))
       .then(
@@ -200,6 +214,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     directory,
     listOpenUploads: async (bucket) => (await listOpenUploads(bucket)).map((u) => u.key),
     faults,
+    requests,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -208,26 +223,59 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   };
 }
 
+const FAULT_OPERATIONS: ReadonlySet<string> = new Set<S3Operation>([
+  'PutObject',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+]);
+
 /** Which operation a request is, for the ones a fault can be armed on. */
 function classify(req: IncomingMessage): S3Request | undefined {
+  const request = operationOf(req);
+  if (request.key === '' || !FAULT_OPERATIONS.has(request.operation)) return undefined;
+  return request as S3Request;
+}
+
+const TAGGING_OPERATIONS: Readonly<Record<string, string>> = {
+  PUT: 'PutObjectTagging',
+  GET: 'GetObjectTagging',
+  DELETE: 'DeleteObjectTagging',
+};
+const PLAIN_OBJECT_OPERATIONS: Readonly<Record<string, string>> = {
+  GET: 'GetObject',
+  HEAD: 'HeadObject',
+  DELETE: 'DeleteObject',
+};
+
+/** The S3 operation of a path-style request. */
+function operationOf(req: IncomingMessage): S3RequestRecord {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const [, bucket = '', ...rest] = url.pathname.split('/');
   const key = decodeURIComponent(rest.join('/'));
-  if (key === '') return undefined;
   const query = url.searchParams;
-  const operation: S3Operation | undefined =
-    req.method === 'PUT' && query.has('uploadId') && query.has('partNumber')
-      ? 'UploadPart'
-      : req.method === 'POST' && query.has('uploadId')
-        ? 'CompleteMultipartUpload'
-        : req.method === 'POST' && query.has('uploads')
-          ? 'CreateMultipartUpload'
-          : req.method === 'PUT' &&
-              [...query.keys()].every((name) => name === 'x-id') &&
-              req.headers['x-amz-copy-source'] === undefined
-            ? 'PutObject'
-            : undefined;
-  return operation && { operation, bucket: decodeURIComponent(bucket), key };
+  const plain = [...query.keys()].every((name) => name === 'x-id');
+  const method = req.method ?? 'GET';
+  const objectOperation = (): string => {
+    if (query.has('tagging')) return TAGGING_OPERATIONS[method] ?? 'Other';
+    if (method === 'PUT' && query.has('uploadId') && query.has('partNumber')) return 'UploadPart';
+    if (method === 'POST' && query.has('uploadId')) return 'CompleteMultipartUpload';
+    if (method === 'POST' && query.has('uploads')) return 'CreateMultipartUpload';
+    if (method === 'DELETE' && query.has('uploadId')) return 'AbortMultipartUpload';
+    if (method === 'PUT' && plain) {
+      return req.headers['x-amz-copy-source'] === undefined ? 'PutObject' : 'CopyObject';
+    }
+    return (plain && PLAIN_OBJECT_OPERATIONS[method]) || 'Other';
+  };
+  const operation =
+    key !== ''
+      ? objectOperation()
+      : method === 'GET' && query.has('uploads')
+        ? 'ListMultipartUploads'
+        : method === 'GET'
+          ? 'ListObjects'
+          : 'Other';
+  return { operation, bucket: decodeURIComponent(bucket), key };
 }
 
 function escapeXml(value: string): string {

@@ -6,25 +6,26 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { isExportError } from '../contracts/errors';
 import type { OutputFormat } from '../contracts/input';
 import { PceUnavailable } from '../pce/errors';
-import { ExportStorageError } from './errors';
 import { type FormatStageOptions, formatStages } from './formats';
 import { JsonArrayTransform } from './json-array-transform';
 import { describeError, type ExportLogger } from './logger';
+import { isS3ServiceError, storageError } from './storage';
 
 /*
  * The streaming copy from the PCE datafile into S3:
  *
  *   source ─► JSON array scanner (raw: bytes unchanged | ndjson: one element per line)
  *          ─► the format's stages (formats/: gzip, or Parquet row groups)
- *          ─► sha256 + byte count ─► lib-storage Upload (multipart)
+ *          ─► sha256 + byte count ─► lib-storage Upload (multipart, full-object CRC64NVME)
  *
  * Memory stays bounded by partSize × (queueSize + 1) whatever the body's size. The upload runs
  * with leavePartsOnError, and on any failure this module aborts the multipart upload itself with
  * the upload id, so nothing is ever visible at the key: a multipart object appears only on
  * CompleteMultipartUpload, and a body smaller than one part goes up as one atomic PutObject.
  * The error thrown is the original one: a PceUnavailable from a cut-off body stays
- * PceUnavailable, a PceProtocolError from the scanner stays that; an unnamed S3 error becomes
- * ExportStorageError with the S3 error as its cause.
+ * PceUnavailable, a PceProtocolError from the scanner stays that; an error S3 answered becomes
+ * ExportStorageError with S3's code, message and request id, and the S3 error as its cause, even
+ * when the pipeline it tore down reported an AbortError or a premature close first.
  */
 
 const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
@@ -144,14 +145,26 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
       firstError = error;
     };
 
+  // A request S3 fails (after the SDK's retries) fails the upload: it is noted the moment S3
+  // answers, and the pipeline torn down at once, so the datafile is not read to its end first
+  // and no error of the teardown (an AbortError, a premature close) can come before S3's.
+  const failUpload = (error: unknown): void => {
+    noteFailure('upload')(error);
+    // Stop reading the PCE: destroying the tap tears the whole pipeline down.
+    if (!tap.destroyed) tap.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
   const upload = new Upload({
-    client: s3,
+    client: reportingFailures(s3, failUpload),
     params: {
       Bucket: bucket,
       Key: key,
       Body: tap,
       ContentType: options.contentType,
       Metadata: { ...options.metadata },
+      // S3 checks every part (or the one PutObject) against its CRC64NVME and keeps the
+      // object's full-object CRC64NVME, combined from the parts, which any download can verify.
+      ChecksumAlgorithm: 'CRC64NVME',
+      ChecksumType: 'FULL_OBJECT',
     },
     partSize: options.partSizeBytes,
     queueSize: options.queueSize,
@@ -181,9 +194,7 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
   const uploaded = upload.done().then(
     (output) => ({ etag: output.ETag }),
     (error: unknown) => {
-      noteFailure('upload')(error);
-      // Stop reading the PCE: destroying the tap tears the whole pipeline down.
-      tap.destroy(error instanceof Error ? error : new Error(String(error)));
+      failUpload(error);
       return { error };
     },
   );
@@ -232,6 +243,22 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
   throw original;
 }
 
+/** `s3`, whose every request that fails is also reported to `onFailure`, as it fails. */
+function reportingFailures(s3: S3Client, onFailure: (error: unknown) => void): S3Client {
+  const send = async (...args: Parameters<S3Client['send']>): Promise<unknown> => {
+    try {
+      return await (s3.send as (...sent: typeof args) => Promise<unknown>)(...args);
+    } catch (error) {
+      onFailure(error);
+      throw error;
+    }
+  };
+  return new Proxy(s3, {
+    get: (target, property, receiver) =>
+      property === 'send' ? send : Reflect.get(target, property, receiver),
+  });
+}
+
 function classify(
   origin: Origin | undefined,
   firstError: unknown,
@@ -242,14 +269,14 @@ function classify(
   const named = candidates.find(isExportError);
   if (named) return named;
   const cause = firstError ?? candidates[0];
-  if (origin === 'upload') {
-    return new ExportStorageError(
-      `Writing s3://${options.bucket}/${options.key} failed: ${describeError(cause)}`,
-      {
-        cause,
-      },
-    );
+  const target = `s3://${options.bucket}/${options.key}`;
+  // What S3 answered is the first error of the upload, whatever the torn-down pipeline reported
+  // after it (an AbortError, a premature close): its code, message and request id go on.
+  const answered = candidates.find(isS3ServiceError);
+  if (answered !== undefined && (origin === 'upload' || isTeardown(cause))) {
+    return storageError(`Writing ${target} failed`, answered);
   }
+  if (origin === 'upload') return storageError(`Writing ${target} failed`, cause);
   if (origin === 'source' || isPrematureClose(cause)) {
     const what = options.href ? `datafile ${options.href}` : 'the datafile';
     return new PceUnavailable(`Reading ${what} failed mid-stream: ${describeError(cause)}`, {
@@ -257,12 +284,12 @@ function classify(
       cause,
     });
   }
-  return new ExportStorageError(
-    `Streaming to s3://${options.bucket}/${options.key} failed: ${describeError(cause)}`,
-    {
-      cause,
-    },
-  );
+  return storageError(`Streaming to ${target} failed`, cause);
+}
+
+/** An error a stream reports when it is destroyed because of another's failure. */
+function isTeardown(error: unknown): boolean {
+  return isPrematureClose(error) || (error as { name?: unknown } | undefined)?.name === 'AbortError';
 }
 
 function isPrematureClose(error: unknown): boolean {

@@ -1,4 +1,4 @@
-import { ExportConfigError, ExportError } from '../contracts/errors';
+import { ExportConfigError, ExportError, type ExportErrorDetails } from '../contracts/errors';
 import {
   PceAuthError,
   PceJobFailed,
@@ -14,10 +14,24 @@ import {
  * (PRODUCT.md 3.3), derived from the classes of each domain.
  */
 
-/** Writing to S3 failed. Retried. */
+interface StorageErrorDetails extends ExportErrorDetails {
+  /** S3's request id (`x-amz-request-id`), which AWS Support asks for. */
+  readonly requestId?: string;
+}
+
+/**
+ * Writing to S3 failed. Retried. An error S3 answered gives its code as `token`, its HTTP status
+ * and its request id, all three named in the message too.
+ */
 export class ExportStorageError extends ExportError {
   static readonly errorName = 'ExportStorageError';
   override readonly name = ExportStorageError.errorName;
+  readonly requestId?: string;
+
+  constructor(message: string, details: StorageErrorDetails = {}) {
+    super(message, details);
+    this.requestId = details.requestId;
+  }
 }
 
 /** @public A traffic window still holds more flows than `max_results` after splitting as far as allowed. */

@@ -1,4 +1,4 @@
-import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../contracts/errors';
 import { FETCH_MAX_FAILED_DOWNLOADS, MAX_TROUBLE_WAIT_SECONDS } from '../contracts/limits';
 import type { ExportOutput } from '../contracts/output';
@@ -30,14 +30,11 @@ import {
   troubleWaitSeconds,
   warnTrouble,
 } from './pce-trouble';
-import { putJson, storage } from './storage';
+import { putJson, tagStoredObject } from './storage';
 import type { TrafficResultOptions } from './traffic-result';
 
 /** Failed downloads Fetch allows itself past the deadline (a job done just before it gets these). */
 const FETCH_MIN_FAILED_DOWNLOADS = 3;
-
-/** CopyObject copies at most 5 GiB in one request. */
-const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 
 /** What Fetch needs; a traffic window's Fetch (traffic/window-fetch.ts) connects with a traffic run's client. */
 export interface FetchDeps<Client = PceClient> {
@@ -124,26 +121,9 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   });
   const completedAt = (deps.now ?? (() => new Date()))().toISOString();
 
-  // The checksum is known only once every byte has gone up; add it to the object's metadata.
-  if (copied.bytes <= MAX_COPY_OBJECT_BYTES) {
-    await storage(bucket, key, 'adding sha256 metadata to', () =>
-      deps.s3.send(
-        new CopyObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          CopySource: `${bucket}/${encodeKey(key)}`,
-          ...(copied.etag !== undefined ? { CopySourceIfMatch: copied.etag } : {}),
-          MetadataDirective: 'REPLACE',
-          ContentType: contentType,
-          Metadata: { ...metadata, sha256: copied.sha256, 'object-count': String(copied.objectCount) },
-        }),
-      ),
-    );
-  } else {
-    log.info('Object larger than 5 GiB: sha256 is in the manifest, not in the object metadata', {
-      bytes: copied.bytes,
-    });
-  }
+  // The checksum is known only once every byte has gone up: it goes into the object's tags (and
+  // the manifest), so the object is written once, with the metadata it started with.
+  await tagStoredObject(deps.s3, bucket, key, copied);
 
   const manifest = buildManifest({
     exportName: request.name,
@@ -247,16 +227,4 @@ export async function fetchStep(
       job: { ...job, waitSeconds, unavailable: trouble, retries: { ...retries, fetch: failed } },
     };
   }
-}
-
-/**
- * CopySource is `bucket/key` with the key URL-encoded, slashes kept. `=` (from `dt=`) stays
- * literal: it is valid in a URL path, and some S3-compatible servers decode with decodeURI,
- * which would leave `%3D` encoded.
- */
-function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replaceAll('%3D', '='))
-    .join('/');
 }

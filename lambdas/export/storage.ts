@@ -1,4 +1,9 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { isExportError } from '../contracts/errors';
 import { ExportStorageError } from './errors';
 import { describeError } from './logger';
@@ -14,10 +19,42 @@ export async function storage<T>(
     return await send();
   } catch (error) {
     if (isExportError(error)) throw error;
-    throw new ExportStorageError(`S3 failed ${action} s3://${bucket}/${key}: ${describeError(error)}`, {
-      cause: error,
-    });
+    throw storageError(`S3 failed ${action} s3://${bucket}/${key}`, error);
   }
+}
+
+/** What the SDK gives of an error S3 answered: its code as `name`, its message and its request id. */
+interface S3ServiceError {
+  readonly name: string;
+  readonly message: string;
+  readonly $metadata: { readonly httpStatusCode?: number; readonly requestId?: string };
+}
+
+/** An error S3 answered (the SDK's S3ServiceException, or one of its subclasses), not one of the client's. */
+export function isS3ServiceError(error: unknown): error is S3ServiceError {
+  if (!(error instanceof Error)) return false;
+  const { $metadata, $fault } = error as Error & { $metadata?: unknown; $fault?: unknown };
+  return typeof $metadata === 'object' && $metadata !== null && ($fault === 'client' || $fault === 'server');
+}
+
+/**
+ * `failure` (what failed, a sentence without its end), as ExportStorageError: an error S3 answered gives its code, message, HTTP status
+ * and request id (never a credential: the SDK's message is S3's `<Message>`), any other its name
+ * and message; the error itself is the cause.
+ */
+export function storageError(failure: string, error: unknown): ExportStorageError {
+  if (!isS3ServiceError(error)) {
+    return new ExportStorageError(`${failure}: ${describeError(error)}`, { cause: error });
+  }
+  const { httpStatusCode, requestId } = error.$metadata;
+  const answered = [
+    httpStatusCode === undefined ? undefined : `HTTP ${httpStatusCode}`,
+    requestId === undefined ? undefined : `request id ${requestId}`,
+  ].filter((part) => part !== undefined);
+  return new ExportStorageError(
+    `${failure}: ${error.name}: ${error.message}${answered.length > 0 ? ` (${answered.join(', ')})` : ''}`,
+    { cause: error, token: error.name, status: httpStatusCode, requestId },
+  );
 }
 
 /** Writes a small JSON document (a manifest, a latest pointer) in one PutObject. */
@@ -29,6 +66,41 @@ export async function putJson(s3: S3Client, bucket: string, key: string, body: u
         Key: key,
         Body: `${JSON.stringify(body, null, 2)}\n`,
         ContentType: 'application/json',
+      }),
+    ),
+  );
+}
+
+/** What only the finished upload knows about a stored object. */
+export interface StoredDigest {
+  /** Hex sha256 of the stored bytes. */
+  readonly sha256: string;
+  /** Elements (or kept rows) in the object. */
+  readonly objectCount: number;
+}
+
+/**
+ * Tags a stored object with its `sha256` and `object-count`, known only once every byte has gone
+ * up. Tagging changes neither the object nor its version, whatever its size, and fires no
+ * ObjectCreated event.
+ */
+export async function tagStoredObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  digest: StoredDigest,
+): Promise<void> {
+  await storage(bucket, key, 'tagging', () =>
+    s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: bucket,
+        Key: key,
+        Tagging: {
+          TagSet: [
+            { Key: 'sha256', Value: digest.sha256 },
+            { Key: 'object-count', Value: String(digest.objectCount) },
+          ],
+        },
       }),
     ),
   );

@@ -5,8 +5,9 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
  * sha256 of the manifest); SigV4 would hash every part body a second time to sign it, about as
  * much CPU again as the copy's own digest. Object and part bodies are therefore sent as
  * UNSIGNED-PAYLOAD: the signature still covers the request and its headers, TLS protects the
- * body on the way, and S3 checks the CRC32 checksum the SDK puts on every part
- * (`requestChecksumCalculation` WHEN_SUPPORTED, the SDK's default).
+ * body on the way, and S3 checks the checksum the SDK puts on every part: CRC64NVME, which the
+ * copy asks for (copy.ts), else CRC32 (`requestChecksumCalculation` WHEN_SUPPORTED, the SDK's
+ * default).
  */
 
 const PAYLOAD_HASH_HEADER = 'x-amz-content-sha256';

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './harness';
+import { BUCKET, failed, type Harness, startHarness } from './harness';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -9,7 +9,8 @@ describe('faults of the AWS stand-ins, met by the real handlers', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ jobDurationMs: 300, dataset: { labels: 20 } });
+    // The workloads are about 6.5 MB of raw JSON: two parts of 5 MiB.
+    h = await startHarness({ jobDurationMs: 300, dataset: { labels: 20, workloads: 4_000 } });
   });
   afterEach(() => h.reset());
   afterAll(async () => {
@@ -62,6 +63,58 @@ describe('faults of the AWS stand-ins, met by the real handlers', () => {
     expect(h.engine.faults.events.delivered.length).toBeGreaterThan(1);
     expect(outcome.history.byType.TaskFailed).toBe(h.engine.faults.events.delivered.length);
   });
+
+  const exportWorkloads = () =>
+    h.run(
+      { exportName: 'big', path: '/workloads', format: 'raw', gzip: false },
+      {
+        env: { UPLOAD_PART_SIZE_MIB: '5' },
+        retryIntervalOverrides: { Submit: 0, Poll: 0, Fetch: 0, NotifySucceeded: 0, NotifyFailed: 0 },
+        waitTimeOverrides: { WaitToFetch: 0 },
+      },
+    );
+
+  it.each([
+    ['UploadPart', 'SlowDown', false, 503, 'Please reduce your request rate.'],
+    [
+      'CompleteMultipartUpload',
+      'InternalError',
+      false,
+      500,
+      'We encountered an internal error. Please try again.',
+    ],
+    // The SDK turns an error in a 200 OK into a 503, retried.
+    [
+      'CompleteMultipartUpload',
+      'InternalError',
+      true,
+      503,
+      'We encountered an internal error. Please try again.',
+    ],
+  ] as const)(
+    'fails with ExportStorageError naming S3 code and request id when %s answers %s (in a 200 OK: %s), leaving nothing behind',
+    async (operation, code, inOkResponse, status, message) => {
+      const requestId = `${code.toUpperCase()}0000000042`;
+      h.engine.faults.s3?.inject(
+        { operation, key: 'pce/big/*' },
+        { code, requestId, inOkResponse },
+        { times: Number.POSITIVE_INFINITY },
+      );
+
+      const { error, cause } = failed(await exportWorkloads());
+
+      expect(error).toBe('ExportStorageError');
+      expect(cause).toMatch(/^Writing s3:\/\/exports\/pce\/big\/dt=[\d-]+\/\d{6}Z_[\w-]+\.json failed: /);
+      expect(cause).toContain(`${code}: ${message} (HTTP ${status}, request id ${requestId})`);
+      expect(cause).not.toMatch(/AbortError|Premature close/);
+      for (const secret of [h.simulator.credentials.apiSecret, process.env.AWS_SECRET_ACCESS_KEY ?? '']) {
+        if (secret !== '') expect(cause).not.toContain(secret);
+      }
+      expect(h.engine.faults.s3?.delivered.length).toBeGreaterThan(0);
+      expect(await h.listKeys('pce/big/')).toEqual([]);
+      expect(await h.engine.s3?.listOpenUploads(BUCKET)).toEqual([]);
+    },
+  );
 });
 
 /** Runs an engine in a process of its own, whose Submit handler is `submit` (JavaScript source). */

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { createPceClient } from '../../lambdas/pce/client';
 import {
   type LocalEngine,
@@ -25,12 +31,14 @@ export interface Harness {
   getObject(key: string): Promise<Buffer>;
   /** User metadata plus `content-type`. */
   head(key: string): Promise<Record<string, string>>;
+  /** The object's tags (`sha256`, `object-count`), by key. */
+  tags(key: string): Promise<Record<string, string>>;
   listKeys(prefix?: string): Promise<string[]>;
   /** The datafile the simulator serves for a collection, fetched through the async protocol directly. */
   datafile(path: string, query?: Record<string, string>): Promise<Buffer>;
   /**
    * Clears, between tests, the faults armed in the simulator and in the engine's stand-ins for
-   * AWS, the requests the simulator recorded and the events the engine sent.
+   * AWS, the requests the simulator and the embedded S3 recorded and the events the engine sent.
    */
   reset(): void;
   close(): Promise<void>;
@@ -92,6 +100,10 @@ export async function startHarness(
       const object = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
       return { ...(object.Metadata ?? {}), 'content-type': object.ContentType ?? '' };
     },
+    async tags(key) {
+      const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
+      return Object.fromEntries((tagging.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+    },
     async listKeys(prefix = '') {
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
       return (listed.Contents ?? []).map((o) => o.Key ?? '').sort();
@@ -119,6 +131,7 @@ export async function startHarness(
     reset() {
       simulator.faults.clear();
       simulator.requests.length = 0;
+      if (engine.s3) engine.s3.requests.length = 0;
       engine.faults.lambda.clear();
       engine.faults.s3?.clear();
       engine.faults.secrets.clear();

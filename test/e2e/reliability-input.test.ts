@@ -95,7 +95,7 @@ describe('execution input and repeated runs, through the locally run workflow', 
       expect(stored.length).toBe(output.bytes);
       expect(sha256(stored)).toBe(output.sha256);
       expect(manifest).toMatchObject({ key: output.key, sha256: output.sha256, bytes: output.bytes });
-      expect((await h.head(output.key)).sha256).toBe(output.sha256);
+      expect((await h.tags(output.key)).sha256).toBe(output.sha256);
     }
 
     it('keeps the first object intact when the export runs again', async () => {

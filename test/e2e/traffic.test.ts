@@ -193,6 +193,10 @@ describe('traffic exports, run locally against the simulator', () => {
       'start-date': '2026-03-01T00:00:00.000Z',
       'end-date': '2026-03-02T00:00:00.000Z',
     });
+    expect(await h.tags(window.key)).toEqual({
+      sha256: window.sha256,
+      'object-count': String(served.length),
+    });
     expect(window.jobHref).toMatch(/^\/orgs\/1\/traffic_flows\/async_queries\/[0-9a-f-]+$/);
     expect(manifest).toMatchObject({
       kind: 'traffic',

@@ -48,6 +48,22 @@ describe('the export workflow, run locally against the simulator', () => {
     expect(lines.map((line) => JSON.parse(line))).toEqual(JSON.parse(rawDatafile.toString('utf8')));
   });
 
+  it('writes the object once: one PutObject, then its tags, and no copy of it onto itself', async () => {
+    h.reset();
+
+    const output = succeeded<ExportOutput>(await h.run({ exportName: 'once', path: '/workloads' }));
+
+    const requests = h.engine.s3?.requests ?? [];
+    expect(requests.filter((r) => r.operation === 'CopyObject')).toEqual([]);
+    // s3rver keeps no versions: the requests at the key say how many S3 would keep.
+    expect(requests.filter((r) => r.key === output.key).map((r) => r.operation)).toEqual([
+      'PutObject',
+      'PutObjectTagging',
+    ]);
+    expect(await h.tags(output.key)).toEqual({ sha256: output.sha256, 'object-count': '500' });
+    expect(await h.head(output.key)).toMatchObject({ 'job-href': output.jobHref, path: '/workloads' });
+  });
+
   it('carries the job, org, path and query in the object metadata and writes a manifest and latest.json', async () => {
     const output = succeeded<ExportOutput>(
       await h.run({
@@ -60,15 +76,16 @@ describe('the export workflow, run locally against the simulator', () => {
     );
 
     const metadata = await h.head(output.key);
+    const tags = await h.tags(output.key);
     const manifest = JSON.parse((await h.getObject(output.manifestKey)).toString('utf8'));
     const latest = JSON.parse((await h.getObject(`${PREFIX}managed/latest.json`)).toString('utf8'));
     expect(metadata).toMatchObject({
       'job-href': output.jobHref,
       org: '1',
       path: '/workloads',
-      sha256: output.sha256,
     });
     expect(metadata.query).toBe('managed=true');
+    expect(tags).toEqual({ sha256: output.sha256, 'object-count': String(output.objectCount) });
     expect(manifest).toMatchObject({
       key: output.key,
       sha256: output.sha256,

@@ -632,7 +632,7 @@ describe('ExportWorkflow permissions', () => {
     ).toEqual([
       {
         Effect: 'Allow',
-        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        Action: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectTagging'],
         Resource: `<${ids.bucket}.Arn>/pce/*`,
       },
     ]);
@@ -824,7 +824,7 @@ describe('ExportWorkflow bindings', () => {
     (fn) => {
       const told = variables(fn).filter((name) => name.startsWith('EXPORTS_CONFIG_'));
       expect(told).toEqual(
-        actions(fn, 's3').includes('s3:GetObject') && fn !== 'fetch'
+        actions(fn, 's3').includes('s3:GetObject')
           ? ['EXPORTS_CONFIG_BUCKET', 'EXPORTS_CONFIG_KEY', 'EXPORTS_CONFIG_SHA256']
           : [],
       );
@@ -834,6 +834,12 @@ describe('ExportWorkflow bindings', () => {
   it('lets Fetch and the snapshot step write to the bucket and Submit only read, and gives the secret to the three PCE steps only', () => {
     expect(actions('submit', 's3')).toEqual(['s3:GetObject']);
     expect(actions('poll', 's3')).toEqual([]);
+    // Fetch writes its object once and tags it: it reads nothing back and copies nothing.
+    expect(actions('fetch', 's3').sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:PutObject',
+      's3:PutObjectTagging',
+    ]);
     expect(actions('snapshot', 's3').sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     expect(actions('snapshot', 'secretsmanager')).toEqual([]);
     for (const fn of ['submit', 'poll', 'fetch'] as const) {

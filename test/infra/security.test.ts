@@ -192,12 +192,7 @@ describe('security review of PceExportStack', () => {
           role: roles.fetch,
           statement: {
             Effect: 'Allow',
-            Action: [
-              's3:AbortMultipartUpload',
-              's3:GetObject',
-              's3:ListMultipartUploadParts',
-              's3:PutObject',
-            ],
+            Action: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectTagging'],
             Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/*']] },
           },
         },
@@ -239,13 +234,7 @@ describe('security review of PceExportStack', () => {
             [roles.trafficWindow, ['s3:GetObject', 's3:PutObject']],
             [
               roles.trafficFetch,
-              [
-                's3:AbortMultipartUpload',
-                's3:GetObject',
-                's3:ListMultipartUploadParts',
-                's3:PutObject',
-                's3:PutObjectTagging',
-              ],
+              ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
             ],
           ] as const
         ).flatMap(([role, actions]) => [

@@ -134,6 +134,7 @@ describe('copyToS3 with a body smaller than one part', () => {
       Metadata: { 'job-href': '/orgs/1/jobs/j1', format: 'raw' },
     });
     expect(input?.ContentEncoding).toBeUndefined();
+    expect(input?.ChecksumAlgorithm).toBe('CRC64NVME');
   });
 
   it('writes ndjson that gunzips to one element per line when gzip is on', async () => {
@@ -192,6 +193,20 @@ describe('copyToS3 with a multipart upload', () => {
     });
     expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
     expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('asks S3 for a full-object CRC64NVME checksum, checked on every part', async () => {
+    await copyToS3(options({ source: sourceOf(body) }));
+
+    expect(s3Mock.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input).toMatchObject({
+      ChecksumAlgorithm: 'CRC64NVME',
+      ChecksumType: 'FULL_OBJECT',
+    });
+    const parts = s3Mock.commandCalls(UploadPartCommand).map((c) => c.args[0].input.ChecksumAlgorithm);
+    expect(new Set(parts)).toEqual(new Set(['CRC64NVME']));
+    expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input.ChecksumType).toBe(
+      'FULL_OBJECT',
+    );
   });
 
   it('logs progress while streaming and a summary at the end', async () => {
@@ -284,6 +299,60 @@ describe('copyToS3 with a multipart upload', () => {
     expect((error as Error).cause).toBe(slowDown);
     expect(s3Mock.commandCalls(AbortMultipartUploadCommand)[0]?.args[0].input.UploadId).toBe('upload-123');
     expect(source.destroyed).toBe(true);
+  });
+
+  function s3Error(name: string, status: number, message: string, requestId: string) {
+    return new S3ServiceException({
+      name,
+      $fault: status >= 500 ? 'server' : 'client',
+      $metadata: { httpStatusCode: status, requestId, extendedRequestId: 'host-id' },
+      message,
+    });
+  }
+
+  it("names S3's error code, message, status and request id when a part upload fails", async () => {
+    const slowDown = s3Error('SlowDown', 503, 'Please reduce your request rate.', 'REQ4711');
+    s3Mock.on(UploadPartCommand).rejects(slowDown);
+
+    const error = await copyToS3(options({ source: sourceOf(body) })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toBe(
+      'Writing s3://exports/labels/dt=2026-01-02/030405Z_run.json failed: SlowDown: Please reduce your request rate. (HTTP 503, request id REQ4711)',
+    );
+    expect(error).toMatchObject({ token: 'SlowDown', status: 503, requestId: 'REQ4711', cause: slowDown });
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it('keeps the failed part upload as the error when the datafile is torn down after it with an AbortError', async () => {
+    const denied = s3Error('AccessDenied', 403, 'Access Denied', 'REQ0815');
+    s3Mock.on(UploadPartCommand).rejects(denied);
+    // One part's worth, then the connection is aborted while the upload is still going on.
+    const aborted = Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+    const source = sourceOf(body.subarray(0, PART + 64 * 1024), aborted);
+
+    const error = await copyToS3(options({ source })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toContain('AccessDenied: Access Denied (HTTP 403, request id REQ0815)');
+    expect((error as Error).cause).toBe(denied);
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+    expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('names the request id when completing the upload fails', async () => {
+    s3Mock
+      .on(CompleteMultipartUploadCommand)
+      .rejects(s3Error('InternalError', 500, 'We encountered an internal error.', 'REQ42'));
+
+    const error = await copyToS3(options({ source: sourceOf(body) })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toContain(
+      'InternalError: We encountered an internal error. (HTTP 500, request id REQ42)',
+    );
+    expect((error as { requestId?: string }).requestId).toBe('REQ42');
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
   });
 
   it('aborts and throws ExportStorageError when completing the upload fails', async () => {

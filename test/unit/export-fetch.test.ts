@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExportConfigError } from '../../lambdas/contracts/errors';
 import type { WorkflowState } from '../../lambdas/contracts/state';
@@ -74,7 +81,7 @@ function putTo(key: string) {
 beforeEach(() => {
   s3Mock.reset();
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
-  s3Mock.on(CopyObjectCommand).resolves({});
+  s3Mock.on(PutObjectTaggingCommand).resolves({});
 });
 
 afterEach(() => {
@@ -111,7 +118,7 @@ describe('fetchExport', () => {
     });
   });
 
-  it('uploads with content type and job metadata, then adds sha256 and object count with a copy onto itself', async () => {
+  it('uploads with content type and job metadata, then tags the object with sha256 and object count, copying nothing', async () => {
     const output = await fetchExport(doneState(), deps(fakeClient()));
 
     expect(putTo(KEY)).toMatchObject({
@@ -126,25 +133,69 @@ describe('fetchExport', () => {
       },
     });
     expect(putTo(KEY)?.ContentEncoding).toBeUndefined();
-    const copy = s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input;
-    expect(copy).toEqual({
-      Bucket: 'exports',
-      Key: KEY,
-      CopySource: `exports/${KEY}`,
-      CopySourceIfMatch: '"etag-1"',
-      MetadataDirective: 'REPLACE',
-      ContentType: 'application/x-ndjson',
-      Metadata: {
-        'job-href': JOB,
-        org: '1',
-        path: '/labels',
-        query: 'key=role',
-        format: 'ndjson',
-        gzip: 'true',
-        sha256: output.sha256,
-        'object-count': '2',
+    expect(s3Mock.commandCalls(PutObjectTaggingCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        Bucket: 'exports',
+        Key: KEY,
+        Tagging: {
+          TagSet: [
+            { Key: 'sha256', Value: output.sha256 },
+            { Key: 'object-count', Value: '2' },
+          ],
+        },
       },
+    ]);
+    expect(s3Mock.commandCalls(CopyObjectCommand)).toEqual([]);
+  });
+
+  it('writes the object once and tags it before the manifest: one PutObject for a small body, then the tags', async () => {
+    await fetchExport(doneState(), deps(fakeClient()));
+
+    const sent = s3Mock.calls().map((call) => {
+      const command = call.args[0] as { constructor: { name: string }; input: { Key?: string } };
+      return `${command.constructor.name} ${command.input.Key}`;
     });
+    expect(sent).toEqual([
+      `PutObjectCommand ${KEY}`,
+      `PutObjectTaggingCommand ${KEY}`,
+      `PutObjectCommand ${MANIFEST_KEY}`,
+      'PutObjectCommand pce/labels/latest.json',
+      'PutObjectCommand pce/labels/_current/run.json',
+    ]);
+  });
+
+  it('writes an object larger than a part once, as one multipart upload, and tags it after completion', async () => {
+    s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
+    s3Mock
+      .on(UploadPartCommand)
+      .callsFake((input: { PartNumber?: number }) => ({ ETag: `"p${input.PartNumber}"` }));
+    s3Mock.on(CompleteMultipartUploadCommand).resolves({ ETag: '"mp-2"' });
+    const label = (i: number) => `{"href":"/orgs/1/labels/${i}","key":"role","value":"${'w'.repeat(200)}"}`;
+    const body = `[${Array.from({ length: 30_000 }, (_, i) => label(i)).join(',')}]`;
+
+    const output = await fetchExport(doneState({ format: 'raw', gzip: false }), deps(fakeClient(body)));
+
+    const sent = s3Mock
+      .calls()
+      .map((call) => (call.args[0] as { constructor: { name: string } }).constructor.name);
+    expect(output.bytes).toBe(Buffer.byteLength(body));
+    expect(sent.filter((name) => name !== 'UploadPartCommand')).toEqual([
+      'CreateMultipartUploadCommand',
+      'CompleteMultipartUploadCommand',
+      'PutObjectTaggingCommand',
+      'PutObjectCommand',
+      'PutObjectCommand',
+      'PutObjectCommand',
+    ]);
+    expect(sent.filter((name) => name === 'UploadPartCommand')).toHaveLength(2);
+    expect(s3Mock.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input.Metadata).toMatchObject({
+      'job-href': JOB,
+      path: '/labels',
+    });
+    expect(s3Mock.commandCalls(PutObjectTaggingCommand)[0]?.args[0].input.Tagging?.TagSet).toEqual([
+      { Key: 'sha256', Value: createHash('sha256').update(body).digest('hex') },
+      { Key: 'object-count', Value: '30000' },
+    ]);
   });
 
   it('writes the manifest beside the object and then latest.json, after the object', async () => {
@@ -215,13 +266,14 @@ describe('fetchExport', () => {
     );
   });
 
-  it('fails with ExportStorageError and writes neither manifest nor latest.json when the metadata copy fails', async () => {
-    s3Mock.on(CopyObjectCommand).rejects(new Error('PreconditionFailed'));
+  it('fails with ExportStorageError and writes neither manifest nor latest.json when tagging the object fails', async () => {
+    s3Mock.on(PutObjectTaggingCommand).rejects(new Error('AccessDenied'));
     const client = fakeClient();
 
     const error = await fetchExport(doneState(), deps(client)).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toContain(`tagging s3://exports/${KEY}`);
     expect(putTo(MANIFEST_KEY)).toBeUndefined();
     expect(putTo('pce/labels/latest.json')).toBeUndefined();
     expect(client.collections.delete).not.toHaveBeenCalled();

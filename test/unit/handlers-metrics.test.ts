@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
-import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { request } from 'undici';
@@ -73,7 +73,7 @@ beforeEach(async () => {
     .on(GetSecretValueCommand)
     .resolves({ SecretString: JSON.stringify({ apiKey: API_KEY, apiSecret: API_SECRET }) });
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"e1"' });
-  s3Mock.on(CopyObjectCommand).resolves({});
+  s3Mock.on(PutObjectTaggingCommand).resolves({});
 
   pce = datafileClient(BODY);
   pce.collections.submit.mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 3 });

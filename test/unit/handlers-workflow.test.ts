@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
-import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -71,7 +71,7 @@ beforeEach(async () => {
 
   secret({ apiKey: 'api_7f00d', apiSecret: API_SECRET });
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"e1"' });
-  s3Mock.on(CopyObjectCommand).resolves({});
+  s3Mock.on(PutObjectTaggingCommand).resolves({});
 
   pce = datafileClient(BODY);
   pce.collections.submit.mockResolvedValue({ jobHref: JOB, retryAfterSeconds: 3 });

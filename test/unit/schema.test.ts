@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { Ajv2020 } from 'ajv/dist/2020';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
@@ -115,7 +115,7 @@ describe('the execution output schema', () => {
     });
     const s3Mock = mockClient(s3);
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag"' });
-    s3Mock.on(CopyObjectCommand).resolves({});
+    s3Mock.on(PutObjectTaggingCommand).resolves({});
     const body = '[{"href":"/orgs/1/labels/1","key":"role","value":"web"}]';
     const client = datafileClient(body);
 

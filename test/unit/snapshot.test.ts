@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CopyObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { Ajv2020 } from 'ajv/dist/2020';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -27,7 +27,7 @@ const logger = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.
 beforeEach(() => {
   s3Mock.reset();
   s3Mock.on(PutObjectCommand).resolves({});
-  s3Mock.on(CopyObjectCommand).resolves({});
+  s3Mock.on(PutObjectTaggingCommand).resolves({});
 });
 afterEach(() => {
   s3Mock.reset();
@@ -212,9 +212,13 @@ describe('fetchExport in a snapshot run', () => {
     expect(s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([
       `${FOLDER}labels.ndjson.gz`,
     ]);
-    expect(s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input.Metadata).toMatchObject({
+    expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.Metadata).toMatchObject({
       snapshot: 'morning',
     });
+    expect(s3Mock.commandCalls(PutObjectTaggingCommand)[0]?.args[0].input).toMatchObject({
+      Key: `${FOLDER}labels.ndjson.gz`,
+    });
+    expect(s3Mock.commandCalls(CopyObjectCommand)).toEqual([]);
     expect(client.collections.delete).toHaveBeenCalledWith('/orgs/1/jobs/42');
   });
 });

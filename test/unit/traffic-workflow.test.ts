@@ -1,6 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExportConfigError } from '../../lambdas/contracts/errors';
 import type { WorkflowState } from '../../lambdas/contracts/state';
@@ -193,7 +193,7 @@ describe('Fetch for a traffic export', () => {
   beforeEach(() => {
     s3Mock.reset();
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
-    s3Mock.on(CopyObjectCommand).resolves({});
+    s3Mock.on(PutObjectTaggingCommand).resolves({});
   });
   afterEach(() => s3Mock.reset());
 
@@ -222,8 +222,7 @@ describe('Fetch for a traffic export', () => {
     expect(output.key).toBe('pce/traffic/dt=2026-03-04/050607Z_run-1.json');
     expect(Buffer.from(putTo(output.key)?.Body as Uint8Array).toString()).toBe(FLOWS);
     expect(output).toMatchObject({ objectCount: 2, jobHref: QUERY, format: 'raw', gzip: false });
-    const copy = s3Mock.commandCalls(CopyObjectCommand)[0]?.args[0].input;
-    expect(copy?.Metadata).toMatchObject({
+    expect(putTo(output.key)?.Metadata).toMatchObject({
       kind: 'traffic',
       path: '/traffic_flows/async_queries',
       'start-date': '2026-03-03T05:06:07.890Z',

@@ -1,11 +1,10 @@
-import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../../contracts/errors';
 import type { WindowState } from '../../contracts/traffic-run';
 import type { TrafficRunClient } from '../../pce/client';
 import { copyToS3 } from '../copy';
 import type { FetchDeps } from '../fetch-export';
 import { contentTypeOf } from '../formats';
-import { storage } from '../storage';
+import { tagStoredObject } from '../storage';
 import { openTrafficResult } from '../traffic-result';
 import { readOverlapKeys } from '../watermark';
 import { FlowFilter, TruncatedDownload } from './flow-filter';
@@ -110,18 +109,10 @@ export async function fetchWindow(
     });
     return { run, window, job, outcome: 'truncated' };
   }
-  await storage(bucket, key, 'tagging', () =>
-    deps.s3.send(
-      new PutObjectTaggingCommand({
-        Bucket: bucket,
-        Key: key,
-        Tagging: { TagSet: [{ Key: 'sha256', Value: copied.sha256 }] },
-      }),
-    ),
-  );
+  const { counts } = filter;
+  await tagStoredObject(deps.s3, bucket, key, { sha256: copied.sha256, objectCount: counts.kept });
   const tailKeysKey =
     filter.tail.length > 0 ? await writeWindowKeys(deps.s3, bucket, run, window, filter.tail) : undefined;
-  const { counts } = filter;
   const missing =
     window.partial === true && job.matchesCount !== undefined
       ? Math.max(0, job.matchesCount - counts.downloaded)
