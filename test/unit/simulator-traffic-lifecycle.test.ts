@@ -19,15 +19,22 @@ const updateRules = (href: string) => call(sim, `${href}/update_rules`, { method
 
 describe('draft policy through update_rules', () => {
   it('refuses update_rules before the query has completed', async () => {
-    const created = (await post(sim, query(START, END))).json<QueryJson>();
+    // On the manual clock the query stays unfinished until the clock moves, however slow the machine.
+    const still = await startSimulator({ clock: 'manual', jobDurationMs: 500, traffic: TRAFFIC });
+    try {
+      const created = (await post(still, query(START, END))).json<QueryJson>();
 
-    const early = await updateRules(created.href);
+      const early = await call(still, `${created.href}/update_rules`, { method: 'PUT', body: '{}' });
 
-    expect(early.status).toBe(406);
-    expect(early.json<{ token: string; message: string }[]>()[0]?.message).toMatch(
-      /update_rules needs a completed query/,
-    );
-    expect((await settle(sim, created.href)).rules).toBeUndefined();
+      expect(early.status).toBe(406);
+      expect(early.json<{ token: string; message: string }[]>()[0]?.message).toMatch(
+        /update_rules needs a completed query/,
+      );
+      await still.clock.advance(1_000);
+      expect((await settle(still, created.href)).rules).toBeUndefined();
+    } finally {
+      await still.close();
+    }
   });
 
   it('computes the rules of a completed query, after which its rows carry draft_policy_decision', async () => {
