@@ -81,6 +81,7 @@ export async function pollUntilSettled<T extends { status: string }>(
   href: string,
   everyMs = 20,
   limit = 500,
+  pause: () => Promise<void> = () => sleep(everyMs),
 ): Promise<{ final: T; seen: string[] }> {
   const seen: string[] = [];
   for (let i = 0; i < limit; i++) {
@@ -89,9 +90,21 @@ export async function pollUntilSettled<T extends { status: string }>(
     const body = res.json<T>();
     if (seen.at(-1) !== body.status) seen.push(body.status);
     if (!['pending', 'running', 'queued', 'working'].includes(body.status)) return { final: body, seen };
-    await new Promise((r) => setTimeout(r, everyMs));
+    await pause();
   }
   throw new Error(`${href} did not settle`);
+}
+
+/**
+ * As pollUntilSettled, on a simulator on the manual clock: the clock moves `stepMs` ahead after
+ * each poll, so every phase of the job is seen however busy the machine is.
+ */
+export function stepUntilSettled<T extends { status: string }>(
+  sim: RunningSimulator,
+  href: string,
+  stepMs: number,
+): Promise<{ final: T; seen: string[] }> {
+  return pollUntilSettled<T>(sim, href, stepMs, 500, () => sim.clock.advance(stepMs));
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,7 +1,14 @@
 import { Agent } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { JOB_TYPE, type RunningSimulator, startSimulator } from '../../simulator';
-import { basicAuth, call, type JobJson, pollUntilSettled, submit } from './simulator-helpers';
+import {
+  basicAuth,
+  call,
+  type JobJson,
+  pollUntilSettled,
+  stepUntilSettled,
+  submit,
+} from './simulator-helpers';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -187,7 +194,14 @@ describe('synchronous collection GET', () => {
 
 describe('async job flow', () => {
   it('goes 202 → pending → running → done → datafile → delete → 404', async () => {
-    const submitted = await call(sim, '/orgs/1/workloads?managed=true', {
+    // On the manual clock, stepped by each poll: every phase is seen however busy the machine is.
+    const still = await startSimulator({
+      clock: 'manual',
+      jobDurationMs: 1000,
+      dataset: { workloads: 1200 },
+    });
+    onTestFinished(() => still.close());
+    const submitted = await call(still, '/orgs/1/workloads?managed=true', {
       headers: { prefer: 'respond-async' },
     });
     expect(submitted.status).toBe(202);
@@ -196,11 +210,11 @@ describe('async job flow', () => {
     const location = submitted.header('location') ?? '';
     expect(location).toMatch(new RegExp(`^/orgs/1/jobs/${UUID}$`));
 
-    const first = await call(sim, location);
+    const first = await call(still, location);
     expect(first.json<JobJson>().status).toBe('pending');
     expect(first.header('retry-after')).toBe('1');
 
-    const { final, seen } = await pollUntilSettled<JobJson>(sim, location, 15);
+    const { final, seen } = await stepUntilSettled<JobJson>(still, location, 100);
     expect(seen).toEqual(['pending', 'running', 'done']);
     expect(final).toMatchObject({
       href: location,
@@ -213,22 +227,22 @@ describe('async job flow', () => {
     expect(final.result.href).toMatch(new RegExp(`^/orgs/1/datafiles/${UUID}$`));
     expect(final.requested_at).toMatch(ISO);
     expect(Date.parse(final.terminated_at ?? '')).toBeGreaterThan(Date.parse(final.requested_at));
-    const done = await call(sim, location);
+    const done = await call(still, location);
     expect(done.header('retry-after')).toBeUndefined();
 
-    const datafile = await call(sim, final.result.href ?? '');
+    const datafile = await call(still, final.result.href ?? '');
     expect(datafile.status).toBe(200);
     expect(datafile.header('content-type')).toBe('application/json');
     const workloads = datafile.json<Workload[]>();
-    const sync = await call(sim, '/orgs/1/workloads?managed=true');
+    const sync = await call(still, '/orgs/1/workloads?managed=true');
     expect(workloads).toHaveLength(Number(sync.header('x-total-count')));
     expect(workloads.every((w) => w.managed)).toBe(true);
 
-    const deleted = await call(sim, location, { method: 'DELETE' });
+    const deleted = await call(still, location, { method: 'DELETE' });
     expect(deleted.status).toBe(204);
-    expect((await call(sim, location)).status).toBe(404);
-    expect((await call(sim, location, { method: 'DELETE' })).status).toBe(404);
-    expect((await call(sim, final.result.href ?? '')).status).toBe(404);
+    expect((await call(still, location)).status).toBe(404);
+    expect((await call(still, location, { method: 'DELETE' })).status).toBe(404);
+    expect((await call(still, final.result.href ?? '')).status).toBe(404);
   });
 
   it('has no result and no terminated_at while the job runs', async () => {

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { fault, type RunningSimulator, startSimulator } from '../../simulator';
-import { call, pollUntilSettled } from './simulator-helpers';
+import { call, pollUntilSettled, stepUntilSettled } from './simulator-helpers';
 
 interface QueryJson {
   href: string;
@@ -39,8 +39,8 @@ beforeAll(async () => {
 afterEach(() => sim.faults.clear());
 afterAll(() => sim.close());
 
-function post(body: unknown) {
-  return call(sim, '/orgs/1/traffic_flows/async_queries', {
+function post(body: unknown, to: RunningSimulator = sim) {
+  return call(to, '/orgs/1/traffic_flows/async_queries', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -49,20 +49,27 @@ function post(body: unknown) {
 
 describe('Explorer async traffic queries with the fixed-count model (dataset.trafficFlows)', () => {
   it('goes queued → working → completed, then downloads realistic flows', async () => {
-    const created = await post(QUERY);
+    // On the manual clock, stepped by each poll: every phase is seen however busy the machine is.
+    const still = await startSimulator({
+      clock: 'manual',
+      jobDurationMs: 400,
+      dataset: { workloads: 100, trafficFlows: 1000 },
+    });
+    onTestFinished(() => still.close());
+    const created = await post(QUERY, still);
     expect(created.status).toBe(202);
     const query = created.json<QueryJson>();
     expect(query.href).toMatch(/^\/orgs\/1\/traffic_flows\/async_queries\/[0-9a-f-]{36}$/);
     expect(query.status).toBe('queued');
     expect(query.query_parameters).toMatchObject({ query_name: 'blocked-last-week', max_results: 300 });
 
-    const { final, seen } = await pollUntilSettled<QueryJson>(sim, query.href, 15);
+    const { final, seen } = await stepUntilSettled<QueryJson>(still, query.href, 40);
     const statuses = [query.status, ...seen].filter((status, i, all) => all[i - 1] !== status);
     expect(statuses).toEqual(['queued', 'working', 'completed']);
     expect(final.result).toBe(`${query.href}/download`);
     expect(final.flows_count).toBe(300);
 
-    const download = await call(sim, final.result ?? '');
+    const download = await call(still, final.result ?? '');
     expect(download.status).toBe(200);
     expect(download.header('content-type')).toBe('application/json');
     const flows = download.json<Flow[]>();
