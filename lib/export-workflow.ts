@@ -134,8 +134,8 @@ const DEFAULT_FETCH_MEMORY_MB = 1769;
  *
  * Execution input: `{"exportName"?, "path"?, "query"?, "format"?, "gzip"?, "maxWaitSeconds"?}`,
  * or `{"snapshot": {"name", "exports"?}}` for several exports into one folder with one manifest
- * (IsSnapshot → PlanSnapshot → ExportSnapshot, an inline Map of the same Submit … Fetch chain →
- * WriteSnapshotManifest). Execution output: the small JSON Fetch returns (bucket, key, uri,
+ * (IsSnapshot → PlanSnapshot → ExportSnapshot, a Distributed Map running the same Submit … Fetch
+ * chain in a child execution per member → WriteSnapshotManifest). Execution output: the small JSON Fetch returns (bucket, key, uri,
  * bytes, sha256, ...), or for a snapshot the folder, its manifest and its objects (`schema/`).
  * Failures end in a Fail state whose error is one of the `ERROR_NAMES`. Before it ends, every
  * execution puts an "Export Succeeded" or "Export Failed" event on the event bus (`lib/events.ts`).

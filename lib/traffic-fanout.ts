@@ -3,13 +3,11 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import {
   Choice,
   Condition,
-  DistributedMap,
   Fail,
   type IChainable,
   JitterType,
   JsonPath,
   Pass,
-  StateMachineType,
   TaskInput,
   Timeout,
   Wait,
@@ -18,6 +16,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { WINDOW_MIN_WAIT_SECONDS } from '../lambdas/export/traffic/window-steps';
+import { childExecutionMap, MAP_RUN_LABELS } from './child-executions';
 import { RETRIES, TASK_TIMEOUT_MARGIN_SECONDS } from './workflow-timeout';
 
 /*
@@ -87,12 +86,11 @@ export function trafficRun(scope: Construct, props: TrafficRunProps): IChainable
   const plan = task('PlanTraffic', functions.run, step('plan'), { pce: true, storage: true });
   const split = task('SplitTraffic', functions.run, step('split'), { storage: true });
   const complete = task('CompleteTraffic', functions.run, step('complete'), { storage: true });
-  const round = new DistributedMap(scope, 'TrafficRound', {
+  const round = childExecutionMap(scope, 'TrafficRound', {
+    label: MAP_RUN_LABELS.trafficWindows,
     itemsPath: '$.round.windows',
     itemSelector: { run: JsonPath.objectAt('$.run'), window: JsonPath.objectAt('$$.Map.Item.Value') },
     maxConcurrency: props.windowConcurrency,
-    mapExecutionType: StateMachineType.STANDARD,
-    label: 'TrafficWindows',
     // A child never fails by design (it records its errors); one that does all the same is told
     // by the result it did not record.
     toleratedFailurePercentage: 100,

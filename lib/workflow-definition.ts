@@ -7,8 +7,8 @@ import {
   type IChainable,
   JitterType,
   JsonPath,
-  Map as MapState,
   Pass,
+  Result,
   Succeed,
   TaskInput,
   Timeout,
@@ -18,6 +18,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { PceJobFailed, PceJobTimeout } from '../lambdas/pce/errors';
+import { childExecutionMap, MAP_RUN_LABELS } from './child-executions';
 import { DETAIL_TYPES, notifyTask } from './events';
 import { type TrafficFunctions, trafficRun } from './traffic-fanout';
 import { FailurePath } from './workflow-failures';
@@ -26,7 +27,8 @@ import { RETRIES, type RetryPolicy, TASK_TIMEOUT_MARGIN_SECONDS } from './workfl
 /*
  * The export state machine's definition (JSONPath, so that it runs unchanged in AWS and in the
  * local engine): IsSnapshot → either Submit → WaitForJob → Poll → JobStatus (loop) → Fetch, or
- * PlanSnapshot → ExportSnapshot (the same chain per member) → WriteSnapshotManifest. Every
+ * PlanSnapshot → ExportSnapshot (a Distributed Map: the same chain per member, each in a child
+ * execution) → SnapshotStatus → WriteSnapshotManifest. Every
  * outcome puts an event on the bus. Every Task and Map catches States.ALL: whatever fails ends
  * in a Fail whose error is one of the names of PRODUCT.md 3.3 (`workflow-failures.ts`).
  */
@@ -81,17 +83,24 @@ export class WorkflowDefinition {
       }),
     });
 
-    // A snapshot: the same chain per export in an inline Map. A member's failure ends its
-    // iteration in a Fail whose cause has the shape of a Lambda error's, so that the Map's
-    // Catch describes it like any function error; the first failure fails the Map, and the
-    // execution, before the manifest is written.
-    const memberFailure = new FailurePath(this.scope, { prefix: 'Snapshot', end: { kind: 'lambdaShaped' } });
-    const member = this.exportChain('Snapshot', memberFailure, {});
+    // A snapshot: the same chain per export, each member a child execution of a Distributed Map
+    // (its own history, lib/child-executions.ts). A member ends its child with `failed` in its
+    // result, false after Fetch, true with the described failure; once every member has ended,
+    // the first failure in member order fails the execution, before the manifest is written. A
+    // child that fails all the same (its history or time ran out) fails the Map.
+    const memberFailure = new FailurePath(this.scope, { prefix: 'Snapshot', end: { kind: 'childResult' } });
+    const member = this.exportChain('Snapshot', memberFailure, {
+      afterFetch: new Pass(this.scope, 'SnapshotExported', {
+        result: Result.fromBoolean(false),
+        resultPath: '$.failed',
+      }),
+    });
     const plan = this.task('PlanSnapshot', this.functions.snapshot, {
       payload: TaskInput.fromObject({ step: 'plan', input: JsonPath.entirePayload, execution }),
       retries: [RETRIES.lambdaService],
     });
-    const exportSnapshot = new MapState(this.scope, 'ExportSnapshot', {
+    const exportSnapshot = childExecutionMap(this.scope, 'ExportSnapshot', {
+      label: MAP_RUN_LABELS.snapshotMembers,
       itemsPath: '$.snapshot.members',
       itemSelector: {
         input: JsonPath.objectAt('$$.Map.Item.Value'),
@@ -112,17 +121,36 @@ export class WorkflowDefinition {
     for (const state of [plan, exportSnapshot, writeManifest]) {
       state.addCatch(failure.entry, { errors: ['States.ALL'] });
     }
-    const snapshotRun = plan
-      .next(exportSnapshot)
-      .next(writeManifest)
+    // Every member's result has `failed` (a plan has at least one member), so the paths below
+    // always select something; `failure` only once a member has failed.
+    const memberFailed = new Pass(this.scope, 'SnapshotMemberFailed', {
+      parameters: { failures: JsonPath.listAt('$.results[*].failure') },
+      outputPath: '$.failures[0]',
+    }).next(failure.described);
+    const membersStatus = new Pass(this.scope, 'ReadSnapshotResults', {
+      parameters: { failed: JsonPath.listAt('$.results[*].failed') },
+      resultPath: '$.members',
+    })
       .next(
-        notifyTask(this.scope, 'NotifySnapshotSucceeded', {
-          eventBus: this.eventBus,
-          detailType: DETAIL_TYPES.snapshotSucceeded,
-          detail: TaskInput.fromJsonPathAt('$'),
-          next: done,
+        new Pass(this.scope, 'CheckSnapshotResults', {
+          parameters: { 'anyFailed.$': 'States.ArrayContains($.members.failed, true)' },
+          resultPath: '$.members',
         }),
+      )
+      .next(
+        new Choice(this.scope, 'SnapshotStatus')
+          .when(Condition.booleanEquals('$.members.anyFailed', true), memberFailed)
+          .otherwise(writeManifest),
       );
+    const snapshotRun = plan.next(exportSnapshot).next(membersStatus);
+    writeManifest.next(
+      notifyTask(this.scope, 'NotifySnapshotSucceeded', {
+        eventBus: this.eventBus,
+        detailType: DETAIL_TYPES.snapshotSucceeded,
+        detail: TaskInput.fromJsonPathAt('$'),
+        next: done,
+      }),
+    );
 
     return new Choice(this.scope, 'IsSnapshot')
       .when(Condition.isPresent('$.snapshot'), snapshotRun)

@@ -7,8 +7,8 @@ import { DETAIL_TYPES, failureDetail, notifyTask } from './events';
 /*
  * Where every failure of the workflow ends: whatever was caught ({Error, Cause} as a Catch
  * leaves it) becomes {error, cause, original} and then a Fail state with that error and cause,
- * after the "Export Failed" event (unless the path belongs to a snapshot member, whose parent
- * announces the snapshot's failure).
+ * after the "Export Failed" event; a snapshot member's path ends its child execution with that
+ * failure as the result instead, and its parent fails and announces the snapshot's failure.
  *
  * The error is one of ERROR_NAMES: a named error keeps its name; anything else (a function
  * timeout, a crash, a Lambda service error, a task timeout, an AWS integration's error) becomes
@@ -56,14 +56,15 @@ export interface FailurePathProps {
    * How the path ends:
    * - `notify`: the "Export Failed" event on `eventBus`, then the Fail;
    * - `fail`: the Fail without an event;
-   * - `lambdaShaped`: a Fail whose cause is `{"errorType", "errorMessage"}` as JSON, the shape
-   *   of a Lambda error, for a path inside a Map iteration: the Map fails with it and the path
-   *   around the Map reads it like any function error.
+   * - `childResult`: a Pass that ends a child execution (a Distributed Map item) with
+   *   `{failed: true, failure: {error, cause, original}}` as its output: the child succeeds, and
+   *   the parent reads the failure from the Map's result. (A child that fails would fail the Map
+   *   with States.ExceedToleratedFailureThreshold, whatever its own error.)
    */
   readonly end:
     | { readonly kind: 'notify'; readonly eventBus: IEventBus }
     | { readonly kind: 'fail' }
-    | { readonly kind: 'lambdaShaped' };
+    | { readonly kind: 'childResult' };
 }
 
 /** The states a failure goes through; `entry` is where a Catch that replaces the state goes. */
@@ -153,19 +154,17 @@ export class FailurePath {
         });
       case 'fail':
         return fail();
-      case 'lambdaShaped':
-        return new Pass(scope, `${p}ShapeFailure`, {
-          parameters: { errorType: JsonPath.stringAt('$.error'), errorMessage: JsonPath.stringAt('$.cause') },
-        })
-          .next(
-            new Pass(scope, `${p}EncodeFailure`, {
-              parameters: {
-                error: JsonPath.stringAt('$.errorType'),
-                cause: JsonPath.jsonToString(JsonPath.objectAt('$')),
-              },
-            }),
-          )
-          .next(fail());
+      case 'childResult':
+        return new Pass(scope, `${p}ExportFailed`, {
+          parameters: {
+            failed: true,
+            failure: {
+              error: JsonPath.stringAt('$.error'),
+              cause: JsonPath.stringAt('$.cause'),
+              original: JsonPath.objectAt('$.original'),
+            },
+          },
+        });
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Aws, Fn, Validations } from 'aws-cdk-lib';
+import { MAP_RUN_LABELS } from './child-executions';
 import type { ExportWorkflow } from './export-workflow';
 import { nagResourceFinding } from './nag';
 
@@ -53,15 +54,16 @@ export function acknowledgeWorkflowNagFindings(workflow: ExportWorkflow, grants:
         'The snapshot step writes each snapshot manifest and latest pointer under generated keys below {prefix}snapshots/; the grant covers that folder only.',
     });
   }
-  // A Distributed Map (the traffic run's windows) lets the state machine start, describe and
-  // stop its own child executions, whose names only exist at run time.
+  // A Distributed Map (the traffic run's windows, a snapshot's members) lets the state machine
+  // start, describe and stop its own child executions, whose names only exist at run time.
   const name = Fn.select(6, Fn.split(':', workflow.stateMachine.stateMachineArn));
   const executions = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}`;
-  for (const resource of [`${executions}:*`, `${executions}/TrafficWindows:*`]) {
+  const mapRuns = Object.values(MAP_RUN_LABELS).map((label) => `${executions}/${label}:*`);
+  for (const resource of [`${executions}:*`, ...mapRuns]) {
     Validations.of(workflow.stateMachine).acknowledge({
       id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, resource)}]`,
       reason:
-        "The traffic run's Distributed Map starts, describes and stops child executions of this state machine; they are its executions and map runs, named at run time.",
+        'The Distributed Maps of the traffic run and of snapshots start, describe and stop child executions of this state machine; they are its executions and map runs, named at run time.',
     });
   }
   const stateMachineRole = Validations.of(workflow.stateMachine.role);

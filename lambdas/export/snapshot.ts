@@ -22,7 +22,8 @@ import { putJson } from './storage';
 /*
  * Snapshot mode: one execution exports several collections into one dated folder with one
  * manifest. The state machine runs
- *   PlanSnapshot (plan) → ExportSnapshot (Map: Submit → Wait → Poll → Fetch per export)
+ *   PlanSnapshot (plan) → ExportSnapshot (Distributed Map: Submit → Wait → Poll → Fetch in a
+ *   child execution per export)
  *   → WriteSnapshotManifest (complete)
  * and this module is the plan and complete steps. The manifest (and the snapshot's latest.json)
  * are written only after every member's object is complete; a failed member fails the

@@ -352,7 +352,7 @@ describe('snapshot mode', () => {
     });
   });
 
-  it('runs an inline Map over the planned members, at most 5 at a time, into $.results', () => {
+  it('runs a Distributed Map of STANDARD child executions over the planned members, at most 5 at a time, into $.results', () => {
     expect(map).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.snapshot.members',
@@ -365,13 +365,42 @@ describe('snapshot mode', () => {
         },
       },
       MaxConcurrency: 5,
+      Label: 'SnapshotMembers',
       ResultPath: '$.results',
-      Next: 'WriteSnapshotManifest',
+      Next: 'ReadSnapshotResults',
     });
-    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
+    expect(map).not.toHaveProperty('ToleratedFailurePercentage');
+    expect(map).not.toHaveProperty('ToleratedFailureCount');
+    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
   });
 
-  it('runs in each iteration the Submit → Wait → Poll → JobStatus → Fetch chain of a single export, under its own names', () => {
+  it('fails with the first failed member once every member has ended, and otherwise writes the manifest', () => {
+    expect(stateOf(definition, 'ReadSnapshotResults')).toEqual({
+      Type: 'Pass',
+      Parameters: { 'failed.$': '$.results[*].failed' },
+      ResultPath: '$.members',
+      Next: 'CheckSnapshotResults',
+    });
+    expect(stateOf(definition, 'CheckSnapshotResults')).toEqual({
+      Type: 'Pass',
+      Parameters: { 'anyFailed.$': 'States.ArrayContains($.members.failed, true)' },
+      ResultPath: '$.members',
+      Next: 'SnapshotStatus',
+    });
+    expect(stateOf(definition, 'SnapshotStatus')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.members.anyFailed', BooleanEquals: true, Next: 'SnapshotMemberFailed' }],
+      Default: 'WriteSnapshotManifest',
+    });
+    expect(stateOf(definition, 'SnapshotMemberFailed')).toEqual({
+      Type: 'Pass',
+      Parameters: { 'failures.$': '$.results[*].failure' },
+      OutputPath: '$.failures[0]',
+      Next: 'NotifyExportFailed',
+    });
+  });
+
+  it('runs in each child execution the Submit → Wait → Poll → JobStatus → Fetch chain of a single export, under its own names', () => {
     const types = Object.fromEntries(
       Object.entries(map.ItemProcessor.States).map(([name, state]) => [name, state.Type]),
     );
@@ -388,7 +417,7 @@ describe('snapshot mode', () => {
       SnapshotFetch: 'Task',
       SnapshotFetchStatus: 'Choice',
       SnapshotWaitToFetch: 'Wait',
-      SnapshotExported: 'Succeed',
+      SnapshotExported: 'Pass',
       SnapshotJobFailed: 'Pass',
       SnapshotJobTimedOut: 'Pass',
       SnapshotClassifyFailure: 'Choice',
@@ -400,9 +429,7 @@ describe('snapshot mode', () => {
       SnapshotDescribeInternalFailure: 'Pass',
       SnapshotDescribeNamedFailureWithoutCause: 'Pass',
       SnapshotDescribeInternalFailureWithoutCause: 'Pass',
-      SnapshotShapeFailure: 'Pass',
-      SnapshotEncodeFailure: 'Pass',
-      SnapshotExportFailed: 'Fail',
+      SnapshotExportFailed: 'Pass',
     });
     expect(inner('SnapshotSubmit')).toMatchObject({
       Resource: functionArn(workflow.submitFunction),
@@ -432,31 +459,31 @@ describe('snapshot mode', () => {
     }
   });
 
-  it('ends a member failure, a failed or timed-out job too, in a Fail with its name and a Lambda-shaped cause', () => {
+  it('ends a member, a failed or timed-out job too, in a child that succeeds with failed and the described failure', () => {
     expect(inner('SnapshotJobFailed')).toMatchObject({
       Type: 'Pass',
       Parameters: { error: 'PceJobFailed', 'cause.$': '$.job.message' },
-      Next: 'SnapshotShapeFailure',
+      Next: 'SnapshotExportFailed',
     });
     expect(inner('SnapshotJobTimedOut')).toMatchObject({
       Type: 'Pass',
       Parameters: { error: 'PceJobTimeout', 'cause.$': '$.job.message' },
-      Next: 'SnapshotShapeFailure',
-    });
-    expect(inner('SnapshotShapeFailure')).toEqual({
-      Type: 'Pass',
-      Parameters: { 'errorType.$': '$.error', 'errorMessage.$': '$.cause' },
-      Next: 'SnapshotEncodeFailure',
-    });
-    expect(inner('SnapshotEncodeFailure')).toEqual({
-      Type: 'Pass',
-      Parameters: { 'error.$': '$.errorType', 'cause.$': 'States.JsonToString($)' },
       Next: 'SnapshotExportFailed',
     });
     expect(inner('SnapshotExportFailed')).toEqual({
-      Type: 'Fail',
-      ErrorPath: '$.error',
-      CausePath: '$.cause',
+      Type: 'Pass',
+      Parameters: {
+        failed: true,
+        failure: { 'error.$': '$.error', 'cause.$': '$.cause', 'original.$': '$.original' },
+      },
+      End: true,
+    });
+    expect(inner('SnapshotFetchStatus').Default).toBe('SnapshotExported');
+    expect(inner('SnapshotExported')).toEqual({
+      Type: 'Pass',
+      Result: false,
+      ResultPath: '$.failed',
+      End: true,
     });
   });
 

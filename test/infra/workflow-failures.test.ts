@@ -13,7 +13,7 @@ import { renderDefinition, unbundledApp } from './support';
  * ends in the Fail state with one of the names of PRODUCT.md 3.3, none in States.Runtime.
  */
 
-function failurePathDefinition(end: 'fail' | 'lambdaShaped') {
+function failurePathDefinition(end: 'fail' | 'childResult') {
   const stack = new Stack(unbundledApp(), 'Test');
   const path = new FailurePath(stack, { prefix: '', end: { kind: end } });
   new StateMachine(stack, 'Machine', { definitionBody: DefinitionBody.fromChainable(path.entry) });
@@ -158,23 +158,38 @@ describe('the failure path, run on every shape of caught error', () => {
   });
 });
 
-describe('the failure path inside a Map iteration', () => {
-  const definition = failurePathDefinition('lambdaShaped');
+describe("the failure path of a snapshot member's child execution", () => {
+  const definition = failurePathDefinition('childResult');
 
-  it('fails with the named error and a cause shaped as a Lambda error, which the path around the Map reads', async () => {
-    const { error, cause } = await failWith(definition, {
+  it('ends the child with the described failure as its result instead of failing it', async () => {
+    const machine = new LocalStateMachine(definition as never, { validationOptions: { noValidate: true } });
+
+    const result = await machine.run({
       Error: 'Sandbox.Timedout',
       Cause: '{"errorMessage":"Task timed out after 90.00 seconds"}',
-    });
+    } as never).result;
 
-    expect(error).toBe('ExportInternalError');
-    expect(JSON.parse(cause)).toEqual({
-      errorType: 'ExportInternalError',
-      errorMessage: 'Sandbox.Timedout: Task timed out after 90.00 seconds',
+    expect(result).toEqual({
+      failed: true,
+      failure: {
+        error: 'ExportInternalError',
+        cause: 'Sandbox.Timedout: Task timed out after 90.00 seconds',
+        original: { error: 'Sandbox.Timedout', cause: 'Task timed out after 90.00 seconds' },
+      },
     });
-    await expect(failWith(failurePathDefinition('fail'), { Error: error, Cause: cause })).resolves.toEqual({
-      error: 'ExportInternalError',
-      cause: 'Sandbox.Timedout: Task timed out after 90.00 seconds',
+  });
+
+  it('keeps a named error and its message', async () => {
+    const machine = new LocalStateMachine(definition as never, { validationOptions: { noValidate: true } });
+
+    const result = await machine.run({
+      Error: 'PceAuthError',
+      Cause: lambdaError('PceAuthError', '401 from the PCE'),
+    } as never).result;
+
+    expect(result).toMatchObject({
+      failed: true,
+      failure: { error: 'PceAuthError', cause: '401 from the PCE' },
     });
   });
 });
