@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { isExportError } from '../contracts/errors';
 import type { OutputFormat } from '../contracts/input';
@@ -9,7 +9,7 @@ import { PceUnavailable } from '../pce/errors';
 import { type FormatStageOptions, formatStages } from './formats';
 import { JsonArrayTransform } from './json-array-transform';
 import { describeError, type ExportLogger } from './logger';
-import { isS3ServiceError, storageError } from './storage';
+import { storageError } from './storage';
 
 /*
  * The streaming copy from the PCE datafile into S3:
@@ -272,7 +272,8 @@ function classify(
   const target = `s3://${options.bucket}/${options.key}`;
   // What S3 answered is the first error of the upload, whatever the torn-down pipeline reported
   // after it (an AbortError, a premature close): its code, message and request id go on.
-  const answered = candidates.find(isS3ServiceError);
+  // S3ServiceException.isInstance: an error S3 answered (code, message, request id), not one of the client's.
+  const answered = candidates.find((e) => S3ServiceException.isInstance(e));
   if (answered !== undefined && (origin === 'upload' || isTeardown(cause))) {
     return storageError(`Writing ${target} failed`, answered);
   }

@@ -3,6 +3,7 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { isExportError } from '../contracts/errors';
 import { ExportStorageError } from './errors';
@@ -23,27 +24,13 @@ export async function storage<T>(
   }
 }
 
-/** What the SDK gives of an error S3 answered: its code as `name`, its message and its request id. */
-interface S3ServiceError {
-  readonly name: string;
-  readonly message: string;
-  readonly $metadata: { readonly httpStatusCode?: number; readonly requestId?: string };
-}
-
-/** An error S3 answered (the SDK's S3ServiceException, or one of its subclasses), not one of the client's. */
-export function isS3ServiceError(error: unknown): error is S3ServiceError {
-  if (!(error instanceof Error)) return false;
-  const { $metadata, $fault } = error as Error & { $metadata?: unknown; $fault?: unknown };
-  return typeof $metadata === 'object' && $metadata !== null && ($fault === 'client' || $fault === 'server');
-}
-
 /**
  * `failure` (what failed, a sentence without its end), as ExportStorageError: an error S3 answered gives its code, message, HTTP status
  * and request id (never a credential: the SDK's message is S3's `<Message>`), any other its name
  * and message; the error itself is the cause.
  */
 export function storageError(failure: string, error: unknown): ExportStorageError {
-  if (!isS3ServiceError(error)) {
+  if (!S3ServiceException.isInstance(error)) {
     return new ExportStorageError(`${failure}: ${describeError(error)}`, { cause: error });
   }
   const { httpStatusCode, requestId } = error.$metadata;
