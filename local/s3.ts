@@ -119,8 +119,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const faults = new S3Faults();
 
   /** Answers an armed fault (after reading the request body, as S3 does) and reports whether it did. */
-  async function handleFault(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const request = classify(req);
+  async function handleFault(
+    req: IncomingMessage,
+    res: ServerResponse,
+    received: S3RequestRecord,
+  ): Promise<boolean> {
+    const request = faultable(received);
     const fault = request && faults.take(request);
     if (!request || !fault) return false;
     for await (const _ of req);
@@ -190,8 +194,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   const requests: S3RequestRecord[] = [];
   const server: Server = createServer((req, res) => {
-    requests.push(operationOf(req));
-    handleFault(req, res)
+    const received = operationOf(req);
+    requests.push(received);
+    handleFault(req, res, received)
       .then((handled) => handled || handleExtension(req, res))
       .then(
         (handled) => {
@@ -230,9 +235,8 @@ const FAULT_OPERATIONS: ReadonlySet<string> = new Set<S3Operation>([
   'CompleteMultipartUpload',
 ]);
 
-/** Which operation a request is, for the ones a fault can be armed on. */
-function classify(req: IncomingMessage): S3Request | undefined {
-  const request = operationOf(req);
+/** The request, when it is one of the operations a fault can be armed on. */
+function faultable(request: S3RequestRecord): S3Request | undefined {
   if (request.key === '' || !FAULT_OPERATIONS.has(request.operation)) return undefined;
   return request as S3Request;
 }
