@@ -195,27 +195,27 @@ export function objectMetadata(input: ObjectMetadataInput): Record<string, strin
     format: input.request.format,
     gzip: String(input.request.gzip),
     ...(input.request.traffic ? trafficMetadata(input.request.traffic) : {}),
-    ...(input.request.events ? eventsMetadata(input.request.events) : {}),
+    ...(input.request.events ? windowMetadata('events', input.request.events) : {}),
   };
 }
 
-/** An events export's window in its object metadata. */
-function eventsMetadata(events: EventsRequest): Record<string, string> {
+/** A windowed export's kind and range in its object metadata. */
+function windowMetadata(
+  kind: 'events' | 'traffic',
+  window: { readonly startDate: string; readonly endDate: string; readonly since?: string },
+): Record<string, string> {
   return {
-    kind: 'events',
-    'start-date': events.startDate,
-    'end-date': events.endDate,
-    ...(events.since === undefined ? {} : { since: events.since }),
+    kind,
+    'start-date': window.startDate,
+    'end-date': window.endDate,
+    ...(window.since === undefined ? {} : { since: window.since }),
   };
 }
 
 /** A traffic export's query in its object metadata: the range, decisions and result cap. */
 function trafficMetadata(traffic: TrafficRequest): Record<string, string> {
   return {
-    kind: 'traffic',
-    'start-date': traffic.startDate,
-    'end-date': traffic.endDate,
-    ...(traffic.since === undefined ? {} : { since: traffic.since }),
+    ...windowMetadata('traffic', traffic),
     'policy-decisions': traffic.policyDecisions.length > 0 ? traffic.policyDecisions.join(',') : 'all',
     'max-results': String(traffic.maxResults),
   };
