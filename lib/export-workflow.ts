@@ -256,13 +256,13 @@ export class ExportWorkflow extends Construct {
       fn.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(maxPollIntervalSeconds));
     }
     // Fetch writes the object (multipart, aborted on failure), tags it with its sha256 and object
-    // count, and writes the manifest and the "latest" pointers: all of it below the prefix,
-    // nothing else, and it reads nothing back. SSE-KMS: S3 asks for a data key on upload and
+    // count (deleting it again if that fails), and writes the manifest and the "latest" pointers:
+    // all of it below the prefix, nothing else, and it reads nothing back. SSE-KMS: S3 asks for a data key on upload and
     // decrypts it for the parts and the completion of a multipart upload.
     const objectsArn = bindBucket(this.fetchFunction, props.bucket, {
       prefix,
       keys: '*',
-      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:PutObjectTagging'],
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:PutObjectTagging', 's3:DeleteObject'],
       kmsActions: S3_KMS_ACTIONS.multipartWrite,
     });
     // The snapshot step resolves export names, then writes the snapshot manifest and

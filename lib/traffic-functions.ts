@@ -84,11 +84,18 @@ export class TrafficRunFunctions extends Construct implements TrafficFunctions {
         actions: ['s3:GetObject', 's3:PutObject'],
         kms: [...S3_KMS_ACTIONS.read, ...S3_KMS_ACTIONS.write],
       },
-      // Streams the window object (multipart), tags it with its sha256 and object count, writes
-      // its result and keys, and reads the previous run's overlap keys.
+      // Streams the window object (multipart), tags it with its sha256 and object count (deleting
+      // it again if that fails), writes its result and keys, and reads the previous run's overlap
+      // keys.
       {
         fn: this.fetch,
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:PutObjectTagging', 's3:GetObject'],
+        actions: [
+          's3:PutObject',
+          's3:AbortMultipartUpload',
+          's3:PutObjectTagging',
+          's3:DeleteObject',
+          's3:GetObject',
+        ],
         kms: [...S3_KMS_ACTIONS.multipartWrite],
       },
     ];

@@ -88,7 +88,7 @@ export interface LocalRunOptions {
 interface EngineFaults {
   /** The Lambda service: ServiceException, TooManyRequestsException, ClientExecutionTimeoutException, Unknown. */
   readonly lambda: LambdaFaults;
-  /** The embedded S3 (only when it is embedded): 5xx or SlowDown on PutObject, UploadPart, CompleteMultipartUpload. */
+  /** The embedded S3 (only when it is embedded): S3's errors on PutObject, the multipart calls, PutObjectTagging, DeleteObject. */
   readonly s3?: LocalS3['faults'];
   /** Secrets Manager: throttling and 5xx. */
   readonly secrets: LocalSecrets['faults'];

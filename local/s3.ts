@@ -8,7 +8,13 @@ import S3rver from 's3rver';
 import { type FaultOptions, FaultPlan, matches, type Pattern } from './faults';
 
 /** The S3 operations a fault can be armed on. */
-type S3Operation = 'PutObject' | 'CreateMultipartUpload' | 'UploadPart' | 'CompleteMultipartUpload';
+type S3Operation =
+  | 'PutObject'
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'CompleteMultipartUpload'
+  | 'PutObjectTagging'
+  | 'DeleteObject';
 
 interface S3Request {
   readonly operation: S3Operation;
@@ -90,7 +96,7 @@ export interface LocalS3 {
   readonly directory: string;
   /** Keys of multipart uploads that were started and neither completed nor aborted. */
   listOpenUploads(bucket: string): Promise<string[]>;
-  /** Failures a test arms on PutObject, UploadPart and CompleteMultipartUpload. */
+  /** Failures a test arms on PutObject, the multipart calls, PutObjectTagging and DeleteObject. */
   readonly faults: S3Faults;
   /** Every request received, oldest first; a test may empty it. */
   readonly requests: S3RequestRecord[];
@@ -233,6 +239,8 @@ const FAULT_OPERATIONS: ReadonlySet<string> = new Set<S3Operation>([
   'CreateMultipartUpload',
   'UploadPart',
   'CompleteMultipartUpload',
+  'PutObjectTagging',
+  'DeleteObject',
 ]);
 
 /** The request, when it is one of the operations a fault can be armed on. */

@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -69,7 +70,9 @@ export interface StoredDigest {
 /**
  * Tags a stored object with its `sha256` and `object-count`, known only once every byte has gone
  * up. Tagging changes neither the object nor its version, whatever its size, and fires no
- * ObjectCreated event.
+ * ObjectCreated event. An object that cannot be tagged is not a stored export: it is deleted again,
+ * so that nothing is left at the key without its checksum, and the tagging error is thrown (saying
+ * whether the object could be removed).
  */
 export async function tagStoredObject(
   s3: S3Client,
@@ -77,8 +80,8 @@ export async function tagStoredObject(
   key: string,
   digest: StoredDigest,
 ): Promise<void> {
-  await storage(bucket, key, 'tagging', () =>
-    s3.send(
+  try {
+    await s3.send(
       new PutObjectTaggingCommand({
         Bucket: bucket,
         Key: key,
@@ -89,8 +92,15 @@ export async function tagStoredObject(
           ],
         },
       }),
-    ),
-  );
+    );
+  } catch (error) {
+    if (isExportError(error)) throw error;
+    const removal = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => 'the object was removed again',
+      (deleteError: unknown) => `the object is still at the key, untagged (${describeError(deleteError)})`,
+    );
+    throw storageError(`S3 failed tagging s3://${bucket}/${key} (${removal})`, error);
+  }
 }
 
 /** Reads a small object as text; undefined when there is no object at the key. */

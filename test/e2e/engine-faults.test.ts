@@ -115,6 +115,45 @@ describe('faults of the AWS stand-ins, met by the real handlers', () => {
       expect(await h.engine.s3?.listOpenUploads(BUCKET)).toEqual([]);
     },
   );
+
+  it('deletes an object it cannot tag and fails with ExportStorageError, leaving nothing at the key', async () => {
+    h.engine.faults.s3?.inject(
+      { operation: 'PutObjectTagging', key: 'pce/big/*' },
+      { code: 'AccessDenied', requestId: 'TAGGING0000000042' },
+      { times: Number.POSITIVE_INFINITY },
+    );
+
+    const { error, cause } = failed(await exportWorkloads());
+
+    expect(error).toBe('ExportStorageError');
+    expect(cause).toMatch(
+      /^S3 failed tagging s3:\/\/exports\/pce\/big\/dt=[\d-]+\/\d{6}Z_[\w-]+\.json \(the object was removed again\): /,
+    );
+    expect(cause).toContain('AccessDenied: Access Denied (HTTP 403, request id TAGGING0000000042)');
+    // Every Fetch attempt (the first and the definition's storage retries) tagged, then deleted.
+    const atKey = (h.engine.s3?.requests ?? []).filter((r) => r.key.startsWith('pce/big/dt='));
+    const tagged = atKey.filter((r) => r.operation === 'PutObjectTagging').length;
+    expect(tagged).toBeGreaterThan(1);
+    expect(atKey.filter((r) => r.operation === 'DeleteObject')).toHaveLength(tagged);
+    expect(await h.listKeys('pce/big/')).toEqual([]);
+    expect(await h.engine.s3?.listOpenUploads(BUCKET)).toEqual([]);
+  });
+
+  it('stores the export when tagging fails once: the retried Fetch writes and tags the object again', async () => {
+    h.engine.faults.s3?.inject({ operation: 'PutObjectTagging', key: 'pce/big/*' }, { code: 'AccessDenied' });
+
+    const outcome = await exportWorkloads();
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    const operations = (h.engine.s3?.requests ?? [])
+      .filter(
+        (r) => r.key.startsWith('pce/big/dt=') && ['PutObjectTagging', 'DeleteObject'].includes(r.operation),
+      )
+      .map((r) => r.operation);
+    expect(operations).toEqual(['PutObjectTagging', 'DeleteObject', 'PutObjectTagging']);
+    const stored = (await h.listKeys('pce/big/dt=')).filter((key) => !key.endsWith('.manifest.json'));
+    expect(stored).toHaveLength(1);
+  });
 });
 
 /** Runs an engine in a process of its own, whose Submit handler is `submit` (JavaScript source). */

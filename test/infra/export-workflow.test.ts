@@ -636,7 +636,7 @@ describe('ExportWorkflow permissions', () => {
     ).toEqual([
       {
         Effect: 'Allow',
-        Action: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectTagging'],
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:PutObject', 's3:PutObjectTagging'],
         Resource: `<${ids.bucket}.Arn>/pce/*`,
       },
     ]);
@@ -838,9 +838,11 @@ describe('ExportWorkflow bindings', () => {
   it('lets Fetch and the snapshot step write to the bucket and Submit only read, and gives the secret to the three PCE steps only', () => {
     expect(actions('submit', 's3')).toEqual(['s3:GetObject']);
     expect(actions('poll', 's3')).toEqual([]);
-    // Fetch writes its object once and tags it: it reads nothing back and copies nothing.
+    // Fetch writes its object once and tags it (deleting an object it cannot tag): it reads
+    // nothing back and copies nothing.
     expect(actions('fetch', 's3').sort()).toEqual([
       's3:AbortMultipartUpload',
+      's3:DeleteObject',
       's3:PutObject',
       's3:PutObjectTagging',
     ]);

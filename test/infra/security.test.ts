@@ -192,7 +192,7 @@ describe('security review of PceExportStack', () => {
           role: roles.fetch,
           statement: {
             Effect: 'Allow',
-            Action: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectTagging'],
+            Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:PutObject', 's3:PutObjectTagging'],
             Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/*']] },
           },
         },
@@ -234,7 +234,13 @@ describe('security review of PceExportStack', () => {
             [roles.trafficWindow, ['s3:GetObject', 's3:PutObject']],
             [
               roles.trafficFetch,
-              ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+              [
+                's3:AbortMultipartUpload',
+                's3:DeleteObject',
+                's3:GetObject',
+                's3:PutObject',
+                's3:PutObjectTagging',
+              ],
             ],
           ] as const
         ).flatMap(([role, actions]) => [

@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   UploadPartCommand,
@@ -266,17 +267,34 @@ describe('fetchExport', () => {
     );
   });
 
-  it('fails with ExportStorageError and writes neither manifest nor latest.json when tagging the object fails', async () => {
+  it('fails with ExportStorageError, deletes the untagged object and writes neither manifest nor latest.json when tagging the object fails', async () => {
     s3Mock.on(PutObjectTaggingCommand).rejects(new Error('AccessDenied'));
+    s3Mock.on(DeleteObjectCommand).resolves({});
     const client = fakeClient();
 
     const error = await fetchExport(doneState(), deps(client)).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ExportStorageError);
-    expect((error as Error).message).toContain(`tagging s3://exports/${KEY}`);
+    expect((error as Error).message).toContain(`tagging s3://exports/${KEY} (the object was removed again)`);
+    expect(s3Mock.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: 'exports', Key: KEY },
+    ]);
     expect(putTo(MANIFEST_KEY)).toBeUndefined();
     expect(putTo('pce/labels/latest.json')).toBeUndefined();
     expect(client.collections.delete).not.toHaveBeenCalled();
+  });
+
+  it('says the untagged object is still at the key when deleting it fails too', async () => {
+    s3Mock.on(PutObjectTaggingCommand).rejects(new Error('AccessDenied'));
+    s3Mock.on(DeleteObjectCommand).rejects(new Error('ServiceUnavailable'));
+
+    const error = await fetchExport(doneState(), deps(fakeClient())).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ExportStorageError);
+    expect((error as Error).message).toContain(
+      'the object is still at the key, untagged (Error: ServiceUnavailable)',
+    );
+    expect(putTo(MANIFEST_KEY)).toBeUndefined();
   });
 
   it('fails with ExportStorageError and writes no latest.json when the manifest cannot be written', async () => {
