@@ -89,7 +89,7 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
     ) {
       // A traffic run: its window objects, and localPath is the run folder.
       const keys = await trafficKeysOf(engine.s3.endpoint, bucket, traffic, prefix);
-      await copyToDirectory(engine.s3.endpoint, bucket, keys, out.dir);
+      await copyToDirectory(engine.s3.endpoint, bucket, keys, out.dir, engine.s3.objectFile);
       io.stdout(JSON.stringify({ ...traffic, localPath: resolve(out.dir, traffic.prefix) }));
       return EXIT_OK;
     }
@@ -97,11 +97,17 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
     if (out.kind === 'dir' && engine.s3 && 'snapshotName' in output) {
       // A snapshot: the whole folder, and localPath is the folder.
       const keys = snapshotKeysOf(output, prefix);
-      const paths = await copyToDirectory(engine.s3.endpoint, bucket, keys, out.dir);
+      const paths = await copyToDirectory(engine.s3.endpoint, bucket, keys, out.dir, engine.s3.objectFile);
       const manifestPath = paths[output.manifestKey];
       io.stdout(JSON.stringify({ ...output, localPath: manifestPath && dirname(manifestPath) }));
     } else if (out.kind === 'dir' && engine.s3 && !('snapshotName' in output)) {
-      const paths = await copyToDirectory(engine.s3.endpoint, bucket, keysOf(output, prefix), out.dir);
+      const paths = await copyToDirectory(
+        engine.s3.endpoint,
+        bucket,
+        keysOf(output, prefix),
+        out.dir,
+        engine.s3.objectFile,
+      );
       io.stdout(JSON.stringify({ ...output, localPath: paths[output.key] }));
     } else {
       io.stdout(JSON.stringify(output));

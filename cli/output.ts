@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -102,12 +102,21 @@ export async function trafficKeysOf(
   }
 }
 
-/** Copies the run's objects out of the embedded S3 into `dir`, keeping their keys as paths. */
+/** Where the embedded S3 keeps an object's bytes (LocalS3.objectFile). */
+type ObjectFile = (bucket: string, key: string) => string;
+
+/**
+ * Copies the run's objects out of the embedded S3 into `dir`, keeping their keys as paths. With
+ * `objectFile`, each object's file is copied by the kernel (a datafile of hundreds of MB does not
+ * go through S3's HTTP and this process a second time); an object with no such file is read
+ * through S3.
+ */
 export async function copyToDirectory(
   endpoint: string,
   bucket: string,
   keys: readonly string[],
   dir: string,
+  objectFile?: ObjectFile,
 ): Promise<Record<string, string>> {
   const s3 = new S3Client({ endpoint, forcePathStyle: true });
   const root = resolve(dir);
@@ -116,9 +125,20 @@ export async function copyToDirectory(
     for (const key of keys) {
       const target = resolve(join(root, key));
       if (!target.startsWith(root + sep)) throw new Error(`refusing to write ${key} outside ${root}`);
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       await mkdir(dirname(target), { recursive: true });
-      await pipeline(object.Body as Readable, createWriteStream(target));
+      const copied =
+        objectFile !== undefined &&
+        (await copyFile(objectFile(bucket, key), target).then(
+          () => true,
+          (error: NodeJS.ErrnoException) => {
+            if (error.code === 'ENOENT') return false;
+            throw error;
+          },
+        ));
+      if (!copied) {
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        await pipeline(object.Body as Readable, createWriteStream(target));
+      }
       paths[key] = target;
     }
   } finally {

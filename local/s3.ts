@@ -96,6 +96,8 @@ export interface LocalS3 {
   readonly directory: string;
   /** Keys of multipart uploads that were started and neither completed nor aborted. */
   listOpenUploads(bucket: string): Promise<string[]>;
+  /** The file that holds a stored object's bytes, as S3 would return them (it may not exist). */
+  objectFile(bucket: string, key: string): string;
   /** Failures a test arms on PutObject, the multipart calls, PutObjectTagging and DeleteObject. */
   readonly faults: S3Faults;
   /** Every request received, oldest first; a test may empty it. */
@@ -224,6 +226,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
     listOpenUploads: async (bucket) => (await listOpenUploads(bucket)).map((u) => u.key),
+    objectFile: (bucket, key) => s3rver.store.getResourcePath(bucket, key, 'object'),
     faults,
     requests,
     async close() {

@@ -14,6 +14,8 @@ declare module 's3rver' {
 
   export default class S3rver {
     constructor(options?: S3rverOptions);
+    /** The filesystem store: where each object's bytes and metadata lie under the directory. */
+    readonly store: { getResourcePath(bucket: string, key: string, resource: string): string };
     configureBuckets(): Promise<void>;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     run(): Promise<{ address: string; port: number }>;

@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -8,7 +11,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { copyToDirectory } from '../../cli/output';
 import { PceAuthError } from '../../lambdas/pce/errors';
 import { asLambda } from '../../local/lambda';
 import { type LocalS3, pendingUploadBytes, startLocalS3 } from '../../local/s3';
@@ -66,6 +70,39 @@ describe('embedded S3', () => {
 
     expect(await s3.listOpenUploads('bucket')).toEqual([]);
     expect(await pendingUploadBytes(s3, 'bucket')).toBe(0);
+  });
+
+  it('copies objects out through their files, byte for byte, and an object with no file through S3', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', credentials.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey);
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    const dir = await mkdtemp(join(tmpdir(), 'pce-export-out-'));
+    const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+    await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'out/dt=1/data.json', Body: body }));
+    await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'out/latest.json', Body: '{"a":1}' }));
+    s3.requests.length = 0;
+    // latest.json is found at a path where the store has no file: it is read through S3 instead.
+    const objectFile = (bucket: string, key: string) =>
+      key.endsWith('latest.json') ? join(dir, 'no-such-file') : s3.objectFile(bucket, key);
+
+    try {
+      const paths = await copyToDirectory(
+        s3.endpoint,
+        'bucket',
+        ['out/dt=1/data.json', 'out/latest.json'],
+        join(dir, 'out-dir'),
+        objectFile,
+      );
+
+      expect(await readFile(paths['out/dt=1/data.json'] ?? '')).toEqual(body);
+      expect(await readFile(paths['out/latest.json'] ?? '', 'utf8')).toBe('{"a":1}');
+      expect(s3.requests.filter((r) => r.operation === 'GetObject').map((r) => r.key)).toEqual([
+        'out/latest.json',
+      ]);
+    } finally {
+      vi.unstubAllEnvs();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers NoSuchUpload when aborting an upload that does not exist', async () => {
