@@ -2,6 +2,7 @@ import type { SimulatorStats } from '../hosts/simulator-host';
 import type { Completeness } from '../lib/flow-check';
 import { spawnChild } from '../lib/ipc';
 import type { ExportResult } from '../workers/export-engine';
+import { USD_PER_TRANSITION } from './poll-cost';
 
 /*
  * Section 7: traffic past the 200,000-flow cap, exported completely through the real path: the
@@ -14,10 +15,8 @@ import type { ExportResult } from '../workers/export-engine';
  */
 
 const DAY_MS = 86_400_000;
-/** Step Functions Standard: $0.025 per 1,000 state transitions. */
-export const USD_PER_TRANSITION = 0.025 / 1000;
 /** Lambda on arm64: $0.0000133334 per GB-second. */
-export const USD_PER_GB_SECOND = 0.0000133334;
+const USD_PER_GB_SECOND = 0.0000133334;
 
 export interface TrafficOptions {
   /** Flows a day of the day run's population. */

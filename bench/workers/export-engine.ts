@@ -21,7 +21,7 @@ import { type Child, serve, spawnChild } from '../lib/ipc';
 import { peakRssBytes } from '../lib/process-stats';
 import type { InvokeReply } from './lambda-host';
 
-export interface ExportRequest {
+interface ExportRequest {
   readonly pce: { readonly url: string; readonly apiKey: string; readonly apiSecret: string };
   readonly input: Record<string, unknown>;
   readonly exports?: Readonly<Record<string, unknown>>;
@@ -35,7 +35,7 @@ export interface ExportRequest {
 }
 
 /** Invocations of one function: count, wall seconds, GB-seconds at its configured memory. */
-export interface FunctionUse {
+interface FunctionUse {
   readonly memoryMb: number;
   readonly invocations: number;
   readonly seconds: number;
@@ -64,7 +64,7 @@ export interface ExportResult {
   readonly enginePeakRssBytes?: number;
 }
 
-export interface FlowsRequest {
+interface FlowsRequest {
   readonly manifestKey: string;
   readonly simulator: SimulatorOptions;
   readonly range: { readonly start: string; readonly end: string };

@@ -9,7 +9,7 @@ import { type LambdaHandler, loadHandlers } from '../../local/lambda';
 import { serve } from '../lib/ipc';
 import { cpuDelta, cpuSeconds, peakRssBytes } from '../lib/process-stats';
 
-export interface InvokeRequest {
+interface InvokeRequest {
   /** Handler module, relative to the repository root. */
   readonly module: string;
   readonly event: unknown;
