@@ -5,6 +5,7 @@
 import { startSimulator } from '../../simulator/index';
 import type { RunningSimulator, SimulatorOptions } from '../../simulator/types';
 import { serve } from '../lib/ipc';
+import { mostInAnyWindow } from '../lib/per-minute';
 import { cpuSeconds } from '../lib/process-stats';
 
 export interface SimulatorStats {
@@ -37,13 +38,7 @@ serve(
         const status = String(r.status ?? 'none');
         byStatus[status] = (byStatus[status] ?? 0) + 1;
       }
-      let maxPerMinute = 0;
-      let from = 0;
-      for (let to = 0; to < requests.length; to++) {
-        const end = requests[to]?.time ?? 0;
-        while ((requests[from]?.time ?? end) <= end - 60_000) from++;
-        maxPerMinute = Math.max(maxPerMinute, to - from + 1);
-      }
+      const maxPerMinute = mostInAnyWindow(requests.map((r) => r.time));
       return {
         cpu: cpuSeconds(),
         rssBytes: process.memoryUsage.rss(),
@@ -55,6 +50,11 @@ serve(
           ? { firstAt: requests[0]?.time, lastAt: requests[requests.length - 1]?.time }
           : {}),
       };
+    },
+    /** Traffic queries made so far, and those never deleted. */
+    async trafficQueries() {
+      const queries = sim?.trafficQueries() ?? [];
+      return { made: queries.length, open: queries.filter((q) => q.deletedAt === undefined).length };
     },
     async clearRequests() {
       if (sim) sim.requests.length = 0;
