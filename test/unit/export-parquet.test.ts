@@ -36,13 +36,22 @@ function collection(path: string): Record<string, unknown>[] {
 async function writeParquet(
   name: string,
   objects: readonly unknown[],
-  options: { path?: string; kind?: string; gzip?: boolean; rowGroupRows?: number } = {},
+  options: {
+    path?: string;
+    kind?: string;
+    gzip?: boolean;
+    rowGroupRows?: number;
+    rowGroupBytes?: number;
+  } = {},
 ): Promise<string> {
   const file = join(dir, `${name}.parquet`);
   const output = await formatStages('parquet', {
     gzip: options.gzip ?? true,
     table: { kind: options.kind ?? 'collection', path: options.path },
-    ...(options.rowGroupRows === undefined ? {} : { rowGroup: { rowGroupRows: options.rowGroupRows } }),
+    rowGroup: {
+      ...(options.rowGroupRows === undefined ? {} : { rowGroupRows: options.rowGroupRows }),
+      ...(options.rowGroupBytes === undefined ? {} : { rowGroupBytes: options.rowGroupBytes }),
+    },
   });
   const body = Buffer.from(JSON.stringify(objects, null, 1));
   const chunks = Array.from({ length: Math.ceil(body.length / 4096) }, (_, i) =>
@@ -151,6 +160,40 @@ describe('parquet format', () => {
       `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(${file}) ORDER BY row_group_id`,
     );
     expect(groups.map((group) => Number(group.row_group_num_rows))).toEqual([120, 120, 120, 120, 20]);
+  });
+
+  it('bounds row groups by their JSON bytes too, and a file of many groups reads back whole', async () => {
+    const workloads = collection('workloads');
+    const bound = 16 * 1024;
+    // A group closes with the line that reaches the bound: its compact JSON bytes, newline excluded.
+    const expected: number[] = [];
+    let rows = 0;
+    let bytes = 0;
+    for (const workload of workloads) {
+      rows++;
+      bytes += Buffer.byteLength(JSON.stringify(workload));
+      if (bytes >= bound) {
+        expected.push(rows);
+        rows = 0;
+        bytes = 0;
+      }
+    }
+    if (rows > 0) expected.push(rows);
+    const file = await writeParquet('byte-groups', workloads, { path: '/workloads', rowGroupBytes: bound });
+
+    const groups = await duck.rows(
+      `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(${file}) ORDER BY row_group_id`,
+    );
+    expect(expected.length).toBeGreaterThan(30);
+    expect(groups.map((group) => Number(group.row_group_num_rows))).toEqual(expected);
+    const read = await duck.rows(`SELECT href, managed, len(labels) AS labels FROM ${file}`);
+    expect(read).toEqual(
+      workloads.map((w) => ({
+        href: w.href,
+        managed: w.managed,
+        labels: String((w.labels as unknown[]).length),
+      })),
+    );
   });
 
   it('compresses pages with GZIP when gzip is on and with Snappy when it is off', async () => {

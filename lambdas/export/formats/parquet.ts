@@ -8,16 +8,24 @@ import { EXTRA_COLUMN, type Fields, parquetSchema, type Row, rowConverter } from
  * object into a row of its table's columns (schema.ts) and writes row groups with
  * hyparquet-writer's incremental ParquetWriter. A row group is written once it holds
  * `rowGroupRows` rows or `rowGroupBytes` bytes of JSON, whichever comes first, and its bytes are
- * passed on at once, so memory holds one row group (its objects, then its encoded pages) whatever
- * the datafile's size. The footer (schema, row group metadata, indexes) follows the last group.
+ * passed on at once, so memory holds one row group (its values, then its encoded pages) whatever
+ * the datafile's size. The footer (schema, row group metadata, indexes) follows the last group;
+ * it is all the writer keeps between groups.
+ *
+ * The buffered rows are held as one array per column, not as row objects, and the group is
+ * bounded by bytes as well as rows: the group's values are what is live while it is encoded,
+ * and V8 grows the heap in proportion to what survives a collection, so a smaller live group
+ * keeps the peak RSS flat over a long datafile (BENCHMARKS.md, Parquet). At 16 MiB of JSON a
+ * group of workloads kept about 20 MiB of values and the peak RSS grew by 40 MiB from a 64 MiB
+ * to a 1 GiB datafile; at 8 MiB it grows by about 15 MiB, for 1% more stored bytes.
  *
  * hyparquet-writer is loaded on first use, so that a function exporting JSON never pays for it.
  */
 
 /** Rows of a row group at most. */
 const DEFAULT_ROW_GROUP_ROWS = 100_000;
-/** JSON bytes of a row group at most. */
-const DEFAULT_ROW_GROUP_BYTES = 16 * 1024 * 1024;
+/** JSON bytes of a row group at most (see the top of this file). */
+const DEFAULT_ROW_GROUP_BYTES = 8 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
 export interface ParquetStageOptions {
@@ -56,7 +64,9 @@ class ParquetEncoder extends Transform {
   private readonly names: readonly string[];
   private readonly rowGroupRows: number;
   private readonly rowGroupBytes: number;
-  private rows: Row[] = [];
+  /** The buffered rows, one array per column (no row objects kept). */
+  private columns: unknown[][];
+  private rowCount = 0;
   private rowBytes = 0;
   /** The start of a line that continues in the next chunk. */
   private partial: Buffer[] = [];
@@ -68,6 +78,7 @@ class ParquetEncoder extends Transform {
     this.toRow = rowConverter(options.columns);
     const schema = parquetSchema(options.columns);
     this.names = [...Object.keys(options.columns), EXTRA_COLUMN];
+    this.columns = this.names.map(() => []);
     const output: Output = new module.ByteWriter(1024 * 1024);
     // Each row group's bytes go downstream as soon as it is written.
     output.flush = () => this.pushWritten();
@@ -115,19 +126,24 @@ class ParquetEncoder extends Transform {
 
   private addLine(line: Buffer): void {
     if (line.length === 0) return;
-    this.rows.push(this.toRow(JSON.parse(line.toString('utf8'))));
+    const row = this.toRow(JSON.parse(line.toString('utf8')));
+    const { names, columns } = this;
+    for (let j = 0; j < names.length; j++) (columns[j] as unknown[]).push(row[names[j] as string]);
+    this.rowCount++;
     this.rowBytes += line.length;
-    if (this.rows.length >= this.rowGroupRows || this.rowBytes >= this.rowGroupBytes) this.writeGroup();
+    if (this.rowCount >= this.rowGroupRows || this.rowBytes >= this.rowGroupBytes) this.writeGroup();
   }
 
   /** Writes the buffered rows as one row group (a file of no rows gets one empty group). */
   private writeGroup(): void {
-    const rows = this.rows;
-    if (rows.length === 0 && this.parquet.num_rows > 0n) return;
-    this.rows = [];
+    const rows = this.rowCount;
+    if (rows === 0 && this.parquet.num_rows > 0n) return;
+    const columns = this.columns;
+    this.columns = this.names.map(() => []);
+    this.rowCount = 0;
     this.rowBytes = 0;
-    const columnData = this.names.map((name) => ({ name, data: rows.map((row) => row[name]) }));
-    this.parquet.write({ columnData, rowGroupSize: Math.max(rows.length, 1) });
+    const columnData = this.names.map((name, j) => ({ name, data: columns[j] as unknown[] }));
+    this.parquet.write({ columnData, rowGroupSize: Math.max(rows, 1) });
   }
 
   /** Passes on what the writer holds and starts its buffer over. */
