@@ -1,5 +1,5 @@
 import { rootCertificates } from 'node:tls';
-import type { Dispatcher, Pool } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
 import { PceUnavailable } from './errors';
 import { cleanText, statusLine } from './http';
 
@@ -28,14 +28,10 @@ export interface DispatcherOptions {
   readonly proxy?: PceProxy;
 }
 
-/** undici, which the transport loads on a client's first request (transport.ts). */
-export type Undici = typeof import('undici');
-
 /** Marks errors of the connection to the proxy itself, so that they can be told from the PCE's. */
 const PROXY_FAILURE = Symbol('pce-export:proxy-failure');
 
-export function createDispatcher(undici: Undici, options: DispatcherOptions): Dispatcher {
-  const { Agent, EnvHttpProxyAgent, Pool } = undici;
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const tls = {
     timeout: options.connectTimeoutMs,
     ...(options.extraCas.length > 0 ? { ca: [...rootCertificates, ...options.extraCas] } : {}),

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import {
   type Credential,
   type CredentialSource,
@@ -9,7 +9,7 @@ import {
   secretSource,
 } from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
-import { createDispatcher, proxyFailure, type Undici } from './dispatcher';
+import { createDispatcher, proxyFailure } from './dispatcher';
 import { PceProtocolError } from './errors';
 import { apiUrl, type HrefKind, type PceBase, parsePceBase, resolveHref } from './hrefs';
 import {
@@ -103,14 +103,6 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-let undiciModule: Promise<Undici> | undefined;
-
-/** undici, imported once, on the first PCE request of the process. */
-function loadUndici(): Promise<Undici> {
-  undiciModule ??= import('undici');
-  return undiciModule;
-}
-
 export function createTransport(
   connection: PceConnection,
   options: PceClientOptions = {},
@@ -141,28 +133,20 @@ export function createTransport(
   const extraCas = parseCaBundle(connection.caBundle, source);
   const sleep = runtime.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  // One keep-alive pool per client, straight to the PCE or through the proxy, made with the
-  // first request (undici is loaded then, not when a handler's module is). TLS verification
+  // One keep-alive pool per client, straight to the PCE or through the proxy. TLS verification
   // stays on; a private CA is trusted in addition to the system roots, never instead of
   // verification.
-  let closed = false;
-  let ownAgent: Promise<Dispatcher> | undefined;
-  const connectionPool = (undici: Undici): Promise<Dispatcher> => {
-    if (options.dispatcher) return Promise.resolve(options.dispatcher);
-    ownAgent ??= (async () => {
-      const agent = createDispatcher(undici, {
+  const ownAgent = options.dispatcher
+    ? undefined
+    : createDispatcher({
         connectTimeoutMs,
         headersTimeoutMs,
         bodyTimeoutMs,
         extraCas,
         ...(options.proxy ? { proxy: options.proxy } : {}),
       });
-      // A client closed before its first request: the pool is closed too, as it would have been.
-      if (closed) await agent.close();
-      return agent;
-    })();
-    return ownAgent;
-  };
+  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Dispatcher);
+  let closed = false;
 
   const commonHeaders = {
     authorization: `Basic ${basic}`,
@@ -192,11 +176,9 @@ export function createTransport(
     async send(exchange) {
       let waitedSeconds = 0;
       for (let retries = 0; ; retries++) {
-        const undici = await loadUndici();
-        const dispatcher = await connectionPool(undici);
         let response: Response;
         try {
-          response = await undici.request(exchange.url, {
+          response = await request(exchange.url, {
             method: exchange.method,
             headers: exchange.headers,
             ...(exchange.body === undefined ? {} : { body: exchange.body }),
@@ -275,9 +257,7 @@ export function createTransport(
     async close() {
       if (closed) return;
       closed = true;
-      // A pool that could not be made has nothing to close.
-      const agent = await ownAgent?.catch(() => undefined);
-      await agent?.close();
+      await ownAgent?.close();
     },
   };
 }
