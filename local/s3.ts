@@ -8,13 +8,16 @@ import S3rver from 's3rver';
 import { type FaultOptions, FaultPlan, matches, type Pattern } from './faults';
 
 /** The S3 operations a fault can be armed on. */
-type S3Operation =
-  | 'PutObject'
-  | 'CreateMultipartUpload'
-  | 'UploadPart'
-  | 'CompleteMultipartUpload'
-  | 'PutObjectTagging'
-  | 'DeleteObject';
+const FAULT_OPERATIONS = [
+  'PutObject',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'PutObjectTagging',
+  'DeleteObject',
+] as const;
+type S3Operation = (typeof FAULT_OPERATIONS)[number];
+const FAULTABLE: ReadonlySet<string> = new Set(FAULT_OPERATIONS);
 
 interface S3Request {
   readonly operation: S3Operation;
@@ -237,18 +240,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   };
 }
 
-const FAULT_OPERATIONS: ReadonlySet<string> = new Set<S3Operation>([
-  'PutObject',
-  'CreateMultipartUpload',
-  'UploadPart',
-  'CompleteMultipartUpload',
-  'PutObjectTagging',
-  'DeleteObject',
-]);
-
 /** The request, when it is one of the operations a fault can be armed on. */
 function faultable(request: S3RequestRecord): S3Request | undefined {
-  if (request.key === '' || !FAULT_OPERATIONS.has(request.operation)) return undefined;
+  if (request.key === '' || !FAULTABLE.has(request.operation)) return undefined;
   return request as S3Request;
 }
 

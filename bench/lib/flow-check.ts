@@ -35,6 +35,32 @@ export function keyOf(flow: unknown): string {
 }
 
 /**
+ * Every flow (as its parsed row) the population of `options` holds for a traffic input's whole
+ * range: what the simulator's query of that input would match, had it no cap.
+ */
+export function* populationFlows(
+  options: SimulatorOptions,
+  traffic: Record<string, unknown>,
+  now = new Date(),
+): Generator<unknown> {
+  const resolved = resolveOptions(options);
+  const request = resolveExportRequest({ kind: 'traffic', traffic }, {}, { now }).traffic;
+  if (!request) throw new Error('no traffic request');
+  const params = parseTrafficQuery(trafficQueryBody(request, { exportName: 'x', executionName: 'y' }));
+  if (typeof params === 'string') throw new Error(params);
+  const data = new OrgData(1, resolved.seed, resolved.dataset);
+  const population = new FlowPopulation(data, resolved.seed, resolved.traffic);
+  const filters = compileFilters(params, data, population);
+  if (typeof filters === 'string') throw new Error(filters);
+  const window = population.window(Date.parse(params.start_date), Date.parse(params.end_date), Date.now());
+  const core = newCore();
+  for (let k = 0; k < window.count + window.burstCount; k++) {
+    if (!population.candidate(window, k, core) || !filters.matches(core)) continue;
+    yield JSON.parse(population.row(core, false));
+  }
+}
+
+/**
  * Counts every key the population holds for [start, end] against `stored` (key → copies). With
  * `earlierRunOwnsBefore` (an incremental run that continues another), flows first detected
  * before `start` are the earlier run's and are not expected.
@@ -46,23 +72,10 @@ export function completeness(
   earlierRunOwnsBefore = false,
 ): Completeness {
   const from = Date.parse(range.start);
-  const resolved = resolveOptions(options);
-  const request = resolveExportRequest({ kind: 'traffic', traffic: range }, {}, { now: new Date() }).traffic;
-  if (!request) throw new Error('no traffic request');
-  const params = parseTrafficQuery(trafficQueryBody(request, { exportName: 'x', executionName: 'y' }));
-  if (typeof params === 'string') throw new Error(params);
-  const data = new OrgData(1, resolved.seed, resolved.dataset);
-  const population = new FlowPopulation(data, resolved.seed, resolved.traffic);
-  const filters = compileFilters(params, data, population);
-  if (typeof filters === 'string') throw new Error(filters);
-  const window = population.window(Date.parse(params.start_date), Date.parse(params.end_date), Date.now());
-  const core = newCore();
   let expected = 0;
   let missing = 0;
   let seen = 0;
-  for (let k = 0; k < window.count + window.burstCount; k++) {
-    if (!population.candidate(window, k, core) || !filters.matches(core)) continue;
-    const row: unknown = JSON.parse(population.row(core, false));
+  for (const row of populationFlows(options, range)) {
     if (earlierRunOwnsBefore && (firstDetected(row) ?? from) < from) continue;
     expected++;
     if (stored.has(keyOf(row))) seen++;

@@ -94,7 +94,6 @@ export async function tagStoredObject(
       }),
     );
   } catch (error) {
-    if (isExportError(error)) throw error;
     const removal = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).then(
       () => 'the object was removed again',
       (deleteError: unknown) => `the object is still at the key, untagged (${describeError(deleteError)})`,

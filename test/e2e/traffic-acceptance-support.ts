@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { keyOf } from '../../bench/lib/flow-check';
 import type { TrafficOutput } from '../../lambdas/contracts/traffic-run';
 import type { TrafficManifest } from '../../lambdas/export/traffic/manifest';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../simulator/index';
-import { keyOf, simulatorOptions } from './traffic-support';
+import { simulatorOptions } from './traffic-support';
 
 /*
  * The issue's acceptance, through the command line: `pce-export run --traffic --since 24h

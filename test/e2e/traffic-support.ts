@@ -1,14 +1,7 @@
 import { gunzipSync } from 'node:zlib';
+import { keyOf, populationFlows } from '../../bench/lib/flow-check';
 import type { TrafficOutput } from '../../lambdas/contracts/traffic-run';
-import { resolveExportRequest } from '../../lambdas/export/input';
 import type { TrafficManifest } from '../../lambdas/export/traffic/manifest';
-import { firstDetected, flowKey } from '../../lambdas/export/traffic/ownership';
-import { trafficQueryBody } from '../../lambdas/export/traffic-query';
-import { OrgData } from '../../simulator/data';
-import { compileFilters } from '../../simulator/flow-filters';
-import { FlowPopulation, newCore } from '../../simulator/flow-population';
-import { resolveOptions } from '../../simulator/options';
-import { parseTrafficQuery } from '../../simulator/traffic';
 import type { SimulatorOptions } from '../../simulator/types';
 import type { Harness } from './harness';
 
@@ -35,29 +28,7 @@ export function expectedKeys(
   traffic: Record<string, unknown>,
   now = new Date(),
 ): string[] {
-  const resolved = resolveOptions(simulatorOptions(options));
-  const request = resolveExportRequest({ kind: 'traffic', traffic }, {}, { now }).traffic;
-  if (!request) throw new Error('no traffic request');
-  const params = parseTrafficQuery(trafficQueryBody(request, { exportName: 'x', executionName: 'y' }));
-  if (typeof params === 'string') throw new Error(params);
-  const data = new OrgData(1, resolved.seed, resolved.dataset);
-  const population = new FlowPopulation(data, resolved.seed, resolved.traffic);
-  const filters = compileFilters(params, data, population);
-  if (typeof filters === 'string') throw new Error(filters);
-  const window = population.window(Date.parse(params.start_date), Date.parse(params.end_date), Date.now());
-  const core = newCore();
-  const keys: string[] = [];
-  for (let k = 0; k < window.count + window.burstCount; k++) {
-    if (!population.candidate(window, k, core) || !filters.matches(core)) continue;
-    keys.push(keyOf(JSON.parse(population.row(core, false))));
-  }
-  return keys;
-}
-
-export function keyOf(flow: unknown): string {
-  const first = firstDetected(flow);
-  if (first === undefined) throw new Error(`a flow without first_detected: ${JSON.stringify(flow)}`);
-  return flowKey(flow, first);
+  return Array.from(populationFlows(simulatorOptions(options), traffic, now), keyOf);
 }
 
 /** The run's manifest and the dedupe key of every flow its window objects hold, in order. */

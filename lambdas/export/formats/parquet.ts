@@ -64,9 +64,8 @@ class ParquetEncoder extends Transform {
   private readonly names: readonly string[];
   private readonly rowGroupRows: number;
   private readonly rowGroupBytes: number;
-  /** The buffered rows, one array per column (no row objects kept). */
+  /** The buffered rows, one array per column (no row objects kept); the last is EXTRA_COLUMN. */
   private columns: unknown[][];
-  private rowCount = 0;
   private rowBytes = 0;
   /** The start of a line that continues in the next chunk. */
   private partial: Buffer[] = [];
@@ -129,18 +128,21 @@ class ParquetEncoder extends Transform {
     const row = this.toRow(JSON.parse(line.toString('utf8')));
     const { names, columns } = this;
     for (let j = 0; j < names.length; j++) (columns[j] as unknown[]).push(row[names[j] as string]);
-    this.rowCount++;
     this.rowBytes += line.length;
-    if (this.rowCount >= this.rowGroupRows || this.rowBytes >= this.rowGroupBytes) this.writeGroup();
+    if (this.bufferedRows() >= this.rowGroupRows || this.rowBytes >= this.rowGroupBytes) this.writeGroup();
+  }
+
+  /** Rows buffered for the next group: the length of any column (there is always EXTRA_COLUMN). */
+  private bufferedRows(): number {
+    return this.columns.at(-1)?.length ?? 0;
   }
 
   /** Writes the buffered rows as one row group (a file of no rows gets one empty group). */
   private writeGroup(): void {
-    const rows = this.rowCount;
+    const rows = this.bufferedRows();
     if (rows === 0 && this.parquet.num_rows > 0n) return;
     const columns = this.columns;
     this.columns = this.names.map(() => []);
-    this.rowCount = 0;
     this.rowBytes = 0;
     const columnData = this.names.map((name, j) => ({ name, data: columns[j] as unknown[] }));
     this.parquet.write({ columnData, rowGroupSize: Math.max(rows, 1) });
