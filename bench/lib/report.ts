@@ -156,6 +156,7 @@ export function reportOf(r: BenchResults, targets: readonly Target[]): string {
           'Bundle',
           'Source map',
           'Init',
+          'Init, CPU',
           'Init, no source maps',
           'node process',
           'Largest parts of the bundle',
@@ -165,6 +166,7 @@ export function reportOf(r: BenchResults, targets: readonly Target[]): string {
           `${(b.bytes / 1024).toFixed(1)} KiB`,
           `${(b.sourceMapBytes / 1024).toFixed(0)} KiB`,
           fmt.ms(b.initMedianMs),
+          fmt.ms(b.initCpuMedianMs),
           fmt.ms(b.initNoSourceMapsMedianMs),
           fmt.ms(b.processMedianMs),
           b.handler === 'empty'

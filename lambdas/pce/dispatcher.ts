@@ -1,5 +1,5 @@
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { PceUnavailable } from './errors';
 import { cleanText, statusLine } from './http';
 
@@ -28,10 +28,31 @@ export interface DispatcherOptions {
   readonly proxy?: PceProxy;
 }
 
+type Undici = typeof import('undici');
+let undici: Promise<Undici> | undefined;
+
+/**
+ * undici, loaded on first use: a handler that never reaches the PCE (and every handler's
+ * initialisation) does without its load and compile, a third of the bundle. undici is CommonJS;
+ * a dynamic import of it answers with its exports as named exports under Node.js and in the
+ * handler bundles, but with them under `default` only in an ES module bundle that splits at
+ * dynamic imports (the command line's), so whichever namespace holds `Agent` is used.
+ */
+export function loadUndici(): Promise<Undici> {
+  undici ??= import('undici').then((namespace) =>
+    typeof namespace.Agent === 'function'
+      ? namespace
+      : // The CommonJS module.exports, which holds every export (undici's types name less).
+        (namespace as unknown as { default: Undici }).default,
+  );
+  return undici;
+}
+
 /** Marks errors of the connection to the proxy itself, so that they can be told from the PCE's. */
 const PROXY_FAILURE = Symbol('pce-export:proxy-failure');
 
-export function createDispatcher(options: DispatcherOptions): Dispatcher {
+export async function createDispatcher(options: DispatcherOptions): Promise<Dispatcher> {
+  const { Agent, EnvHttpProxyAgent, Pool } = await loadUndici();
   const tls = {
     timeout: options.connectTimeoutMs,
     ...(options.extraCas.length > 0 ? { ca: [...rootCertificates, ...options.extraCas] } : {}),

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   type Credential,
   type CredentialSource,
@@ -9,7 +9,7 @@ import {
   secretSource,
 } from '../contracts/credentials';
 import { ExportConfigError } from '../contracts/errors';
-import { createDispatcher, proxyFailure } from './dispatcher';
+import { createDispatcher, loadUndici, proxyFailure } from './dispatcher';
 import { PceProtocolError } from './errors';
 import { apiUrl, type HrefKind, type PceBase, parsePceBase, resolveHref } from './hrefs';
 import {
@@ -133,20 +133,27 @@ export function createTransport(
   const extraCas = parseCaBundle(connection.caBundle, source);
   const sleep = runtime.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  // One keep-alive pool per client, straight to the PCE or through the proxy. TLS verification
+  // One keep-alive pool per client, straight to the PCE or through the proxy, created with the
+  // first request (undici is loaded then, not when the handler module is). TLS verification
   // stays on; a private CA is trusted in addition to the system roots, never instead of
   // verification.
-  const ownAgent = options.dispatcher
-    ? undefined
-    : createDispatcher({
-        connectTimeoutMs,
-        headersTimeoutMs,
-        bodyTimeoutMs,
-        extraCas,
-        ...(options.proxy ? { proxy: options.proxy } : {}),
-      });
-  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Dispatcher);
+  let ownAgent: Promise<Dispatcher> | undefined;
   let closed = false;
+  const dispatcher = (): Promise<Dispatcher> => {
+    if (options.dispatcher) return Promise.resolve(options.dispatcher);
+    ownAgent ??= createDispatcher({
+      connectTimeoutMs,
+      headersTimeoutMs,
+      bodyTimeoutMs,
+      extraCas,
+      ...(options.proxy ? { proxy: options.proxy } : {}),
+    }).then(async (agent) => {
+      // A request after close() finds the pool closed, as it would had it been created earlier.
+      if (closed) await agent.close();
+      return agent;
+    });
+    return ownAgent;
+  };
 
   const commonHeaders = {
     authorization: `Basic ${basic}`,
@@ -175,6 +182,7 @@ export function createTransport(
 
     async send(exchange) {
       let waitedSeconds = 0;
+      const [{ request }, pool] = await Promise.all([loadUndici(), dispatcher()]);
       for (let retries = 0; ; retries++) {
         let response: Response;
         try {
@@ -182,7 +190,7 @@ export function createTransport(
             method: exchange.method,
             headers: exchange.headers,
             ...(exchange.body === undefined ? {} : { body: exchange.body }),
-            dispatcher,
+            dispatcher: pool,
             headersTimeout: headersTimeoutMs,
             bodyTimeout: bodyTimeoutMs,
           });
@@ -257,7 +265,8 @@ export function createTransport(
     async close() {
       if (closed) return;
       closed = true;
-      await ownAgent?.close();
+      // A pool that no request created has nothing to close.
+      await (await ownAgent)?.close();
     },
   };
 }
