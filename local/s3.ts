@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { type FaultOptions, FaultPlan, matches, type Pattern } from './faults';
+import { escapeXml, handleUpload, type UploadStore } from './s3-uploads';
 
 /** The S3 operations a fault can be armed on. */
 const FAULT_OPERATIONS = [
@@ -111,7 +112,8 @@ export interface LocalS3 {
 /**
  * An S3-compatible server on loopback: s3rver, plus the two multipart calls it lacks
  * (AbortMultipartUpload and ListMultipartUploads), so that aborted uploads leave nothing behind
- * and tests can see what is left open.
+ * and tests can see what is left open, and its UploadPart and CompleteMultipartUpload done at
+ * the cost of writing each byte once (s3-uploads.ts).
  */
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const owned = options.directory === undefined;
@@ -127,6 +129,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const s3rverHandler = s3rver.callback();
 
   const uploadsDir = (bucket: string) => join(directory, bucket, UPLOADS_DIR);
+  const uploadStore: UploadStore = {
+    uploadDir: (bucket, uploadId) => join(uploadsDir(bucket), uploadId),
+    objectFile: (bucket, key) => s3rver.store.getResourcePath(bucket, key, 'object'),
+    putMetadata: (bucket, key, metadata, etag) => s3rver.store.putMetadata(bucket, key, metadata, etag),
+  };
   const faults = new S3Faults();
 
   /** Answers an armed fault (after reading the request body, as S3 does) and reports whether it did. */
@@ -209,6 +216,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     requests.push(received);
     handleFault(req, res, received)
       .then((handled) => handled || handleExtension(req, res))
+      .then((handled) => handled || handleUpload(uploadStore, req, res, received.operation))
       .then(
         (handled) => {
           if (!handled) s3rverHandler(req, res);
@@ -229,7 +237,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
     listOpenUploads: async (bucket) => (await listOpenUploads(bucket)).map((u) => u.key),
-    objectFile: (bucket, key) => s3rver.store.getResourcePath(bucket, key, 'object'),
+    objectFile: uploadStore.objectFile,
     faults,
     requests,
     async close() {
@@ -285,10 +293,6 @@ function operationOf(req: IncomingMessage): S3RequestRecord {
           ? 'ListObjects'
           : 'Other';
   return { operation, bucket: decodeURIComponent(bucket), key };
-}
-
-function escapeXml(value: string): string {
-  return value.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Bytes held in the parts of uploads still in progress: how far a streaming Fetch has got. */

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
@@ -70,6 +72,69 @@ describe('embedded S3', () => {
 
     expect(await s3.listOpenUploads('bucket')).toEqual([]);
     expect(await pendingUploadBytes(s3, 'bucket')).toBe(0);
+  });
+
+  it('assembles a completed multipart upload from its parts in order, with the multipart ETag, and closes the upload', async () => {
+    const key = 'assembled/object';
+    const parts = [Buffer.alloc(3000, 7), Buffer.from('tail of the object')];
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: 'bucket', Key: key, ContentType: 'application/json' }),
+    );
+    const etags: string[] = [];
+    for (const [i, body] of parts.entries()) {
+      const uploaded = await client.send(
+        new UploadPartCommand({ Bucket: 'bucket', Key: key, UploadId, PartNumber: i + 1, Body: body }),
+      );
+      etags.push(uploaded.ETag ?? '');
+    }
+
+    const completed = await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'bucket',
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+    const got = await client.send(new GetObjectCommand({ Bucket: 'bucket', Key: key }));
+
+    const md5 = (data: Buffer) => createHash('md5').update(data).digest();
+    expect(etags).toEqual(parts.map((part) => `"${md5(part).toString('hex')}"`));
+    const multipart = `"${createHash('md5')
+      .update(Buffer.concat(parts.map(md5)))
+      .digest('hex')}-2"`;
+    expect(completed.ETag).toBe(multipart);
+    expect(got.ETag).toBe(multipart);
+    expect(got.ContentType).toBe('application/json');
+    expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(Buffer.concat(parts));
+    expect(await s3.listOpenUploads('bucket')).toEqual([]);
+  });
+
+  it('refuses to complete an upload with a part whose ETag does not match, and keeps the upload open', async () => {
+    const key = 'mismatched/object';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'bucket', Key: key }));
+    await client.send(
+      new UploadPartCommand({
+        Bucket: 'bucket',
+        Key: key,
+        UploadId,
+        PartNumber: 1,
+        Body: Buffer.from('part'),
+      }),
+    );
+
+    const completing = client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'bucket',
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: [{ ETag: '"0123456789abcdef0123456789abcdef"', PartNumber: 1 }] },
+      }),
+    );
+
+    await expect(completing).rejects.toMatchObject({ name: 'InvalidPart' });
+    expect(await s3.listOpenUploads('bucket')).toEqual([key]);
+    await client.send(new AbortMultipartUploadCommand({ Bucket: 'bucket', Key: key, UploadId }));
   });
 
   it('copies objects out through their files, byte for byte, and an object with no file through S3', async () => {
