@@ -19,6 +19,14 @@ import { EXTRA_COLUMN, type Fields, parquetSchema, type Row, rowConverter } from
  * group of workloads kept about 20 MiB of values and the peak RSS grew by 40 MiB from a 64 MiB
  * to a 1 GiB datafile; at 8 MiB it grows by about 15 MiB, for 1% more stored bytes.
  *
+ * Those values survive the young generation's scavenges, and V8 grows the young generation
+ * towards its maximum while they do. On Lambda that maximum is what the Node.js bootstrap gives
+ * it unless NODE_OPTIONS names a heap size: a semi space of memory / 20, 88 MiB for Fetch's
+ * 1,769 MB, a young generation of up to 264 MiB (three semi spaces), which the heap reaches
+ * within a 64 MiB datafile (BENCHMARKS.md, Parquet). With a semi space of 8 MiB (V8's own
+ * default for a heap of that size) named in NODE_OPTIONS the same datafiles peak 185 MiB lower;
+ * what this stage holds does not depend on it.
+ *
  * hyparquet-writer is loaded on first use, so that a function exporting JSON never pays for it.
  */
 
