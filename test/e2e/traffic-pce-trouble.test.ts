@@ -153,7 +153,7 @@ describe('a traffic run through PCE trouble, on simulated time', () => {
       const output = succeeded<TrafficOutput>(run.outcome);
       await expectEveryFlowOnce(output);
       expect(statuses('traffic-poll')).toContain(429);
-        if (wait !== undefined)
+      if (wait !== undefined)
         expect(run.progress).toContain(`PCE rate limited (429); polling again in ${wait} s`);
       expect(taskRetries(run.events)).toBe(0);
       expect(queriesLeft()).toEqual([]);

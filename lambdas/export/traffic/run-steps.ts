@@ -103,7 +103,7 @@ function deadlineFrom(start: TrafficRunStart, requestedAt: Date): string {
   return new Date(requestedAt.getTime() + start.export.maxWaitSeconds * 1000).toISOString();
 }
 
-export async function planTrafficRun(start: TrafficRunStart, deps: RunDeps): Promise<TrafficRunState> {
+async function planTrafficRun(start: TrafficRunStart, deps: RunDeps): Promise<TrafficRunState> {
   const { execution } = start;
   const request = start.export;
   const requestedAt = start.plan?.requestedAt ?? clock(deps).toISOString();

@@ -76,10 +76,7 @@ export async function fetchWindowStep(
   }
 }
 
-export async function fetchWindow(
-  state: WindowState,
-  deps: FetchDeps<TrafficRunClient>,
-): Promise<WindowState> {
+async function fetchWindow(state: WindowState, deps: FetchDeps<TrafficRunClient>): Promise<WindowState> {
   const { run, window, job } = state;
   const traffic = run.export.traffic;
   if (job?.status !== 'done' || job.resultHref === undefined || traffic === undefined) {

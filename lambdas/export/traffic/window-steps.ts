@@ -145,7 +145,7 @@ async function submitAgain(
 }
 
 /** Sends the window's query, or finds the one an earlier attempt of this step created. */
-export async function submitWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
+async function submitWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
   const { run, window } = state;
   const request = windowRequest(trafficOf(state), window);
   if (request === undefined) {
@@ -284,7 +284,7 @@ export async function endWindow(
 }
 
 /** Polls the window's query once; a truncated, failed or timed-out query ends the window here. */
-export async function pollWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
+async function pollWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
   const { run, window, job } = state;
   if (job === undefined) throw new ExportConfigError('Invalid window state: Poll needs the window query');
   const traffic = trafficOf(state);
