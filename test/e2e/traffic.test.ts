@@ -302,7 +302,7 @@ describe('traffic exports, run locally against the simulator', () => {
     );
 
     expect(error).toBe('PceJobTimeout');
-    expect(cause).toContain('did not finish within 3 seconds (status running');
+    expect(cause).toMatch(/did not finish within the run's deadline \S+ \(maxWaitSeconds 3\) \(status running/);
     expect(queriesLeft()).toEqual([]);
   });
 
