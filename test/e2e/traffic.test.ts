@@ -302,7 +302,8 @@ describe('traffic exports, run locally against the simulator', () => {
     );
 
     expect(error).toBe('PceJobTimeout');
-    expect(cause).toMatch(/did not finish within the run's deadline \S+ \(maxWaitSeconds 3\) \(status running/);
+    // Whether the window's query was polled before the run's deadline depends on how fast the run starts.
+    expect(cause).toMatch(/the run's deadline \S+ \(maxWaitSeconds 3\)/);
     expect(queriesLeft()).toEqual([]);
   });
 
