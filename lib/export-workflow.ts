@@ -298,6 +298,7 @@ export class ExportWorkflow extends Construct {
       bucket: props.bucket,
       prefix,
       maxPollIntervalSeconds,
+      submitRetryWindowSeconds,
       logRetention,
       placement: props.placement,
       proxy: props.proxy,

@@ -28,9 +28,14 @@ import { RETRIES, TASK_TIMEOUT_MARGIN_SECONDS } from './workflow-timeout';
  *                                     ├ done → CompleteTraffic → (the export's success states)
  *                                     └ failure → AbortTraffic → (the export's failure states)
  *
- * A window's child execution: TrafficWindowSubmit → TrafficWindowStatus ─ waiting →
+ * A window's child execution: TrafficWindowSubmit → TrafficWindowSubmitStatus (PCE trouble →
+ * TrafficWindowWaitToSubmit → TrafficWindowSubmit) → TrafficWindowStatus ─ waiting →
  * TrafficWindowWait → TrafficWindowPoll → TrafficWindowStatus; done → TrafficWindowFetch →
- * TrafficWindowEnded; ended (truncated, failed) → TrafficWindowEnded. A step's error is recorded
+ * TrafficWindowFetchStatus (PCE trouble → TrafficWindowWaitToFetch → TrafficWindowFetch) →
+ * TrafficWindowEnded; ended (truncated, failed, past the run's deadline) → TrafficWindowEnded.
+ * Transient PCE trouble (5xx, 429, resets, timeouts) is waited out in those Wait states, as the
+ * collection steps do, until the run's one deadline (`run.deadline`, fixed at plan time); PlanTraffic
+ * waits in WaitToPlanTraffic the same way. A step's error is recorded
  * by TrafficWindowError (and the window's query deleted), so that a child always ends and the
  * parent learns why from the window's result in S3; the run fails once the round is over.
  *
@@ -83,7 +88,7 @@ export function trafficRun(scope: Construct, props: TrafficRunProps): IChainable
   abort.next(props.failed);
   const caught = { errors: ['States.ALL'], resultPath: '$.caught' };
 
-  const plan = task('PlanTraffic', functions.run, step('plan'), { pce: true, storage: true });
+  const plan = task('PlanTraffic', functions.run, step('plan'), { storage: true });
   const split = task('SplitTraffic', functions.run, step('split'), { storage: true });
   const complete = task('CompleteTraffic', functions.run, step('complete'), { storage: true });
   const round = childExecutionMap(scope, 'TrafficRound', {
@@ -103,7 +108,14 @@ export function trafficRun(scope: Construct, props: TrafficRunProps): IChainable
     .when(Condition.isPresent('$.failure'), abort)
     .when(Condition.booleanEquals('$.done', true), complete.next(props.succeeded))
     .otherwise(round);
-  plan.next(round).next(split).next(status);
+  // Plan hands the start back with a wait when the PCE could not answer its label lookup.
+  const planStatus = new Choice(scope, 'TrafficPlanStatus')
+    .when(Condition.isPresent('$.round'), round)
+    .otherwise(
+      new Wait(scope, 'WaitToPlanTraffic', { time: WaitTime.secondsPath('$.plan.waitSeconds') }).next(plan),
+    );
+  plan.next(planStatus);
+  round.next(split).next(status);
   return plan;
 }
 
@@ -111,7 +123,7 @@ type TaskFactory = (
   name: string,
   fn: NodejsFunction,
   payload: TaskInput | undefined,
-  retries: { pce?: boolean; storage?: boolean },
+  retries: { storage?: boolean },
 ) => LambdaInvoke;
 
 function windowChain(scope: Construct, functions: TrafficFunctions, task: TaskFactory): IChainable {
@@ -119,42 +131,56 @@ function windowChain(scope: Construct, functions: TrafficFunctions, task: TaskFa
   const ended = new Pass(scope, 'TrafficWindowEnded', {
     parameters: { window: JsonPath.numberAt('$.window.id'), outcome: JsonPath.stringAt('$.outcome') },
   });
-  const recordError = task('TrafficWindowError', functions.window, step('error'), {
-    pce: true,
-    storage: true,
-  });
+  const recordError = task('TrafficWindowError', functions.window, step('error'), { storage: true });
   recordError.addCatch(new Fail(scope, 'TrafficWindowLost', { errorPath: '$.Error', causePath: '$.Cause' }), {
     errors: ['States.ALL'],
   });
   recordError.next(ended);
   const caught = { errors: ['States.ALL'], resultPath: '$.caught' };
 
-  const submit = task('TrafficWindowSubmit', functions.window, step('submit'), { pce: true, storage: true });
-  const poll = task('TrafficWindowPoll', functions.window, step('poll'), { pce: true, storage: true });
+  const submit = task('TrafficWindowSubmit', functions.window, step('submit'), { storage: true });
+  const poll = task('TrafficWindowPoll', functions.window, step('poll'), { storage: true });
   // Without Parameters, a task's event is its whole input: the window's state.
-  const fetch = task('TrafficWindowFetch', functions.fetch, undefined, { pce: true, storage: true });
+  const fetch = task('TrafficWindowFetch', functions.fetch, undefined, { storage: true });
   for (const state of [submit, poll, fetch]) state.addCatch(recordError, caught);
+  // Transient PCE trouble is no error: each step hands the state back with a wait (the PCE's
+  // Retry-After or a backoff, never past the run's deadline) and a Wait state calls it again.
   const wait = new Wait(scope, 'TrafficWindowWait', { time: WaitTime.secondsPath('$.job.waitSeconds') });
+  const fetchStatus = new Choice(scope, 'TrafficWindowFetchStatus')
+    .when(Condition.isPresent('$.outcome'), ended)
+    .otherwise(
+      new Wait(scope, 'TrafficWindowWaitToFetch', { time: WaitTime.secondsPath('$.job.waitSeconds') }).next(
+        fetch,
+      ),
+    );
   const status = new Choice(scope, 'TrafficWindowStatus')
     .when(Condition.isPresent('$.outcome'), ended)
-    .when(Condition.stringEquals('$.job.status', 'done'), fetch.next(ended))
+    .when(Condition.stringEquals('$.job.status', 'done'), fetch.next(fetchStatus))
     .otherwise(wait);
   wait.next(poll).next(status);
-  return submit.next(status);
+  const submitStatus = new Choice(scope, 'TrafficWindowSubmitStatus')
+    .when(
+      Condition.isPresent('$.submit'),
+      new Wait(scope, 'TrafficWindowWaitToSubmit', {
+        time: WaitTime.secondsPath('$.submit.waitSeconds'),
+      }).next(submit),
+    )
+    .otherwise(status);
+  return submit.next(submitStatus);
 }
 
 /**
  * A Lambda task whose result replaces the state, timed out by Step Functions a little after its
- * function would be, with the retries of its kind (workflow-timeout.ts): the PCE's rate limit
- * and unavailability for the steps that talk to it, S3 failures for the steps that store, and the
- * Lambda service's transient errors for all.
+ * function would be, with the retries of its kind (workflow-timeout.ts): S3 failures for the
+ * steps that store, and the Lambda service's transient errors for all. PCE trouble is not retried
+ * here: the steps wait it out in the definition's Wait states.
  */
 function lambdaTask(
   scope: Construct,
   name: string,
   fn: NodejsFunction,
   payload: TaskInput | undefined,
-  retries: { pce?: boolean; storage?: boolean },
+  retries: { storage?: boolean },
 ): LambdaInvoke {
   const task = new LambdaInvoke(scope, name, {
     lambdaFunction: fn,
@@ -165,11 +191,7 @@ function lambdaTask(
       Duration.seconds((fn.timeout?.toSeconds() ?? 3) + TASK_TIMEOUT_MARGIN_SECONDS),
     ),
   });
-  const policies = [
-    ...(retries.pce ? [RETRIES.rateLimited, RETRIES.unavailable] : []),
-    ...(retries.storage ? [RETRIES.storage] : []),
-    RETRIES.lambdaService,
-  ];
+  const policies = [...(retries.storage ? [RETRIES.storage] : []), RETRIES.lambdaService];
   for (const policy of policies) {
     task.addRetry({
       errors: [...policy.errors],

@@ -24,6 +24,8 @@ export interface TrafficFunctionsProps {
   readonly bucket: IBucket;
   readonly prefix: string;
   readonly maxPollIntervalSeconds: number;
+  /** How long a window's submit keeps trying a PCE that is unavailable (the workflow's). */
+  readonly submitRetryWindowSeconds: number;
   readonly logRetention: RetentionDays;
   /** The VPC placement of the functions that talk to the PCE, as the workflow's. */
   readonly placement?: FunctionPlacement;
@@ -70,6 +72,7 @@ export class TrafficRunFunctions extends Construct implements TrafficFunctions {
       if (props.pceName) fn.addEnvironment('PCE_NAME', props.pceName);
     }
     this.window.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(props.maxPollIntervalSeconds));
+    this.window.addEnvironment('SUBMIT_RETRY_WINDOW_SECONDS', String(props.submitRetryWindowSeconds));
     const grants = [
       // Reads results, the watermark and overlap keys; writes them, the manifest and latest.json;
       // deletes the window objects of a failed run and the window results of a complete one.

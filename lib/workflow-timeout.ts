@@ -1,12 +1,12 @@
 import {
   FETCH_MAX_FAILED_DOWNLOADS,
   MAX_SNAPSHOT_MEMBERS,
+  MAX_STANDARD_EXECUTION_SECONDS,
   MAX_TROUBLE_WAIT_SECONDS,
   MAX_WAIT_SECONDS_LIMIT,
 } from '../lambdas/contracts/limits';
 import { MAX_TRAFFIC_QUERIES } from '../lambdas/contracts/traffic';
 import { ExportStorageError } from '../lambdas/export/errors';
-import { PceRateLimited, PceUnavailable } from '../lambdas/pce/errors';
 import { NOTIFY_RETRIES, NOTIFY_TIMEOUT_SECONDS } from './events';
 
 /*
@@ -14,8 +14,9 @@ import { NOTIFY_RETRIES, NOTIFY_TIMEOUT_SECONDS } from './events';
  * the state machine's TimeoutSeconds is the longest an execution the definition allows can take,
  * so that an execution that runs longer is stuck (and ends TIMED_OUT, which the alarm counts).
  * Transient PCE trouble is not retried by Step Functions but by the definition's Wait loops
- * (Submit within its retry window, Poll until the deadline, Fetch a bounded number of times);
- * only the traffic run's steps (lib/traffic-fanout.ts) retry PCE rate limiting and unavailability.
+ * (Submit within its retry window, Poll until the deadline, Fetch a bounded number of times),
+ * in the traffic run (lib/traffic-fanout.ts) as in a single export: every wait ends by the
+ * export's deadline, so the time limit is that deadline plus the bounded cost of the fixed steps.
  */
 
 /** Step Functions gives up on a Lambda task this long after the function's own timeout. */
@@ -40,22 +41,6 @@ const LAMBDA_SERVICE_ERRORS = [
 ];
 
 export const RETRIES = {
-  /** The traffic run's steps only. */
-  rateLimited: {
-    errors: [PceRateLimited.errorName],
-    intervalSeconds: 10,
-    backoffRate: 2,
-    maxAttempts: 4,
-    maxDelaySeconds: 120,
-  },
-  /** The traffic run's steps only. */
-  unavailable: {
-    errors: [PceUnavailable.errorName],
-    intervalSeconds: 2,
-    backoffRate: 2,
-    maxAttempts: 4,
-    maxDelaySeconds: 30,
-  },
   storage: {
     errors: [ExportStorageError.errorName],
     intervalSeconds: 2,
@@ -77,7 +62,7 @@ function retryDelaySeconds(policy: RetryPolicy): number {
 }
 
 /** The longest a task can take with all its attempts: each runs until the task's timeout. */
-function taskBoundSeconds(functionTimeoutSeconds: number, policies: readonly RetryPolicy[]): number {
+export function taskBoundSeconds(functionTimeoutSeconds: number, policies: readonly RetryPolicy[]): number {
   const attempts = 1 + policies.reduce((sum, policy) => sum + policy.maxAttempts, 0);
   const waits = policies.reduce((sum, policy) => sum + retryDelaySeconds(policy), 0);
   return attempts * (functionTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS) + waits;
@@ -109,39 +94,46 @@ export interface ExecutionTimeoutInput {
   };
 }
 
-/**
- * The longest traffic run: Submit (with its retry window), its plan, at most MAX_TRAFFIC_QUERIES windows (one round
- * each at worst, with its split) in slots of `windowConcurrency`, each window as long as a
- * single export plus the step that records its error, then its completion (or its abort).
- */
+/** The parts of the longest traffic run, each a bound in seconds (`trafficSeconds` adds them up). */
+export function trafficParts(submitSeconds: number, traffic: NonNullable<ExecutionTimeoutInput['traffic']>) {
+  const t = traffic.functionTimeouts;
+  const stored = [RETRIES.storage, RETRIES.lambdaService];
+  const runStep = taskBoundSeconds(t.run, stored);
+  const windowStep = taskBoundSeconds(t.window, stored);
+  const fetchStep = taskBoundSeconds(t.fetch, stored);
+  return {
+    /** Submit with its retry window, before the traffic run is planned. */
+    submit: submitSeconds,
+    /** Plan's first attempt: the run's deadline is fixed when it starts. */
+    plan: runStep,
+    /** Everything until the run's deadline: every wait for the PCE ends by it. */
+    deadline: MAX_WAIT_SECONDS_LIMIT,
+    /** A plan or split step still running at the deadline. */
+    stepInFlight: runStep,
+    /**
+     * A window slot past the deadline: the window in it finishes the step in flight, the
+     * download of a query done just before and the step that records an error; each window
+     * still queued for the slot ends at its submit (the deadline has passed).
+     */
+    windowsAfterDeadline:
+      2 * windowStep + fetchStep + Math.ceil(MAX_TRAFFIC_QUERIES / traffic.windowConcurrency) * windowStep,
+    /** The split that ends the run, then its completion or its abort. */
+    end: 2 * runStep,
+  };
+}
+
+/** The longest traffic run: the sum of `trafficParts`. */
 function trafficSeconds(
   submitSeconds: number,
   traffic: NonNullable<ExecutionTimeoutInput['traffic']>,
 ): number {
-  const t = traffic.functionTimeouts;
-  const pce = [RETRIES.rateLimited, RETRIES.unavailable, RETRIES.lambdaService];
-  const stored = [...pce, RETRIES.storage];
-  const window =
-    2 * taskBoundSeconds(t.window, stored) +
-    MAX_WAIT_SECONDS_LIMIT +
-    taskBoundSeconds(t.fetch, stored) +
-    taskBoundSeconds(t.window, stored);
-  const runStep = taskBoundSeconds(t.run, stored);
-  return (
-    submitSeconds +
-    runStep +
-    Math.ceil(MAX_TRAFFIC_QUERIES / traffic.windowConcurrency) * window +
-    MAX_TRAFFIC_QUERIES * runStep +
-    2 * runStep
-  );
+  return Object.values(trafficParts(submitSeconds, traffic)).reduce((sum, part) => sum + part, 0);
 }
-
-/** The longest a Standard execution may run: one year. */
-const MAX_EXECUTION_SECONDS = 31_536_000;
 
 /**
  * The state machine's TimeoutSeconds: the longest of the longest single export, the longest
- * snapshot and the longest traffic run (capped at a Standard execution's year). A single export: Submit's retry window ended by one last Submit with all its
+ * snapshot and the longest traffic run (each bounded by its deadline, MAX_WAIT_SECONDS_LIMIT at
+ * most, plus its fixed steps; a bound past a Standard execution's year is a synth error). A single export: Submit's retry window ended by one last Submit with all its
  * retries, the job's longest wait (MAX_WAIT_SECONDS_LIMIT) ended by one last Poll with all its
  * retries, every download Fetch may make with all their retries and the longest waits between
  * them, the change history with all its retries, and one notification. A snapshot: its plan, its members in rounds of
@@ -168,5 +160,11 @@ export function executionTimeoutSeconds(input: ExecutionTimeoutInput): number {
     notifyBoundSeconds();
   const traffic =
     input.traffic === undefined ? 0 : trafficSeconds(submitSeconds, input.traffic) + notifyBoundSeconds();
-  return Math.min(Math.max(single, snapshot, traffic), MAX_EXECUTION_SECONDS);
+  const longest = Math.max(single, snapshot, traffic);
+  if (longest > MAX_STANDARD_EXECUTION_SECONDS) {
+    throw new Error(
+      `The longest execution the definition allows (${longest} s) is longer than a Standard execution may run (${MAX_STANDARD_EXECUTION_SECONDS} s)`,
+    );
+  }
+  return longest;
 }

@@ -53,6 +53,11 @@ export const trafficRunSchema = z.object({
   work: z.string().min(1).max(1024),
   /** When the run was planned. */
   requestedAt: isoTime,
+  /**
+   * The run's one deadline, `maxWaitSeconds` after its first plan attempt: past it, a window that
+   * waits for the PCE ends as PceJobTimeout and no further round starts.
+   */
+  deadline: isoTime,
   /** The range the run covers; its windows partition it. */
   range: z.object({ start: isoTime, end: isoTime }),
   /**
@@ -99,16 +104,28 @@ export const trafficRunStateSchema = z.object({
 });
 export type TrafficRunState = z.output<typeof trafficRunStateSchema>;
 
+const pceTroubleSchema = workflowStateSchema.shape.job.shape.unavailable.unwrap();
+
+/** A step that could not reach the PCE: the trouble, and the wait before it is called again. */
+const troubleRetrySchema = z.object({
+  /** Seconds the Wait state waits before the step is called again (always ≥ 1). */
+  waitSeconds: z.number().int().min(1),
+  unavailable: pceTroubleSchema,
+});
+
 /** What Submit hands the traffic run for a traffic export that runs on its own. */
 export const trafficRunStartSchema = z.object({
   export: exportRequestSchema,
   execution: executionSchema,
   fanOut: z.literal('traffic'),
+  /** Plan could not reach the PCE (labels): the deadline its first attempt fixed, and the wait. */
+  plan: troubleRetrySchema.extend({ deadline: isoTime, requestedAt: isoTime }).optional(),
 });
 export interface TrafficRunStart {
   readonly export: ExportRequest;
   readonly execution: ExecutionRef;
   readonly fanOut: 'traffic';
+  readonly plan?: z.output<typeof trafficRunStartSchema>['plan'];
 }
 
 /** A window's query as the child execution tracks it. */
@@ -126,6 +143,10 @@ const windowJobSchema = z.object({
   matchesCount: z.number().int().min(0).optional(),
   /** update_rules was sent; the query counts as done once its rules are. */
   rulesRequested: z.literal(true).optional(),
+  /** The latest poll or download could not reach the PCE; the step tries again after `waitSeconds`. */
+  unavailable: pceTroubleSchema.optional(),
+  /** Transient PCE failures retried so far, by step. @default none */
+  retries: workflowStateSchema.shape.job.shape.retries,
 });
 
 /** The state of a window's child execution. */
@@ -133,6 +154,14 @@ export const windowStateSchema = z.object({
   run: trafficRunSchema,
   window: windowSpecSchema,
   job: windowJobSchema.optional(),
+  /** The window's submit could not reach the PCE: Submit is called again after the wait, within its retry window. */
+  submit: troubleRetrySchema
+    .extend({
+      attempts: z.number().int().min(1).max(100_000),
+      firstAttemptAt: isoTime,
+      windowEndsAt: isoTime,
+    })
+    .optional(),
   /** Set once the window's result is recorded (truncated, failed or empty): the child ends. */
   outcome: z.enum(['truncated', 'failed', 'empty', 'stored']).optional(),
 });

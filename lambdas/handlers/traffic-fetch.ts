@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { readPceSettings, readStorageSettings } from '../export/env';
 import { trafficConnector } from '../export/pce-clients';
 import { parseWindowState } from '../export/traffic/state';
-import { fetchWindow } from '../export/traffic/window-fetch';
+import { fetchWindowStep } from '../export/traffic/window-fetch';
 import { appendKeys, lambdaHandler, logger } from './powertools';
 
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.
@@ -10,7 +10,7 @@ const s3 = new S3Client({});
 
 /**
  * A traffic window's download: the completed window state → `outcome: "stored"` (or
- * `"truncated"`), after streaming the flows the window owns into its object in the run folder.
+ * `"truncated"`, or the state with a wait when the PCE cut the download short), after streaming the flows the window owns into its object in the run folder.
  */
 export const handler = lambdaHandler('Traffic fetch', async (event: unknown) => {
   const pce = readPceSettings();
@@ -21,7 +21,7 @@ export const handler = lambdaHandler('Traffic fetch', async (event: unknown) => 
     executionName: state.run.execution.name,
     jobHref: state.job?.href,
   });
-  return await fetchWindow(state, {
+  return await fetchWindowStep(state, {
     connect: trafficConnector(pce, logger),
     s3,
     storage,

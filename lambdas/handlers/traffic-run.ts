@@ -5,7 +5,7 @@ import { trafficConnector } from '../export/pce-clients';
 import {
   abortTrafficRun,
   completeTrafficRun,
-  planTrafficRun,
+  planTrafficStep,
   splitTrafficRun,
 } from '../export/traffic/run-steps';
 import { parseAbortEvent, parseRunStart, parseRunState } from '../export/traffic/state';
@@ -21,7 +21,8 @@ export interface TrafficRunEvent {
 }
 
 /**
- * - `plan`: Submit's `{export, execution, fanOut}` → `{run, round, done}` (round 1);
+ * - `plan`: Submit's `{export, execution, fanOut}` → `{run, round, done}` (round 1), or the start
+ *   with `plan` (the trouble and the wait) when the PCE cannot answer now;
  * - `split`: `{run, round, done}` after the round's Map → the next round, `done`, or a `failure`;
  * - `complete`: → the execution output, after writing the manifest, latest.json and the watermark;
  * - `abort`: the state of a failed run → `{Error, Cause}`, after deleting its window objects.
@@ -34,7 +35,7 @@ export const handler = lambdaHandler('Traffic run', async (event: TrafficRunEven
     case 'plan': {
       const start = parseRunStart(event.state);
       appendKeys({ exportName: start.export.name, executionName: start.execution.name });
-      return await planTrafficRun(start, deps);
+      return await planTrafficStep(start, deps);
     }
     case 'split':
     case 'complete': {

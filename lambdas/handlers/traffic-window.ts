@@ -1,9 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../contracts/errors';
-import { readPceSettings, readPollSettings, readStorageSettings } from '../export/env';
+import { readPceSettings, readPollSettings, readStorageSettings, readSubmitSettings } from '../export/env';
 import { trafficConnector } from '../export/pce-clients';
 import { caughtOf, parseWindowState } from '../export/traffic/state';
-import { pollWindow, recordWindowError, submitWindow } from '../export/traffic/window-steps';
+import { pollWindowStep, recordWindowError, submitWindowStep } from '../export/traffic/window-steps';
 import { appendKeys, lambdaHandler, logger } from './powertools';
 
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.
@@ -16,7 +16,8 @@ export interface TrafficWindowEvent {
 }
 
 /**
- * - `submit`: `{run, window}` → the window state with its query;
+ * - `submit`: `{run, window}` → the window state with its query (or with `submit`, the trouble
+ *   and the wait, when the PCE cannot take it now);
  * - `poll`: → the next state (done, another wait, or an `outcome` when the window ends here);
  * - `error`: the state with the error a step caught (`caught`) → `outcome: "failed"`, recorded.
  */
@@ -34,14 +35,15 @@ export const handler = lambdaHandler('Traffic window', async (event: TrafficWind
     s3,
     bucket,
     poll: readPollSettings(),
+    submit: readSubmitSettings(),
     logger,
     orgId: pce.orgId,
   };
   switch (event.step) {
     case 'submit':
-      return await submitWindow(state, deps);
+      return await submitWindowStep(state, deps);
     case 'poll':
-      return await pollWindow(state, deps);
+      return await pollWindowStep(state, deps);
     case 'error':
       return await recordWindowError(state, caughtOf(event.state), deps);
     default:

@@ -111,6 +111,8 @@ describe('ExportWorkflow state machine definition', () => {
       Submit: 'Task',
       IsTrafficRun: 'Choice',
       PlanTraffic: 'Task',
+      TrafficPlanStatus: 'Choice',
+      WaitToPlanTraffic: 'Wait',
       TrafficRound: 'Map',
       SplitTraffic: 'Task',
       TrafficRoundStatus: 'Choice',

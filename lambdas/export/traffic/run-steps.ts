@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../../contracts/errors';
+import { MAX_TROUBLE_WAIT_SECONDS } from '../../contracts/limits';
 import type { TrafficRequest } from '../../contracts/traffic';
 import type {
   TrafficOutput,
@@ -8,10 +9,12 @@ import type {
   TrafficRunState,
 } from '../../contracts/traffic-run';
 import type { TrafficRunClient } from '../../pce/client';
+import { PceJobTimeout } from '../../pce/errors';
 import { writeCurrentRun } from '../changes/current';
 import type { StorageSettings } from '../env';
 import { latestKeyFor, runKeyInput } from '../layout';
 import type { ExportLogger } from '../logger';
+import { isTransientPceError, troubleOf, troubleWaitSeconds, warnTrouble } from '../pce-trouble';
 import { putJson } from '../storage';
 import {
   mergeOverlapKeys,
@@ -34,9 +37,12 @@ import { type CaughtError, describeCaught } from './window-steps';
  * windows as child executions:
  *
  *   plan      the run's range (from the watermark, for an incremental export), its labels resolved,
- *             its folders, and round 1: one window over the whole range;
+ *             its folders, its one deadline (`maxWaitSeconds` from the first plan attempt), and
+ *             round 1: one window over the whole range; a PCE that cannot answer the label
+ *             lookup now gives the start back with a wait, until the deadline;
  *   split     what the round's windows came to: the next round (the truncated windows' parts),
- *             or done, or the failure the run ends with;
+ *             or done, or the failure the run ends with (PceJobTimeout when a round is left
+ *             and the deadline has passed);
  *   complete  the manifest, latest.json and, for an incremental export, the watermark and the
  *             overlap keys the next run drops, in that order, once every window object is stored;
  *   abort     a run that fails deletes the window objects it stored, so that its partition holds
@@ -60,9 +66,48 @@ function trafficOf(request: { readonly traffic?: TrafficRequest }): TrafficReque
   return request.traffic;
 }
 
-export async function planTrafficRun(start: TrafficRunStart, deps: RunDeps): Promise<TrafficRunState> {
+/** The Plan step: `planTrafficRun`, or the start back with a wait when the PCE cannot answer now. */
+export async function planTrafficStep(
+  start: TrafficRunStart,
+  deps: RunDeps,
+): Promise<TrafficRunState | TrafficRunStart> {
+  try {
+    return await planTrafficRun(start, deps);
+  } catch (error) {
+    if (!isTransientPceError(error)) throw error;
+    const now = clock(deps);
+    const requestedAt = start.plan?.requestedAt ?? now.toISOString();
+    const deadline = start.plan?.deadline ?? deadlineFrom(start, new Date(requestedAt));
+    const trouble = troubleOf(error, now, start.plan?.unavailable);
+    const toDeadline = (Date.parse(deadline) - now.getTime()) / 1000;
+    if (toDeadline < 1) {
+      throw new PceJobTimeout(
+        `The PCE has not answered the traffic run's label lookup since ${trouble.since} (${trouble.attempts} attempts), and the run's deadline ${deadline} (maxWaitSeconds ${start.export.maxWaitSeconds}) has passed`,
+      );
+    }
+    const waitSeconds = Math.min(
+      troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, MAX_TROUBLE_WAIT_SECONDS),
+      Math.floor(toDeadline),
+    );
+    warnTrouble(deps.logger, trouble, `planning again in ${waitSeconds} s`, { waitSeconds, deadline });
+    return {
+      export: start.export,
+      execution: start.execution,
+      fanOut: start.fanOut,
+      plan: { requestedAt, deadline, waitSeconds, unavailable: trouble },
+    };
+  }
+}
+
+function deadlineFrom(start: TrafficRunStart, requestedAt: Date): string {
+  return new Date(requestedAt.getTime() + start.export.maxWaitSeconds * 1000).toISOString();
+}
+
+async function planTrafficRun(start: TrafficRunStart, deps: RunDeps): Promise<TrafficRunState> {
   const { execution } = start;
   const request = start.export;
+  const requestedAt = start.plan?.requestedAt ?? clock(deps).toISOString();
+  const deadline = start.plan?.deadline ?? deadlineFrom(start, new Date(requestedAt));
   let traffic = trafficOf(request);
   if (namesLabels(traffic)) {
     const client = await deps.connect();
@@ -104,12 +149,14 @@ export async function planTrafficRun(start: TrafficRunStart, deps: RunDeps): Pro
     execution,
     folder: keys.folder,
     work: keys.work,
-    requestedAt: clock(deps).toISOString(),
+    requestedAt,
+    deadline,
     range: { start: traffic.startDate, end: traffic.endDate },
     ...incremental,
   };
   deps.logger.info('Planned traffic run', {
     range: run.range,
+    deadline,
     folder: run.folder,
     mode: run.incremental?.mode,
   });
@@ -141,6 +188,11 @@ export async function splitTrafficRun(state: TrafficRunState, deps: RunDeps): Pr
       ...state,
       failure: lambdaError('TrafficIncomplete', describeIncomplete(plan.windows, plan.maxResults)),
     };
+  }
+  if (plan.windows.length > 0 && Date.parse(run.deadline) <= clock(deps).getTime()) {
+    const message = `The traffic run's deadline ${run.deadline} (maxWaitSeconds ${run.export.maxWaitSeconds}) passed with ${plan.windows.length} window${plan.windows.length === 1 ? '' : 's'} left to query (round ${round.number + 1})`;
+    deps.logger.warn(message, { round: round.number + 1, windows: plan.windows.length });
+    return { ...state, failure: lambdaError(PceJobTimeout.errorName, message) };
   }
   if (plan.partial.length > 0) {
     deps.logger.warn('Windows that cannot be split are stored as they are (allowPartial)', {

@@ -1,9 +1,18 @@
 import { ExportConfigError } from '../../contracts/errors';
+import { FETCH_MAX_FAILED_DOWNLOADS, MAX_TROUBLE_WAIT_SECONDS } from '../../contracts/limits';
 import type { WindowState } from '../../contracts/traffic-run';
 import type { TrafficRunClient } from '../../pce/client';
 import { copyToS3 } from '../copy';
 import type { FetchDeps } from '../fetch-export';
 import { contentTypeOf } from '../formats';
+import {
+  givenUp,
+  isTransientPceError,
+  NO_RETRIES,
+  troubleOf,
+  troubleWaitSeconds,
+  warnTrouble,
+} from '../pce-trouble';
 import { tagStoredObject } from '../storage';
 import { openTrafficResult } from '../traffic-result';
 import { readOverlapKeys } from '../watermark';
@@ -12,7 +21,7 @@ import { windowObjectKey } from './layout';
 import { ownerTest } from './ownership';
 import { describeWindow } from './plan';
 import { writeResult, writeWindowKeys } from './results';
-import { deleteQuietly } from './window-steps';
+import { deleteQuietly, endWindow, secondsToDeadline } from './window-steps';
 
 /*
  * A window's download, streamed into its object in the run folder with only the flows the window
@@ -20,12 +29,54 @@ import { deleteQuietly } from './window-steps';
  * download that turns out truncated (no counts from the PCE, exactly max_results rows) or cut
  * short aborts the upload. The window's result, and an incremental run's keys of its last flows,
  * are recorded once the object is complete; then the query is deleted.
+ *
+ * A download the PCE cut short or did not answer (5xx, 429, a reset, a timeout) gives the state
+ * back with the trouble noted and a wait; the child calls Fetch again, which downloads from the
+ * start (the failed attempt's upload was aborted, so nothing is at the key meanwhile). Past the
+ * run's deadline the window ends as PceJobTimeout, its query deleted; at most
+ * FETCH_MAX_FAILED_DOWNLOADS downloads fail before the window fails with the error itself.
  */
 
-export async function fetchWindow(
+export async function fetchWindowStep(
   state: WindowState,
   deps: FetchDeps<TrafficRunClient>,
 ): Promise<WindowState> {
+  try {
+    return await fetchWindow(state, deps);
+  } catch (error) {
+    if (!isTransientPceError(error) || state.job === undefined) throw error;
+    const { run, window, job } = state;
+    const now = (deps.now ?? (() => new Date()))();
+    const retries = job.retries ?? NO_RETRIES;
+    const failed = retries.fetch + 1;
+    const trouble = troubleOf(error, now, job.unavailable);
+    const downloads = `${failed} download${failed === 1 ? '' : 's'} failed since ${trouble.since}`;
+    if (failed >= FETCH_MAX_FAILED_DOWNLOADS) throw givenUp(error, `${downloads}, the most Fetch makes`);
+    const toDeadline = secondsToDeadline(run, now);
+    if (toDeadline < 1) {
+      const message = `Traffic window ${window.id}: ${downloads}, and the run's deadline ${run.deadline} (maxWaitSeconds ${run.export.maxWaitSeconds}) has passed`;
+      return endWindow(state, 'failed', { error: { name: 'PceJobTimeout', message } }, job.polls, {
+        ...deps,
+        bucket: deps.storage.bucket,
+      });
+    }
+    const waitSeconds = Math.min(
+      troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, MAX_TROUBLE_WAIT_SECONDS),
+      Math.floor(toDeadline),
+    );
+    warnTrouble(deps.logger, trouble, `downloading again from the start in ${waitSeconds} s`, {
+      window: window.id,
+      waitSeconds,
+    });
+    return {
+      run,
+      window,
+      job: { ...job, waitSeconds, unavailable: trouble, retries: { ...retries, fetch: failed } },
+    };
+  }
+}
+
+async function fetchWindow(state: WindowState, deps: FetchDeps<TrafficRunClient>): Promise<WindowState> {
   const { run, window, job } = state;
   const traffic = run.export.traffic;
   if (job?.status !== 'done' || job.resultHref === undefined || traffic === undefined) {

@@ -1,10 +1,20 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../../contracts/errors';
+import { DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS } from '../../contracts/limits';
 import type { WindowResult, WindowState } from '../../contracts/traffic-run';
 import type { TrafficRunClient } from '../../pce/client';
-import type { PollSettings } from '../env';
+import type { PceRateLimited, PceUnavailable } from '../../pce/errors';
+import type { PollSettings, SubmitSettings } from '../env';
 import { ERROR_NAMES } from '../errors';
 import { describeError, type ExportLogger } from '../logger';
+import {
+  givenUp,
+  isTransientPceError,
+  NO_RETRIES,
+  troubleOf,
+  troubleWaitSeconds,
+  warnTrouble,
+} from '../pce-trouble';
 import { trafficQueryBody } from '../traffic-query';
 import { nextWaitSeconds } from '../workflow';
 import { windowQueryName } from './layout';
@@ -18,6 +28,12 @@ import { markSubmitted, wasSubmitted, writeResult } from './results';
  * query is deleted and the window recorded as truncated without downloading a row. A window
  * whose query fails, or that hits an error of its own, records that too and deletes its query:
  * the run fails once every window of the round has ended, and no query stays on the PCE.
+ *
+ * Transient PCE trouble (5xx, 429, resets, timeouts) fails no step: Submit, Poll and Fetch hand
+ * the state back with the trouble noted and a wait, and the child's Wait states call them again,
+ * as the collection path does (pce-trouble.ts). Submit tries within its retry window, Poll and
+ * Fetch until the run's deadline (`run.deadline`); past the deadline the window ends as
+ * PceJobTimeout, its query deleted.
  */
 
 /**
@@ -37,6 +53,8 @@ export interface WindowDeps {
   readonly poll: PollSettings;
   readonly logger: ExportLogger;
   readonly orgId: number;
+  /** @default a retry window of DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS */
+  readonly submit?: SubmitSettings;
   readonly now?: () => Date;
 }
 
@@ -49,8 +67,85 @@ function trafficOf(state: WindowState) {
   return traffic;
 }
 
+/** Seconds from `now` to the run's deadline. */
+export function secondsToDeadline(run: WindowState['run'], now: Date): number {
+  return (Date.parse(run.deadline) - now.getTime()) / 1000;
+}
+
+function deadlineMessage(run: WindowState['run'], what: string): string {
+  return `${what}, and the run's deadline ${run.deadline} (maxWaitSeconds ${run.export.maxWaitSeconds}) has passed`;
+}
+
+/**
+ * The Submit step: `submitWindow`, except that a PCE that cannot take the query now gives the
+ * window state back with the trouble and a wait, until the retry window is over (then the error
+ * itself) or the run's deadline has passed (then the window ends as PceJobTimeout).
+ */
+export async function submitWindowStep(state: WindowState, deps: WindowDeps): Promise<WindowState> {
+  const { run, window } = state;
+  const started = clock(deps);
+  if (secondsToDeadline(run, started) <= 0) {
+    const message = deadlineMessage(run, `Traffic window ${window.id} was not submitted`);
+    await record(deps, state, { status: 'failed', error: { name: 'PceJobTimeout', message } });
+    return { run, window, outcome: 'failed' };
+  }
+  try {
+    return await submitWindow(state, deps);
+  } catch (error) {
+    if (!isTransientPceError(error)) throw error;
+    return submitAgain(state, error, deps);
+  }
+}
+
+async function submitAgain(
+  state: WindowState,
+  error: PceUnavailable | PceRateLimited,
+  deps: WindowDeps,
+): Promise<WindowState> {
+  const { run, window } = state;
+  const now = clock(deps);
+  const previous = state.submit;
+  const retryWindow = deps.submit?.retryWindowSeconds ?? DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS;
+  const firstAttemptAt = previous?.firstAttemptAt ?? now.toISOString();
+  const windowEndsAt =
+    previous?.windowEndsAt ?? new Date(Date.parse(firstAttemptAt) + retryWindow * 1000).toISOString();
+  const trouble = troubleOf(error, now, previous?.unavailable);
+  const submits = `${trouble.attempts} submit${trouble.attempts === 1 ? '' : 's'}`;
+  const toDeadline = secondsToDeadline(run, now);
+  if (toDeadline < 1) {
+    const message = deadlineMessage(
+      run,
+      `The PCE has not taken traffic window ${window.id}'s query since ${trouble.since} (${submits})`,
+    );
+    await record(deps, state, { status: 'failed', error: { name: 'PceJobTimeout', message } });
+    return { run, window, outcome: 'failed' };
+  }
+  const secondsLeft = (Date.parse(windowEndsAt) - now.getTime()) / 1000;
+  if (secondsLeft < 1) {
+    throw givenUp(
+      error,
+      `the PCE has not taken the traffic query since ${trouble.since} (${submits} within the ${retryWindow} s retry window)`,
+    );
+  }
+  const waitSeconds = Math.min(
+    troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, secondsLeft),
+    Math.floor(secondsLeft),
+    Math.floor(toDeadline),
+  );
+  warnTrouble(deps.logger, trouble, `submitting again in ${waitSeconds} s`, {
+    window: window.id,
+    windowEndsAt,
+    waitSeconds,
+  });
+  return {
+    run,
+    window,
+    submit: { attempts: trouble.attempts, firstAttemptAt, windowEndsAt, waitSeconds, unavailable: trouble },
+  };
+}
+
 /** Sends the window's query, or finds the one an earlier attempt of this step created. */
-export async function submitWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
+async function submitWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
   const { run, window } = state;
   const request = windowRequest(trafficOf(state), window);
   if (request === undefined) {
@@ -82,14 +177,13 @@ export async function submitWindow(state: WindowState, deps: WindowDeps): Promis
     retryAfterSeconds = submitted.retryAfterSeconds;
   }
   const requestedAt = clock(deps);
-  const maxWait = run.export.maxWaitSeconds;
   const waitSeconds = Math.max(
     WINDOW_MIN_WAIT_SECONDS,
     nextWaitSeconds({
       retryAfterSeconds,
       elapsedSeconds: 0,
       maxIntervalSeconds: deps.poll.maxIntervalSeconds,
-      secondsToDeadline: maxWait,
+      secondsToDeadline: Math.max(1, secondsToDeadline(run, requestedAt)),
     }),
   );
   deps.logger.info('Submitted traffic window query', {
@@ -107,14 +201,90 @@ export async function submitWindow(state: WindowState, deps: WindowDeps): Promis
       polls: 0,
       waitSeconds,
       requestedAt: requestedAt.toISOString(),
-      deadline: new Date(requestedAt.getTime() + maxWait * 1000).toISOString(),
+      deadline: run.deadline,
       timedOut: false,
+      ...(state.submit === undefined ? {} : { retries: { ...NO_RETRIES, submit: state.submit.attempts } }),
     },
   };
 }
 
+/**
+ * The Poll step: `pollWindow`, except that a poll the PCE did not answer leaves the query as it
+ * was, notes the trouble and waits (Retry-After, or the backoff) until the run's deadline; past
+ * it, or past the poll limit, the window ends as PceJobTimeout and its query is deleted.
+ */
+export async function pollWindowStep(state: WindowState, deps: WindowDeps): Promise<WindowState> {
+  try {
+    return await pollWindow(state, deps);
+  } catch (error) {
+    if (!isTransientPceError(error) || state.job === undefined) throw error;
+    const { run, window, job } = state;
+    const now = clock(deps);
+    const polls = job.polls + 1;
+    const trouble = troubleOf(error, now, job.unavailable);
+    const toDeadline = secondsToDeadline(run, now);
+    const since = `since ${trouble.since} (${trouble.attempts} poll${trouble.attempts === 1 ? '' : 's'})`;
+    if (toDeadline <= 0 || polls >= deps.poll.maxPolls) {
+      const what = `The PCE has not answered the poll of traffic query ${job.href} ${since}`;
+      const message =
+        toDeadline <= 0
+          ? deadlineMessage(run, what)
+          : `${what}, and the query has been polled ${polls} times, the most allowed`;
+      return endWindow(state, 'failed', { error: { name: 'PceJobTimeout', message } }, polls, deps);
+    }
+    const waitSeconds = Math.min(
+      troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, deps.poll.maxIntervalSeconds),
+      Math.max(1, Math.floor(toDeadline)),
+    );
+    const retries = job.retries ?? NO_RETRIES;
+    warnTrouble(deps.logger, trouble, `polling again in ${waitSeconds} s`, {
+      window: window.id,
+      polls,
+      waitSeconds,
+    });
+    return {
+      run,
+      window,
+      job: {
+        ...job,
+        polls,
+        waitSeconds,
+        unavailable: trouble,
+        retries: { ...retries, poll: retries.poll + 1 },
+      },
+    };
+  }
+}
+
+/** Ends the window here: deletes its query (quietly) and records the outcome. */
+export async function endWindow(
+  state: WindowState,
+  outcome: 'failed' | 'truncated',
+  fields: Partial<WindowResult>,
+  polls: number,
+  deps: Pick<WindowDeps, 'connect' | 's3' | 'bucket' | 'logger' | 'now'>,
+  client?: Pick<TrafficRunClient, 'traffic'>,
+): Promise<WindowState> {
+  const { run, window, job } = state;
+  if (job === undefined) throw new ExportConfigError('Invalid window state: no window query to end');
+  try {
+    await deleteQuietly(client ?? (await deps.connect()), job.href, deps.logger);
+  } catch (error) {
+    deps.logger.warn('Could not reach the PCE to delete the window query', { error: describeError(error) });
+  }
+  await record(deps, state, {
+    status: outcome,
+    jobHref: job.href,
+    polls,
+    requestedAt: job.requestedAt,
+    ...fields,
+  });
+  const { unavailable: _trouble, ...rest } = job;
+  return { run, window, job: { ...rest, polls }, outcome };
+}
+
 /** Polls the window's query once; a truncated, failed or timed-out query ends the window here. */
-export async function pollWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
+async function pollWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
   const { run, window, job } = state;
   if (job === undefined) throw new ExportConfigError('Invalid window state: Poll needs the window query');
   const traffic = trafficOf(state);
@@ -122,12 +292,8 @@ export async function pollWindow(state: WindowState, deps: WindowDeps): Promise<
   const result = await client.traffic.poll(job.href);
   const now = clock(deps);
   const polls = job.polls + 1;
-  const common = { jobHref: job.href, polls, requestedAt: job.requestedAt };
-  const end = async (outcome: 'failed' | 'truncated', fields: Partial<WindowResult>) => {
-    await deleteQuietly(client, job.href, deps.logger);
-    await record(deps, state, { status: outcome, ...common, ...fields });
-    return { run, window, job: { ...job, polls }, outcome };
-  };
+  const end = (outcome: 'failed' | 'truncated', fields: Partial<WindowResult>) =>
+    endWindow(state, outcome, fields, polls, deps, client);
 
   if (result.status === 'failed') {
     const reason = result.message?.trim() || 'the PCE gave no reason';
@@ -166,11 +332,13 @@ export async function pollWindow(state: WindowState, deps: WindowDeps): Promise<
       status = 'running';
     }
   }
-  const secondsToDeadline = (Date.parse(job.deadline) - now.getTime()) / 1000;
+  const toDeadline = secondsToDeadline(run, now);
   const finished = status === 'done';
-  if (!finished && (secondsToDeadline <= 0 || polls >= deps.poll.maxPolls)) {
+  if (!finished && (toDeadline <= 0 || polls >= deps.poll.maxPolls)) {
     const limit =
-      secondsToDeadline <= 0 ? `${run.export.maxWaitSeconds} seconds` : `${deps.poll.maxPolls} polls`;
+      toDeadline <= 0
+        ? `the run's deadline ${run.deadline} (maxWaitSeconds ${run.export.maxWaitSeconds})`
+        : `${deps.poll.maxPolls} polls`;
     return end('failed', {
       error: {
         name: 'PceJobTimeout',
@@ -184,14 +352,15 @@ export async function pollWindow(state: WindowState, deps: WindowDeps): Promise<
       retryAfterSeconds: result.retryAfterSeconds,
       elapsedSeconds: (now.getTime() - Date.parse(job.requestedAt)) / 1000,
       maxIntervalSeconds: deps.poll.maxIntervalSeconds,
-      secondsToDeadline,
+      secondsToDeadline: toDeadline,
     }),
   );
+  const { unavailable: _trouble, ...rest } = job;
   return {
     run,
     window,
     job: {
-      ...job,
+      ...rest,
       status,
       polls,
       waitSeconds,
@@ -252,7 +421,7 @@ export function describeCaught(caught: CaughtError): { name: string; message: st
 }
 
 async function record(
-  deps: WindowDeps,
+  deps: Pick<WindowDeps, 's3' | 'bucket' | 'now'>,
   state: WindowState,
   fields: Omit<WindowResult, 'window' | 'completedAt'>,
 ): Promise<void> {
