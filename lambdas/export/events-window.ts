@@ -63,7 +63,7 @@ export async function continueEventsWindow(
   if (events?.incremental === undefined || events.window !== undefined) return request;
   if (execution.snapshot !== undefined) {
     throw new ExportConfigError(
-      'Invalid input: events.incremental is not used by a snapshot member: its runs keep no watermark of their own',
+      'Invalid input: input.events.incremental is not used by a snapshot member: its runs keep no watermark of their own',
     );
   }
   if (store === undefined) {
@@ -100,7 +100,10 @@ export async function continueEventsWindow(
   return { ...request, query: eventsQuery(continued), events: continued };
 }
 
+/** The folder of an export's overlap keys (IAM scopes Fetch's reads of them to it). */
+export const EVENTS_KEYS_FOLDER = '_incremental';
+
 /** Where an incremental events run keeps the hrefs of its last events for the next run. */
 export function eventsKeysKey(prefix: string, exportName: string, executionName: string): string {
-  return `${prefix}${exportName}/_incremental/${executionName}.keys.json`;
+  return `${prefix}${exportName}/${EVENTS_KEYS_FOLDER}/${executionName}.keys.json`;
 }
