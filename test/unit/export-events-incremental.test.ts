@@ -33,11 +33,9 @@ function watermarkAt(end: string) {
     completedAt: end,
     tool: 'pce-export/test',
   });
-  s3Mock
-    .on(GetObjectCommand, { Key: 'pce/audit/watermark.json' })
-    .resolves({
-      Body: Object.assign(Readable.from([Buffer.from(body)]), { transformToString: async () => body }) as never,
-    });
+  s3Mock.on(GetObjectCommand, { Key: 'pce/audit/watermark.json' }).resolves({
+    Body: Object.assign(Readable.from([Buffer.from(body)]), { transformToString: async () => body }) as never,
+  });
 }
 
 afterEach(() => {
@@ -119,7 +117,10 @@ describe('an incremental events window', () => {
   });
 
   it.each([
-    [{ end: '2026-12-01T00:00:00Z', since: undefined, start: '2026-11-30T00:00:00Z' }, /input\.events\.end cannot be combined with incremental/],
+    [
+      { end: '2026-12-01T00:00:00Z', since: undefined, start: '2026-11-30T00:00:00Z' },
+      /input\.events\.end cannot be combined with incremental/,
+    ],
     [{ incremental: false, overlap: '15m' }, /input\.events\.overlap is only used with "incremental": true/],
     [{ incremental: false, catchUp: '3d' }, /input\.events\.catchUp is only used with "incremental": true/],
     [{ overlap: 'soon' }, /input\.events\.overlap must be a duration such as "10m"/],
@@ -172,11 +173,12 @@ describe('the events filter of an incremental run', () => {
 
     const out = await filtered(filter, events);
 
-    expect(out.trim().split('\n').map((line) => JSON.parse(line).href)).toEqual([
-      '/orgs/1/events/2',
-      '/orgs/1/events/4',
-      '/orgs/1/events/5',
-    ]);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).href),
+    ).toEqual(['/orgs/1/events/2', '/orgs/1/events/4', '/orgs/1/events/5']);
     expect(filter.counts).toEqual({ downloaded: 5, kept: 3, overlap: 2 });
   });
 
@@ -211,15 +213,17 @@ describe('the events filter of an incremental run', () => {
 
   it('writes one JSON array for the raw format, an empty one when nothing is left', async () => {
     const options = { tailFrom: 0, array: true, href: '/orgs/1/datafiles/x' };
-    expect(JSON.parse(await filtered(new EventsFilter(options), events.slice(0, 2)))).toEqual(events.slice(0, 2));
+    expect(JSON.parse(await filtered(new EventsFilter(options), events.slice(0, 2)))).toEqual(
+      events.slice(0, 2),
+    );
     expect(await filtered(new EventsFilter(options), [])).toBe('[]');
   });
 
   it('fails with PceProtocolError for an event it cannot deduplicate: no href or no timestamp', async () => {
     const options = { tailFrom: 0, array: false, href: '/orgs/1/datafiles/x' };
-    await expect(filtered(new EventsFilter(options), [{ timestamp: '2026-12-01T11:00:00Z' }])).rejects.toThrow(
-      PceProtocolError,
-    );
+    await expect(
+      filtered(new EventsFilter(options), [{ timestamp: '2026-12-01T11:00:00Z' }]),
+    ).rejects.toThrow(PceProtocolError);
     await expect(filtered(new EventsFilter(options), [{ href: '/orgs/1/events/9' }])).rejects.toThrow(
       /Event 1 of \/orgs\/1\/datafiles\/x has no href or no timestamp/,
     );
