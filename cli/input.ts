@@ -84,13 +84,17 @@ export function inputFromFlags(flags: InputFlags, orgId: number, now = new Date(
     throw new UsageError('--traffic and --events are two kinds of export: give one');
   const stray = TRAFFIC_FLAGS.find((flag) => !flags.traffic && flags[flag] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --traffic`);
-  const strayWindow = WINDOW_FLAGS.find((flag) => !flags.traffic && !flags.events && flags[flag] !== undefined);
+  const strayWindow = WINDOW_FLAGS.find(
+    (flag) => !flags.traffic && !flags.events && flags[flag] !== undefined,
+  );
   if (strayWindow) throw new UsageError(`--${strayWindow} goes with --traffic or --events`);
   const kind = flags.traffic ? 'traffic' : flags.events ? 'events' : undefined;
   if (kind !== undefined) {
     for (const flag of ['path', 'query'] as const) {
       if (flags[flag] !== undefined)
-        throw new UsageError(`--${flag} does not go with --${kind} (a ${kind} export has no collection path)`);
+        throw new UsageError(
+          `--${flag} does not go with --${kind} (a ${kind} export has no collection path)`,
+        );
     }
     for (const flag of ACTOR_FLAGS) for (const actor of flags[flag] ?? []) actorHint(flag, actor, orgId);
   } else {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Duration, Size } from 'aws-cdk-lib';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -13,7 +14,6 @@ import { DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS } from '../lambdas/contracts/limits
 import { EVENTS_KEYS_FOLDER } from '../lambdas/export/events-window';
 import { SNAPSHOTS_FOLDER } from '../lambdas/export/layout';
 import { WATERMARK_FILE } from '../lambdas/export/watermark';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { bindBucket, bindSecret, grantObjects, S3_KMS_ACTIONS } from './bindings';
 import { ExportsConfig } from './exports-config';
 import { createExportFunction, type FunctionPlacement, HANDLERS_DIR } from './lambda-defaults';
@@ -287,7 +287,9 @@ export class ExportWorkflow extends Construct {
       S3_KMS_ACTIONS.read,
     );
     for (const fn of [this.submitFunction, this.fetchFunction]) {
-      fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }));
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }),
+      );
     }
     // The snapshot step resolves export names, then writes the snapshot manifest and
     // latest.json below {prefix}snapshots/: no PCE, no secret.

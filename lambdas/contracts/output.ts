@@ -88,7 +88,7 @@ export const exportOutputSchema = z.looseObject({
     .object({
       mode: z.enum(['first', 'continued', 'caught-up']).meta({
         description:
-          'first: no earlier run, the configured window; continued: from the last run\'s end less the overlap; caught-up: the last run ended longer ago than catchUp, so the window starts catchUp before its end.',
+          "first: no earlier run, the configured window; continued: from the last run's end less the overlap; caught-up: the last run ended longer ago than catchUp, so the window starts catchUp before its end.",
       }),
       startDate: isoTime.meta({ description: 'Start of the window the run covered (included).' }),
       endDate: isoTime.meta({ description: 'End of the window the run covered (included).' }),

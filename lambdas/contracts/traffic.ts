@@ -264,9 +264,9 @@ export const incrementalRequestSchema = z.object({
 });
 
 /** The request's `incremental` settings, defaults filled in; nothing for an export that is not incremental. */
-export function resolveIncremental(
-  spec: IncrementalInput,
-): { readonly incremental?: z.output<typeof incrementalRequestSchema> } {
+export function resolveIncremental(spec: IncrementalInput): {
+  readonly incremental?: z.output<typeof incrementalRequestSchema>;
+} {
   if (spec.incremental !== true) return {};
   const seconds = (text: string) => parseSince(text)?.seconds ?? 0;
   return {

@@ -6,9 +6,9 @@ import type { WorkflowState } from '../contracts/state';
 import type { PceClient } from '../pce/client';
 import { writeCurrentRun } from './changes/current';
 import { copyToS3 } from './copy';
+import type { StorageSettings } from './env';
 import { EventsFilter } from './events-filter';
 import { eventsKeysKey } from './events-window';
-import type { StorageSettings } from './env';
 import { contentTypeOf } from './formats';
 import { kindOf } from './kinds';
 import {
@@ -33,8 +33,8 @@ import {
   warnTrouble,
 } from './pce-trouble';
 import { putJson, tagStoredObject } from './storage';
-import { mergeOverlapKeys, readOverlapKeys, recordRun, watermarkKey } from './watermark';
 import type { TrafficResultOptions } from './traffic-result';
+import { mergeOverlapKeys, readOverlapKeys, recordRun, watermarkKey } from './watermark';
 
 /** Failed downloads Fetch allows itself past the deadline (a job done just before it gets these). */
 const FETCH_MIN_FAILED_DOWNLOADS = 3;
@@ -202,12 +202,14 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     const previous = window.previous?.keysKey;
     if (previous !== undefined && previous !== keysKey) {
       // The previous run's keys are no run's any more; one left behind costs a few bytes.
-      await deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: previous })).catch((error: unknown) => {
-        log.warn('Deleting the previous run\'s overlap keys failed; they stay in the bucket', {
-          key: previous,
-          error: describeError(error),
+      await deps.s3
+        .send(new DeleteObjectCommand({ Bucket: bucket, Key: previous }))
+        .catch((error: unknown) => {
+          log.warn("Deleting the previous run's overlap keys failed; they stay in the bucket", {
+            key: previous,
+            error: describeError(error),
+          });
         });
-      });
     }
     log.info('Recorded the events watermark', {
       end: request.events?.endDate,
