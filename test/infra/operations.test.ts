@@ -139,7 +139,7 @@ describe('customer-managed KMS keys of an existing bucket and secret', () => {
     const [statement, reading] = bucketKey;
     expect(actionsOf(reading as Statement)).toEqual(['kms:Decrypt']);
     const readingArns =
-      (reading?.Condition as { StringLike: Record<string, unknown[]> }).StringLike[
+      ((reading as Statement).Condition as { StringLike: Record<string, unknown[]> }).StringLike[
         'kms:EncryptionContext:aws:s3:arn'
       ] ?? [];
     expect(readingArns.map(renderIntrinsics)).toEqual([
