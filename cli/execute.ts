@@ -104,7 +104,7 @@ export async function executeExport(options: ExecuteExportOptions): Promise<numb
       const paths = await copyToDirectory(
         engine.s3.endpoint,
         bucket,
-        keysOf(output, prefix),
+        keysOf(output, prefix, outcome.executionName),
         out.dir,
         engine.s3.objectFile,
       );

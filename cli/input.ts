@@ -31,6 +31,7 @@ interface InputFlags extends TrafficSwitchFlags {
   readonly 'no-gzip'?: boolean;
   readonly 'max-wait'?: string;
   readonly traffic?: boolean;
+  readonly events?: boolean;
   readonly since?: string;
   readonly start?: string;
   readonly end?: string;
@@ -40,12 +41,15 @@ interface InputFlags extends TrafficSwitchFlags {
   readonly destination?: readonly string[];
   readonly 'exclude-source'?: readonly string[];
   readonly 'exclude-destination'?: readonly string[];
+  readonly incremental?: boolean;
+  readonly overlap?: string;
+  readonly 'catch-up'?: string;
 }
 
+/** The window flags: a traffic export's range or an events export's window, and whether it is incremental. */
+const WINDOW_FLAGS = ['since', 'start', 'end', 'incremental', 'overlap', 'catch-up'] as const;
+
 const TRAFFIC_FLAGS = [
-  'since',
-  'start',
-  'end',
   'policy-decision',
   'max-results',
   'source',
@@ -65,6 +69,8 @@ export const INPUT_FLAGS = [
   'no-gzip',
   'max-wait',
   'traffic',
+  'events',
+  ...WINDOW_FLAGS,
   ...TRAFFIC_FLAGS,
 ] as const satisfies readonly (keyof InputFlags)[];
 
@@ -74,23 +80,32 @@ const ACTOR_FLAGS = ['source', 'destination', 'exclude-source', 'exclude-destina
 export function inputFromFlags(flags: InputFlags, orgId: number, now = new Date()): RunInput {
   if (flags.gzip && flags['no-gzip'])
     throw new UsageError('--gzip and --no-gzip contradict each other: give one');
+  if (flags.traffic && flags.events)
+    throw new UsageError('--traffic and --events are two kinds of export: give one');
   const stray = TRAFFIC_FLAGS.find((flag) => !flags.traffic && flags[flag] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --traffic`);
-  if (flags.traffic) {
+  const strayWindow = WINDOW_FLAGS.find(
+    (flag) => !flags.traffic && !flags.events && flags[flag] !== undefined,
+  );
+  if (strayWindow) throw new UsageError(`--${strayWindow} goes with --traffic or --events`);
+  const kind = flags.traffic ? 'traffic' : flags.events ? 'events' : undefined;
+  if (kind !== undefined) {
     for (const flag of ['path', 'query'] as const) {
       if (flags[flag] !== undefined)
         throw new UsageError(
-          `--${flag} does not go with --traffic (a traffic export has no collection path)`,
+          `--${flag} does not go with --${kind} (a ${kind} export has no collection path)`,
         );
     }
     for (const flag of ACTOR_FLAGS) for (const actor of flags[flag] ?? []) actorHint(flag, actor, orgId);
   } else {
     if (flags.path === undefined || flags.path === '')
-      throw new UsageError('--path is required (e.g. --path /labels), or --traffic, or --input-json FILE');
+      throw new UsageError(
+        '--path is required (e.g. --path /labels), or --traffic, or --events, or --input-json FILE',
+      );
     pathHint(flags.path, orgId);
   }
   const value: Record<string, unknown> = {
-    ...(flags.traffic ? trafficInput(flags) : { path: flags.path }),
+    ...(flags.traffic ? trafficInput(flags) : flags.events ? eventsInput(flags) : { path: flags.path }),
     ...(flags.query?.length ? { query: queryOf(flags.query) } : {}),
     ...(flags['export-name'] === undefined ? {} : { exportName: flags['export-name'] }),
     ...(flags.format === undefined ? {} : { format: flags.format }),
@@ -217,6 +232,23 @@ function queryOf(pairs: readonly string[]): Record<string, string> {
   return query;
 }
 
+/** The fields the window flags stand for, in `traffic` or in `events`. */
+function windowInput(flags: InputFlags): Record<string, unknown> {
+  return {
+    ...(flags.since === undefined ? {} : { since: flags.since }),
+    ...(flags.start === undefined ? {} : { start: flags.start }),
+    ...(flags.end === undefined ? {} : { end: flags.end }),
+    ...(flags.incremental ? { incremental: true } : {}),
+    ...(flags.overlap === undefined ? {} : { overlap: flags.overlap }),
+    ...(flags['catch-up'] === undefined ? {} : { catchUp: flags['catch-up'] }),
+  };
+}
+
+/** The `{kind: "events", events: {...}}` input the window flags stand for with `--events`. */
+function eventsInput(flags: InputFlags): Record<string, unknown> {
+  return { kind: 'events', events: windowInput(flags) };
+}
+
 /** The `{kind: "traffic", traffic: {...}}` input the traffic flags stand for. */
 function trafficInput(flags: InputFlags): Record<string, unknown> {
   const groups = (actors: readonly string[] | undefined) =>
@@ -229,9 +261,7 @@ function trafficInput(flags: InputFlags): Record<string, unknown> {
   const destinations = filter(flags.destination, flags['exclude-destination']);
   const maxResults = flags['max-results'];
   const traffic = {
-    ...(flags.since === undefined ? {} : { since: flags.since }),
-    ...(flags.start === undefined ? {} : { start: flags.start }),
-    ...(flags.end === undefined ? {} : { end: flags.end }),
+    ...windowInput(flags),
     ...(flags['policy-decision'] === undefined ? {} : { policyDecisions: [...flags['policy-decision']] }),
     ...(maxResults === undefined ? {} : { maxResults: numeric(maxResults) }),
     ...(sources === undefined ? {} : { sources }),

@@ -6,8 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ExportOutput, SnapshotOutput } from '../lambdas/contracts/output';
 import type { TrafficOutput } from '../lambdas/contracts/traffic-run';
+import { EVENTS_KEYS_FOLDER, eventsKeysKey } from '../lambdas/export/events-window';
 import { changesStateKey, currentRunKey, latestKeyFor, snapshotLatestKey } from '../lambdas/export/layout';
-import { watermarkKey } from '../lambdas/export/watermark';
+import { WATERMARK_FILE, watermarkKey } from '../lambdas/export/watermark';
 
 /** Where `--out` points: a local directory (through the embedded S3) or an S3 location. */
 export type OutTarget =
@@ -16,10 +17,10 @@ export type OutTarget =
 
 /**
  * The objects a run leaves: the export itself, its manifest, the export's latest.json and
- * `_current/run.json`, and with a change history the changes, the run's digest and the state
- * that points the next run at it.
+ * `_current/run.json`, with a change history the changes, the run's digest and the state
+ * that points the next run at it, and for an incremental events run its watermark and overlap keys.
  */
-export function keysOf(output: ExportOutput, prefix: string): string[] {
+export function keysOf(output: ExportOutput, prefix: string, executionName: string): string[] {
   const changes = output.changes;
   return [
     output.key,
@@ -30,12 +31,16 @@ export function keysOf(output: ExportOutput, prefix: string): string[] {
     ...(changes?.digestKey === undefined
       ? []
       : [changes.digestKey, changesStateKey(prefix, output.exportName)]),
+    ...(output.incremental === undefined
+      ? []
+      : [eventsKeysKey(prefix, output.exportName, executionName), watermarkKey(prefix, output.exportName)]),
   ];
 }
 
 /**
- * Puts the change-history state a directory holds (`{export}/_state/…` of earlier runs into
- * it) into the embedded S3, so that a run into the same directory compares with the previous one.
+ * Puts the state a directory holds from earlier runs into the embedded S3, so that a run into the
+ * same directory continues from them: the change-history state (`{export}/_state/…`), and an
+ * incremental events export's overlap keys (`{export}/_incremental/…`) with its watermark.
  */
 export async function seedStateFromDirectory(endpoint: string, bucket: string, dir: string): Promise<void> {
   const root = resolve(dir);
@@ -45,8 +50,16 @@ export async function seedStateFromDirectory(endpoint: string, bucket: string, d
     for (const entry of exports) {
       if (!entry.isDirectory()) continue;
       const state = join(root, entry.name, '_state');
-      const files = await readdir(state, { recursive: true, withFileTypes: true }).catch(() => []);
-      for (const file of files) {
+      const keys = join(root, entry.name, EVENTS_KEYS_FOLDER);
+      const files = [
+        ...(await readdir(state, { recursive: true, withFileTypes: true }).catch(() => [])),
+        ...(await readdir(keys, { recursive: true, withFileTypes: true }).catch(() => [])),
+      ];
+      // The watermark of a traffic export stays behind: its overlap keys are not in the directory.
+      const watermark = (await readdir(join(root, entry.name), { withFileTypes: true })).filter(
+        (file) => file.name === WATERMARK_FILE && files.some((f) => f.parentPath === keys),
+      );
+      for (const file of [...files, ...watermark]) {
         if (!file.isFile()) continue;
         const path = join(file.parentPath, file.name);
         const key = relative(root, path).split(sep).join('/');

@@ -26,6 +26,7 @@ const RUN_FLAGS = {
   'max-wait': { type: 'string' },
   'retry-window': { type: 'string' },
   traffic: { type: 'boolean' },
+  events: { type: 'boolean' },
   since: { type: 'string' },
   start: { type: 'string' },
   end: { type: 'string' },
@@ -42,6 +43,9 @@ const RUN_FLAGS = {
   'ip-lists-include-workloads': { type: 'boolean' },
   'max-queries': { type: 'string' },
   'allow-partial': { type: 'boolean' },
+  incremental: { type: 'boolean' },
+  overlap: { type: 'string' },
+  'catch-up': { type: 'string' },
   'input-json': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;

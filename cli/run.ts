@@ -5,6 +5,7 @@ import { parseRunArgs } from './run-args';
 
 export const RUN_USAGE = `Usage: pce-export run --pce-url URL --org N --path /collection [options]
        pce-export run --pce-url URL --org N --traffic [traffic options] [options]
+       pce-export run --pce-url URL --org N --events [window options] [options]
        pce-export run --pce-url URL --org N --input-json FILE [options]
 
 Runs the export workflow (the synthesized state machine and the real handlers) on this machine.
@@ -38,11 +39,21 @@ Options:
                          snapshots are those of config/pce-export.json
   -h, --help             this help
 
-Traffic options (Explorer traffic flows through the async query API, instead of --path/--query):
-  --traffic              export traffic flows
+Window options (with --traffic or --events):
   --since DURATION       the range up to the start of the run: 24h, 7d, 90m, 2w (default 24h)
   --start ISO            absolute range start, e.g. 2026-01-01T00:00:00Z (instead of --since)
   --end ISO              absolute range end (default: the start of the run)
+  --incremental          start where the last successful run of the export ended (its
+                         watermark.json beside latest.json, so with --out s3://…), less --overlap,
+                         dropping what that run stored; the first run takes the range given
+  --overlap DURATION     how far before the last run's end an incremental run starts (default 10m)
+  --catch-up DURATION    the furthest back an incremental run reaches after missed runs (default 7d)
+
+Events options:
+  --events               export the PCE's audit events (/events) through the async job API
+
+Traffic options (Explorer traffic flows through the async query API, instead of --path/--query):
+  --traffic              export traffic flows
   --policy-decision D    allowed, potentially_blocked, blocked or unknown; repeatable (default: all)
   --max-results N        most flows returned, 1 to 200000 (default 100000)
   --source ACTOR         include flows from ACTOR, repeatable (alternatives); ACTOR is a label,

@@ -38,6 +38,16 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   'traffic.excludeWorkloadsFromIpListQuery': '--ip-lists-include-workloads',
   'traffic.maxQueries': '--max-queries',
   'traffic.allowPartial': '--allow-partial',
+  'traffic.incremental': '--incremental',
+  'traffic.overlap': '--overlap',
+  'traffic.catchUp': '--catch-up',
+  events: '--events',
+  'events.since': '--since',
+  'events.start': '--start',
+  'events.end': '--end',
+  'events.incremental': '--incremental',
+  'events.overlap': '--overlap',
+  'events.catchUp': '--catch-up',
 };
 
 /** Fields whose numbers count something, for "must be at least 1 second". */

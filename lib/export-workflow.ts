@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Duration, Size } from 'aws-cdk-lib';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -10,8 +11,10 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import { Construct } from 'constructs';
 import type { ExportInput } from '../lambdas/contracts/input';
 import { DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS } from '../lambdas/contracts/limits';
+import { EVENTS_KEYS_FOLDER } from '../lambdas/export/events-window';
 import { SNAPSHOTS_FOLDER } from '../lambdas/export/layout';
-import { bindBucket, bindSecret, S3_KMS_ACTIONS } from './bindings';
+import { WATERMARK_FILE } from '../lambdas/export/watermark';
+import { bindBucket, bindSecret, grantObjects, S3_KMS_ACTIONS } from './bindings';
 import { ExportsConfig } from './exports-config';
 import { createExportFunction, type FunctionPlacement, HANDLERS_DIR } from './lambda-defaults';
 import type { ProxyConfig } from './network-config';
@@ -256,8 +259,8 @@ export class ExportWorkflow extends Construct {
       fn.addEnvironment('POLL_MAX_INTERVAL_SECONDS', String(maxPollIntervalSeconds));
     }
     // Fetch writes the object (multipart, aborted on failure), tags it with its sha256 and object
-    // count (deleting it again if that fails), and writes the manifest and the "latest" pointers:
-    // all of it below the prefix, nothing else, and it reads nothing back. SSE-KMS: S3 asks for a data key on upload and
+    // count (deleting it again if that fails), and writes the manifest and the "latest" pointers
+    // (and an incremental events export's overlap keys and watermark): all of it below the prefix. SSE-KMS: S3 asks for a data key on upload and
     // decrypts it for the parts and the completion of a multipart upload.
     const objectsArn = bindBucket(this.fetchFunction, props.bucket, {
       prefix,
@@ -265,6 +268,29 @@ export class ExportWorkflow extends Construct {
       actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:PutObjectTagging', 's3:DeleteObject'],
       kmsActions: S3_KMS_ACTIONS.multipartWrite,
     });
+    // An incremental events export: Submit reads its watermark to find the window; Fetch reads
+    // the previous run's overlap keys (and writes the new ones and the watermark under the grant
+    // above). S3 answers 404 ("none yet", the first run) rather than 403 for an object that is
+    // not there only to a caller that may list the bucket: an s3:prefix condition would not help,
+    // since a GetObject request carries no prefix for it to match.
+    const watermarksArn = bindBucket(this.submitFunction, props.bucket, {
+      prefix,
+      keys: `*/${WATERMARK_FILE}`,
+      actions: ['s3:GetObject'],
+      kmsActions: S3_KMS_ACTIONS.read,
+    });
+    const eventsKeysArn = grantObjects(
+      this.fetchFunction,
+      props.bucket,
+      `${prefix}*/${EVENTS_KEYS_FOLDER}/*`,
+      ['s3:GetObject'],
+      S3_KMS_ACTIONS.read,
+    );
+    for (const fn of [this.submitFunction, this.fetchFunction]) {
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }),
+      );
+    }
     // The snapshot step resolves export names, then writes the snapshot manifest and
     // latest.json below {prefix}snapshots/: no PCE, no secret.
     this.snapshotFunction.addEnvironment('PCE_ORG_ID', String(props.orgId));
@@ -355,6 +381,8 @@ export class ExportWorkflow extends Construct {
       objectsArn,
       snapshotsArn,
       changesArns: [readArn, ...changesArns],
+      watermarksArn,
+      eventsKeysArn,
     });
   }
 }

@@ -16,10 +16,14 @@ interface WorkflowObjectGrants {
   readonly snapshotsArn: string;
   /** Changes: the export objects it reads, and the change histories and digests it writes. */
   readonly changesArns: readonly string[];
+  /** Submit: every export's watermark, {prefix}{exportName}/watermark.json. */
+  readonly watermarksArn: string;
+  /** Fetch: the overlap keys of incremental events exports, below {prefix}{exportName}/_incremental/. */
+  readonly eventsKeysArn: string;
 }
 
 export function acknowledgeWorkflowNagFindings(workflow: ExportWorkflow, grants: WorkflowObjectGrants): void {
-  const { objectsArn, snapshotsArn, changesArns } = grants;
+  const { objectsArn, snapshotsArn, changesArns, watermarksArn, eventsKeysArn } = grants;
   const xray = 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.';
   if (workflow.changesFunction.role) {
     for (const arn of changesArns) {
@@ -45,6 +49,20 @@ export function acknowledgeWorkflowNagFindings(workflow: ExportWorkflow, grants:
       id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, objectsArn)}]`,
       reason:
         'Fetch writes export objects, manifests and the latest pointer under generated keys below the configured prefix; the grant covers that prefix only.',
+    });
+  }
+  if (workflow.submitFunction.role) {
+    Validations.of(workflow.submitFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, watermarksArn)}]`,
+      reason:
+        "Submit reads an incremental events export's watermark, {prefix}{exportName}/watermark.json, for whichever export the input names; the grant covers those objects only.",
+    });
+  }
+  if (workflow.fetchFunction.role) {
+    Validations.of(workflow.fetchFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[${nagResourceFinding(workflow, eventsKeysArn)}]`,
+      reason:
+        "Fetch reads the previous run's overlap keys of an incremental events export, below {prefix}{exportName}/_incremental/; the grant covers those objects only.",
     });
   }
   if (workflow.snapshotFunction.role) {

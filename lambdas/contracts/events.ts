@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { isoTime } from './time';
-import { checkWindowInput, sinceSchema, windowInputFields } from './traffic';
+import {
+  checkIncrementalInput,
+  checkWindowInput,
+  incrementalInputFields,
+  incrementalRequestSchema,
+  sinceSchema,
+  windowInputFields,
+} from './traffic';
 
 /*
  * The audit events of an `events` export (`GET /orgs/{org}/events` as an async collection job),
@@ -10,6 +17,7 @@ import { checkWindowInput, sinceSchema, windowInputFields } from './traffic';
  *   {"since": "24h"}                                  the 24 hours before the execution started
  *   {"start": "2026-11-01T00:00:00Z", "end": …}       an absolute window (end defaults to the start of the run)
  *   {"eventTypes": ["user.sign_in", "workloads.unpair"], "severity": "warning", "status": "failure"}
+ *   {"since": "1h", "incremental": true, "overlap": "15m"}   from where the last run ended, less 15 minutes
  *
  * Both ends are inclusive, as the PCE's `timestamp[gte]`/`timestamp[lte]` filters are.
  */
@@ -33,9 +41,28 @@ export const eventsInputSchema = z
       .optional(),
     severity: z.enum(EVENT_SEVERITIES).optional(),
     status: z.enum(EVENT_STATUSES).optional(),
+    ...incrementalInputFields,
   })
   .strict()
-  .superRefine(checkWindowInput);
+  .superRefine((spec, ctx) => {
+    checkWindowInput(spec, ctx);
+    checkIncrementalInput(spec, ctx);
+  });
+
+/**
+ * How an incremental run's window was found (Submit, from the export's watermark), and what
+ * Fetch needs to drop the previous run's events and record this run's last ones.
+ */
+const eventsWindowStateSchema = z.object({
+  /** `first`: no earlier run; `continued`: from the last run's end less the overlap; `caught-up`: capped at catchUp. */
+  mode: z.enum(['first', 'continued', 'caught-up']),
+  /** `caught-up`: the range no run covers. */
+  skipped: z.object({ from: isoTime, to: isoTime }).optional(),
+  /** `continued`: the run it continues; its overlap keys are the events to drop. */
+  previous: z.object({ end: isoTime, keysKey: z.string().min(1).max(1024).optional() }).optional(),
+  /** The hrefs of the events from here on are recorded for the next run. */
+  tailFrom: isoTime,
+});
 
 /** A resolved events window as it travels in the workflow state. */
 export const eventsRequestSchema = z.object({
@@ -46,5 +73,9 @@ export const eventsRequestSchema = z.object({
   eventTypes: z.array(eventType).max(MAX_EVENT_TYPES),
   severity: z.enum(EVENT_SEVERITIES).optional(),
   status: z.enum(EVENT_STATUSES).optional(),
+  /** Present: the run continues from the export's watermark. */
+  incremental: incrementalRequestSchema.optional(),
+  /** Present once Submit resolved an incremental window from the watermark. */
+  window: eventsWindowStateSchema.optional(),
 });
 export type EventsRequest = z.output<typeof eventsRequestSchema>;

@@ -84,6 +84,25 @@ export const exportOutputSchema = z.looseObject({
     })
     .optional()
     .meta({ description: 'The change history this run wrote, for an export with "changes".' }),
+  incremental: z
+    .object({
+      mode: z.enum(['first', 'continued', 'caught-up']).meta({
+        description:
+          "first: no earlier run, the configured window; continued: from the last run's end less the overlap; caught-up: the last run ended longer ago than catchUp, so the window starts catchUp before its end.",
+      }),
+      startDate: isoTime.meta({ description: 'Start of the window the run covered (included).' }),
+      endDate: isoTime.meta({ description: 'End of the window the run covered (included).' }),
+      skipped: z.object({ from: isoTime, to: isoTime }).optional().meta({
+        description: 'caught-up: the range no run covered.',
+      }),
+      overlapDropped: z
+        .number()
+        .int()
+        .min(0)
+        .meta({ description: 'Events in the overlap the previous run had stored, not stored again.' }),
+    })
+    .optional()
+    .meta({ description: 'The window of an incremental events export, from its watermark.' }),
 });
 
 /**

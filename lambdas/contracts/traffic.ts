@@ -214,6 +214,69 @@ const durationAtMost = (maxSeconds: number, most: string) =>
     .regex(SINCE, { message: 'must be a duration such as "10m", "2h" or "7d" (m, h, d or w)', abort: true })
     .refine((v) => (parseSince(v)?.seconds ?? 0) <= maxSeconds, { message: `must be at most ${most}` });
 
+const DEFAULT_OVERLAP = '10m';
+const DEFAULT_CATCH_UP = '7d';
+
+/**
+ * The fields that make an export incremental (a traffic export's range, an events export's
+ * window): both kinds take them from here, with the same defaults and messages.
+ */
+export const incrementalInputFields = {
+  /**
+   * Start where the last successful run of this export ended, less `overlap` (its rows
+   * deduplicated); the first run uses the range given. @default false (true for a scheduled
+   * traffic export in the deploy configuration)
+   */
+  incremental: z.boolean().optional(),
+  /** How far an incremental run goes back before the last run's end. @default "10m" */
+  overlap: durationAtMost(MAX_OVERLAP_SECONDS, '1 day').optional(),
+  /** The furthest back an incremental run reaches after missed runs. @default "7d" */
+  catchUp: durationAtMost(MAX_TRAFFIC_SINCE_SECONDS, '366 days').optional(),
+};
+
+type IncrementalInput = {
+  readonly end?: string;
+  readonly incremental?: boolean;
+  readonly overlap?: string;
+  readonly catchUp?: string;
+};
+
+/** Adds the issues of `incremental`, `overlap` and `catchUp` (both kinds' superRefine). */
+export function checkIncrementalInput(spec: IncrementalInput, ctx: z.RefinementCtx): void {
+  if (spec.incremental === true && spec.end !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['end'],
+      message: 'cannot be combined with incremental: each run goes up to its start',
+    });
+  }
+  for (const field of ['overlap', 'catchUp'] as const) {
+    if (spec[field] !== undefined && spec.incremental !== true) {
+      ctx.addIssue({ code: 'custom', path: [field], message: 'is only used with "incremental": true' });
+    }
+  }
+}
+
+/** An incremental export's settings as they travel in the workflow state. */
+export const incrementalRequestSchema = z.object({
+  overlapSeconds: z.number().int().min(60).max(MAX_OVERLAP_SECONDS),
+  catchUpSeconds: z.number().int().min(60).max(MAX_TRAFFIC_SINCE_SECONDS),
+});
+
+/** The request's `incremental` settings, defaults filled in; nothing for an export that is not incremental. */
+export function resolveIncremental(spec: IncrementalInput): {
+  readonly incremental?: z.output<typeof incrementalRequestSchema>;
+} {
+  if (spec.incremental !== true) return {};
+  const seconds = (text: string) => parseSince(text)?.seconds ?? 0;
+  return {
+    incremental: {
+      overlapSeconds: seconds(spec.overlap ?? DEFAULT_OVERLAP),
+      catchUpSeconds: seconds(spec.catchUp ?? DEFAULT_CATCH_UP),
+    },
+  };
+}
+
 /** The `traffic` object of an export's input: the friendly form of the query. */
 export const trafficInputSchema = z
   .object({
@@ -248,16 +311,7 @@ export const trafficInputSchema = z
      * `maxResults`, instead of failing with TrafficIncomplete. @default false
      */
     allowPartial: z.boolean().optional(),
-    /**
-     * Start where the last successful run of this export ended, less `overlap` (its rows
-     * deduplicated); the first run uses the range given. @default false (true for a scheduled
-     * export in the deploy configuration)
-     */
-    incremental: z.boolean().optional(),
-    /** How far an incremental run goes back before the last run's end. @default "10m" */
-    overlap: durationAtMost(MAX_OVERLAP_SECONDS, '1 day').optional(),
-    /** The furthest back an incremental run reaches after missed runs. @default "7d" */
-    catchUp: durationAtMost(MAX_TRAFFIC_SINCE_SECONDS, '366 days').optional(),
+    ...incrementalInputFields,
     /** Name shown in the PCE's Explorer. @default "pce-export <exportName> <executionName>" */
     queryName: z
       .string()
@@ -270,18 +324,7 @@ export const trafficInputSchema = z
   .strict()
   .superRefine((spec, ctx) => {
     checkWindowInput(spec, ctx);
-    if (spec.incremental === true && spec.end !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['end'],
-        message: 'cannot be combined with incremental: each run goes up to its start',
-      });
-    }
-    for (const field of ['overlap', 'catchUp'] as const) {
-      if (spec[field] !== undefined && spec.incremental !== true) {
-        ctx.addIssue({ code: 'custom', path: [field], message: 'is only used with "incremental": true' });
-      }
-    }
+    checkIncrementalInput(spec, ctx);
     const actors = [spec.sources, spec.destinations]
       .flatMap((filter) => [...(filter?.include ?? []), ...(filter?.exclude ?? [])])
       .flat().length;
@@ -326,12 +369,7 @@ export const trafficRequestSchema = z.object({
   maxQueries: z.number().int().min(1).max(MAX_TRAFFIC_QUERIES).optional(),
   allowPartial: z.literal(true).optional(),
   /** Present: the run continues from the export's watermark. */
-  incremental: z
-    .object({
-      overlapSeconds: z.number().int().min(60).max(MAX_OVERLAP_SECONDS),
-      catchUpSeconds: z.number().int().min(60).max(MAX_TRAFFIC_SINCE_SECONDS),
-    })
-    .optional(),
+  incremental: incrementalRequestSchema.optional(),
 });
 
 /** The most queries a run makes when the request does not say. */

@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ExportConfigError } from '../contracts/errors';
 import { FETCH_MAX_FAILED_DOWNLOADS, MAX_TROUBLE_WAIT_SECONDS } from '../contracts/limits';
 import type { ExportOutput } from '../contracts/output';
@@ -7,6 +7,8 @@ import type { PceClient } from '../pce/client';
 import { writeCurrentRun } from './changes/current';
 import { copyToS3 } from './copy';
 import type { StorageSettings } from './env';
+import { EventsFilter } from './events-filter';
+import { eventsKeysKey } from './events-window';
 import { contentTypeOf } from './formats';
 import { kindOf } from './kinds';
 import {
@@ -32,6 +34,7 @@ import {
 } from './pce-trouble';
 import { putJson, tagStoredObject } from './storage';
 import type { TrafficResultOptions } from './traffic-result';
+import { mergeOverlapKeys, readOverlapKeys, recordRun, watermarkKey } from './watermark';
 
 /** Failed downloads Fetch allows itself past the deadline (a job done just before it gets these). */
 const FETCH_MIN_FAILED_DOWNLOADS = 3;
@@ -89,6 +92,27 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   };
   const log = deps.logger;
 
+  // An incremental events window: drop what the previous run stored, keep the last hrefs.
+  const window = execution.snapshot === undefined ? request.events?.window : undefined;
+  const previousKeys =
+    window?.previous?.keysKey === undefined
+      ? undefined
+      : await readOverlapKeys(deps.s3, bucket, window.previous.keysKey);
+  const filter =
+    window === undefined
+      ? undefined
+      : new EventsFilter({
+          ...(previousKeys === undefined || window.previous === undefined
+            ? {}
+            : {
+                previousKeys: new Set(previousKeys.keys.map((k) => k[1])),
+                previousEnd: Date.parse(window.previous.end),
+              }),
+          tailFrom: Date.parse(window.tailFrom),
+          array: request.format === 'raw',
+          href: job.resultHref,
+        });
+
   const client = await deps.connect();
   const kind = kindOf(request);
   const datafile = await kind.open(client, job.resultHref, {
@@ -118,12 +142,14 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     queueSize: deps.storage.queueSize,
     logger: log,
     href: job.resultHref,
+    ...(filter === undefined ? {} : { filter }),
   });
+  const objectCount = filter === undefined ? copied.objectCount : filter.counts.kept;
   const completedAt = (deps.now ?? (() => new Date()))().toISOString();
 
   // The checksum is known only once every byte has gone up: it goes into the object's tags (and
   // the manifest), so the object is written once, with the metadata it started with.
-  await tagStoredObject(deps.s3, bucket, key, copied);
+  await tagStoredObject(deps.s3, bucket, key, { sha256: copied.sha256, objectCount });
 
   const manifest = buildManifest({
     exportName: request.name,
@@ -131,7 +157,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     key,
     bytes: copied.bytes,
     sha256: copied.sha256,
-    objectCount: copied.objectCount,
+    objectCount,
     format: request.format,
     gzip: request.gzip,
     contentType,
@@ -144,12 +170,53 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     completedAt,
     ...(request.traffic ? { traffic: request.traffic } : {}),
     ...(request.events ? { events: request.events } : {}),
+    ...(window === undefined || filter === undefined
+      ? {}
+      : {
+          incremental: {
+            mode: window.mode,
+            ...(window.skipped === undefined ? {} : { skipped: window.skipped }),
+            overlapDropped: filter.counts.overlap,
+          },
+        }),
   });
   if (snapshotFolder === undefined) {
     await putJson(deps.s3, bucket, manifestKey, manifest);
     const latestKey = latestKeyFor(prefix, request.name);
     await putJson(deps.s3, bucket, latestKey, { ...manifest, manifestKey });
     await writeCurrentRun(deps.s3, prefix, manifest);
+  }
+  if (window !== undefined && filter !== undefined) {
+    // The last writes of the run, once its object, manifest and pointers are complete: a run
+    // that failed before here leaves the previous watermark, and the next run covers the hole.
+    const keysKey = eventsKeysKey(prefix, request.name, execution.name);
+    await putJson(deps.s3, bucket, keysKey, mergeOverlapKeys(new Date(window.tailFrom), filter.tail));
+    await recordRun(deps.s3, bucket, watermarkKey(prefix, request.name), {
+      exportName: request.name,
+      end: request.events?.endDate ?? window.tailFrom,
+      keysKey,
+      executionName: execution.name,
+      manifestKey,
+      completedAt,
+    });
+    const previous = window.previous?.keysKey;
+    if (previous !== undefined && previous !== keysKey) {
+      // The previous run's keys are no run's any more; one left behind costs a few bytes.
+      await deps.s3
+        .send(new DeleteObjectCommand({ Bucket: bucket, Key: previous }))
+        .catch((error: unknown) => {
+          log.warn("Deleting the previous run's overlap keys failed; they stay in the bucket", {
+            key: previous,
+            error: describeError(error),
+          });
+        });
+    }
+    log.info('Recorded the events watermark', {
+      end: request.events?.endDate,
+      mode: window.mode,
+      overlapDropped: filter.counts.overlap,
+      tailKeys: filter.tail.length,
+    });
   }
 
   try {
@@ -164,7 +231,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
   log.info('Export complete', {
     uri: manifest.uri,
     bytes: copied.bytes,
-    objectCount: copied.objectCount,
+    objectCount,
     manifestKey,
   });
   return {
@@ -176,7 +243,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     sha256: copied.sha256,
     format: request.format,
     gzip: request.gzip,
-    objectCount: copied.objectCount,
+    objectCount,
     jobHref: job.href,
     polls: job.polls,
     retries: job.retries ?? NO_RETRIES,
@@ -185,6 +252,17 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     manifestKey,
     // The change history step (lambdas/export/changes/) replaces this with what it wrote.
     ...(request.changes ? { changes: { fields: request.changes.fields } } : {}),
+    ...(manifest.incremental === undefined || request.events === undefined
+      ? {}
+      : {
+          incremental: {
+            mode: manifest.incremental.mode,
+            startDate: request.events.startDate,
+            endDate: request.events.endDate,
+            ...(manifest.incremental.skipped === undefined ? {} : { skipped: manifest.incremental.skipped }),
+            overlapDropped: manifest.incremental.overlapDropped,
+          },
+        }),
   };
 }
 

@@ -246,6 +246,12 @@ export interface Manifest {
   readonly traffic?: TrafficRequest;
   /** The resolved window of an events export (absolute times, both ends inclusive). */
   readonly events?: EventsRequest;
+  /** An incremental events export: how its window was found, and the overlap's events it dropped. */
+  readonly incremental?: {
+    readonly mode: 'first' | 'continued' | 'caught-up';
+    readonly skipped?: { readonly from: string; readonly to: string };
+    readonly overlapDropped: number;
+  };
 }
 
 export type ManifestInput = Omit<Manifest, 'uri' | 'tool'>;
@@ -272,5 +278,6 @@ export function buildManifest(input: ManifestInput): Manifest {
     tool: `${TOOL_NAME}/${TOOL_VERSION}`,
     ...(input.traffic ? { kind: 'traffic' as const, traffic: input.traffic } : {}),
     ...(input.events ? { kind: 'events' as const, events: input.events } : {}),
+    ...(input.incremental ? { incremental: input.incremental } : {}),
   };
 }

@@ -10,6 +10,7 @@ import type {
 import type { TrafficRunStart } from '../contracts/traffic-run';
 import type { PceClient } from '../pce/client';
 import type { PollSettings, SubmitSettings } from './env';
+import { continueEventsWindow, type WatermarkStore } from './events-window';
 import { resolveExportRequest } from './input';
 import { kindOf } from './kinds';
 import type { ExportLogger } from './logger';
@@ -29,6 +30,8 @@ export interface SubmitDeps {
   readonly now?: () => Date;
   /** The configured org: hrefs in a traffic query's filters must belong to it. */
   readonly orgId?: number;
+  /** Where an incremental events export's watermark is read. @default none: such an export fails */
+  readonly watermarks?: () => WatermarkStore;
 }
 
 /**
@@ -42,7 +45,7 @@ export async function startExport(
   event: SubmitEvent,
   deps: SubmitDeps,
 ): Promise<WorkflowState | SubmitRetryState | TrafficRunStart> {
-  const { request, execution } = resolveSubmit(event, deps);
+  const { request, execution } = await resolveSubmit(event, deps);
   const kind = kindOf(request);
   if (kind.fanOut === undefined || execution.snapshot !== undefined) {
     return attemptSubmit(request, execution, undefined, deps, true);
@@ -59,7 +62,7 @@ export async function startExport(
  * contacted; every PCE error is thrown as it is.
  */
 export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promise<WorkflowState> {
-  const { request, execution } = resolveSubmit(event, deps);
+  const { request, execution } = await resolveSubmit(event, deps);
   const state = await attemptSubmit(request, execution, undefined, deps, false);
   return state as WorkflowState;
 }
@@ -70,20 +73,22 @@ export async function submitExport(event: SubmitEvent, deps: SubmitDeps): Promis
  * next submit, until the retry window is over. That state, handed back (already validated),
  * submits again.
  */
-export function submitStep(
+export async function submitStep(
   event: SubmitEvent | SubmitRetryState,
   deps: SubmitDeps,
 ): Promise<WorkflowState | SubmitRetryState> {
   if ('submit' in event) return attemptSubmit(event.export, event.execution, event.submit, deps, true);
-  const { request, execution } = resolveSubmit(event, deps);
+  const { request, execution } = await resolveSubmit(event, deps);
   return attemptSubmit(request, execution, undefined, deps, true);
 }
 
-function resolveSubmit(event: SubmitEvent, deps: SubmitDeps) {
+/** The input resolved and checked, and an incremental events window continued from its watermark. */
+async function resolveSubmit(event: SubmitEvent, deps: SubmitDeps) {
   const execution = parseExecution(event?.execution);
-  const request = resolveExportRequest(event.input ?? {}, deps.configuredExports, {
+  const resolved = resolveExportRequest(event.input ?? {}, deps.configuredExports, {
     now: new Date(execution.startTime),
   });
+  const request = await continueEventsWindow(resolved, execution, deps.watermarks?.(), deps.logger);
   return { request, execution };
 }
 

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { ExportConfigError } from '../contracts/errors';
 import { MAX_TRAFFIC_QUERY_NAME_LENGTH } from '../contracts/limits';
 import {
-  parseSince,
+  resolveIncremental,
   resolveWindow,
   type TrafficRequest,
   trafficActorKind,
@@ -17,8 +17,6 @@ import type { TrafficActor, TrafficQueryBody, TrafficServiceFilter } from '../pc
  */
 
 const DEFAULT_TRAFFIC_RESULTS = 100_000;
-const DEFAULT_OVERLAP = '10m';
-const DEFAULT_CATCH_UP = '7d';
 
 /** The PCE actor a filter string stands for; undefined when it is none of the accepted forms. */
 export function trafficActor(value: string): TrafficActor | undefined {
@@ -57,7 +55,6 @@ export function resolveTrafficQuery(
   now: Date,
   root = 'input.traffic',
 ): TrafficRequest {
-  const seconds = (text: string) => parseSince(text)?.seconds ?? 0;
   return {
     ...resolveWindow(spec, now, root),
     policyDecisions: spec.policyDecisions ?? [],
@@ -73,14 +70,7 @@ export function resolveTrafficQuery(
       : {}),
     ...(spec.maxQueries === undefined ? {} : { maxQueries: spec.maxQueries }),
     ...(spec.allowPartial === true ? { allowPartial: true as const } : {}),
-    ...(spec.incremental === true
-      ? {
-          incremental: {
-            overlapSeconds: seconds(spec.overlap ?? DEFAULT_OVERLAP),
-            catchUpSeconds: seconds(spec.catchUp ?? DEFAULT_CATCH_UP),
-          },
-        }
-      : {}),
+    ...resolveIncremental(spec),
   };
 }
 

@@ -54,9 +54,12 @@ export interface IncrementalRange {
   readonly tailFrom: Date;
 }
 
+/** The watermark's name in its export's folder (IAM scopes the reads of it to this name). */
+export const WATERMARK_FILE = 'watermark.json';
+
 /** Where an export's watermark lives: beside its latest.json. */
 export function watermarkKey(prefix: string, exportName: string): string {
-  return `${prefix}${exportName}/watermark.json`;
+  return `${prefix}${exportName}/${WATERMARK_FILE}`;
 }
 
 /** The next run's range, from the watermark (if any), the run's start and its configured range. */

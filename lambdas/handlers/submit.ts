@@ -1,6 +1,7 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import type { SubmitEvent, SubmitRetryState, WorkflowState } from '../contracts/state';
 import type { TrafficRunStart } from '../contracts/traffic-run';
-import { readPceSettings, readPollSettings, readSubmitSettings } from '../export/env';
+import { readPceSettings, readPollSettings, readStorageSettings, readSubmitSettings } from '../export/env';
 import { checkInputPce, readPceIdentity } from '../export/pce-choice';
 import { pceConnector } from '../export/pce-clients';
 import { secretsManager } from '../export/secret';
@@ -10,6 +11,8 @@ import { configuredExports } from './configured';
 import { appendKeys, lambdaHandler, logger, traceClient } from './powertools';
 
 traceClient(secretsManager);
+// Reads the watermark of an incremental events export.
+const s3 = traceClient(new S3Client({}));
 
 /**
  * Submit: `{input, execution: {name, startTime}}` → WorkflowState. Checks that the input is for
@@ -17,7 +20,8 @@ traceClient(secretsManager);
  * object and/or explicit fields), submits the export's PCE async job (for a traffic export, the
  * Explorer query) and returns the first state with the wait before the first poll. When the PCE
  * is unavailable it returns a SubmitRetryState instead, and takes that state back as its event
- * to submit again. A traffic export on its own comes back as `{export, execution, fanOut:
+ * to submit again. An incremental events export's window starts from its watermark in the
+ * bucket. A traffic export on its own comes back as `{export, execution, fanOut:
  * "traffic"}` for the traffic run.
  */
 export const handler = lambdaHandler(
@@ -34,6 +38,10 @@ export const handler = lambdaHandler(
       submit: readSubmitSettings(),
       orgId: pce.orgId,
       logger,
+      watermarks: () => {
+        const { bucket, prefix } = readStorageSettings();
+        return { s3, bucket, prefix };
+      },
       onRequest: (request: { name: string }, ref: { name: string }) =>
         appendKeys({ exportName: request.name, executionName: ref.name }),
     };

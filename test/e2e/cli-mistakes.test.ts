@@ -203,9 +203,29 @@ const MISTAKES: readonly Mistake[] = [
     says: '--since cannot be combined with --start or --end',
   },
   {
-    what: 'a traffic flag without --traffic',
+    what: 'a window flag without --traffic or --events',
     args: ['run', ...PCE, '--path', '/labels', '--since', '24h'],
-    says: '--since goes with --traffic',
+    says: '--since goes with --traffic or --events',
+  },
+  {
+    what: '--traffic with --events',
+    args: ['run', ...PCE, '--traffic', '--events'],
+    says: '--traffic and --events are two kinds of export: give one',
+  },
+  {
+    what: 'a traffic flag with --events',
+    args: ['run', ...PCE, '--events', '--policy-decision', 'blocked'],
+    says: '--policy-decision goes with --traffic',
+  },
+  {
+    what: '--overlap without --incremental',
+    args: ['run', ...PCE, '--events', '--overlap', '15m'],
+    says: '--overlap is only used with "--incremental": true',
+  },
+  {
+    what: 'an overlap longer than a day',
+    args: ['run', ...PCE, '--events', '--incremental', '--overlap', '2d'],
+    says: '--overlap must be at most 1 day, not "2d"',
   },
   {
     what: 'an actor of another org',

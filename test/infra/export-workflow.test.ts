@@ -490,11 +490,13 @@ describe('ExportWorkflow functions', () => {
     PCE_SECRET_ID: secret,
   });
 
-  it('Submit is told the PCE, the secret, the configuration object and the longest poll interval, not the bucket it exports to', () => {
+  it('Submit is told the PCE, the secret, the configuration object, the bucket its watermarks are in and the longest poll interval', () => {
     expect(functionProperties(template, ids.submit).Environment).toEqual({
       Variables: {
         ...pce({ Ref: ids.secret }),
         ...configObject,
+        EXPORT_BUCKET: { Ref: ids.bucket },
+        EXPORT_PREFIX: 'pce/',
         SUBMIT_RETRY_WINDOW_SECONDS: '600',
         POLL_MAX_INTERVAL_SECONDS: '300',
       },
@@ -611,23 +613,29 @@ describe('ExportWorkflow permissions', () => {
     },
   );
 
-  it('Submit may only read its configuration object, Poll touches no S3, Fetch only the objects below the prefix', () => {
+  it('Submit may only read its configuration object and the watermarks, Poll touches no S3, Fetch only the objects below the prefix (reading only the overlap keys), and both may list the bucket', () => {
     const s3Statements = (fn: 'submit' | 'poll' | 'fetch') =>
       statementsOfRole(template, roleIdOf(template, ids[fn])).filter((statement) =>
         actionsOf(statement).some((action) => action.startsWith('s3:')),
       );
 
+    const rendered = (resource: unknown) =>
+      Array.isArray(resource) ? resource.map(renderIntrinsics) : renderIntrinsics(resource);
     expect(
       s3Statements('submit').map((statement) => ({
         ...statement,
-        Resource: renderIntrinsics(statement.Resource),
+        Resource: rendered(statement.Resource),
       })),
     ).toEqual([
       {
         Effect: 'Allow',
         Action: 's3:GetObject',
-        Resource: `<${ids.bucket}.Arn>/${workflow.exportsConfig?.key}`,
+        Resource: [
+          `<${ids.bucket}.Arn>/pce/*/watermark.json`,
+          `<${ids.bucket}.Arn>/${workflow.exportsConfig?.key}`,
+        ],
       },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: `<${ids.bucket}.Arn>` },
     ]);
     expect(s3Statements('poll')).toEqual([]);
     expect(
@@ -641,6 +649,8 @@ describe('ExportWorkflow permissions', () => {
         Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:PutObject', 's3:PutObjectTagging'],
         Resource: `<${ids.bucket}.Arn>/pce/*`,
       },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: `<${ids.bucket}.Arn>/pce/*/_incremental/*` },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: `<${ids.bucket}.Arn>` },
     ]);
   });
 
@@ -649,7 +659,7 @@ describe('ExportWorkflow permissions', () => {
       (policy) =>
         policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
     );
-    // s3:ListBucket (the traffic run's steps) lists keys and reads no object.
+    // s3:ListBucket (the traffic run's steps, Submit and Fetch) lists keys and reads no object.
     const s3Resources = everyStatement
       .filter((statement) =>
         [statement.Action].flat().some((action) => action.startsWith('s3:') && action !== 's3:ListBucket'),
@@ -659,9 +669,12 @@ describe('ExportWorkflow permissions', () => {
     const configKey = `<${ids.bucket}.Arn>/${workflow.exportsConfig?.key}`;
     // Fetch, the traffic run's three functions, the changes step (the objects below the prefix,
     // and the export folders' _changes and _state), the snapshot step, and the configuration
-    // object (read by Submit and the snapshot step, written by its writer).
+    // object (read by Submit and the snapshot step, written by its writer), the watermarks
+    // (read by Submit) and the overlap keys of incremental events exports (read by Fetch).
     expect(s3Resources.sort()).toEqual(
       [
+        `<${ids.bucket}.Arn>/pce/*/watermark.json`,
+        `<${ids.bucket}.Arn>/pce/*/_incremental/*`,
         `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/*`,
         `<${ids.bucket}.Arn>/pce/*/_changes/*`,
@@ -688,7 +701,7 @@ describe('ExportWorkflow permissions', () => {
     ]);
   });
 
-  it("lets Fetch use the bucket's KMS key through S3, for the objects below the prefix only", () => {
+  it("lets Fetch use the bucket's KMS key through S3, for the objects below the prefix only, decrypting only the overlap keys", () => {
     const kms = build({}, BucketEncryption.KMS);
     const keyId = logicalId(kms.bucket.encryptionKey ?? kms.bucket);
     const kmsStatements = statementsOfRole(kms.template, roleIdOf(kms.template, kms.ids.fetch)).filter(
@@ -707,6 +720,23 @@ describe('ExportWorkflow permissions', () => {
           StringLike: {
             'kms:EncryptionContext:aws:s3:arn': [
               { 'Fn::Join': ['', [{ 'Fn::GetAtt': [kms.ids.bucket, 'Arn'] }, '/pce/*']] },
+              { 'Fn::GetAtt': [kms.ids.bucket, 'Arn'] },
+            ],
+          },
+        },
+      },
+      // Reading an incremental events export's overlap keys back: only those objects.
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+          StringLike: {
+            'kms:EncryptionContext:aws:s3:arn': [
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [kms.ids.bucket, 'Arn'] }, '/pce/*/_incremental/*']] },
               { 'Fn::GetAtt': [kms.ids.bucket, 'Arn'] },
             ],
           },
@@ -815,12 +845,20 @@ describe('ExportWorkflow bindings', () => {
     },
   );
 
+  /** The objects a function's S3 grants name (the bucket itself, for listing, left out). */
+  const objects = (fn: keyof typeof ids) =>
+    statementsOfRole(template, roleIdOf(template, ids[fn]))
+      .filter((statement) => actionsOf(statement).some((action) => action.startsWith('s3:')))
+      .flatMap((statement) => [statement.Resource].flat().map(renderIntrinsics))
+      .filter((resource) => resource.startsWith(`<${ids.bucket}.Arn>/`));
+  const configKey = `<${ids.bucket}.Arn>/${build().workflow.exportsConfig?.key}`;
+
   it.each(['submit', 'poll', 'fetch', 'snapshot'] as const)(
-    '%s has the bucket variables exactly when it may write to the bucket',
+    '%s has the bucket variables exactly when it may use objects below the prefix beyond the configuration object',
     (fn) => {
       const told = variables(fn).filter((name) => name === 'EXPORT_BUCKET' || name === 'EXPORT_PREFIX');
       expect(told).toEqual(
-        actions(fn, 's3').includes('s3:PutObject') ? ['EXPORT_BUCKET', 'EXPORT_PREFIX'] : [],
+        objects(fn).some((resource) => resource !== configKey) ? ['EXPORT_BUCKET', 'EXPORT_PREFIX'] : [],
       );
     },
   );
@@ -830,7 +868,7 @@ describe('ExportWorkflow bindings', () => {
     (fn) => {
       const told = variables(fn).filter((name) => name.startsWith('EXPORTS_CONFIG_'));
       expect(told).toEqual(
-        actions(fn, 's3').includes('s3:GetObject')
+        objects(fn).includes(configKey)
           ? ['EXPORTS_CONFIG_BUCKET', 'EXPORTS_CONFIG_KEY', 'EXPORTS_CONFIG_SHA256']
           : [],
       );
@@ -838,13 +876,15 @@ describe('ExportWorkflow bindings', () => {
   );
 
   it('lets Fetch and the snapshot step write to the bucket and Submit only read, and gives the secret to the three PCE steps only', () => {
-    expect(actions('submit', 's3')).toEqual(['s3:GetObject']);
+    expect(actions('submit', 's3').sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     expect(actions('poll', 's3')).toEqual([]);
-    // Fetch writes its object once and tags it (deleting an object it cannot tag): it reads
-    // nothing back and copies nothing.
+    // Fetch writes its object once and tags it (deleting an object it cannot tag), and reads
+    // back only an incremental events export's overlap keys; it copies nothing.
     expect(actions('fetch', 's3').sort()).toEqual([
       's3:AbortMultipartUpload',
       's3:DeleteObject',
+      's3:GetObject',
+      's3:ListBucket',
       's3:PutObject',
       's3:PutObjectTagging',
     ]);

@@ -131,12 +131,21 @@ describe('customer-managed KMS keys of an existing bucket and secret', () => {
     }
   });
 
-  it("gives Fetch a data key of the bucket's key through S3, for the objects below the prefix", () => {
+  it("gives Fetch a data key of the bucket's key through S3, for the objects below the prefix, and decrypts only the overlap keys it reads", () => {
     const bucketKey = kmsStatements(synth, fns.fetchFunction).filter(
       (statement) => statement.Resource === BUCKET_KEY_ARN,
     );
-    expect(bucketKey).toHaveLength(1);
-    const [statement] = bucketKey;
+    expect(bucketKey).toHaveLength(2);
+    const [statement, reading] = bucketKey;
+    expect(actionsOf(reading as Statement)).toEqual(['kms:Decrypt']);
+    const readingArns =
+      ((reading as Statement).Condition as { StringLike: Record<string, unknown[]> }).StringLike[
+        'kms:EncryptionContext:aws:s3:arn'
+      ] ?? [];
+    expect(readingArns.map(renderIntrinsics)).toEqual([
+      'arn:<AWS::Partition>:s3:::corp-pce-exports/pce/*/_incremental/*',
+      'arn:<AWS::Partition>:s3:::corp-pce-exports',
+    ]);
     expect(actionsOf(statement as Statement)).toContain('kms:GenerateDataKey');
     const condition = statement?.Condition as {
       StringEquals: Record<string, unknown>;

@@ -168,7 +168,7 @@ describe('security review of PceExportStack', () => {
   });
 
   describe('the bucket', () => {
-    it("is written by Fetch and the traffic run below the prefix, by the snapshot step below its snapshots folder and by the changes step in the export folders' _changes and _state only, and its configuration object read by Submit and the snapshot step: no bucket-level action but the traffic run's listing", () => {
+    it("is written by Fetch and the traffic run below the prefix, by the snapshot step below its snapshots folder and by the changes step in the export folders' _changes and _state only, its configuration object read by Submit and the snapshot step, and the watermarks and overlap keys of incremental events exports read by Submit and Fetch: no bucket-level action but listing", () => {
       const byRoleAndStatement = (grant: { role: string; statement: Statement }) =>
         `${grant.role} ${JSON.stringify(grant.statement)}`;
       const s3Grants = allowStatements(template)
@@ -184,9 +184,34 @@ describe('security review of PceExportStack', () => {
             Resource: configObjectArn,
           },
         },
+        // Submit reads an incremental events export's watermark, Fetch the previous run's overlap
+        // keys; both may list, so that the first run's missing watermark is a 404, not a 403.
         {
           role: roles.submit,
-          statement: { Effect: 'Allow', Action: 's3:GetObject', Resource: configObjectArn },
+          statement: {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: [
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/*/watermark.json']] },
+              configObjectArn,
+            ],
+          },
+        },
+        ...[roles.submit, roles.fetch].map((role) => ({
+          role,
+          statement: {
+            Effect: 'Allow',
+            Action: 's3:ListBucket',
+            Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+          },
+        })),
+        {
+          role: roles.fetch,
+          statement: {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/pce/*/_incremental/*']] },
+          },
         },
         {
           role: roles.fetch,
@@ -281,8 +306,10 @@ describe('security review of PceExportStack', () => {
       expect(other.stack.workflow.exportsConfig?.key).toMatch(/^exports\/nightly\/_pce-export\//);
       expect(resources.sort()).toEqual(
         [
-          ...Array(3).fill(`<${bucket}.Arn>`),
+          ...Array(5).fill(`<${bucket}.Arn>`),
           ...Array(3).fill(`<${bucket}.Arn>/exports/nightly/*`),
+          `<${bucket}.Arn>/exports/nightly/*/watermark.json`,
+          `<${bucket}.Arn>/exports/nightly/*/_incremental/*`,
           `<${bucket}.Arn>/exports/nightly/*`,
           `<${bucket}.Arn>/exports/nightly/snapshots/*`,
           `<${bucket}.Arn>/exports/nightly/*`,
