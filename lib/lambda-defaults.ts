@@ -6,6 +6,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { functionNodeOptions } from './node-options';
 
 /** The repository root: esbuild's project root and where the lock file lives. */
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -135,7 +136,7 @@ export function createExportFunction(
       externalModules: [],
     },
     environment: {
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: functionNodeOptions(props.memorySize),
       POWERTOOLS_SERVICE_NAME: 'pce-export',
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       ...props.environment,

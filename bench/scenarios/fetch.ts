@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { OutputFormat } from '../../lambdas/contracts/input';
+import { functionNodeOptions } from '../../lib/node-options';
 import { DEFAULT_DATASET, OrgData } from '../../simulator/data';
 import type { SimulatorStats } from '../hosts/simulator-host';
 import { type Child, spawnChild } from '../lib/ipc';
@@ -19,7 +20,7 @@ export const QUEUE_SIZE = 4;
 /** The Fetch function's memory (lib/export-workflow.ts). */
 export const FETCH_MEMORY_MIB = 1769;
 /** The Fetch function's NODE_OPTIONS (lib/lambda-defaults.ts). */
-export const FETCH_NODE_OPTIONS = '--enable-source-maps';
+export const FETCH_NODE_OPTIONS = functionNodeOptions(FETCH_MEMORY_MIB);
 
 const HEAP_SIZE_FLAG = /^--max[-_](semi|old)[-_]space[-_]size=/;
 

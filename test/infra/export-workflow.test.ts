@@ -478,8 +478,11 @@ describe('ExportWorkflow functions', () => {
     expect(logGroup).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
   });
 
+  // Source maps, and V8's heap sized for the function's memory: an 8 MiB semi space and 9/10 of
+  // the memory for the old space (256 MB for Submit, Poll and the snapshot step, 1,769 MB for Fetch).
+  const heap256 = '--enable-source-maps --max-semi-space-size=8 --max-old-space-size=230';
   const defaults = {
-    NODE_OPTIONS: '--enable-source-maps',
+    NODE_OPTIONS: heap256,
     POWERTOOLS_SERVICE_NAME: 'pce-export',
     POWERTOOLS_LOG_LEVEL: 'INFO',
   };
@@ -543,7 +546,12 @@ describe('ExportWorkflow functions', () => {
 
   it('Fetch is told the PCE, the secret and the bucket', () => {
     expect(functionProperties(template, ids.fetch).Environment).toEqual({
-      Variables: { ...pce({ Ref: ids.secret }), EXPORT_BUCKET: { Ref: ids.bucket }, EXPORT_PREFIX: 'pce/' },
+      Variables: {
+        ...pce({ Ref: ids.secret }),
+        NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=8 --max-old-space-size=1592',
+        EXPORT_BUCKET: { Ref: ids.bucket },
+        EXPORT_PREFIX: 'pce/',
+      },
     });
   });
 
