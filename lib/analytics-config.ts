@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { exportNameSchema } from '../lambdas/contracts/input';
 import { MAX_SNAPSHOT_MEMBERS } from '../lambdas/contracts/limits';
 

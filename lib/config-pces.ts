@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { pceNameSchema } from '../lambdas/contracts/input';
 import { orgIdIssue, pceUrlIssue } from '../lambdas/contracts/patterns';
 import {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXPORT_KINDS, type ExportInput, exportInputSchema, pceNameSchema } from '../lambdas/contracts/input';
 import { BUCKET_NAME, keyPrefixIssue } from '../lambdas/contracts/patterns';
 import { kindIssues } from '../lambdas/export/input';

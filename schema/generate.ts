@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { executionInputSchema, exportInputSchema, snapshotInputSchema } from '../lambdas/contracts/input';
 import { executionOutputSchema, exportOutputSchema, snapshotOutputSchema } from '../lambdas/contracts/output';
 import { ERROR_NAMES } from '../lambdas/export/errors';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * The change history of an export (`changes` in the execution input): after each successful run,

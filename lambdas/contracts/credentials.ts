@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * Where the functions take the PCE API key and the CA they trust from, as their messages name it,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { changesInputSchema } from './changes';
 import { eventsInputSchema } from './events';
 import { MAX_QUERY_PARAMETERS, MAX_SNAPSHOT_MEMBERS, MAX_WAIT_SECONDS_LIMIT } from './limits';

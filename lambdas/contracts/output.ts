@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OUTPUT_FORMATS } from './input';
 import { MAX_SNAPSHOT_MEMBERS } from './limits';
 import { pceRetriesSchema } from './state';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { changesRequestSchema } from './changes';
 import { eventsRequestSchema } from './events';
 import {

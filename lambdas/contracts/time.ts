@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * One ISO 8601 time: a date, a time of day and its zone (`2026-03-04T05:06:07.890Z`,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * The filters of a traffic query beyond sources and destinations, in the friendly form the

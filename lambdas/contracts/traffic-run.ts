@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OUTPUT_FORMATS } from './input';
 import { type ExecutionRef, type ExportRequest, executionSchema, workflowStateSchema } from './state';
 import { isoTime } from './time';

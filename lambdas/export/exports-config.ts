@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExportConfigError } from '../contracts/errors';
 import {
   type ExportInput,

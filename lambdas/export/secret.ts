@@ -2,7 +2,7 @@ import { GetParameterError, TransformParameterError } from '@aws-lambda-powertoo
 import { DEFAULT_PROVIDERS } from '@aws-lambda-powertools/parameters/base';
 import { getSecret, SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type Credential,
   malformedMessage,

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExportConfigError } from '../contracts/errors';
 import { isoTime } from '../contracts/time';
 import { TOOL_NAME, TOOL_VERSION } from '../version';

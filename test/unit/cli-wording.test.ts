@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXIT_CODES_HELP } from '../../cli/errors';
 import type { CliIo } from '../../cli/io';
 import { main } from '../../cli/main';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExportConfigError } from '../../contracts/errors';
 import { JOB_HREFS } from '../../contracts/state';
 import {
