@@ -42,7 +42,8 @@ export function eventsQuery(events: EventsRequest): Record<string, string> {
 
 /** Where Submit finds an export's watermark. */
 export interface WatermarkStore {
-  readonly s3: S3Client;
+  /** The S3 client, made on first use: only an incremental export reads a watermark. */
+  readonly s3: () => Promise<S3Client>;
   readonly bucket: string;
   readonly prefix: string;
 }
@@ -69,7 +70,11 @@ export async function continueEventsWindow(
   if (store === undefined) {
     throw new ExportConfigError('Invalid deployment: an incremental events export needs the export bucket');
   }
-  const watermark = await readWatermark(store.s3, store.bucket, watermarkKey(store.prefix, request.name));
+  const watermark = await readWatermark(
+    await store.s3(),
+    store.bucket,
+    watermarkKey(store.prefix, request.name),
+  );
   const range = nextRange({
     ...(watermark === undefined ? {} : { watermark }),
     now: new Date(execution.startTime),

@@ -9,19 +9,20 @@ import { traceClient } from './powertools';
 /*
  * The configured exports and snapshots for the handlers that resolve names (Submit, the snapshot
  * step), read from the deployment's configuration object. The S3 client is made on first use, so
- * that a Submit whose input names no configured export never loads it.
+ * that a Submit whose input names no configured export (and continues no watermark) never loads it.
  */
 
 let client: Promise<S3Client> | undefined;
 
-function s3(): Promise<S3Client> {
+/** The handler's S3 client, made on its first use. */
+export function s3Client(): Promise<S3Client> {
   client ??= import('@aws-sdk/client-s3').then(({ S3Client }) => traceClient(new S3Client({})));
   return client;
 }
 
 export async function configuredExports(): Promise<ConfiguredExports> {
   return loadConfiguredExports(readExportsConfigLocation(), async (bucket, key) => {
-    const [{ GetObjectCommand }, s3Client] = await Promise.all([import('@aws-sdk/client-s3'), s3()]);
-    return s3Client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const [{ GetObjectCommand }, s3] = await Promise.all([import('@aws-sdk/client-s3'), s3Client()]);
+    return s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   });
 }

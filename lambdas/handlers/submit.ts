@@ -1,4 +1,3 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import type { SubmitEvent, SubmitRetryState, WorkflowState } from '../contracts/state';
 import type { TrafficRunStart } from '../contracts/traffic-run';
 import { readPceSettings, readPollSettings, readStorageSettings, readSubmitSettings } from '../export/env';
@@ -7,12 +6,10 @@ import { pceConnector } from '../export/pce-clients';
 import { secretsManager } from '../export/secret';
 import { startExport, submitStep } from '../export/submit-job';
 import { isSubmitRetry, parseSubmitRetryState } from '../export/workflow';
-import { configuredExports } from './configured';
+import { configuredExports, s3Client } from './configured';
 import { appendKeys, lambdaHandler, logger, traceClient } from './powertools';
 
 traceClient(secretsManager);
-// Reads the watermark of an incremental events export.
-const s3 = traceClient(new S3Client({}));
 
 /**
  * Submit: `{input, execution: {name, startTime}}` → WorkflowState. Checks that the input is for
@@ -40,7 +37,7 @@ export const handler = lambdaHandler(
       logger,
       watermarks: () => {
         const { bucket, prefix } = readStorageSettings();
-        return { s3, bucket, prefix };
+        return { s3: s3Client, bucket, prefix };
       },
       onRequest: (request: { name: string }, ref: { name: string }) =>
         appendKeys({ exportName: request.name, executionName: ref.name }),

@@ -12,7 +12,7 @@ import { mockedS3 } from '../support/s3-mock';
 const NOW = new Date('2026-12-01T12:00:00.000Z');
 const execution = { startTime: NOW.toISOString() };
 const { s3, s3Mock } = mockedS3();
-const store = { s3, bucket: 'exports', prefix: 'pce/' };
+const store = { s3: async () => s3, bucket: 'exports', prefix: 'pce/' };
 const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 
 function incremental(events: Record<string, unknown> = {}) {
