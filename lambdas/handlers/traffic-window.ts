@@ -3,7 +3,8 @@ import { ExportConfigError } from '../contracts/errors';
 import { readPceSettings, readPollSettings, readStorageSettings, readSubmitSettings } from '../export/env';
 import { trafficConnector } from '../export/pce-clients';
 import { caughtOf, parseWindowState } from '../export/traffic/state';
-import { pollWindowStep, recordWindowError, submitWindowStep } from '../export/traffic/window-steps';
+import { recordWindowError } from '../export/traffic/window-end';
+import { pollWindowStep, submitWindowStep } from '../export/traffic/window-steps';
 import { appendKeys, lambdaHandler, logger } from './powertools';
 
 // The endpoint comes from AWS_ENDPOINT_URL_S3 when set, which the SDK reads itself.

@@ -30,7 +30,7 @@ import { overlapKeysKey, runKeys, windowResultsPrefix } from './layout';
 import { buildTrafficManifest, trafficOutput } from './manifest';
 import { deleteKeys, listKeys, readAllResults, readResults, readWindowKeys } from './results';
 import { describeIncomplete, planNextRound } from './rounds';
-import { type CaughtError, describeCaught } from './window-steps';
+import { type CaughtError, describeCaught } from './window-end';
 
 /*
  * The steps of a traffic run in the parent execution, around the Map that runs each round's

@@ -11,7 +11,7 @@ import {
   windowStateSchema,
 } from '../../contracts/traffic-run';
 import { describeIssues } from '../input';
-import type { CaughtError } from './window-steps';
+import type { CaughtError } from './window-end';
 
 /*
  * The traffic run's state comes back to the Lambdas from the state machine, so each step

@@ -21,7 +21,8 @@ import { windowObjectKey } from './layout';
 import { ownerTest } from './ownership';
 import { describeWindow } from './plan';
 import { writeResult, writeWindowKeys } from './results';
-import { deleteQuietly, endWindow, secondsToDeadline } from './window-steps';
+import { deleteQuietly, endWindow } from './window-end';
+import { secondsToDeadline } from './window-steps';
 
 /*
  * A window's download, streamed into its object in the run folder with only the flows the window

@@ -5,8 +5,7 @@ import type { WindowResult, WindowState } from '../../contracts/traffic-run';
 import type { TrafficRunClient } from '../../pce/client';
 import type { PceRateLimited, PceUnavailable } from '../../pce/errors';
 import type { PollSettings, SubmitSettings } from '../env';
-import { ERROR_NAMES } from '../errors';
-import { describeError, type ExportLogger } from '../logger';
+import type { ExportLogger } from '../logger';
 import {
   givenUp,
   isTransientPceError,
@@ -19,7 +18,8 @@ import { trafficQueryBody } from '../traffic-query';
 import { nextWaitSeconds } from '../workflow';
 import { windowQueryName } from './layout';
 import { describeWindow, isTruncated, windowRequest } from './plan';
-import { markSubmitted, wasSubmitted, writeResult } from './results';
+import { markSubmitted, wasSubmitted } from './results';
+import { clock, deleteQuietly, endWindow, record } from './window-end';
 
 /*
  * A window's child execution, before its download: Submit sends the window's query (or, on a
@@ -57,8 +57,6 @@ export interface WindowDeps {
   readonly submit?: SubmitSettings;
   readonly now?: () => Date;
 }
-
-const clock = (deps: Pick<WindowDeps, 'now'>) => (deps.now ?? (() => new Date()))();
 
 function trafficOf(state: WindowState) {
   const traffic = state.run.export.traffic;
@@ -256,33 +254,6 @@ export async function pollWindowStep(state: WindowState, deps: WindowDeps): Prom
   }
 }
 
-/** Ends the window here: deletes its query (quietly) and records the outcome. */
-export async function endWindow(
-  state: WindowState,
-  outcome: 'failed' | 'truncated',
-  fields: Partial<WindowResult>,
-  polls: number,
-  deps: Pick<WindowDeps, 'connect' | 's3' | 'bucket' | 'logger' | 'now'>,
-  client?: Pick<TrafficRunClient, 'traffic'>,
-): Promise<WindowState> {
-  const { run, window, job } = state;
-  if (job === undefined) throw new ExportConfigError('Invalid window state: no window query to end');
-  try {
-    await deleteQuietly(client ?? (await deps.connect()), job.href, deps.logger);
-  } catch (error) {
-    deps.logger.warn('Could not reach the PCE to delete the window query', { error: describeError(error) });
-  }
-  await record(deps, state, {
-    status: outcome,
-    jobHref: job.href,
-    polls,
-    requestedAt: job.requestedAt,
-    ...fields,
-  });
-  const { unavailable: _trouble, ...rest } = job;
-  return { run, window, job: { ...rest, polls }, outcome };
-}
-
 /** Polls the window's query once; a truncated, failed or timed-out query ends the window here. */
 async function pollWindow(state: WindowState, deps: WindowDeps): Promise<WindowState> {
   const { run, window, job } = state;
@@ -369,81 +340,4 @@ async function pollWindow(state: WindowState, deps: WindowDeps): Promise<WindowS
       ...(rulesRequested ? { rulesRequested } : {}),
     },
   };
-}
-
-/** The error a step of the window's execution ended with, as its Catch hands it over. */
-export interface CaughtError {
-  readonly Error?: unknown;
-  readonly Cause?: unknown;
-}
-
-/** Records an error a step of the window hit, and deletes the window's query if it has one. */
-export async function recordWindowError(
-  state: WindowState,
-  caught: CaughtError,
-  deps: WindowDeps,
-): Promise<WindowState> {
-  const { name, message } = describeCaught(caught);
-  if (state.job !== undefined) {
-    try {
-      await deleteQuietly(await deps.connect(), state.job.href, deps.logger);
-    } catch (error) {
-      deps.logger.warn('Could not reach the PCE to delete the window query', { error: describeError(error) });
-    }
-  }
-  await record(deps, state, {
-    status: 'failed',
-    ...(state.job
-      ? { jobHref: state.job.href, polls: state.job.polls, requestedAt: state.job.requestedAt }
-      : {}),
-    error: { name, message },
-  });
-  return {
-    run: state.run,
-    window: state.window,
-    ...(state.job ? { job: state.job } : {}),
-    outcome: 'failed',
-  };
-}
-
-/** A caught error as a state machine error name and a sentence. */
-export function describeCaught(caught: CaughtError): { name: string; message: string } {
-  const error = typeof caught.Error === 'string' ? caught.Error : 'ExportInternalError';
-  let message = typeof caught.Cause === 'string' ? caught.Cause : '';
-  try {
-    const parsed = JSON.parse(message) as { errorMessage?: unknown };
-    if (typeof parsed?.errorMessage === 'string') message = parsed.errorMessage;
-  } catch {
-    // a plain sentence already
-  }
-  if ((ERROR_NAMES as readonly string[]).includes(error)) return { name: error, message };
-  return { name: 'ExportInternalError', message: `${error}${message ? `: ${message}` : ''}` };
-}
-
-async function record(
-  deps: Pick<WindowDeps, 's3' | 'bucket' | 'now'>,
-  state: WindowState,
-  fields: Omit<WindowResult, 'window' | 'completedAt'>,
-): Promise<void> {
-  await writeResult(deps.s3, deps.bucket, state.run, {
-    window: state.window,
-    ...fields,
-    completedAt: clock(deps).toISOString(),
-  });
-}
-
-/** Deletes a query; a failure is logged (the query expires on the PCE by itself). */
-export async function deleteQuietly(
-  client: Pick<TrafficRunClient, 'traffic'>,
-  href: string,
-  logger: ExportLogger,
-): Promise<void> {
-  try {
-    await client.traffic.delete(href);
-  } catch (error) {
-    logger.warn('Deleting the traffic query failed; it stays on the PCE until it expires', {
-      jobHref: href,
-      error: describeError(error),
-    });
-  }
 }
