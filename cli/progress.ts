@@ -1,5 +1,6 @@
 import type { ExportOutput } from '../lambdas/contracts/output';
-import type { SubmitRetryState, WorkflowState } from '../lambdas/contracts/state';
+import type { PceTrouble, SubmitRetryState, WorkflowState } from '../lambdas/contracts/state';
+import type { TrafficRunStart, WindowState } from '../lambdas/contracts/traffic-run';
 import { describeTrouble } from '../lambdas/export/pce-trouble';
 import type { WorkflowEvent } from '../local/runner';
 import type { CliIo } from './io';
@@ -80,7 +81,33 @@ export function createProgress(options: ProgressOptions) {
     }
   };
 
+  /** A traffic run's step that could not reach the PCE and is called again after a wait. */
+  function describeTrafficTrouble(name: string | undefined, output: unknown): boolean {
+    const retrying = (who: string, trouble: PceTrouble, again: string, seconds: number) => {
+      say(`${who}: ${describeTrouble(trouble)}; ${again} in ${seconds} s`);
+      return true;
+    };
+    if (name === 'PlanTraffic') {
+      const plan = (output as Partial<TrafficRunStart> | undefined)?.plan;
+      return plan ? retrying('PlanTraffic', plan.unavailable, 'planning again', plan.waitSeconds) : false;
+    }
+    const state = output as Partial<WindowState> | undefined;
+    const window = `Traffic window ${state?.window?.id ?? '?'}`;
+    if (name === 'TrafficWindowSubmit' && state?.submit) {
+      return retrying(window, state.submit.unavailable, 'submitting again', state.submit.waitSeconds);
+    }
+    const job = state?.job;
+    if (name === 'TrafficWindowPoll' && job?.unavailable) {
+      return retrying(`${window} poll ${job.polls}`, job.unavailable, 'polling again', job.waitSeconds);
+    }
+    if (name === 'TrafficWindowFetch' && job?.unavailable) {
+      return retrying(window, job.unavailable, 'downloading again from the start', job.waitSeconds);
+    }
+    return false;
+  }
+
   function describeExit(name: string | undefined, output: unknown): void {
+    if (describeTrafficTrouble(name, output)) return;
     if (name === 'Submit' || name === 'RetrySubmit') {
       const retry = (output as Partial<SubmitRetryState> | undefined)?.submit;
       if (retry) {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createProgress } from '../../cli/progress';
 import type { TrafficOutput, WindowState } from '../../lambdas/contracts/traffic-run';
-import { describeTrouble } from '../../lambdas/export/pce-trouble';
 import type { WorkflowEvent } from '../../local/runner';
 import { fault } from '../../simulator/index';
 import { failed, type Harness, PREFIX, startHarness, succeeded } from './harness';
@@ -44,10 +44,14 @@ describe('a traffic run through PCE trouble, on simulated time', () => {
   async function runOnSimulatedTime(input: Record<string, unknown>) {
     const events: WorkflowEvent[] = [];
     const waits: { state: string; seconds: number }[] = [];
+    // The progress lines `pce-export run` prints: "Traffic window 1 poll 2: PCE unavailable (503); polling again in 5 s".
+    const lines: string[] = [];
+    const progress = createProgress({ io: { stdout: () => undefined, stderr: (line) => lines.push(line) } });
     const outcome = await h.run(input, {
       waitTimeOverrides: Object.fromEntries(WAITS.map((name) => [name, WAIT_MS])),
       onEvent: (event) => {
         events.push(event);
+        progress.onEvent(event);
         const name = event.state?.name ?? '';
         if (event.type !== 'StateEntered' || !(WAITS as readonly string[]).includes(name)) return;
         const state = event.state?.input as Partial<WindowState> & { plan?: { waitSeconds: number } };
@@ -60,24 +64,7 @@ describe('a traffic run through PCE trouble, on simulated time', () => {
         waits.push({ state: name, seconds });
       },
     });
-    // What each troubled step handed back: "PCE unavailable (503); polling again in 5 s".
-    const trouble = events
-      .filter(
-        (e) =>
-          e.type === 'StateExited' &&
-          /^(TrafficWindow(Submit|Poll|Fetch)|PlanTraffic)$/.test(e.state?.name ?? ''),
-      )
-      .map((e) => e.state?.output as Partial<WindowState> | undefined)
-      .flatMap((state) => {
-        const submit = state?.submit;
-        if (submit)
-          return [`${describeTrouble(submit.unavailable)}; submitting again in ${submit.waitSeconds} s`];
-        const job = state?.job;
-        if (job?.unavailable)
-          return [`${describeTrouble(job.unavailable)}; polling again in ${job.waitSeconds} s`];
-        return [];
-      });
-    return { outcome, events, waits, progress: trouble.join('\n') };
+    return { outcome, events, waits, progress: lines.join('\n') };
   }
 
   const statuses = (endpoint: Parameters<typeof callsTo>[1]) =>
@@ -106,7 +93,9 @@ describe('a traffic run through PCE trouble, on simulated time', () => {
     expect(polls.filter((status) => status === 503).length).toBeGreaterThanOrEqual(3);
     expect(polls.at(-1)).toBe(200);
     expect(run.waits.filter((w) => w.state === 'TrafficWindowWait').map((w) => w.seconds)).toContain(5);
-    expect(run.progress).toMatch(/PCE unavailable \(503\); polling again in \d+ s/);
+    expect(run.progress).toMatch(
+      /\] Traffic window \d+ poll \d+: PCE unavailable \(503\); polling again in \d+ s/,
+    );
     expect(taskRetries(run.events)).toBe(0);
     expect(callsTo(h.simulator.requests, 'traffic-submit')).toHaveLength(1);
     expect(queriesLeft()).toEqual([]);
@@ -126,7 +115,9 @@ describe('a traffic run through PCE trouble, on simulated time', () => {
     await expectEveryFlowOnce(output);
     const waits = run.waits.filter((w) => w.state === 'TrafficWindowWaitToSubmit').map((w) => w.seconds);
     expect(waits[0]).toBe(5);
-    expect(run.progress).toMatch(/PCE unavailable \([A-Z_]+\); submitting again in 5 s/);
+    expect(run.progress).toMatch(
+      /\] Traffic window \d+: PCE unavailable \([A-Z_]+\); submitting again in 5 s/,
+    );
     const named = h.simulator
       .trafficQueries()
       .filter((query) => query.queryName === `pce-export traffic ${run.outcome.executionName} w0000`);
