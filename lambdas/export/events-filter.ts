@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
 import { PceProtocolError } from '../pce/errors';
-import type { OverlapKey } from './watermark';
+import { RowFilter, type RowFilterOptions } from './row-filter';
 
 /*
  * The stage of an incremental events download that drops what the previous run stored: it reads
@@ -12,15 +11,9 @@ import type { OverlapKey } from './watermark';
  * on are kept for the next run: memory grows with the events of one overlap, not the window's.
  */
 
-export interface EventsFilterOptions {
-  /** Digests of the hrefs the previous run stored in its overlap. */
-  readonly previousKeys?: ReadonlySet<string>;
-  /** Events after this (epoch ms) cannot be the previous run's. */
-  readonly previousEnd?: number;
+export interface EventsFilterOptions extends RowFilterOptions {
   /** Record the keys of the events at or after this (epoch ms). */
   readonly tailFrom: number;
-  /** Write one JSON array instead of one event per line. */
-  readonly array: boolean;
   /** The datafile's href, for messages. */
   readonly href: string;
 }
@@ -37,55 +30,15 @@ export function hrefDigest(href: string): string {
   return createHash('sha256').update(href).digest('hex').slice(0, 16);
 }
 
-const NEWLINE = 0x0a;
-const NEWLINE_BUFFER = Buffer.from('\n');
-const COMMA = Buffer.from(',');
-const OPEN = Buffer.from('[');
-
-export class EventsFilter extends Transform {
+/** The events of an incremental run's download, less those the previous run stored (by href). */
+export class EventsFilter extends RowFilter {
   readonly counts: EventsCounts = { downloaded: 0, kept: 0, overlap: 0 };
-  /** Keys of the events from `tailFrom` on. */
-  readonly tail: OverlapKey[] = [];
-  private pending: Buffer[] = [];
-  private opened = false;
 
   constructor(private readonly options: EventsFilterOptions) {
-    super();
+    super(options);
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      const out: Buffer[] = [];
-      let start = 0;
-      for (let i = chunk.indexOf(NEWLINE); i >= 0; i = chunk.indexOf(NEWLINE, start)) {
-        const piece = chunk.subarray(start, i);
-        const line = this.pending.length === 0 ? piece : Buffer.concat([...this.pending, piece]);
-        this.pending = [];
-        start = i + 1;
-        if (line.length > 0) this.row(line, out);
-      }
-      if (start < chunk.length) this.pending.push(chunk.subarray(start));
-      if (out.length > 0) this.push(Buffer.concat(out));
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
-  }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      const out: Buffer[] = [];
-      if (this.pending.length > 0) this.row(Buffer.concat(this.pending), out);
-      this.pending = [];
-      if (out.length > 0) this.push(Buffer.concat(out));
-      if (this.options.array) this.push(this.opened ? ']' : '[]');
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
-  }
-
-  private row(line: Buffer, out: Buffer[]): void {
+  protected override row(line: Buffer, out: Buffer[]): void {
     const { options, counts } = this;
     counts.downloaded++;
     const event = JSON.parse(line.toString('utf8')) as { href?: unknown; timestamp?: unknown } | null;
@@ -97,21 +50,11 @@ export class EventsFilter extends Transform {
         { href: options.href },
       );
     }
-    const checkPrevious =
-      options.previousKeys !== undefined && time <= (options.previousEnd ?? Number.POSITIVE_INFINITY);
-    const recordTail = time >= options.tailFrom;
-    const digest = checkPrevious || recordTail ? hrefDigest(href) : undefined;
-    if (recordTail && digest !== undefined) this.tail.push([time, digest]);
-    if (checkPrevious && digest !== undefined && options.previousKeys?.has(digest)) {
+    if (this.storedBefore(time, () => hrefDigest(href))) {
       counts.overlap++;
       return;
     }
     counts.kept++;
-    if (!options.array) {
-      out.push(line, NEWLINE_BUFFER);
-      return;
-    }
-    out.push(this.opened ? COMMA : OPEN, line);
-    this.opened = true;
+    this.keep(line, out);
   }
 }
