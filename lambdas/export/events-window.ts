@@ -5,7 +5,7 @@ import type { EventsRequest, eventsInputSchema } from '../contracts/events';
 import type { ExecutionRef, ExportRequest } from '../contracts/state';
 import { resolveIncremental, resolveWindow } from '../contracts/traffic';
 import type { ExportLogger } from './logger';
-import { nextRange, readWatermark, watermarkKey } from './watermark';
+import { dedupeOf, nextRange, readWatermark, watermarkKey } from './watermark';
 
 /*
  * An events export's window: the friendly `events` input resolved against the execution's start
@@ -91,15 +91,7 @@ export async function continueEventsWindow(
     window: {
       mode: range.mode,
       ...(range.skipped === undefined ? {} : { skipped: range.skipped }),
-      ...(range.previous === undefined
-        ? {}
-        : {
-            previous: {
-              end: range.previous.end,
-              ...(range.previous.keysKey === undefined ? {} : { keysKey: range.previous.keysKey }),
-            },
-          }),
-      tailFrom: range.tailFrom.toISOString(),
+      ...dedupeOf(range),
     },
   };
   return { ...request, query: eventsQuery(continued), events: continued };

@@ -54,6 +54,24 @@ export interface IncrementalRange {
   readonly tailFrom: Date;
 }
 
+/** What a run carries of its range to its download: the run it continues, and where its tail starts. */
+export function dedupeOf(range: IncrementalRange): {
+  previous?: { end: string; keysKey?: string };
+  tailFrom: string;
+} {
+  return {
+    ...(range.previous === undefined
+      ? {}
+      : {
+          previous: {
+            end: range.previous.end,
+            ...(range.previous.keysKey === undefined ? {} : { keysKey: range.previous.keysKey }),
+          },
+        }),
+    tailFrom: range.tailFrom.toISOString(),
+  };
+}
+
 /** The watermark's name in its export's folder (IAM scopes the reads of it to this name). */
 export const WATERMARK_FILE = 'watermark.json';
 

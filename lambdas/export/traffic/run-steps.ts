@@ -17,6 +17,7 @@ import type { ExportLogger } from '../logger';
 import { isTransientPceError, troubleOf, troubleWaitSeconds, warnTrouble } from '../pce-trouble';
 import { putJson } from '../storage';
 import {
+  dedupeOf,
   mergeOverlapKeys,
   nextRange,
   type OverlapKey,
@@ -129,15 +130,7 @@ async function planTrafficRun(start: TrafficRunStart, deps: RunDeps): Promise<Tr
     traffic = { ...traffic, startDate: range.start.toISOString(), endDate: range.end.toISOString() };
     incremental = {
       owns: { before: range.mode === 'continued' ? 'earlier-run' : 'first-window' },
-      ...(range.previous === undefined
-        ? {}
-        : {
-            previous: {
-              end: range.previous.end,
-              ...(range.previous.keysKey === undefined ? {} : { keysKey: range.previous.keysKey }),
-            },
-          }),
-      tailFrom: range.tailFrom.toISOString(),
+      ...dedupeOf(range),
       incremental: { mode: range.mode, ...(range.skipped === undefined ? {} : { skipped: range.skipped }) },
     };
     if (range.skipped) {
