@@ -122,8 +122,14 @@ async function build(root) {
     .sort();
   const hash = hashOf(root, [...ALSO_KEYED, ...inputs]);
   const name = `cli-${hash.slice(0, 16)}`;
-  rmSync(join(cache, name), { recursive: true, force: true });
-  renameSync(partial, join(cache, name));
+  try {
+    renameSync(partial, join(cache, name));
+  } catch (error) {
+    // Another process built the same bundle first (the same inputs give the same name, and a
+    // bundle only appears whole, by rename). It may be loading it now: use it, never replace it.
+    rmSync(partial, { recursive: true, force: true });
+    if (!existsSync(join(cache, name, 'main.mjs'))) throw error;
+  }
   const manifest = join(cache, `cli.json.${process.pid}-${randomUUID()}.tmp`);
   writeFileSync(manifest, JSON.stringify({ format: FORMAT, hash, bundle: name, inputs }));
   renameSync(manifest, join(cache, 'cli.json'));

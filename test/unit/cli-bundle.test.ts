@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -94,6 +94,20 @@ describe('the command line bundle', () => {
     expect(second).not.toBe(first);
     expect(await (await mainOf(second)).main()).toBe('hello again');
     expect(await cliBundle(root)).toBe(second);
+  });
+
+  it('keeps the bundle another process built from the same sources, which may be loading it', async () => {
+    const first = await cliBundle(root);
+    const inode = statSync(first).ino;
+    // As if a second process had found no bundle and built the same one meanwhile.
+    rmSync(join(root, 'node_modules', '.cache', 'pce-export', 'cli.json'));
+
+    const second = await cliBundle(root);
+
+    expect(second).toBe(first);
+    expect(statSync(second).ino).toBe(inode);
+    expect(readdirSync(dirname(dirname(first))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(await (await mainOf(second)).main()).toBe('first');
   });
 
   it('gives each source its own folder as import.meta.dirname, wherever the bundle lies', async () => {
