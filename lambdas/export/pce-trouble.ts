@@ -1,5 +1,5 @@
 import type { ExportError } from '../contracts/errors';
-import type { PceRetries, PceTrouble } from '../contracts/state';
+import type { PceRetries, PceTrouble, SubmitRetryState } from '../contracts/state';
 import { PceRateLimited, PceUnavailable } from '../pce/errors';
 import type { ExportLogger } from './logger';
 
@@ -105,4 +105,46 @@ export function givenUp(error: PceUnavailable | PceRateLimited, why: string): Ex
   return error instanceof PceRateLimited
     ? new PceRateLimited(message, details)
     : new PceUnavailable(message, details);
+}
+
+/**
+ * The next attempt after a submit the PCE did not take: within the retry window the first
+ * attempt opened (`retryWindowSeconds` from `firstAttemptAt`), after the PCE's Retry-After or the
+ * backoff, at most `capSeconds` (a deadline that comes first); once the window is over, the error
+ * itself, saying what (`what`) the PCE has not taken.
+ */
+export function submitRetry(
+  error: PceUnavailable | PceRateLimited,
+  trouble: PceTrouble,
+  options: {
+    readonly previous: SubmitRetryState['submit'] | undefined;
+    readonly firstAttemptAt: string;
+    readonly retryWindowSeconds: number;
+    readonly now: Date;
+    readonly what: string;
+    readonly capSeconds?: number;
+  },
+): SubmitRetryState['submit'] {
+  const { previous, retryWindowSeconds, now } = options;
+  const firstAttemptAt = previous?.firstAttemptAt ?? options.firstAttemptAt;
+  const windowEndsAt =
+    previous?.windowEndsAt ?? new Date(Date.parse(firstAttemptAt) + retryWindowSeconds * 1000).toISOString();
+  const secondsLeft = (Date.parse(windowEndsAt) - now.getTime()) / 1000;
+  if (secondsLeft < 1) {
+    throw givenUp(
+      error,
+      `the PCE has not taken the ${options.what} since ${trouble.since} (${submitsOf(trouble)} within the ${retryWindowSeconds} s retry window)`,
+    );
+  }
+  const waitSeconds = Math.min(
+    troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, secondsLeft),
+    Math.floor(secondsLeft),
+    Math.floor(options.capSeconds ?? Number.POSITIVE_INFINITY),
+  );
+  return { attempts: trouble.attempts, firstAttemptAt, windowEndsAt, waitSeconds, unavailable: trouble };
+}
+
+/** "1 submit", "3 submits": the attempts of a trouble at submit. */
+export function submitsOf(trouble: Pick<PceTrouble, 'attempts'>): string {
+  return `${trouble.attempts} submit${trouble.attempts === 1 ? '' : 's'}`;
 }

@@ -14,7 +14,7 @@ import { continueEventsWindow, type WatermarkStore } from './events-window';
 import { resolveExportRequest } from './input';
 import { kindOf } from './kinds';
 import type { ExportLogger } from './logger';
-import { givenUp, isTransientPceError, troubleOf, troubleWaitSeconds, warnTrouble } from './pce-trouble';
+import { isTransientPceError, submitRetry, troubleOf, warnTrouble } from './pce-trouble';
 import { nextWaitSeconds, parseExecution } from './workflow';
 
 export interface SubmitDeps {
@@ -113,29 +113,19 @@ async function attemptSubmit(
   } catch (error) {
     if (!retry || !isTransientPceError(error)) throw error;
     const now = clock();
-    const windowEndsAt =
-      previous?.windowEndsAt ?? new Date(Date.parse(firstAttemptAt) + window * 1000).toISOString();
     const trouble = troubleOf(error, now, previous?.unavailable);
-    const secondsLeft = (Date.parse(windowEndsAt) - now.getTime()) / 1000;
-    if (secondsLeft < 1) {
-      throw givenUp(
-        error,
-        `the PCE has not taken the ${kind.noun} since ${trouble.since} (${trouble.attempts} submit${trouble.attempts === 1 ? '' : 's'} within the ${window} s retry window)`,
-      );
-    }
-    const waitSeconds = Math.min(
-      troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, secondsLeft),
-      Math.floor(secondsLeft),
-    );
-    warnTrouble(deps.logger, trouble, `submitting again in ${waitSeconds} s`, {
-      windowEndsAt,
-      waitSeconds,
+    const submit = submitRetry(error, trouble, {
+      previous,
+      firstAttemptAt,
+      retryWindowSeconds: window,
+      now,
+      what: kind.noun,
     });
-    return {
-      export: request,
-      execution,
-      submit: { attempts: trouble.attempts, firstAttemptAt, windowEndsAt, waitSeconds, unavailable: trouble },
-    };
+    warnTrouble(deps.logger, trouble, `submitting again in ${submit.waitSeconds} s`, {
+      windowEndsAt: submit.windowEndsAt,
+      waitSeconds: submit.waitSeconds,
+    });
+    return { export: request, execution, submit };
   }
 
   const requestedAt = clock();

@@ -7,9 +7,10 @@ import type { PceRateLimited, PceUnavailable } from '../../pce/errors';
 import type { PollSettings, SubmitSettings } from '../env';
 import type { ExportLogger } from '../logger';
 import {
-  givenUp,
   isTransientPceError,
   NO_RETRIES,
+  submitRetry,
+  submitsOf,
   troubleOf,
   troubleWaitSeconds,
   warnTrouble,
@@ -102,44 +103,30 @@ async function submitAgain(
 ): Promise<WindowState> {
   const { run, window } = state;
   const now = clock(deps);
-  const previous = state.submit;
-  const retryWindow = deps.submit?.retryWindowSeconds ?? DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS;
-  const firstAttemptAt = previous?.firstAttemptAt ?? now.toISOString();
-  const windowEndsAt =
-    previous?.windowEndsAt ?? new Date(Date.parse(firstAttemptAt) + retryWindow * 1000).toISOString();
-  const trouble = troubleOf(error, now, previous?.unavailable);
-  const submits = `${trouble.attempts} submit${trouble.attempts === 1 ? '' : 's'}`;
+  const trouble = troubleOf(error, now, state.submit?.unavailable);
   const toDeadline = secondsToDeadline(run, now);
   if (toDeadline < 1) {
     const message = deadlineMessage(
       run,
-      `The PCE has not taken traffic window ${window.id}'s query since ${trouble.since} (${submits})`,
+      `The PCE has not taken traffic window ${window.id}'s query since ${trouble.since} (${submitsOf(trouble)})`,
     );
     await record(deps, state, { status: 'failed', error: { name: 'PceJobTimeout', message } });
     return { run, window, outcome: 'failed' };
   }
-  const secondsLeft = (Date.parse(windowEndsAt) - now.getTime()) / 1000;
-  if (secondsLeft < 1) {
-    throw givenUp(
-      error,
-      `the PCE has not taken the traffic query since ${trouble.since} (${submits} within the ${retryWindow} s retry window)`,
-    );
-  }
-  const waitSeconds = Math.min(
-    troubleWaitSeconds(trouble.attempts, error.retryAfterSeconds, secondsLeft),
-    Math.floor(secondsLeft),
-    Math.floor(toDeadline),
-  );
-  warnTrouble(deps.logger, trouble, `submitting again in ${waitSeconds} s`, {
-    window: window.id,
-    windowEndsAt,
-    waitSeconds,
+  const submit = submitRetry(error, trouble, {
+    previous: state.submit,
+    firstAttemptAt: now.toISOString(),
+    retryWindowSeconds: deps.submit?.retryWindowSeconds ?? DEFAULT_SUBMIT_RETRY_WINDOW_SECONDS,
+    now,
+    what: 'traffic query',
+    capSeconds: toDeadline,
   });
-  return {
-    run,
-    window,
-    submit: { attempts: trouble.attempts, firstAttemptAt, windowEndsAt, waitSeconds, unavailable: trouble },
-  };
+  warnTrouble(deps.logger, trouble, `submitting again in ${submit.waitSeconds} s`, {
+    window: window.id,
+    windowEndsAt: submit.windowEndsAt,
+    waitSeconds: submit.waitSeconds,
+  });
+  return { run, window, submit };
 }
 
 /** Sends the window's query, or finds the one an earlier attempt of this step created. */
