@@ -22,7 +22,7 @@ import { ownerTest } from './ownership';
 import { describeWindow } from './plan';
 import { writeResult, writeWindowKeys } from './results';
 import { deleteQuietly, endWindow } from './window-end';
-import { secondsToDeadline } from './window-steps';
+import { deadlineMessage, secondsToDeadline } from './window-steps';
 
 /*
  * A window's download, streamed into its object in the run folder with only the flows the window
@@ -55,7 +55,7 @@ export async function fetchWindowStep(
     if (failed >= FETCH_MAX_FAILED_DOWNLOADS) throw givenUp(error, `${downloads}, the most Fetch makes`);
     const toDeadline = secondsToDeadline(run, now);
     if (toDeadline < 1) {
-      const message = `Traffic window ${window.id}: ${downloads}, and the run's deadline ${run.deadline} (maxWaitSeconds ${run.export.maxWaitSeconds}) has passed`;
+      const message = deadlineMessage(run, `Traffic window ${window.id}: ${downloads}`);
       return endWindow(state, 'failed', { error: { name: 'PceJobTimeout', message } }, job.polls, {
         ...deps,
         bucket: deps.storage.bucket,

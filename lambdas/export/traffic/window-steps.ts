@@ -71,7 +71,8 @@ export function secondsToDeadline(run: WindowState['run'], now: Date): number {
   return (Date.parse(run.deadline) - now.getTime()) / 1000;
 }
 
-function deadlineMessage(run: WindowState['run'], what: string): string {
+/** `what` happened, and the run's deadline has passed: the cause of a window's PceJobTimeout. */
+export function deadlineMessage(run: WindowState['run'], what: string): string {
   return `${what}, and the run's deadline ${run.deadline} (maxWaitSeconds ${run.export.maxWaitSeconds}) has passed`;
 }
 
