@@ -19,7 +19,7 @@ import { storageError } from './storage';
  *          ─► sha256 + byte count ─► lib-storage Upload (multipart, full-object CRC64NVME)
  *
  * Memory stays bounded by partSize × (queueSize + 1) whatever the body's size (for Parquet, one
- * part of S3's minimum size at a time: see PARQUET_PARTS). The upload runs
+ * part of S3's minimum size at a time: formats/). The upload runs
  * with leavePartsOnError, and on any failure this module aborts the multipart upload itself with
  * the upload id, so nothing is ever visible at the key: a multipart object appears only on
  * CompleteMultipartUpload, and a body smaller than one part goes up as one atomic PutObject.
@@ -35,13 +35,6 @@ const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
  * 1.26 times the stored bytes (BENCHMARKS.md): the copy is CPU-bound, the bytes are cheap.
  */
 const GZIP_LEVEL = 1;
-
-/**
- * Parquet leaves its encoder at a few MiB a second whatever the datafile (CPU-bound row groups,
- * compressed pages: 104 MiB from a 2 GiB datafile), so one part of S3's minimum size in flight
- * keeps up with it, and holds 10 MiB where 8 MiB parts four at a time held 40.
- */
-const PARQUET_PARTS = { partSizeBytes: 5 * 1024 * 1024, queueSize: 1 } as const;
 
 export interface CopyToS3Options {
   readonly s3: S3Client;
@@ -161,7 +154,7 @@ export async function copyToS3(options: CopyToS3Options): Promise<CopyResult> {
     // Stop reading the PCE: destroying the tap tears the whole pipeline down.
     if (!tap.destroyed) tap.destroy(error instanceof Error ? error : new Error(String(error)));
   };
-  const parts = options.format === 'parquet' ? PARQUET_PARTS : options;
+  const parts = output.upload ?? options;
   const upload = new Upload({
     client: reportingFailures(s3, failUpload),
     params: {

@@ -32,7 +32,16 @@ export interface FormatStages {
   readonly scan: 'raw' | 'ndjson';
   /** The encoder between the scanner and the upload (gzip or the Parquet writer), if any. */
   readonly stage?: Transform;
+  /** The upload's parts, when the format needs other than the function's configured ones. */
+  readonly upload?: { readonly partSizeBytes: number; readonly queueSize: number };
 }
+
+/**
+ * Parquet leaves its encoder at a few MiB a second whatever the datafile (CPU-bound row groups,
+ * compressed pages: 104 MiB from a 2 GiB datafile), so one part of S3's minimum size in flight
+ * keeps up with it, and holds 10 MiB where 8 MiB parts four at a time held 40.
+ */
+const PARQUET_PARTS = { partSizeBytes: 5 * 1024 * 1024, queueSize: 1 } as const;
 
 interface FormatDefinition {
   /** The key's extension (without the leading dot). */
@@ -71,7 +80,7 @@ const FORMATS: Readonly<Record<OutputFormat, FormatDefinition>> = {
         ...(options.gzipLevel === undefined ? {} : { gzipLevel: options.gzipLevel }),
         ...options.rowGroup,
       });
-      return { scan: 'ndjson', stage };
+      return { scan: 'ndjson', stage, upload: PARQUET_PARTS };
     },
   },
 };
