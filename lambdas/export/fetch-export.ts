@@ -32,6 +32,7 @@ import {
   troubleWaitSeconds,
   warnTrouble,
 } from './pce-trouble';
+import { againstPrevious } from './row-filter';
 import { putJson, tagStoredObject } from './storage';
 import type { TrafficResultOptions } from './traffic-result';
 import { mergeOverlapKeys, readOverlapKeys, recordRun, watermarkKey } from './watermark';
@@ -102,12 +103,7 @@ export async function fetchExport(state: WorkflowState, deps: FetchDeps): Promis
     window === undefined
       ? undefined
       : new EventsFilter({
-          ...(previousKeys === undefined || window.previous === undefined
-            ? {}
-            : {
-                previousKeys: new Set(previousKeys.keys.map((k) => k[1])),
-                previousEnd: Date.parse(window.previous.end),
-              }),
+          ...againstPrevious(previousKeys, window.previous?.end),
           tailFrom: Date.parse(window.tailFrom),
           array: request.format === 'raw',
           href: job.resultHref,

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import type { OverlapKey } from './watermark';
+import type { OverlapKey, OverlapKeys } from './watermark';
 
 /*
  * A stage that reads rows one per line (the JSON array scanner's ndjson output), lets a subclass
@@ -18,6 +18,15 @@ export interface RowFilterOptions {
   readonly tailFrom?: number;
   /** Write one JSON array instead of one row per line. */
   readonly array: boolean;
+}
+
+/** The dedupe against the previous run: the digests of its overlap keys, and its end (none without keys). */
+export function againstPrevious(
+  keys: OverlapKeys | undefined,
+  end: string | undefined,
+): Pick<RowFilterOptions, 'previousKeys' | 'previousEnd'> {
+  if (keys === undefined || end === undefined) return {};
+  return { previousKeys: new Set(keys.keys.map(([, digest]) => digest)), previousEnd: Date.parse(end) };
 }
 
 const NEWLINE = 0x0a;

@@ -13,6 +13,7 @@ import {
   troubleWaitSeconds,
   warnTrouble,
 } from '../pce-trouble';
+import { againstPrevious } from '../row-filter';
 import { tagStoredObject } from '../storage';
 import { openTrafficResult } from '../traffic-result';
 import { readOverlapKeys } from '../watermark';
@@ -97,9 +98,7 @@ async function fetchWindow(state: WindowState, deps: FetchDeps<TrafficRunClient>
       : undefined;
   const filter = new FlowFilter({
     owner: ownerTest(run, window),
-    ...(previousKeys === undefined
-      ? {}
-      : { previousKeys: new Set(previousKeys.keys.map((k) => k[1])), previousEnd }),
+    ...againstPrevious(previousKeys, run.previous?.end),
     ...(run.tailFrom === undefined ? {} : { tailFrom: Date.parse(run.tailFrom) }),
     ...(job.flowsCount === undefined ? {} : { expectedRows: job.flowsCount }),
     ...(job.flowsCount === undefined && window.partial !== true ? { truncateAt: traffic.maxResults } : {}),
